@@ -1,0 +1,39 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Kiln",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "kiln", targets: ["kiln"]),
+        .library(name: "KilnIR", targets: ["KilnIR"]),
+        .library(name: "KilnONNX", targets: ["KilnONNX"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    ],
+    targets: [
+        .target(name: "KilnIR"),
+        .target(
+            name: "KilnONNX",
+            dependencies: ["KilnIR", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "KilnPasses", dependencies: ["KilnIR"]),
+        .target(name: "KilnCodegen", dependencies: ["KilnIR", "KilnPasses"]),
+        .target(
+            name: "CKiln",
+            path: "Runtime",
+            exclude: ["Makefile", "PLAN_FORMAT.md", "tools"],
+            sources: ["src"],
+            publicHeadersPath: "include"),
+        .target(name: "KilnRuntime", dependencies: ["CKiln"]),
+        .executableTarget(
+            name: "kiln",
+            dependencies: [
+                "KilnIR", "KilnONNX", "KilnPasses", "KilnCodegen", "KilnRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR"]),
+        .testTarget(name: "KilnONNXTests", dependencies: ["KilnIR", "KilnONNX"]),
+    ]
+)

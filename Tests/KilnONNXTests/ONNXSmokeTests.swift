@@ -1,0 +1,3 @@
+import XCTest
+@testable import KilnONNX
+final class ONNXSmokeTests: XCTestCase { func testNothing() {} }

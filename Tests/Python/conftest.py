@@ -20,8 +20,8 @@ def manifest() -> dict:
 
 @pytest.fixture(scope="session")
 def kiln() -> Path:
-    """Path to the kiln executable; skips the test when it has not been built."""
+    """Path to the kiln executable; a missing binary is a failure, never a skip."""
     path = kilnutil.kiln_binary()
     if not path.is_file():
-        pytest.skip(f"kiln binary not found at {path} (build it or set KILN_BIN)")
+        pytest.fail(f"kiln binary not found at {path} (run `swift build -c release` or set KILN_BIN)")
     return path

@@ -35,5 +35,6 @@ let package = Package(
             ]),
         .testTarget(name: "KilnIRTests", dependencies: ["KilnIR"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnONNXTests", dependencies: ["KilnIR", "KilnONNX"]),
+        .testTarget(name: "KilnCodegenTests", dependencies: ["KilnIR", "KilnCodegen"]),
     ]
 )

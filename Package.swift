@@ -36,5 +36,6 @@ let package = Package(
         .testTarget(name: "KilnIRTests", dependencies: ["KilnIR"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnONNXTests", dependencies: ["KilnIR", "KilnONNX"]),
         .testTarget(name: "KilnCodegenTests", dependencies: ["KilnIR", "KilnCodegen"]),
+        .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses"], exclude: ["Inputs"]),
     ]
 )

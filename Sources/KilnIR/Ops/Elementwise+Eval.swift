@@ -219,7 +219,7 @@ extension Clip {
     /// `min(max(x, lo), hi)`: when lo > hi every element becomes hi, as ONNX specifies.
     func evaluateClip(_ x: Tensor) -> Tensor {
         if x.dtype.isFloat {
-            let (lo, hi) = (self.min.map(Double.init), self.max.map(Double.init))
+            let (lo, hi) = (self.min.map { Double($0) }, self.max.map { Double($0) })
             return x.mapDoubles { v in
                 var r = v
                 if let lo, r < lo { r = lo }
@@ -260,7 +260,7 @@ extension Cast {
         }
         if x.dtype.isFloat { return Tensor(to, shape, doubles: x.doubles) }
         if to.isFloat {
-            let values = x.dtype == .u64 ? x.uint64s.map(Double.init) : x.int64s.map(Double.init)
+            let values = x.dtype == .u64 ? x.uint64s.map { Double($0) } : x.int64s.map { Double($0) }
             return Tensor(to, shape, doubles: values)
         }
         return Tensor(to, shape, int64s: x.int64s)

@@ -123,7 +123,7 @@ extension ShapeOf: OpRule {
 
     public func evaluate(_ operands: [Tensor], results: [TensorType]) throws -> [Tensor] {
         let dims = end > start ? Array(operands[0].shape.dims[start..<end]) : []
-        return [Tensor(.i64, results[0].shape, int64s: dims.map(Int64.init))]
+        return [Tensor(.i64, results[0].shape, int64s: dims.map { Int64($0) })]
     }
 }
 

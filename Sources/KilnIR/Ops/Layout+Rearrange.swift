@@ -70,7 +70,7 @@ extension Pad: OpRule {
             }
         }
         let fill = Tensor(x.dtype, [], doubles: [value])
-        return [x.moved(tableIndices(out, tables), to: results[0], fill: fill)]
+        return [x.moved(tableIndices(out, tables, missing: true), to: results[0], fill: fill)]
     }
 
     /// The input index that output coordinate `i` (relative to the unpadded start) reads

@@ -1,14 +1,15 @@
 // Index helpers shared by data-movement and elementwise evaluation: flat source indices
 // of strided, broadcast and per-axis-mapped views, computed without per-element division.
 
-/// For each element of `shape` (row-major), the sum over axes of `tables[axis][i_axis]`,
-/// or -1 when any table entry it uses is negative (a "missing" element, e.g. padding).
+/// For each element of `shape` (row-major), the sum over axes of `tables[axis][i_axis]`.
+/// With `missing`, tables hold non-negative entries or -1, and an element that uses any -1
+/// entry gets -1 (a "missing" element, e.g. padding); otherwise entries may be any integers.
 /// `tables[axis].count` must equal `shape.dims[axis]`.
 ///
 /// Algorithm: expand axis by axis. Start from the single partial sum [0]; for each axis,
 /// combine every partial sum with every entry of that axis's table (outer order first),
 /// so the last step writes one sum per output element and no element needs a division.
-func tableIndices(_ shape: Shape, _ tables: [[Int]]) -> [Int] {
+func tableIndices(_ shape: Shape, _ tables: [[Int]], missing: Bool = false) -> [Int] {
     precondition(tables.count == shape.rank, "one index table per axis")
     var sums = [0]
     for (axis, table) in tables.enumerated() {
@@ -16,11 +17,13 @@ func tableIndices(_ shape: Shape, _ tables: [[Int]]) -> [Int] {
         var next = [Int]()
         next.reserveCapacity(sums.count * table.count)
         for s in sums {
-            if s < 0 {
+            if !missing {
+                for t in table { next.append(s + t) }
+            } else if s < 0 {
                 next.append(contentsOf: repeatElement(-1, count: table.count))
-                continue
+            } else {
+                for t in table { next.append(t < 0 ? -1 : s + t) }
             }
-            for t in table { next.append(t < 0 ? -1 : s + t) }
         }
         sums = next
     }

@@ -34,7 +34,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "KilnIRTests", dependencies: ["KilnIR"], exclude: ["Fixtures"]),
-        .testTarget(name: "KilnONNXTests", dependencies: ["KilnIR", "KilnONNX"]),
+        .testTarget(
+            name: "KilnONNXTests",
+            dependencies: ["KilnIR", "KilnONNX", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Fixtures"]),
         .testTarget(name: "KilnCodegenTests", dependencies: ["KilnIR", "KilnCodegen"]),
         .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses"], exclude: ["Inputs"]),
     ]

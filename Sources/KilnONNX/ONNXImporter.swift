@@ -40,7 +40,7 @@ public enum ONNXImporter {
             throw KilnError("\(path): cannot read the file")
         }
         return try load(data: data, baseDirectory: url.deletingLastPathComponent().path,
-                        options: options, modelName: url.lastPathComponent)
+                        options: options, modelName: path)
     }
 
     /// Imports a model from bytes. External data files are looked up relative to

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import KilnIR
+
+enum InspectFormat: String, ExpressibleByArgument, CaseIterable {
+    case kir, json, dot
+}
+
+enum ConstantsMode: String, ExpressibleByArgument, CaseIterable {
+    case summary, full
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a model as Kiln IR, as JSON statistics, or as a Graphviz graph.",
+        discussion: """
+            --format kir prints the textual IR (large constants as summaries unless --constants full).
+            --format json prints the op histogram, parameter count, FLOPs per op and in total, and the
+            inputs and outputs with their types. --format dot prints Graphviz; with --output FILE.svg
+            (or .png/.pdf) it renders through the `dot` program.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Output format.")
+    var format: InspectFormat = .kir
+
+    @Option(help: "How --format kir prints large constants: summary or full (parseable).")
+    var constants: ConstantsMode = .summary
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Write to FILE instead of stdout (dot: .svg/.png/.pdf render with Graphviz).", valueName: "file"))
+    var output: String?
+
+    func run() throws {
+        let graph = try modelOptions.load()
+        try reporting {
+            switch format {
+            case .kir:
+                try emit(Printer.print(graph, constants: constants == .full ? .full : .summary))
+            case .json:
+                try emit(jsonSummary(graph))
+            case .dot:
+                try emitDot(graph.dot())
+            }
+        }
+    }
+
+    private func emit(_ text: String) throws {
+        if let output {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: output))
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+
+    private func emitDot(_ text: String) throws {
+        guard let output, let ext = output.split(separator: ".").last.map(String.init),
+              ["svg", "png", "pdf"].contains(ext) else {
+            return try emit(text)
+        }
+        guard let dot = findExecutable("dot") else {
+            throw KilnError("rendering \(output) needs Graphviz's `dot`, which is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz); or write the .dot text with --output graph.dot")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: dot)
+        process.arguments = ["-T\(ext)", "-o", output]
+        let pipe = Pipe()
+        process.standardInput = pipe
+        try process.run()
+        pipe.fileHandleForWriting.write(Data(text.utf8))
+        try pipe.fileHandleForWriting.close()
+        process.waitUntilExit()
+        try require(process.terminationStatus == 0, "dot failed to render \(output) (exit \(process.terminationStatus))")
+    }
+
+    private func jsonSummary(_ g: Graph) throws -> String {
+        let stats = g.statistics
+        func io(_ ids: [ValueID]) -> [[String: Any]] {
+            ids.map { ["name": g[$0].name, "dtype": g.type(of: $0).dtype.rawValue, "shape": g.type(of: $0).shape.dims] }
+        }
+        let object: [String: Any] = [
+            "graph": g.name,
+            "nodes": g.nodes.count,
+            "op_histogram": stats.opHistogram,
+            "parameters": stats.parameters,
+            "constant_bytes": stats.constantBytes,
+            "flops_by_op": stats.flopsByOp,
+            "flops_total": stats.totalFlops,
+            "inputs": io(g.inputs),
+            "outputs": io(g.outputs),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+func findExecutable(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for dir in path.split(separator: ":") {
+        let candidate = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}

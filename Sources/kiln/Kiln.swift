@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import KilnIR
+import KilnONNX
+
+@main
+struct Kiln: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kiln",
+        abstract: "Kiln: an ahead-of-time compiler for ONNX models.",
+        discussion: """
+            Import an ONNX model into Kiln's typed graph IR, inspect it, and evaluate it with the
+            reference evaluator. Models are .onnx files or Kiln's textual IR (.kir).
+            """,
+        version: "0.1.0",
+        subcommands: [Inspect.self, Eval.self, Opt.self, Ops.self])
+}
+
+/// Reports a failure the way every subcommand does: one line on stderr, exit status 1.
+struct Failure: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
+
+/// Runs `body`, turning compiler errors into ArgumentParser's one-line error exit.
+func reporting<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as KilnError {
+        throw Failure(e.message)
+    } catch let e as CocoaError {
+        throw Failure(e.localizedDescription)
+    }
+}
+
+struct Ops: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the ONNX operators (ai.onnx domain) that Kiln imports, one per line.")
+
+    func run() throws {
+        print(ONNXImporter.supportedOperators.joined(separator: "\n"))
+    }
+}

@@ -61,7 +61,7 @@ enum ONNX {
         return t
     }
 
-    static func input(_ name: String, _ elem: Onnx_TensorProto.DataType = .float, _ dims: [Dim]?) -> Onnx_ValueInfoProto {
+    static func input(_ name: String, _ elem: Onnx_TensorProto.DataType, _ dims: [Dim]?) -> Onnx_ValueInfoProto {
         var vi = Onnx_ValueInfoProto()
         vi.name = name
         var tt = Onnx_TypeProto.Tensor()
@@ -83,9 +83,11 @@ enum ONNX {
         return vi
     }
 
-    static func input(_ name: String, _ elem: Onnx_TensorProto.DataType = .float, _ dims: [Int]) -> Onnx_ValueInfoProto {
+    static func input(_ name: String, _ elem: Onnx_TensorProto.DataType, _ dims: [Int]) -> Onnx_ValueInfoProto {
         input(name, elem, dims.map { Dim.value($0) })
     }
+
+    static func input(_ name: String, _ dims: [Int]) -> Onnx_ValueInfoProto { input(name, .float, dims) }
 
     static func output(_ name: String) -> Onnx_ValueInfoProto {
         var vi = Onnx_ValueInfoProto()

@@ -128,3 +128,55 @@ final class ShapeAndConstantTests: XCTestCase {
                        "model.onnx: node 'conv1' (Conv): attribute 'group' must be an int, got a float")
     }
 }
+
+/// Opset-dependent mappings and unsupported attribute values.
+final class OpMappingTests: XCTestCase {
+    private func single(_ node: Onnx_NodeProto, _ inputs: [Onnx_ValueInfoProto], outputs: [String] = ["y"],
+                        initializers: [Onnx_TensorProto] = [], opset: Int = 17) -> Onnx_ModelProto {
+        ONNX.model(ONNX.graph([node], inputs: inputs, outputs: outputs, initializers: initializers), opset: opset)
+    }
+
+    func testUpsampleNearestRepeats() throws {
+        let m = single(ONNX.node("Upsample", ["x", "s"], ["y"], name: "up"), [ONNX.input("x", [1, 1, 2, 2])],
+                       initializers: [ONNX.floats("s", [4], [1, 1, 2, 3])], opset: 11)
+        let graph = try ONNX.load(m)
+        let y = try Evaluator.run(graph, inputs: [Tensor([1, 1, 2, 2], floats: [1, 2, 3, 4])])[0]
+        XCTAssertEqual(y.shape, [1, 1, 4, 6])
+        XCTAssertEqual(y.floats, [1, 1, 1, 2, 2, 2,  1, 1, 1, 2, 2, 2,  3, 3, 3, 4, 4, 4,  3, 3, 3, 4, 4, 4])
+    }
+
+    func testSoftmaxBeforeOpset13CoercesTo2D() throws {
+        let m = single(ONNX.node("Softmax", ["x"], ["y"], name: "sm"), [ONNX.input("x", [1, 2, 2])], opset: 12)
+        let graph = try ONNX.load(m)
+        XCTAssertEqual(graph.nodes.map(\.op.mnemonic), ["reshape", "softmax", "reshape"])
+        XCTAssertEqual(graph.nodes.map(\.name), ["sm/coerced_2d", "sm/softmax", "sm"])
+        // softmax over all 4 elements of the batch row: e^k / (1 + e + e^2 + e^3)
+        let y = try Evaluator.run(graph, inputs: [Tensor([1, 2, 2], floats: [0, 1, 2, 3])])[0]
+        let z = 1 + M_E + M_E * M_E + M_E * M_E * M_E
+        assertClose(y.doubles, [1 / z, M_E / z, M_E * M_E / z, M_E * M_E * M_E / z])
+    }
+
+    func testUnsupportedAttributeValuesAndOutputs() {
+        let x = ONNX.input("x", [1, 2, 2, 2])
+        let cases: [(Onnx_NodeProto, [String], String)] = [
+            (ONNX.node("IsInf", ["x"], ["y"], name: "inf", [ONNX.attr("detect_negative", int: 0)]), ["y"],
+             "node 'inf' (IsInf): attribute 'detect_negative' = 0 is not supported (Kiln detects both infinities)"),
+            (ONNX.node("GlobalLpPool", ["x"], ["y"], name: "glp", [ONNX.attr("p", int: 3)]), ["y"],
+             "node 'glp' (GlobalLpPool): attribute 'p' = 3 is not supported (Kiln supports p = 1 and p = 2)"),
+            (ONNX.node("LayerNormalization", ["x", "s"], ["y", "mean"], name: "ln"), ["y", "mean"],
+             "node 'ln' (LayerNormalization): output 1 ('mean', Mean) is used; Kiln only produces Y"),
+            (ONNX.node("BatchNormalization", ["x", "s", "s", "s", "s"], ["y"], name: "bn", [ONNX.attr("training_mode", int: 1)]), ["y"],
+             "node 'bn' (BatchNormalization): attribute 'training_mode' = 1 is not supported (Kiln imports inference graphs)"),
+            (ONNX.node("Dropout", ["x", "", "yes"], ["y"], name: "drop"), ["y"],
+             "node 'drop' (Dropout): training_mode is true; Kiln imports inference graphs"),
+        ]
+        var yes = Onnx_TensorProto()
+        yes.name = "yes"
+        yes.dataType = Int32(Onnx_TensorProto.DataType.bool.rawValue)
+        yes.int32Data = [1]
+        for (node, outputs, message) in cases {
+            let m = single(node, [x], outputs: outputs, initializers: [ONNX.floats("s", [2], [1, 1]), yes])
+            XCTAssertEqual(errorMessage { try ONNX.load(m) }, "model.onnx: " + message)
+        }
+    }
+}

@@ -43,3 +43,57 @@ public struct Recurrent: Hashable, Sendable {
         self.inputForget = inputForget; self.layout = layout
     }
 }
+
+extension Recurrent: OpRule {
+    /// Gates per direction: RNN 1, GRU 3 (z, r, h), LSTM 4 (i, o, f, c).
+    var gateCount: Int {
+        switch kind {
+        case .rnn: return 1
+        case .gru: return 3
+        case .lstm: return 4
+        }
+    }
+
+    /// Activation functions per direction: RNN 1, GRU 2 (f, g), LSTM 3 (f, g, h).
+    var activationsPerDirection: Int {
+        switch kind {
+        case .rnn: return 1
+        case .gru: return 2
+        case .lstm: return 3
+        }
+    }
+
+    public func resultTypes(_ operands: [TensorType]) throws -> [TensorType] {
+        let name = kind.rawValue
+        try expectOperands(operands, kind == .lstm ? 8...8 : 6...6, name)
+        let x = operands[0]
+        try require(x.dtype.isFloat, "\(name): X must be a float tensor, got \(x.dtype.rawValue)")
+        try require(x.shape.rank == 3, "\(name): X must have rank 3, got shape \(x.shape)")
+        try require(layout == 0 || layout == 1, "\(name): layout must be 0 or 1, got \(layout)")
+        try require(hiddenSize >= 1, "\(name): hidden size must be positive, got \(hiddenSize)")
+        let (seq, batch) = layout == 0 ? (x.shape[0], x.shape[1]) : (x.shape[1], x.shape[0])
+        let d = direction.count, h = hiddenSize, g = gateCount
+        func expect(_ i: Int, _ what: String, _ shape: Shape) throws {
+            try require(operands[i].dtype == x.dtype, "\(name): \(what) has dtype \(operands[i].dtype.rawValue), expected \(x.dtype.rawValue)")
+            try require(operands[i].shape == shape, "\(name): \(what) must have shape \(shape), got \(operands[i].shape)")
+        }
+        try expect(1, "W", [d, g * h, x.shape[2]])
+        try expect(2, "R", [d, g * h, h])
+        try expect(3, "B", [d, 2 * g * h])
+        try require(operands[4].dtype == .i32 && operands[4].shape == Shape([batch]),
+                    "\(name): sequence_lens must be i32[\(batch)], got \(operands[4])")
+        let state: Shape = layout == 0 ? [d, batch, h] : [batch, d, h]
+        try expect(5, "initial_h", state)
+        if kind == .lstm {
+            try expect(6, "initial_c", state)
+            try expect(7, "P", [d, 3 * h])
+        }
+        let per = activationsPerDirection
+        try require(activations.count == per * d || activations.count == per,
+                    "\(name): expected \(per * d) activations (\(per) per direction), got \(activations.count)")
+        if let c = clip { try require(c >= 0, "\(name): clip must be non-negative, got \(c)") }
+        let y: Shape = layout == 0 ? [seq, d, batch, h] : [batch, seq, d, h]
+        let states = kind == .lstm ? 2 : 1
+        return [TensorType(x.dtype, y)] + Array(repeating: TensorType(x.dtype, state), count: states)
+    }
+}

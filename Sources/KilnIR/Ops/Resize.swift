@@ -44,3 +44,38 @@ public struct Resize: Hashable, Sendable {
         self.scales = scales; self.sizes = sizes; self.roi = roi
     }
 }
+
+extension Resize: OpRule {
+    public func resultTypes(_ operands: [TensorType]) throws -> [TensorType] {
+        try expectOperands(operands, 1...1, "resize")
+        let x = operands[0]
+        let r = x.shape.rank
+        switch mode {
+        case .nearest:
+            break
+        case .linear, .cubic:
+            try require(x.dtype.isFloat || x.dtype.isInteger,
+                        "resize: \(mode.rawValue) mode needs a numeric input, got \(x.dtype.rawValue)")
+        }
+        try require(sizes.count == r, "resize: sizes has \(sizes.count) values, expected \(r) (the input rank)")
+        try require(scales.count == r, "resize: scales has \(scales.count) values, expected \(r) (the input rank)")
+        try require(sizes.allSatisfy { $0 >= 0 }, "resize: sizes must be non-negative, got \(sizes)")
+        try require(scales.allSatisfy { $0.isFinite && $0 > 0 }, "resize: scales must be positive, got \(scales)")
+        if coordinateTransform == .tfCropAndResize {
+            try require(roi.count == 2 * r,
+                        "resize: tf_crop_and_resize needs roi with \(2 * r) values (begins, then ends), got \(roi.count)")
+        }
+        try require(roi.allSatisfy { $0.isFinite }, "resize: roi values must be finite, got \(roi)")
+        for axis in 0..<r where x.shape[axis] == 0 {
+            try require(sizes[axis] == 0, "resize: axis \(axis) is empty and cannot be resized to \(sizes[axis])")
+        }
+        if antialias && mode != .nearest {
+            // The antialiasing filter spans about 4/scale taps; keep it bounded.
+            try require(scales.allSatisfy { $0 >= 1e-4 }, "resize: antialias needs scales of at least 1e-4, got \(scales)")
+        }
+        if let q = x.quantization, let axis = q.axis, axis < r, sizes[axis] != x.shape[axis] {
+            throw KilnError("resize: cannot resize axis \(axis), which carries per-axis quantization")
+        }
+        return [TensorType(x.dtype, Shape(sizes), quantization: x.quantization)]
+    }
+}

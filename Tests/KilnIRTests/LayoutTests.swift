@@ -60,6 +60,12 @@ final class LayoutTests: XCTestCase {
         let s2 = try evaluateOp1(.slice(Slice(starts: [-100, 10], ends: [2, -10], axes: [0, 2], steps: [1, -3])), [x])
         XCTAssertEqual(s2.shape, [2, 3, 2])
         XCTAssertEqual(s2.doubles, [3, 0, 7, 4, 11, 8, 15, 12, 19, 16, 23, 20])
+        // Backward slices with the INT64 sentinels, as ONNX Runtime evaluates them: an end of
+        // INT64_MAX with a negative step runs through index 0; starts clamp to [0, d-1].
+        let r = arange([3])
+        XCTAssertEqual(try evaluateOp1(.slice(Slice(starts: [Int.max], ends: [Int.max], axes: [0], steps: [-1])), [r]).doubles, [2, 1, 0])
+        XCTAssertEqual(try evaluateOp1(.slice(Slice(starts: [Int.min], ends: [Int.min], axes: [0], steps: [-2])), [r]).doubles, [0])
+        XCTAssertEqual(try evaluateOp1(.slice(Slice(starts: [2], ends: [1 << 40], axes: [0], steps: [-1])), [r]).shape, [0])
         let empty = try evaluateOp1(.slice(Slice(starts: [2], ends: [1], axes: [2], steps: [1])), [x])
         XCTAssertEqual(empty.shape, [2, 3, 0])
         assertKilnError("slice: step for axis 0 is 0") {

@@ -229,6 +229,9 @@ extension Slice: OpRule {
                 e = Swift.min(Swift.max(e, 0), d)
                 counts[axis] = e > s ? (e - s + st - 1) / st : 0
             } else {
+                // An end of INT64_MAX with a negative step means "through index 0", as
+                // ONNX Runtime reads it (the spec alone would clamp it to d - 1).
+                if ends[k] == Int.max { e = -1 }
                 s = Swift.min(Swift.max(s, 0), d - 1)
                 e = Swift.min(Swift.max(e, -1), d - 1)
                 counts[axis] = s > e ? (s - e - st - 1) / -st : 0

@@ -33,7 +33,12 @@ let package = Package(
                 "KilnIR", "KilnONNX", "KilnPasses", "KilnCodegen", "KilnRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR"]),
-        .testTarget(name: "KilnONNXTests", dependencies: ["KilnIR", "KilnONNX"]),
+        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "KilnONNXTests",
+            dependencies: ["KilnIR", "KilnONNX", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Fixtures"]),
+        .testTarget(name: "KilnCodegenTests", dependencies: ["KilnIR", "KilnCodegen"]),
+        .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses"], exclude: ["Inputs"]),
     ]
 )

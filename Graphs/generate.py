@@ -33,6 +33,7 @@ import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
+sys.dont_write_bytecode = True  # keep Graphs/ free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import models  # noqa: E402
@@ -55,7 +56,7 @@ def seed_for(name: str) -> int:
 # ---- sample inputs ---------------------------------------------------------------------
 
 
-def sample_inputs(name: str, model: onnx.ModelProto, seed: int) -> dict[str, np.ndarray]:
+def sample_inputs(model: onnx.ModelProto, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed ^ 0x5EED)
     feeds = {}
     for value in model.graph.input:
@@ -98,7 +99,7 @@ def calibrate_batchnorm(model: onnx.ModelProto, seed: int) -> None:
     if not bn_nodes:
         return
     rng = np.random.default_rng(seed ^ 0xCA1B)
-    feeds = sample_inputs(model.graph.name, model, seed ^ 0xCA1B)
+    feeds = sample_inputs(model, seed ^ 0xCA1B)
     initializers = {t.name: t for t in model.graph.initializer}
     for node in bn_nodes:
         probe = onnx.ModelProto()
@@ -145,7 +146,7 @@ def write_model(name: str, build, out_dir: Path, size_limit: int | None) -> dict
     if size_limit is not None and size > size_limit:
         raise SystemExit(f"{name}.onnx is {size} bytes, over the {size_limit}-byte limit")
 
-    feeds = sample_inputs(name, model, seed)
+    feeds = sample_inputs(model, seed)
     expected = run_onnxruntime(model_path, feeds)
     for label, arr in expected.items():
         if not np.all(np.isfinite(arr)):
@@ -198,7 +199,15 @@ def write_all(builders: dict, out_dir: Path, size_limit: int | None) -> None:
         "onnxruntime": ort.__version__,
         "models": ordered,
     }
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest_path.write_text(compact_json(manifest) + "\n")
+
+
+def compact_json(value) -> str:
+    """Indented JSON with innermost lists (shapes) kept on one line."""
+    text = json.dumps(value, indent=2)
+    text = re.sub(r"\[([^\[\]{}]*)\]", lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(1)).strip() + "]", text)
+    assert json.loads(text) == value
+    return text
 
 
 def _order_key(name: str):

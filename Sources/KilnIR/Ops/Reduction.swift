@@ -54,3 +54,107 @@ public struct TopK: Hashable, Sendable {
         self.axis = axis; self.k = k; self.largest = largest; self.sorted = sorted
     }
 }
+
+// MARK: - Type rules (evaluation in Reduction+Eval.swift)
+
+/// The result shape of reducing `shape` over `axes`: reduced dims become 1 or disappear.
+private func reducedShape(_ shape: Shape, _ axes: [Int], keepDims: Bool) -> Shape {
+    var dims: [Int] = []
+    for a in 0..<shape.rank {
+        if !axes.contains(a) { dims.append(shape.dims[a]) } else if keepDims { dims.append(1) }
+    }
+    return Shape(dims)
+}
+
+/// Checks the single operand of an op along one axis and returns the normalized axis.
+private func checkAxisOperand(_ operands: [TensorType], _ axis: Int, _ what: String, floatOnly: Bool = false) throws -> Int {
+    try expectOperands(operands, 1...1, what)
+    let x = operands[0]
+    if floatOnly {
+        try require(x.dtype.isFloat, "\(what) expects a float operand, got \(x.dtype.rawValue)")
+    } else {
+        try require(x.dtype.isNumeric, "\(what) expects a numeric operand, got bool")
+    }
+    try require(x.shape.rank >= 1, "\(what) expects an operand of rank >= 1, got a scalar")
+    return try normalizeAxis(axis, rank: x.shape.rank, what)
+}
+
+extension Softmax: OpRule {
+    public func resultTypes(_ operands: [TensorType]) throws -> [TensorType] {
+        _ = try checkAxisOperand(operands, axis, log ? "log_softmax" : "softmax", floatOnly: true)
+        return [TensorType(operands[0].dtype, operands[0].shape)]
+    }
+
+    public func evaluate(_ operands: [Tensor], results: [TensorType]) throws -> [Tensor] {
+        let x = operands[0]
+        let a = try normalizeAxis(axis, rank: x.shape.rank, "softmax")
+        return [evaluateSoftmax(x, axis: a)]
+    }
+}
+
+extension Reduce: OpRule {
+    public func resultTypes(_ operands: [TensorType]) throws -> [TensorType] {
+        let what = "reduce_" + snakeCase(kind.rawValue)
+        try expectOperands(operands, 1...1, what)
+        let x = operands[0]
+        try require(x.dtype.isNumeric, "\(what) expects a numeric operand, got bool")
+        try require(!axes.isEmpty, "\(what): no axes to reduce")
+        for (k, a) in axes.enumerated() {
+            try require(a >= 0 && a < x.shape.rank, "\(what): axis \(a) is out of range for rank \(x.shape.rank)")
+            try require(k == 0 || axes[k - 1] < a, "\(what): axes \(axes) must be sorted and distinct")
+        }
+        return [TensorType(x.dtype, reducedShape(x.shape, axes, keepDims: keepDims))]
+    }
+
+    public func evaluate(_ operands: [Tensor], results: [TensorType]) throws -> [Tensor] {
+        [evaluateReduce(operands[0], results[0])]
+    }
+}
+
+extension ArgReduce: OpRule {
+    public func resultTypes(_ operands: [TensorType]) throws -> [TensorType] {
+        let what = isMax ? "arg_max" : "arg_min"
+        let a = try checkAxisOperand(operands, axis, what)
+        let x = operands[0]
+        try require(x.shape.dims[a] > 0, "\(what): axis \(a) of \(x.shape) is empty")
+        return [TensorType(.i64, reducedShape(x.shape, [a], keepDims: keepDims))]
+    }
+
+    public func evaluate(_ operands: [Tensor], results: [TensorType]) throws -> [Tensor] {
+        let x = operands[0]
+        let a = try normalizeAxis(axis, rank: x.shape.rank, "arg_reduce")
+        return [Tensor(.i64, results[0].shape, int64s: evaluateArgReduce(x, axis: a))]
+    }
+}
+
+extension CumSum: OpRule {
+    public func resultTypes(_ operands: [TensorType]) throws -> [TensorType] {
+        _ = try checkAxisOperand(operands, axis, "cum_sum")
+        return [TensorType(operands[0].dtype, operands[0].shape)]
+    }
+
+    public func evaluate(_ operands: [Tensor], results: [TensorType]) throws -> [Tensor] {
+        let x = operands[0]
+        let a = try normalizeAxis(axis, rank: x.shape.rank, "cum_sum")
+        return [evaluateCumSum(x, axis: a)]
+    }
+}
+
+extension TopK: OpRule {
+    public func resultTypes(_ operands: [TensorType]) throws -> [TensorType] {
+        let a = try checkAxisOperand(operands, axis, "top_k")
+        let x = operands[0]
+        try require(k >= 0 && k <= x.shape.dims[a], "top_k: k = \(k) is out of range for axis \(a) of size \(x.shape.dims[a])")
+        var dims = x.shape.dims
+        dims[a] = k
+        let q = try movedQuantization(x.quantization, "top_k") { $0 == a ? nil : $0 }
+        return [TensorType(x.dtype, Shape(dims), quantization: q), TensorType(.i64, Shape(dims))]
+    }
+
+    public func evaluate(_ operands: [Tensor], results: [TensorType]) throws -> [Tensor] {
+        let x = operands[0]
+        let a = try normalizeAxis(axis, rank: x.shape.rank, "top_k")
+        let picked = evaluateTopK(x, axis: a)
+        return [x.moved(picked.sources, to: results[0]), Tensor(.i64, results[1].shape, int64s: picked.indices)]
+    }
+}

@@ -1,0 +1,51 @@
+import KilnIR
+
+/// Builds and runs pass pipelines.
+public enum PassManager {
+    /// Every pass, in one explicit list (no registration by side effect).
+    public static let allPasses: [any Pass] = [
+        Canonicalize(),
+        FoldConstants(),
+        EliminateDeadCode(),
+        EliminateCommonSubexpressions(),
+    ]
+
+    /// The pipeline of each level.
+    public static func pipelineNames(for level: OptLevel) -> [String] {
+        switch level {
+        case .o0: return []
+        case .o1, .o2, .o3:
+            return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
+        }
+    }
+
+    public static func pass(named name: String) throws -> any Pass {
+        guard let p = allPasses.first(where: { $0.name == name }) else {
+            let known = allPasses.map(\.name).joined(separator: ", ")
+            throw KilnError("unknown pass '\(name)' (passes: \(known))")
+        }
+        return p
+    }
+
+    /// The passes `context` asks for, in order.
+    public static func pipeline(_ context: PassContext) throws -> [any Pass] {
+        let names = context.explicitPasses ?? pipelineNames(for: context.optLevel)
+        for d in context.disabled { _ = try pass(named: d) }
+        return try names.filter { !context.disabled.contains($0) }.map(pass(named:))
+    }
+
+    /// Runs the pipeline on `graph`, verifying after each pass when asked; the graph is
+    /// compacted (values renumbered in definition order) after every pass.
+    public static func run(_ graph: inout Graph, context: PassContext) throws {
+        for (i, p) in try pipeline(context).enumerated() {
+            let changed = try p.run(on: &graph, context: context)
+            graph.compact()
+            if context.verifyEach {
+                do { try Verifier.verify(graph) } catch let e as KilnError {
+                    throw KilnError("after pass \(p.name): \(e.message)")
+                }
+            }
+            try context.afterPass?(i, p.name, graph, changed)
+        }
+    }
+}

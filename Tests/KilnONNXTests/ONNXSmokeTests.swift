@@ -1,3 +1,0 @@
-import XCTest
-@testable import KilnONNX
-final class ONNXSmokeTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Runs ONNX's operator conformance cases through Kiln and tallies the results per op.
+
+    .venv/bin/python Tests/Python/conformance.py [--mode eval] [--op Conv] [--jobs 2] [--verbose]
+
+Each case (written by dump_conformance.py into a cache folder) is run with
+`kiln eval` (importer + reference evaluator); later modes add the compiled plan and
+the C runtime. A case is *claimed* when every op it uses is in `kiln ops` (the ONNX
+ops Kiln imports). Claimed cases must pass, except those listed with a reason in
+conformance_known_failures.txt; unclaimed cases must be rejected with a one-line
+error that says "unsupported" and a normal exit status (never a crash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kilnutil  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+KNOWN_FAILURES = HERE / "conformance_known_failures.txt"
+
+
+def case_dir() -> Path:
+    import onnx
+
+    return Path(os.environ.get("KILN_CONFORMANCE_DIR", f"/tmp/kiln-conformance-{onnx.__version__}"))
+
+
+def ensure_dump() -> dict:
+    """The case index, dumping the cases first if the cache folder has none."""
+    out = case_dir()
+    index = out / "index.json"
+    if not index.exists():
+        print(f"conformance: writing ONNX node cases to {out} ...", flush=True)
+        subprocess.run([sys.executable, str(HERE / "dump_conformance.py"), str(out)], check=True,
+                       stdout=subprocess.DEVNULL)
+    return json.loads(index.read_text())
+
+
+def supported_ops(kiln: Path) -> set[str]:
+    run = subprocess.run([str(kiln), "ops"], capture_output=True, text=True, check=True)
+    return {line.strip() for line in run.stdout.splitlines() if line.strip()}
+
+
+def known_failures() -> dict[str, str]:
+    """{case name: reason} from conformance_known_failures.txt (`name  # reason`)."""
+    result = {}
+    for line in KNOWN_FAILURES.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, reason = line.partition("#")
+        result[name.strip()] = reason.strip()
+    return result
+
+
+@dataclass
+class Outcome:
+    name: str
+    ops: list[str]
+    claimed: bool
+    status: str  # "pass", "fail", "rejected", "crash", "no-io"
+    detail: str = ""
+
+
+def run_case(kiln: Path, entry: dict, claimed: bool, mode: str, scratch: Path) -> Outcome:
+    name = entry["name"]
+    base = case_dir() / name
+    if entry["unsupported_io"] or any(t.get("storage") for t in entry["inputs"] + entry["outputs"]):
+        return Outcome(name, entry["ops"], claimed, "no-io", "inputs/outputs numpy cannot hold")
+    out = scratch / name
+    out.mkdir(parents=True, exist_ok=True)
+    args = [str(kiln), "eval", str(base / "model.onnx"), "--output-dir", str(out)]
+    for t in entry["inputs"]:
+        args += ["--input", f"{t['name']}={base / t['file']}"]
+    try:
+        run = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return Outcome(name, entry["ops"], claimed, "crash", "timed out after 300 s")
+    err = run.stderr.strip()
+    if run.returncode < 0 or run.returncode >= 128:
+        return Outcome(name, entry["ops"], claimed, "crash", f"exit {run.returncode}: {err[-300:]}")
+    if run.returncode != 0:
+        if len(err.splitlines()) < 1:
+            return Outcome(name, entry["ops"], claimed, "crash", "non-zero exit with no message")
+        return Outcome(name, entry["ops"], claimed, "rejected", err.splitlines()[0][:300])
+    for t in entry["outputs"]:
+        path = out / (kilnutil.sanitize(t["name"]) + ".npy")
+        if not path.exists():
+            return Outcome(name, entry["ops"], claimed, "fail", f"no output file for {t['name']}")
+        actual = np.load(path)
+        expected = np.load(base / t["file"])
+        if expected.dtype.kind == "U":
+            return Outcome(name, entry["ops"], claimed, "fail", "string output")
+        r = kilnutil.compare(actual, expected, rtol=entry["rtol"], atol=entry["atol"])
+        if not r:
+            return Outcome(name, entry["ops"], claimed, "fail",
+                           f"{t['name']}: {r.message} (max abs {r.max_abs:.3g}, max rel {r.max_rel:.3g})")
+    return Outcome(name, entry["ops"], claimed, "pass")
+
+
+def run_all(kiln: Path, mode: str = "eval", only_op: str | None = None, jobs: int = 2,
+            scratch: Path | None = None) -> list[Outcome]:
+    import tempfile
+
+    index = ensure_dump()
+    ops = supported_ops(kiln)
+    entries = [e for e in index["cases"] if only_op is None or only_op in e["ops"]]
+    scratch = scratch or Path(tempfile.mkdtemp(prefix="kiln-conf-"))
+    done = 0
+
+    def work(e):
+        return run_case(kiln, e, set(e["ops"]) <= ops, mode, scratch)
+
+    results = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for outcome in pool.map(work, entries):
+            results.append(outcome)
+            done += 1
+            if done % 200 == 0 or done == len(entries):
+                print(f"conformance: {done}/{len(entries)} cases", flush=True)
+    return results
+
+
+def report(results: list[Outcome]) -> tuple[str, list[str]]:
+    """A per-op table and the list of problems (claimed failures, crashes, unclaimed
+    cases not rejected cleanly, known failures that now pass)."""
+    known = known_failures()
+    per_op: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    problems = []
+    for r in results:
+        for op in r.ops:
+            per_op[op][r.status if r.claimed else "unclaimed-" + r.status] += 1
+        if r.status == "crash":
+            problems.append(f"CRASH {r.name}: {r.detail}")
+        elif r.claimed and r.status in ("fail", "rejected") and r.name not in known:
+            problems.append(f"FAIL {r.name} [{', '.join(r.ops)}]: {r.detail}")
+        elif r.claimed and r.status == "pass" and r.name in known:
+            problems.append(f"NOW PASSES (remove from known failures) {r.name}")
+        elif not r.claimed and r.status == "pass":
+            pass  # an op outside the claim worked through a mapping; fine
+        elif not r.claimed and r.status == "rejected" and "unsupported" not in r.detail.lower():
+            problems.append(f"UNCLEAR REJECTION {r.name}: {r.detail}")
+    lines = [f"{'op':28} {'pass':>5} {'fail':>5} {'known':>5} {'no-io':>5} {'unclaimed':>9}"]
+    for op in sorted(per_op):
+        c = per_op[op]
+        unclaimed = sum(v for k, v in c.items() if k.startswith("unclaimed"))
+        fails = c["fail"] + c["rejected"]
+        lines.append(f"{op:28} {c['pass']:5} {fails:5} {'':5} {c['no-io']:5} {unclaimed:9}")
+    claimed = [r for r in results if r.claimed and r.status != "no-io"]
+    passed = sum(r.status == "pass" for r in claimed)
+    lines.append(f"claimed cases: {len(claimed)}, passed: {passed}, known failures: "
+                 f"{sum(r.name in known and r.status != 'pass' for r in claimed)}; "
+                 f"unclaimed cases: {sum(not r.claimed for r in results)} "
+                 f"(rejected cleanly: {sum((not r.claimed) and r.status == 'rejected' for r in results)})")
+    return "\n".join(lines), problems
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mode", default="eval", choices=["eval"])
+    p.add_argument("--op", help="only cases using this ONNX op")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--verbose", action="store_true", help="list every non-passing case")
+    args = p.parse_args(argv)
+    results = run_all(kilnutil.kiln_binary(), args.mode, args.op, args.jobs)
+    table, problems = report(results)
+    print(table)
+    if args.verbose:
+        for r in results:
+            if r.status != "pass":
+                print(f"{r.status:9} {'claimed' if r.claimed else 'unclaimed':9} {r.name}: {r.detail}")
+    for line in problems:
+        print(line)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -57,9 +57,9 @@ public struct Rewriter {
 /// Algorithm:
 /// 1. Walk the nodes in order; for each node try the patterns in order; the first that
 ///    returns replacements wins: its new nodes are inserted before the root and every use
-///    of the root's results is redirected to the replacements (a replaced graph output
-///    keeps its name: the replacement value takes it over when it has no other use as an
-///    output).
+///    of the root's results is redirected to the replacements. Names carry over: a new
+///    value takes the name of the value it replaces, and so does a replacement of a graph
+///    output (which must not be a graph input or another output).
 /// 2. After a sweep with changes, dead nodes are removed and the sweep repeats, until a
 ///    sweep changes nothing or `maxSweeps` is reached.
 public enum PatternDriver {
@@ -81,12 +81,14 @@ public enum PatternDriver {
                     i += 1
                     continue
                 }
+                let firstNewValue = graph.values.count
                 graph = rewriter.graph
                 graph.nodes.insert(contentsOf: rewriter.inserted, at: i)
                 for (old, new) in zip(node.results, replacement) {
                     let wasOutput = graph.outputs.contains(old)
                     graph.replaceAllUses(of: old, with: new)
-                    if wasOutput { takeOverName(from: old, to: new, in: &graph) }
+                    // A value the rewrite made carries on the name of the one it replaces.
+                    if wasOutput || new.index >= firstNewValue { takeOverName(from: old, to: new, in: &graph) }
                 }
                 changed = true
                 i += rewriter.inserted.count + 1
@@ -109,9 +111,11 @@ public enum PatternDriver {
     /// Graph outputs keep their names across rewrites (the user asks for them by name).
     static func takeOverName(from old: ValueID, to new: ValueID, in graph: inout Graph) {
         let name = graph[old].name
-        graph[old].name = graph[old].name + ".replaced"
+        let taken = Set(graph.values.map(\.name))
+        var fresh = name + ".replaced"
         var k = 1
-        while graph.values.contains(where: { $0.name == graph[old].name }) { graph[old].name = "\(name).replaced\(k)"; k += 1 }
+        while taken.contains(fresh) { fresh = "\(name).replaced\(k)"; k += 1 }
+        graph[old].name = fresh
         graph[new].name = name
     }
 }

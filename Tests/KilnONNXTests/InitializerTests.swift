@@ -108,7 +108,7 @@ final class InitializerTests: XCTestCase {
         // A missing data file is a clear error naming the tensor and the path.
         try FileManager.default.removeItem(at: dir.appendingPathComponent("weights.bin"))
         let msg = errorMessage { try ONNXImporter.load(path: path.path) }
-        XCTAssertEqual(msg, "net.onnx: initializer 'w': external data file '\(dir.path)/weights.bin' cannot be opened")
+        XCTAssertEqual(msg, dir.appendingPathComponent("net.onnx").path + ": initializer 'w': external data file '\(dir.path)/weights.bin' cannot be opened")
     }
 
     func testExternalDataFixtureWrittenByOnnx() throws {

@@ -1,0 +1,2 @@
+#include "kiln.h"
+int main(void) { return 0; }

@@ -81,15 +81,16 @@ static kiln_status parse_header(kiln_loader *l) {
     const uint8_t *b = p->buffer;
     if (p->size < 8 || memcmp(b, kMagic, 8) != 0)
         return kiln_fail(l->error, KILN_ERR_BAD_MAGIC, "plan: not a kiln plan (magic is not \"KILNPLAN\")");
-    if (p->size < KILN_HEADER_SIZE)
-        return kiln_fail(l->error, KILN_ERR_TRUNCATED, "plan: truncated header (%zu bytes)", p->size);
+    if (p->size < 12) return kiln_fail(l->error, KILN_ERR_TRUNCATED, "plan: truncated header (%zu bytes)", p->size);
     p->major = kiln_rd16(b + 8);
     p->minor = kiln_rd16(b + 10);
-    p->flags = kiln_rd32(b + 12);
     if (p->major != KILN_FORMAT_MAJOR)
         return kiln_fail(l->error, KILN_ERR_VERSION,
                          "plan: format version %u.%u is not supported by this runtime (reads %u.x, up to %u.%u)",
                          p->major, p->minor, KILN_FORMAT_MAJOR, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+    if (p->size < KILN_HEADER_SIZE)
+        return kiln_fail(l->error, KILN_ERR_TRUNCATED, "plan: truncated header (%zu bytes)", p->size);
+    p->flags = kiln_rd32(b + 12);
     if (p->flags & ~KILN_FLAG_CONSTANTS_ZSTD)
         return kiln_fail(l->error, p->minor > KILN_FORMAT_MINOR ? KILN_ERR_UNSUPPORTED : KILN_ERR_MALFORMED,
                          "plan: unknown header flags 0x%x", (unsigned)p->flags);

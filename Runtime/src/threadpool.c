@@ -36,7 +36,7 @@ static void *worker_main(void *arg) {
     uint32_t index = w->index;
     free(w);
     pthread_mutex_lock(&p->mu);
-    uint64_t seen = p->generation;
+    uint64_t seen = 0; /* the pool's first generation; a late-starting worker still runs it */
     for (;;) {
         while (p->generation == seen && !p->stop) pthread_cond_wait(&p->wake, &p->mu);
         if (p->stop) break;

@@ -38,6 +38,22 @@ kiln_status test_run(const uint8_t *plan, size_t size, uint32_t threads, const v
 void test_run_f32(pb *b, const char *what, const void *const *inputs, uint32_t nout, float *const *want,
                   const size_t *counts, float rtol, float atol);
 
+/* One-instruction plans: operands are plan inputs (bound in order) unless `constant`;
+ * `absent` passes KILN_NO_TENSOR. Results are compared with `data` (f32 within
+ * tolerances, other dtypes exactly); a result with data == NULL is scratch. Runs at 1 and
+ * 2 threads. */
+typedef struct tspec {
+    uint8_t dtype;
+    uint32_t rank;
+    const int64_t *dims;
+    const void *data;
+    int constant, absent;
+} tspec;
+void test_op(const char *what, uint16_t opcode, const void *attr, uint32_t attr_size, uint32_t nin, const tspec *ins,
+             uint32_t nout, const tspec *outs, float rtol, float atol);
+#define F32(name) {KILN_F32, name##_rank, name##_dims, name, 0, 0}
+#define F32C(name) {KILN_F32, name##_rank, name##_dims, name, 1, 0}
+
 /* Attribute block helpers: write little-endian fields. */
 typedef struct attr_buf { uint8_t data[256]; uint32_t size; } attr_buf;
 void ab_i32(attr_buf *a, int32_t v);

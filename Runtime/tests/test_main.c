@@ -77,6 +77,60 @@ void test_run_f32(pb *b, const char *what, const void *const *inputs, uint32_t n
     free(plan);
 }
 
+void test_op(const char *what, uint16_t opcode, const void *attr, uint32_t attr_size, uint32_t nin, const tspec *ins,
+             uint32_t nout, const tspec *outs, float rtol, float atol) {
+    pb *b = pb_new();
+    uint32_t in_ids[16], out_ids[16], nbound = 0;
+    const void *bound[16];
+    char name[16];
+    for (uint32_t i = 0; i < nin; i++) {
+        if (ins[i].absent) { in_ids[i] = 0xFFFFFFFFu; continue; }
+        if (ins[i].constant) { in_ids[i] = pb_constant(b, ins[i].dtype, ins[i].rank, ins[i].dims, ins[i].data); continue; }
+        snprintf(name, sizeof name, "in%u", i);
+        in_ids[i] = pb_input(b, name, ins[i].dtype, ins[i].rank, ins[i].dims);
+        bound[nbound++] = ins[i].data;
+    }
+    uint32_t nchecked = 0, map[16];
+    for (uint32_t i = 0; i < nout; i++) {
+        if (outs[i].absent) { out_ids[i] = 0xFFFFFFFFu; continue; }
+        if (!outs[i].data) { out_ids[i] = pb_arena(b, outs[i].dtype, outs[i].rank, outs[i].dims); continue; }
+        snprintf(name, sizeof name, "out%u", i);
+        out_ids[i] = pb_output(b, name, outs[i].dtype, outs[i].rank, outs[i].dims);
+        map[nchecked++] = i;
+    }
+    pb_instr(b, opcode, attr, attr_size, nin, in_ids, nout, out_ids);
+    size_t size;
+    uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+    pb_free(b);
+    for (uint32_t threads = 1; threads <= 2; threads++) {
+        void *got[16];
+        size_t bytes[16];
+        for (uint32_t k = 0; k < nchecked; k++) {
+            const tspec *o = &outs[map[k]];
+            size_t count = 1;
+            for (uint32_t d = 0; d < o->rank; d++) count *= (size_t)o->dims[d];
+            bytes[k] = count * kiln_dtype_size((kiln_dtype)o->dtype);
+            got[k] = calloc(bytes[k] + 1, 1);
+        }
+        char err[300] = "";
+        kiln_status st = test_run(plan, size, threads, bound, got, err, sizeof err);
+        CHECK(st == KILN_OK, "%s: run failed: %s", what, err);
+        for (uint32_t k = 0; k < nchecked && st == KILN_OK; k++) {
+            const tspec *o = &outs[map[k]];
+            char label[200];
+            snprintf(label, sizeof label, "%s (result %u, %u threads)", what, map[k], threads);
+            if (o->dtype == KILN_F32) {
+                size_t bad = test_compare(label, got[k], o->data, bytes[k] / 4, rtol, atol);
+                CHECK(bad == 0, "%s: %zu of %zu elements differ", label, bad, bytes[k] / 4);
+            } else {
+                CHECK(memcmp(got[k], o->data, bytes[k]) == 0, "%s: results differ", label);
+            }
+        }
+        for (uint32_t k = 0; k < nchecked; k++) free(got[k]);
+    }
+    free(plan);
+}
+
 static void ab_put(attr_buf *a, const void *p, uint32_t n) {
     const uint8_t *b = p;
     for (uint32_t i = 0; i < n; i++) a->data[a->size++] = b[i]; /* little-endian host */
@@ -86,7 +140,10 @@ void ab_f32(attr_buf *a, float v) { ab_put(a, &v, 4); }
 void ab_i64(attr_buf *a, int64_t v) { ab_put(a, &v, 8); }
 void ab_f64(attr_buf *a, double v) { ab_put(a, &v, 8); }
 
-int main(void) {
+int write_fixtures(const char *dir);
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--fixtures") == 0) return write_fixtures(argv[2]);
     printf("kiln runtime %s tests (blas %d, zstd %d)\n", kiln_version(), kiln_has_blas(), kiln_has_zstd());
     test_loader();
     test_gemm();

@@ -102,7 +102,7 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
                         r = (float)(p->p == 1 ? s : pow(s, 1.0 / p->p));
                     }
                 }
-                out[ow] = r;
+                out[oh * p->ow + ow] = r;
             }
         }
     }

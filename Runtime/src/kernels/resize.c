@@ -5,7 +5,7 @@
  * f32 extrapolation_value, f32 scales[8] (per input axis, 1 when untouched), f32 roi[16]
  * (begins then ends, tf_crop_and_resize only). The output shape is the result's.
  * Algorithm: at load time, for every axis and output coordinate, the source coordinate x
- * is computed (in double, as the ONNX reference does), and turned into up to 4 taps
+ * is computed (in double, with ONNX Runtime's formulas), and turned into up to 4 taps
  * (clamped input index, weight); zero-weight taps are dropped, so untouched axes have one
  * tap. A coordinate outside the input in tf_crop_and_resize marks the output element as
  * the extrapolation value. Running visits, per output element, the product of its axes'
@@ -26,18 +26,19 @@ typedef struct resize_params {
     uint8_t data[];
 } resize_params;
 
+/* Source coordinate of output coordinate x, as ONNX Runtime computes it (align_corners,
+ * pytorch_half_pixel and tf_crop_and_resize use the integer output length). */
 static double source_coord(int32_t coord, double x, double scale, int64_t in, int64_t out, double r0, double r1) {
-    double out_f = scale * (double)in;
     switch (coord) {
-    case KILN_COORD_ALIGN_CORNERS: return out_f == 1.0 ? 0.0 : x * (double)(in - 1) / (out_f - 1.0);
+    case KILN_COORD_ALIGN_CORNERS: return out == 1 ? 0.0 : x * (double)(in - 1) / (double)(out - 1);
     case KILN_COORD_ASYMMETRIC: return x / scale;
     case KILN_COORD_TF_CROP_AND_RESIZE:
-        return (out_f == 1.0 ? (r1 - r0) * (double)(in - 1) / 2.0 : x * (r1 - r0) * (double)(in - 1) / (out_f - 1.0)) +
-               r0 * (double)(in - 1);
-    case KILN_COORD_PYTORCH_HALF_PIXEL: return out_f == 1.0 ? -0.5 : (x + 0.5) / scale - 0.5;
+        return out > 1 ? r0 * (double)(in - 1) + x * (r1 - r0) * (double)(in - 1) / (double)(out - 1)
+                       : 0.5 * (r0 + r1) * (double)(in - 1);
+    case KILN_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
     case KILN_COORD_HALF_PIXEL_SYMMETRIC: {
-        double adjustment = (double)out / out_f, center = (double)in / 2.0, offset = center * (1.0 - adjustment);
-        return offset + (x + 0.5) / scale - 0.5;
+        double out_f = scale * (double)in, adjustment = (double)out / out_f, center = (double)in / 2.0;
+        return center * (1.0 - adjustment) + (x + 0.5) / scale - 0.5;
     }
     default: return (x + 0.5) / scale - 0.5;
     }

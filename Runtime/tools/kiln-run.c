@@ -120,6 +120,7 @@ int main(int argc, char **argv) {
         if (!bound[i]) {
             kiln_tensor_info info;
             kiln_session_input_info(session, i, &info);
+            free(bound);
             die("input \"%s\" is not bound (use --input %s=FILE.npy)", info.name, info.name);
         }
     free(bound);

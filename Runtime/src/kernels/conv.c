@@ -8,7 +8,9 @@
  * Algorithm, per image n and group g:
  * 1. im2col: row (ci, ki, kj) of the scratch matrix holds, for every output pixel, the
  *    input pixel that kernel tap sees (zero in the padding); rows are split over threads.
- * 2. Y_g[M/g, OH*OW] = W_g[M/g, K] x col[K, OH*OW] with one sgemm (K = C/g*kh*kw).
+ * 2. Y_g[M/g, OH*OW] = W_g[M/g, K] x col[K, OH*OW] with sgemm (K = C/g*kh*kw). Large
+ *    col matrices go in blocks of output rows (~1 MB each), so the block im2col just
+ *    wrote is still in cache when the GEMM reads it.
  * 3. Epilogue per output channel: add the bias, apply the fused activation. */
 #include "common.h"
 
@@ -66,9 +68,10 @@ static kiln_status check_conv(kiln_check *c) {
     return kiln_check_gemm_dims(c, p->mg, p->ohw, p->kdim);
 }
 
-typedef struct im2col_job { const conv_params *p; const float *x; float *col; } im2col_job;
+typedef struct im2col_job { const conv_params *p; const float *x; float *col; int64_t oh0, oh1; } im2col_job;
 
-/* Rows [begin, end) of the col matrix; x points at the group's first input channel. */
+/* Rows [begin, end) of the col matrix for output rows [oh0, oh1); x points at the group's
+ * first input channel; each col row holds (oh1 - oh0) * OW values. */
 static void im2col_rows(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const im2col_job *j = ctx;
     const conv_params *p = j->p;
@@ -77,13 +80,13 @@ static void im2col_rows(void *ctx, size_t begin, size_t end, uint32_t thread) {
     for (size_t r = begin; r < end; r++) {
         int64_t kj = (int64_t)r % a->kw, ki = ((int64_t)r / a->kw) % a->kh, ci = (int64_t)r / (a->kw * a->kh);
         const float *plane = j->x + ci * p->h * p->w;
-        float *dst = j->col + (int64_t)r * p->ohw;
+        float *dst = j->col + (int64_t)r * (j->oh1 - j->oh0) * p->ow;
         int64_t off = kj * a->dw - a->pl;
         int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->w - 1 - off, a->sw) + 1;
         if (lo < 0) lo = 0;
         if (hi > p->ow) hi = p->ow;
         if (hi < lo) hi = lo;
-        for (int64_t oh = 0; oh < p->oh; oh++, dst += p->ow) {
+        for (int64_t oh = j->oh0; oh < j->oh1; oh++, dst += p->ow) {
             int64_t ih = oh * a->sh - a->pt + ki * a->dh;
             if (ih < 0 || ih >= p->h) {
                 memset(dst, 0, sizeof(float) * (size_t)p->ow);
@@ -121,27 +124,44 @@ void kiln_conv_epilogue(const kiln_exec *e, const float *bias, float *y, int64_t
     else epilogue_rows(&j, 0, (size_t)channels, 0);
 }
 
+/* Output rows per im2col block: a col matrix over 4 MB is cut into blocks of about 1 MB
+ * (at least 256 columns each, so the GEMMs stay efficient), which are still in cache when
+ * the GEMM reads what im2col just wrote. */
+static int64_t rows_per_block(const conv_params *p) {
+    int64_t row_bytes = p->kdim * p->ow * (int64_t)sizeof(float);
+    if (row_bytes * p->oh <= ((int64_t)4 << 20)) return p->oh;
+    int64_t rows = ((int64_t)1 << 20) / (row_bytes ? row_bytes : 1), min_rows = (256 + p->ow - 1) / p->ow;
+    if (rows < min_rows) rows = min_rows;
+    return rows > p->oh ? p->oh : rows;
+}
+
 static void run_conv(const kiln_exec *e, const kiln_instr *ins) {
     const conv_params *p = ins->params;
     const float *x = KILN_IN(e, ins, 0), *w = KILN_IN(e, ins, 1);
     const float *bias = ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2);
     float *y = KILN_OUT(e, ins, 0);
     float *col = ins->nout > 1 && ins->ids[ins->nin + 1] != KILN_NO_TENSOR ? KILN_OUT(e, ins, 1) : NULL;
+    int64_t block = rows_per_block(p);
     for (int64_t n = 0; n < p->n; n++) {
         const float *xn = x + n * p->c * p->h * p->w;
         float *yn = y + n * p->m * p->ohw;
         for (int64_t g = 0; g < p->a.group; g++) {
-            const float *xg = xn + g * p->cg * p->h * p->w;
-            const float *bmat = xg;
-            if (!p->pointwise) {
-                im2col_job j = {p, xg, col};
-                if (e->threads > 1 && p->kdim * p->ohw >= 2 * KILN_PARALLEL_GRAIN)
+            const float *xg = xn + g * p->cg * p->h * p->w, *wg = w + g * p->mg * p->kdim;
+            float *yg = yn + g * p->mg * p->ohw;
+            if (p->pointwise) {
+                kiln_sgemm(e, 0, 0, (size_t)p->mg, (size_t)p->ohw, (size_t)p->kdim, 1.0f, wg, (size_t)p->kdim, xg,
+                           (size_t)p->ohw, 0.0f, yg, (size_t)p->ohw);
+                continue;
+            }
+            for (int64_t oh0 = 0; oh0 < p->oh; oh0 += block) {
+                int64_t oh1 = oh0 + block < p->oh ? oh0 + block : p->oh, cols = (oh1 - oh0) * p->ow;
+                im2col_job j = {p, xg, col, oh0, oh1};
+                if (e->threads > 1 && p->kdim * cols >= 2 * KILN_PARALLEL_GRAIN)
                     kiln_parallel_for(e, (size_t)p->kdim, im2col_rows, &j);
                 else im2col_rows(&j, 0, (size_t)p->kdim, 0);
-                bmat = col;
+                kiln_sgemm(e, 0, 0, (size_t)p->mg, (size_t)cols, (size_t)p->kdim, 1.0f, wg, (size_t)p->kdim, col,
+                           (size_t)cols, 0.0f, yg + oh0 * p->ow, (size_t)p->ohw);
             }
-            kiln_sgemm(e, 0, 0, (size_t)p->mg, (size_t)p->ohw, (size_t)p->kdim, 1.0f, w + g * p->mg * p->kdim,
-                       (size_t)p->kdim, bmat, (size_t)p->ohw, 0.0f, yn + g * p->mg * p->ohw, (size_t)p->ohw);
         }
         kiln_conv_epilogue(e, bias, yn, p->m, p->ohw, &p->a.act);
     }

@@ -37,5 +37,6 @@ let package = Package(
             ]),
         .testTarget(name: "KilnIRTests", dependencies: ["KilnIR"]),
         .testTarget(name: "KilnONNXTests", dependencies: ["KilnIR", "KilnONNX"]),
+        .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
     ]
 )

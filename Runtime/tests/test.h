@@ -68,5 +68,6 @@ void test_elementwise(void);
 void test_layout(void);
 void test_nn(void);
 void test_misc(void);
+void test_threads(void);
 
 #endif

@@ -152,6 +152,7 @@ int main(int argc, char **argv) {
     test_layout();
     test_nn();
     test_misc();
+    test_threads();
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

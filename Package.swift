@@ -23,9 +23,11 @@ let package = Package(
         .target(
             name: "CKiln",
             path: "Runtime",
-            exclude: ["Makefile", "PLAN_FORMAT.md", "tools"],
+            exclude: ["Makefile", "PLAN_FORMAT.md", "tools", "tests"],
             sources: ["src"],
-            publicHeadersPath: "include"),
+            publicHeadersPath: "include",
+            cSettings: [.define("KILN_USE_BLAS"), .define("KILN_USE_ZSTD")],
+            linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("zstd"), .linkedLibrary("m")]),
         .target(name: "KilnRuntime", dependencies: ["CKiln"]),
         .executableTarget(
             name: "kiln",
@@ -40,5 +42,6 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "KilnCodegenTests", dependencies: ["KilnIR", "KilnCodegen"]),
         .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses"], exclude: ["Inputs"]),
+        .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
     ]
 )

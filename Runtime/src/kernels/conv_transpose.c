@@ -1,0 +1,107 @@
+/* conv_transpose.c — CONV_TRANSPOSE2D: transposed 2-D convolution via GEMM + col2im.
+ *
+ * Operands: x f32 [N,C,H,W]; w f32 [C, M/group, kh, kw] (ONNX layout, stored as-is: per
+ * group a row-major [C/group, M/group*kh*kw] matrix); optional bias f32 [M].
+ * Results: y f32 [N,M,OH,OW] with OH = sh*(H-1) + output_padding + (kh-1)*dh + 1 - pt - pb
+ * (the result shape carries output_padding); scratch f32 with at least
+ * (M/group*kh*kw) * (H*W) elements. Attributes: the conv block.
+ * Algorithm, per image and group:
+ * 1. col[M/g*kh*kw, H*W] = W_g^T x X_g (one sgemm, A transposed).
+ * 2. col2im: y[mo][ih*sh - pt + ki*dh][iw*sw - pl + kj*dw] += col[(mo,ki,kj)][(ih,iw)],
+ *    skipping positions outside the output; output channels are split over threads
+ *    (each owns its plane, so no two threads add into the same element).
+ * 3. y starts as the bias (or zero); the fused activation runs last. */
+#include "common.h"
+
+typedef struct ct_params {
+    kiln_conv_attrs a;
+    int64_t n, c, h, w, m, oh, ow, cg, mg, rows, hw;
+} ct_params;
+
+static kiln_status check_ct(kiln_check *c) {
+    const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2);
+    const kiln_tdesc *y = kiln_result(c, 0), *col = kiln_result(c, 1);
+    ct_params *p = kiln_params_alloc(c, sizeof *p);
+    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    kiln_status st = kiln_conv_attrs_read(c, &p->a);
+    if (st != KILN_OK) return st;
+    if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, w, "weight", KILN_F32)) ||
+        (st = kiln_require_dtype(c, y, "result", KILN_F32)) || (st = kiln_require_dtype(c, col, "scratch", KILN_F32)))
+        return st;
+    if (x->rank != 4 || w->rank != 4 || y->rank != 4) return kiln_check_fail(c, "input, weight and result must be rank 4");
+    const kiln_conv_attrs *a = &p->a;
+    p->n = x->dims[0]; p->c = x->dims[1]; p->h = x->dims[2]; p->w = x->dims[3];
+    if (w->dims[0] != p->c || p->c % a->group) return kiln_check_fail(c, "weight dim 0 must equal C, divisible by group");
+    p->cg = p->c / a->group;
+    p->mg = w->dims[1];
+    p->m = p->mg * a->group;
+    if (w->dims[2] != a->kh || w->dims[3] != a->kw) return kiln_check_fail(c, "weight kernel dims do not match");
+    int64_t base_h = a->sh * (p->h - 1) + (a->kh - 1) * a->dh + 1 - a->pt - a->pb;
+    int64_t base_w = a->sw * (p->w - 1) + (a->kw - 1) * a->dw + 1 - a->pl - a->pr;
+    p->oh = y->dims[2];
+    p->ow = y->dims[3];
+    int64_t maxh = a->sh > a->dh ? a->sh : a->dh, maxw = a->sw > a->dw ? a->sw : a->dw;
+    if (y->dims[0] != p->n || y->dims[1] != p->m || p->oh < base_h || p->oh >= base_h + maxh || p->ow < base_w ||
+        p->ow >= base_w + maxw || p->oh < 1 || p->ow < 1)
+        return kiln_check_fail(c, "result shape does not match [N, M, %lld(+pad), %lld(+pad)]", (long long)base_h,
+                               (long long)base_w);
+    if (b && (b->dtype != KILN_F32 || b->count != (uint64_t)p->m)) return kiln_check_fail(c, "bias must be f32 [M]");
+    p->rows = p->mg * a->kh * a->kw;
+    p->hw = p->h * p->w;
+    if (col->count < (uint64_t)(p->rows * p->hw))
+        return kiln_check_fail(c, "scratch needs %lld f32 elements", (long long)(p->rows * p->hw));
+    return kiln_check_gemm_dims(c, p->rows, p->hw, p->cg);
+}
+
+typedef struct col2im_job { const ct_params *p; const float *col, *bias; float *y; int64_t g; } col2im_job;
+
+static void col2im_channels(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const col2im_job *j = ctx;
+    const ct_params *p = j->p;
+    const kiln_conv_attrs *a = &p->a;
+    (void)thread;
+    for (size_t mo = begin; mo < end; mo++) {
+        int64_t mch = j->g * p->mg + (int64_t)mo;
+        float *plane = j->y + mch * p->oh * p->ow;
+        float bias = j->bias ? j->bias[mch] : 0.0f;
+        for (int64_t i = 0; i < p->oh * p->ow; i++) plane[i] = bias;
+        for (int64_t ki = 0; ki < a->kh; ki++)
+            for (int64_t kj = 0; kj < a->kw; kj++) {
+                const float *crow = j->col + (((int64_t)mo * a->kh + ki) * a->kw + kj) * p->hw;
+                int64_t off = kj * a->dw - a->pl;
+                int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->ow - 1 - off, a->sw) + 1;
+                if (lo < 0) lo = 0;
+                if (hi > p->w) hi = p->w;
+                for (int64_t ih = 0; ih < p->h; ih++) {
+                    int64_t oh = ih * a->sh - a->pt + ki * a->dh;
+                    if (oh < 0 || oh >= p->oh) continue;
+                    float *orow = plane + oh * p->ow;
+                    const float *src = crow + ih * p->w;
+                    for (int64_t iw = lo; iw < hi; iw++) orow[iw * a->sw + off] += src[iw];
+                }
+            }
+    }
+}
+
+static void run_ct(const kiln_exec *e, const kiln_instr *ins) {
+    const ct_params *p = ins->params;
+    const float *x = KILN_IN(e, ins, 0), *w = KILN_IN(e, ins, 1);
+    const float *bias = ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2);
+    float *y = KILN_OUT(e, ins, 0), *col = KILN_OUT(e, ins, 1);
+    for (int64_t n = 0; n < p->n; n++) {
+        float *yn = y + n * p->m * p->oh * p->ow;
+        for (int64_t g = 0; g < p->a.group; g++) {
+            const float *xg = x + (n * p->c + g * p->cg) * p->hw;
+            kiln_sgemm(e, 1, 0, (size_t)p->rows, (size_t)p->hw, (size_t)p->cg, 1.0f, w + g * p->cg * p->rows,
+                       (size_t)p->rows, xg, (size_t)p->hw, 0.0f, col, (size_t)p->hw);
+            col2im_job j = {p, col, bias, yn, g};
+            if (e->threads > 1 && p->rows * p->hw >= 2 * KILN_PARALLEL_GRAIN)
+                kiln_parallel_for(e, (size_t)p->mg, col2im_channels, &j);
+            else col2im_channels(&j, 0, (size_t)p->mg, 0);
+        }
+        kiln_conv_epilogue(e, NULL, yn, p->m, p->oh * p->ow, &p->a.act);
+    }
+}
+
+const kiln_kernel kiln_k_conv_transpose2d = {KILN_OP_CONV_TRANSPOSE2D, "conv_transpose2d", KILN_CONV_ATTR_SIZE, 2, 3, 2, 2,
+                                             0, check_ct, run_ct};

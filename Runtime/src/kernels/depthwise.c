@@ -1,0 +1,93 @@
+/* depthwise.c — DEPTHWISE_CONV2D: group == C convolution computed directly (no GEMM).
+ *
+ * Operands: x f32 [N,C,H,W]; w f32 [M,1,kh,kw] with M = C * multiplier (output channel m
+ * reads input channel m / multiplier); optional bias f32 [M]. Result: y f32 [N,M,OH,OW].
+ * Attributes: the conv block (group must equal C).
+ * Algorithm, per (image, output channel) plane, planes split over threads:
+ * for each output row, start from the bias; for each kernel tap (ki, kj) whose input row
+ * exists, add w[ki][kj] * input[ih][ow*sw + kj*dw - pl] over the range of ow where the
+ * input column exists (computed once per tap, so the inner loop has no bounds checks and
+ * vectorizes for stride 1); then apply the fused activation to the row. */
+#include "common.h"
+
+typedef struct dw_params {
+    kiln_conv_attrs a;
+    int64_t n, c, h, w, m, oh, ow, mult;
+} dw_params;
+
+static kiln_status check_dw(kiln_check *c) {
+    const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
+    dw_params *p = kiln_params_alloc(c, sizeof *p);
+    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    kiln_status st = kiln_conv_attrs_read(c, &p->a);
+    if (st != KILN_OK) return st;
+    if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, w, "weight", KILN_F32)) ||
+        (st = kiln_require_dtype(c, y, "result", KILN_F32)))
+        return st;
+    if (x->rank != 4 || w->rank != 4 || y->rank != 4) return kiln_check_fail(c, "input, weight and result must be rank 4");
+    const kiln_conv_attrs *a = &p->a;
+    p->n = x->dims[0]; p->c = x->dims[1]; p->h = x->dims[2]; p->w = x->dims[3]; p->m = w->dims[0];
+    if (a->group != p->c || p->c == 0 || p->m % p->c) return kiln_check_fail(c, "group must equal the input channels and divide M");
+    p->mult = p->m / p->c;
+    if (w->dims[1] != 1 || w->dims[2] != a->kh || w->dims[3] != a->kw)
+        return kiln_check_fail(c, "weight shape does not match [M, 1, kh, kw]");
+    int64_t ekh = (a->kh - 1) * a->dh + 1, ekw = (a->kw - 1) * a->dw + 1;
+    int64_t hp = p->h + a->pt + a->pb, wp = p->w + a->pl + a->pr;
+    if (hp < ekh || wp < ekw) return kiln_check_fail(c, "kernel is larger than the padded input");
+    p->oh = (hp - ekh) / a->sh + 1;
+    p->ow = (wp - ekw) / a->sw + 1;
+    if (y->dims[0] != p->n || y->dims[1] != p->m || y->dims[2] != p->oh || y->dims[3] != p->ow)
+        return kiln_check_fail(c, "result shape does not match [N, M, %lld, %lld]", (long long)p->oh, (long long)p->ow);
+    if (b && (b->dtype != KILN_F32 || b->count != (uint64_t)p->m)) return kiln_check_fail(c, "bias must be f32 [M]");
+    return KILN_OK;
+}
+
+typedef struct dw_job { const dw_params *p; const float *x, *w, *b; float *y; } dw_job;
+
+static void dw_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const dw_job *j = ctx;
+    const dw_params *p = j->p;
+    const kiln_conv_attrs *a = &p->a;
+    (void)thread;
+    for (size_t plane = begin; plane < end; plane++) {
+        int64_t n = (int64_t)plane / p->m, m = (int64_t)plane % p->m, ci = m / p->mult;
+        const float *in = j->x + (n * p->c + ci) * p->h * p->w;
+        const float *wk = j->w + m * a->kh * a->kw;
+        float *out = j->y + (int64_t)plane * p->oh * p->ow;
+        float bias = j->b ? j->b[m] : 0.0f;
+        for (int64_t oh = 0; oh < p->oh; oh++) {
+            float *orow = out + oh * p->ow;
+            for (int64_t ow = 0; ow < p->ow; ow++) orow[ow] = bias;
+            for (int64_t ki = 0; ki < a->kh; ki++) {
+                int64_t ih = oh * a->sh - a->pt + ki * a->dh;
+                if (ih < 0 || ih >= p->h) continue;
+                const float *irow = in + ih * p->w;
+                for (int64_t kj = 0; kj < a->kw; kj++) {
+                    float wv = wk[ki * a->kw + kj];
+                    int64_t off = kj * a->dw - a->pl;
+                    int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->w - 1 - off, a->sw) + 1;
+                    if (lo < 0) lo = 0;
+                    if (hi > p->ow) hi = p->ow;
+                    if (a->sw == 1) {
+                        for (int64_t ow = lo; ow < hi; ow++) orow[ow] += wv * irow[ow + off];
+                    } else {
+                        for (int64_t ow = lo; ow < hi; ow++) orow[ow] += wv * irow[ow * a->sw + off];
+                    }
+                }
+            }
+            kiln_apply_act(&a->act, orow, (size_t)p->ow);
+        }
+    }
+}
+
+static void run_dw(const kiln_exec *e, const kiln_instr *ins) {
+    const dw_params *p = ins->params;
+    dw_job j = {p, KILN_IN(e, ins, 0), KILN_IN(e, ins, 1),
+                ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2), KILN_OUT(e, ins, 0)};
+    size_t planes = (size_t)(p->n * p->m);
+    if (e->threads > 1 && p->n * p->m * p->oh * p->ow >= KILN_PARALLEL_GRAIN) kiln_parallel_for(e, planes, dw_planes, &j);
+    else dw_planes(&j, 0, planes, 0);
+}
+
+const kiln_kernel kiln_k_depthwise_conv2d = {KILN_OP_DEPTHWISE_CONV2D, "depthwise_conv2d", KILN_CONV_ATTR_SIZE, 2, 3, 1, 1,
+                                             0, check_dw, run_dw};

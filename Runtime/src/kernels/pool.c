@@ -1,0 +1,119 @@
+/* pool.c — POOL2D: max / average / Lp pooling over H and W of an NCHW f32 tensor.
+ *
+ * Attributes (52 bytes): i32 kind (0 max, 1 average, 2 lp), kernel_h, kernel_w, stride_h,
+ * stride_w, pad_top, pad_left, pad_bottom, pad_right, dilation_h, dilation_w,
+ * count_include_pad, p (Lp exponent). ceil_mode is carried by the result shape: OH may be
+ * the floor or the ceil of (H + pads - effective_kernel) / stride + 1.
+ * Algorithm: per (image, channel) plane, split over threads; for each output pixel the
+ * taps inside the input are visited (padding never contributes). Average divides by the
+ * taps inside the input, or with count_include_pad by the taps inside the padded input
+ * (taps beyond it, possible in ceil mode, never count). A max window entirely in the
+ * padding yields -inf. 1-D pooling is 2-D with H = 1; global pooling is REDUCE. */
+#include "common.h"
+
+#include <math.h>
+
+typedef struct pool_params {
+    int32_t kind, include_pad, p;
+    int64_t kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+    int64_t n, c, h, w, oh, ow;
+} pool_params;
+
+static kiln_status check_pool(kiln_check *c) {
+    const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
+    pool_params *p = kiln_params_alloc(c, sizeof *p);
+    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    int32_t v[13];
+    for (int i = 0; i < 13; i++) v[i] = kiln_rdi32(c->attr + 4 * i);
+    p->kind = v[0]; p->kh = v[1]; p->kw = v[2]; p->sh = v[3]; p->sw = v[4]; p->pt = v[5]; p->pl = v[6];
+    p->pb = v[7]; p->pr = v[8]; p->dh = v[9]; p->dw = v[10]; p->include_pad = v[11]; p->p = v[12];
+    if (p->kind < 0 || p->kind > 2) return kiln_check_fail(c, "unknown pool kind %d", (int)p->kind);
+    if (p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1)
+        return kiln_check_fail(c, "kernel, strides and dilations must be >= 1");
+    if (p->pt < 0 || p->pl < 0 || p->pb < 0 || p->pr < 0) return kiln_check_fail(c, "pads must be >= 0");
+    if (p->kind == KILN_POOL_LP && p->p < 1) return kiln_check_fail(c, "Lp pooling needs p >= 1");
+    kiln_status st;
+    if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, y, "result", KILN_F32))) return st;
+    if (x->rank != 4 || y->rank != 4) return kiln_check_fail(c, "input and result must be rank 4");
+    p->n = x->dims[0]; p->c = x->dims[1]; p->h = x->dims[2]; p->w = x->dims[3];
+    p->oh = y->dims[2]; p->ow = y->dims[3];
+    int64_t ekh = (p->kh - 1) * p->dh + 1, ekw = (p->kw - 1) * p->dw + 1;
+    int64_t hp = p->h + p->pt + p->pb - ekh, wp = p->w + p->pl + p->pr - ekw;
+    if (hp < 0 || wp < 0) return kiln_check_fail(c, "kernel is larger than the padded input");
+    int64_t fh = hp / p->sh + 1, ch = kiln_ceil_div(hp, p->sh) + 1, fw = wp / p->sw + 1, cw = kiln_ceil_div(wp, p->sw) + 1;
+    if (y->dims[0] != p->n || y->dims[1] != p->c || p->oh < fh || p->oh > ch || p->ow < fw || p->ow > cw)
+        return kiln_check_fail(c, "result shape does not match pooling of the input");
+    return KILN_OK;
+}
+
+typedef struct pool_job { const pool_params *p; const float *x; float *y; } pool_job;
+
+static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const pool_job *j = ctx;
+    const pool_params *p = j->p;
+    (void)thread;
+    for (size_t plane = begin; plane < end; plane++) {
+        const float *in = j->x + (int64_t)plane * p->h * p->w;
+        float *out = j->y + (int64_t)plane * p->oh * p->ow;
+        for (int64_t oh = 0; oh < p->oh; oh++) {
+            int64_t h0 = oh * p->sh - p->pt;
+            int64_t ki0 = kiln_ceil_div(-h0, p->dh), ki1 = kiln_floor_div(p->h - 1 - h0, p->dh) + 1;
+            if (ki0 < 0) ki0 = 0;
+            if (ki1 > p->kh) ki1 = p->kh;
+            int64_t pi0 = kiln_ceil_div(-p->pt - h0, p->dh), pi1 = kiln_floor_div(p->h + p->pb - 1 - h0, p->dh) + 1;
+            if (pi0 < 0) pi0 = 0;
+            if (pi1 > p->kh) pi1 = p->kh;
+            for (int64_t ow = 0; ow < p->ow; ow++) {
+                int64_t w0 = ow * p->sw - p->pl;
+                int64_t kj0 = kiln_ceil_div(-w0, p->dw), kj1 = kiln_floor_div(p->w - 1 - w0, p->dw) + 1;
+                if (kj0 < 0) kj0 = 0;
+                if (kj1 > p->kw) kj1 = p->kw;
+                float r;
+                if (p->kind == KILN_POOL_MAX) {
+                    r = -INFINITY;
+                    for (int64_t ki = ki0; ki < ki1; ki++) {
+                        const float *row = in + (h0 + ki * p->dh) * p->w;
+                        for (int64_t kj = kj0; kj < kj1; kj++) {
+                            float v = row[w0 + kj * p->dw];
+                            if (v > r || v != v) r = v;
+                        }
+                    }
+                } else {
+                    double s = 0;
+                    for (int64_t ki = ki0; ki < ki1; ki++) {
+                        const float *row = in + (h0 + ki * p->dh) * p->w;
+                        for (int64_t kj = kj0; kj < kj1; kj++) {
+                            double v = row[w0 + kj * p->dw];
+                            s += p->kind == KILN_POOL_AVERAGE ? v : (p->p == 1 ? fabs(v) : pow(fabs(v), p->p));
+                        }
+                    }
+                    if (p->kind == KILN_POOL_AVERAGE) {
+                        int64_t count;
+                        if (p->include_pad) {
+                            int64_t pj0 = kiln_ceil_div(-p->pl - w0, p->dw), pj1 = kiln_floor_div(p->w + p->pr - 1 - w0, p->dw) + 1;
+                            if (pj0 < 0) pj0 = 0;
+                            if (pj1 > p->kw) pj1 = p->kw;
+                            count = (pi1 - pi0) * (pj1 - pj0);
+                        } else {
+                            count = (ki1 - ki0) * (kj1 - kj0);
+                        }
+                        r = count > 0 ? (float)(s / (double)count) : 0.0f;
+                    } else {
+                        r = (float)(p->p == 1 ? s : pow(s, 1.0 / p->p));
+                    }
+                }
+                out[oh * p->ow + ow] = r;
+            }
+        }
+    }
+}
+
+static void run_pool(const kiln_exec *e, const kiln_instr *ins) {
+    const pool_params *p = ins->params;
+    pool_job j = {p, KILN_IN(e, ins, 0), KILN_OUT(e, ins, 0)};
+    size_t planes = (size_t)(p->n * p->c);
+    if (e->threads > 1 && p->n * p->c * p->oh * p->ow >= KILN_PARALLEL_GRAIN) kiln_parallel_for(e, planes, pool_planes, &j);
+    else pool_planes(&j, 0, planes, 0);
+}
+
+const kiln_kernel kiln_k_pool2d = {KILN_OP_POOL2D, "pool2d", 52, 1, 1, 1, 1, 0, check_pool, run_pool};

@@ -1,0 +1,224 @@
+/* recurrent.c — RECURRENT: ONNX RNN, GRU and LSTM (forward, reverse, bidirectional).
+ *
+ * Attributes (104 bytes): i32 kind (0 rnn, 1 gru, 2 lstm), i32 direction (0 forward,
+ * 1 reverse, 2 bidirectional), i32 hidden_size, i32 layout (0: [seq, batch, ...],
+ * 1: batch first), i32 linear_before_reset (GRU), i32 input_forget (LSTM), i32 has_clip,
+ * f32 clip, then 6 activation slots {i32 func[6], f32 alpha[6], f32 beta[6]} (unary
+ * function codes); direction d uses slots d*n .. d*n+n-1 with n = 1 (RNN), 2 (GRU: f, g)
+ * or 3 (LSTM: f, g, h).
+ * Operands: X f32, W f32 [dirs, G*H, I], R f32 [dirs, G*H, H], and optional (absent id
+ * allowed): B f32 [dirs, 2*G*H], sequence_lens i32 [batch], initial_h f32, then for LSTM
+ * initial_c f32 and P f32 [dirs, 3H]. G = 1 / 3 / 4, gate order as ONNX (GRU z r h, LSTM
+ * i o f c, peepholes i o f).
+ * Results: Y, Y_h, (LSTM) Y_c — each may be absent — and a scratch f32 tensor of at least
+ * seq*batch*G*H + batch*G*H + 4*batch*H elements.
+ * Algorithm, per direction: one GEMM projects every time step of X (X rows times W^T),
+ * with both biases folded in (except GRU's recurrent h bias under linear_before_reset);
+ * then each step runs one GEMM of the hidden state times R^T (GRU without
+ * linear_before_reset does the h gate as a second GEMM on r*H), the gate math per batch
+ * row, and writes Y. Rows past their sequence length keep their state and write zeros. */
+#include "common.h"
+
+typedef struct rnn_params {
+    int32_t kind, dir, layout, lbr, input_forget, has_clip, nact;
+    float clip;
+    int64_t hidden, seq, batch, input, gates, dirs;
+    kiln_act act[6];
+} rnn_params;
+
+enum { OP_X, OP_W, OP_R, OP_B, OP_LENS, OP_H0, OP_C0, OP_P };
+
+static kiln_status check_rnn(kiln_check *c) {
+    rnn_params *p = kiln_params_alloc(c, sizeof *p);
+    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    const uint8_t *a = c->attr;
+    p->kind = kiln_rdi32(a); p->dir = kiln_rdi32(a + 4); p->hidden = kiln_rdi32(a + 8); p->layout = kiln_rdi32(a + 12);
+    p->lbr = kiln_rdi32(a + 16) != 0; p->input_forget = kiln_rdi32(a + 20) != 0; p->has_clip = kiln_rdi32(a + 24) != 0;
+    p->clip = kiln_rdf32(a + 28);
+    if (p->kind < 0 || p->kind > 2 || p->dir < 0 || p->dir > 2 || p->hidden < 1 || (p->layout != 0 && p->layout != 1))
+        return kiln_check_fail(c, "invalid kind, direction, hidden size or layout");
+    if (p->has_clip && !(p->clip >= 0.0f)) return kiln_check_fail(c, "clip must be >= 0");
+    p->nact = p->kind == KILN_RNN ? 1 : (p->kind == KILN_GRU ? 2 : 3);
+    p->gates = p->kind == KILN_RNN ? 1 : (p->kind == KILN_GRU ? 3 : 4);
+    p->dirs = p->dir == KILN_BIDIRECTIONAL ? 2 : 1;
+    for (int k = 0; k < 6; k++) {
+        p->act[k].func = kiln_rdi32(a + 32 + 4 * k);
+        p->act[k].alpha = kiln_rdf32(a + 56 + 4 * k);
+        p->act[k].beta = kiln_rdf32(a + 80 + 4 * k);
+        if (k < p->nact * p->dirs && !kiln_unary_valid_on_f32(p->act[k].func))
+            return kiln_check_fail(c, "activation slot %d has an invalid function", k);
+    }
+    int lstm = p->kind == KILN_LSTM;
+    if (c->ins->nin != (lstm ? 8 : 6) || c->ins->nout != (lstm ? 4 : 3))
+        return kiln_check_fail(c, "needs %d operands and %d results", lstm ? 8 : 6, lstm ? 4 : 3);
+    const kiln_tdesc *x = kiln_operand(c, OP_X), *w = kiln_operand(c, OP_W), *r = kiln_operand(c, OP_R);
+    kiln_status st;
+    if ((st = kiln_require_dtype(c, x, "X", KILN_F32)) || (st = kiln_require_dtype(c, w, "W", KILN_F32)) ||
+        (st = kiln_require_dtype(c, r, "R", KILN_F32)))
+        return st;
+    if (x->rank != 3 || w->rank != 3 || r->rank != 3) return kiln_check_fail(c, "X, W and R must be rank 3");
+    p->seq = x->dims[p->layout ? 1 : 0];
+    p->batch = x->dims[p->layout ? 0 : 1];
+    p->input = x->dims[2];
+    int64_t gh = p->gates * p->hidden, H = p->hidden, D = p->dirs, Bt = p->batch, S = p->seq;
+    if (w->dims[0] != D || w->dims[1] != gh || w->dims[2] != p->input) return kiln_check_fail(c, "W must be [dirs, G*H, input]");
+    if (r->dims[0] != D || r->dims[1] != gh || r->dims[2] != H) return kiln_check_fail(c, "R must be [dirs, G*H, H]");
+    const kiln_tdesc *b = kiln_operand(c, OP_B), *lens = kiln_operand(c, OP_LENS), *h0 = kiln_operand(c, OP_H0);
+    if (b && (b->dtype != KILN_F32 || b->count != (uint64_t)(D * 2 * gh))) return kiln_check_fail(c, "B must be f32 [dirs, 2*G*H]");
+    if (lens && (lens->dtype != KILN_I32 || lens->count != (uint64_t)Bt)) return kiln_check_fail(c, "sequence_lens must be i32 [batch]");
+    uint64_t state = (uint64_t)(D * Bt * H);
+    if (h0 && (h0->dtype != KILN_F32 || h0->count != state)) return kiln_check_fail(c, "initial_h has the wrong size");
+    if (lstm) {
+        const kiln_tdesc *c0 = kiln_operand(c, OP_C0), *pp = kiln_operand(c, OP_P);
+        if (c0 && (c0->dtype != KILN_F32 || c0->count != state)) return kiln_check_fail(c, "initial_c has the wrong size");
+        if (pp && (pp->dtype != KILN_F32 || pp->count != (uint64_t)(D * 3 * H))) return kiln_check_fail(c, "P must be f32 [dirs, 3H]");
+    }
+    const kiln_tdesc *y = kiln_result(c, 0), *yh = kiln_result(c, 1), *yc = lstm ? kiln_result(c, 2) : NULL;
+    const kiln_tdesc *scratch = kiln_result(c, lstm ? 3 : 2);
+    if (y && (y->dtype != KILN_F32 || y->count != (uint64_t)(S * D * Bt * H))) return kiln_check_fail(c, "Y has the wrong size");
+    if (yh && (yh->dtype != KILN_F32 || yh->count != state)) return kiln_check_fail(c, "Y_h has the wrong size");
+    if (yc && (yc->dtype != KILN_F32 || yc->count != state)) return kiln_check_fail(c, "Y_c has the wrong size");
+    uint64_t need = (uint64_t)(S * Bt * gh + Bt * gh + 4 * Bt * H);
+    if ((st = kiln_require_dtype(c, scratch, "scratch", KILN_F32))) return st;
+    if (scratch->count < need) return kiln_check_fail(c, "scratch needs %llu f32 elements", (unsigned long long)need);
+    return kiln_check_gemm_dims(c, S * Bt, gh, p->input > H ? p->input : H);
+}
+
+static const float *opt_in(const kiln_exec *e, const kiln_instr *ins, int k) {
+    return ins->ids[k] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, k);
+}
+
+static float *opt_out(const kiln_exec *e, const kiln_instr *ins, int k) {
+    return ins->ids[ins->nin + k] == KILN_NO_TENSOR ? NULL : KILN_OUT(e, ins, k);
+}
+
+static void clip_vec(const rnn_params *p, float *v, int64_t n) {
+    if (!p->has_clip) return;
+    for (int64_t i = 0; i < n; i++) v[i] = v[i] < -p->clip ? -p->clip : (v[i] > p->clip ? p->clip : v[i]);
+}
+
+static void act_vec(const kiln_act *a, float *v, int64_t n) { kiln_unary_f32(a->func, a->alpha, a->beta, v, v, (size_t)n); }
+
+/* Index helpers for the layout: state tensors [dirs, batch, H] or [batch, dirs, H]. */
+static int64_t state_at(const rnn_params *p, int64_t d, int64_t b) {
+    return (p->layout ? b * p->dirs + d : d * p->batch + b) * p->hidden;
+}
+static int64_t y_at(const rnn_params *p, int64_t t, int64_t d, int64_t b) {
+    return (p->layout ? (b * p->seq + t) * p->dirs + d : (t * p->dirs + d) * p->batch + b) * p->hidden;
+}
+static int64_t x_row(const rnn_params *p, int64_t t, int64_t b) { return p->layout ? b * p->seq + t : t * p->batch + b; }
+
+static void run_direction(const kiln_exec *e, const kiln_instr *ins, const rnn_params *p, int64_t d, float *scratch) {
+    int64_t H = p->hidden, G = p->gates, gh = G * H, Bt = p->batch, S = p->seq;
+    int lstm = p->kind == KILN_LSTM, gru = p->kind == KILN_GRU, reverse = p->dir == KILN_REVERSE || d == 1;
+    const float *x = KILN_IN(e, ins, OP_X), *w = (const float *)KILN_IN(e, ins, OP_W) + d * gh * p->input;
+    const float *r = (const float *)KILN_IN(e, ins, OP_R) + d * gh * H;
+    const float *bias = opt_in(e, ins, OP_B), *h0 = opt_in(e, ins, OP_H0);
+    const int32_t *lens = (const int32_t *)opt_in(e, ins, OP_LENS);
+    const float *c0 = lstm ? opt_in(e, ins, OP_C0) : NULL, *peep = lstm ? opt_in(e, ins, OP_P) : NULL;
+    float *y = opt_out(e, ins, 0), *yh = opt_out(e, ins, 1), *yc = lstm ? opt_out(e, ins, 2) : NULL;
+    const kiln_act *f = &p->act[d * p->nact], *g = f + 1, *hact = f + 2;
+    float *xw = scratch, *hr = xw + S * Bt * gh, *hs = hr + Bt * gh, *cs = hs + Bt * H, *rh = cs + Bt * H, *hrh = rh + Bt * H;
+    if (bias) bias += d * 2 * gh;
+    if (peep) peep += d * 3 * H;
+
+    /* 1. input projection for every step, with the biases folded in */
+    kiln_sgemm(e, 0, 1, (size_t)(S * Bt), (size_t)gh, (size_t)p->input, 1.0f, x, (size_t)p->input, w, (size_t)p->input, 0.0f,
+               xw, (size_t)gh);
+    if (bias)
+        for (int64_t row = 0; row < S * Bt; row++)
+            for (int64_t k = 0; k < gh; k++)
+                xw[row * gh + k] += bias[k] + ((gru && p->lbr && k >= 2 * H) ? 0.0f : bias[gh + k]);
+    /* 2. initial state */
+    for (int64_t b = 0; b < Bt; b++)
+        for (int64_t k = 0; k < H; k++) {
+            hs[b * H + k] = h0 ? h0[state_at(p, d, b) + k] : 0.0f;
+            cs[b * H + k] = c0 ? c0[state_at(p, d, b) + k] : 0.0f;
+        }
+    if (y)
+        for (int64_t b = 0; b < Bt; b++)
+            for (int64_t t = lens ? (lens[b] < 0 ? 0 : lens[b]) : S; t < S; t++) memset(y + y_at(p, t, d, b), 0, sizeof(float) * (size_t)H);
+    /* 3. the steps */
+    for (int64_t s = 0; s < S; s++) {
+        int64_t ncols = gru && !p->lbr ? 2 * H : gh;
+        kiln_sgemm(e, 0, 1, (size_t)Bt, (size_t)ncols, (size_t)H, 1.0f, hs, (size_t)H, r, (size_t)H, 0.0f, hr, (size_t)gh);
+        if (gru && !p->lbr) {
+            for (int64_t b = 0; b < Bt; b++) {
+                float *zr = hr + b * gh;
+                int64_t len = lens ? lens[b] : S;
+                if (len > S) len = S;
+                int64_t t = reverse ? len - 1 - s : s;
+                if (s >= len || t < 0) { memset(rh + b * H, 0, sizeof(float) * (size_t)H); continue; }
+                const float *xr = xw + x_row(p, t, b) * gh;
+                for (int64_t k = 0; k < H; k++) {
+                    float rv = xr[H + k] + zr[H + k];
+                    rh[b * H + k] = rv; /* pre-activation r, finished below */
+                }
+                clip_vec(p, rh + b * H, H);
+                act_vec(f, rh + b * H, H);
+                for (int64_t k = 0; k < H; k++) rh[b * H + k] *= hs[b * H + k];
+            }
+            kiln_sgemm(e, 0, 1, (size_t)Bt, (size_t)H, (size_t)H, 1.0f, rh, (size_t)H, r + 2 * H * H, (size_t)H, 0.0f, hrh,
+                       (size_t)H);
+        }
+        for (int64_t b = 0; b < Bt; b++) {
+            int64_t len = lens ? lens[b] : S;
+            if (len > S) len = S;
+            int64_t t = reverse ? len - 1 - s : s;
+            if (s >= len || t < 0) continue;
+            float *gate = hr + b * gh, *h = hs + b * H, *cst = cs + b * H;
+            const float *xr = xw + x_row(p, t, b) * gh;
+            if (p->kind == KILN_RNN) {
+                for (int64_t k = 0; k < H; k++) gate[k] += xr[k];
+                clip_vec(p, gate, H);
+                act_vec(f, gate, H);
+                memcpy(h, gate, sizeof(float) * (size_t)H);
+            } else if (gru) {
+                float *z = gate, *rr = gate + H, *hh = gate + 2 * H;
+                for (int64_t k = 0; k < 2 * H; k++) gate[k] += xr[k];
+                clip_vec(p, z, 2 * H);
+                act_vec(f, z, 2 * H);
+                if (p->lbr) {
+                    const float *rbh = bias ? bias + gh + 2 * H : NULL;
+                    for (int64_t k = 0; k < H; k++) hh[k] = xr[2 * H + k] + rr[k] * (hh[k] + (rbh ? rbh[k] : 0.0f));
+                } else {
+                    for (int64_t k = 0; k < H; k++) hh[k] = xr[2 * H + k] + hrh[b * H + k];
+                }
+                clip_vec(p, hh, H);
+                act_vec(g, hh, H);
+                for (int64_t k = 0; k < H; k++) h[k] = (1.0f - z[k]) * hh[k] + z[k] * h[k];
+            } else {
+                float *gi = gate, *go = gate + H, *gf = gate + 2 * H, *gc = gate + 3 * H;
+                for (int64_t k = 0; k < gh; k++) gate[k] += xr[k];
+                if (peep)
+                    for (int64_t k = 0; k < H; k++) { gi[k] += peep[k] * cst[k]; gf[k] += peep[2 * H + k] * cst[k]; }
+                clip_vec(p, gi, H);
+                clip_vec(p, gf, 2 * H);
+                act_vec(f, gi, H);
+                if (p->input_forget) for (int64_t k = 0; k < H; k++) gf[k] = 1.0f - gi[k];
+                else act_vec(f, gf, H);
+                act_vec(g, gc, H);
+                for (int64_t k = 0; k < H; k++) cst[k] = gf[k] * cst[k] + gi[k] * gc[k];
+                if (peep) for (int64_t k = 0; k < H; k++) go[k] += peep[H + k] * cst[k];
+                clip_vec(p, go, H);
+                act_vec(f, go, H);
+                memcpy(h, cst, sizeof(float) * (size_t)H);
+                act_vec(hact, h, H);
+                for (int64_t k = 0; k < H; k++) h[k] *= go[k];
+            }
+            if (y) memcpy(y + y_at(p, t, d, b), h, sizeof(float) * (size_t)H);
+        }
+    }
+    for (int64_t b = 0; b < Bt; b++) {
+        if (yh) memcpy(yh + state_at(p, d, b), hs + b * H, sizeof(float) * (size_t)H);
+        if (yc) memcpy(yc + state_at(p, d, b), cs + b * H, sizeof(float) * (size_t)H);
+    }
+}
+
+static void run_rnn(const kiln_exec *e, const kiln_instr *ins) {
+    const rnn_params *p = ins->params;
+    float *scratch = KILN_OUT(e, ins, ins->nout - 1);
+    for (int64_t d = 0; d < p->dirs; d++) run_direction(e, ins, p, d, scratch);
+}
+
+const kiln_kernel kiln_k_recurrent = {KILN_OP_RECURRENT, "recurrent", 104, 6, 8, 3, 4, 0, check_rnn, run_rnn};

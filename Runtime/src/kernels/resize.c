@@ -1,0 +1,169 @@
+/* resize.c — RESIZE of an f32 tensor: nearest, linear or cubic interpolation over any
+ * axes, with the ONNX coordinate transformation modes.
+ * Attributes (124 bytes): i32 mode, i32 coordinate_transformation, i32 nearest_mode,
+ * i32 exclude_outside, i32 antialias (must be 0: not yet supported), f32 cubic_coeff_a,
+ * f32 extrapolation_value, f32 scales[8] (per input axis, 1 when untouched), f32 roi[16]
+ * (begins then ends, tf_crop_and_resize only). The output shape is the result's.
+ * Algorithm: at load time, for every axis and output coordinate, the source coordinate x
+ * is computed (in double, with ONNX Runtime's formulas), and turned into up to 4 taps
+ * (clamped input index, weight); zero-weight taps are dropped, so untouched axes have one
+ * tap. A coordinate outside the input in tf_crop_and_resize marks the output element as
+ * the extrapolation value. Running visits, per output element, the product of its axes'
+ * taps. */
+#include "common.h"
+
+#include <math.h>
+
+typedef struct tap { int64_t index; float weight; } tap;
+
+typedef struct resize_params {
+    uint32_t rank;
+    float extrapolation;
+    int64_t out_dims[KILN_MAX_RANK], in_str[KILN_MAX_RANK], axis_off[KILN_MAX_RANK];
+    /* per axis and output coordinate: ntaps (0 = outside) and 4 taps */
+    uint8_t *ntaps;
+    tap *taps;
+    uint8_t data[];
+} resize_params;
+
+/* Source coordinate of output coordinate x, as ONNX Runtime computes it (align_corners,
+ * pytorch_half_pixel and tf_crop_and_resize use the integer output length). */
+static double source_coord(int32_t coord, double x, double scale, int64_t in, int64_t out, double r0, double r1) {
+    switch (coord) {
+    case KILN_COORD_ALIGN_CORNERS: return out == 1 ? 0.0 : x * (double)(in - 1) / (double)(out - 1);
+    case KILN_COORD_ASYMMETRIC: return x / scale;
+    case KILN_COORD_TF_CROP_AND_RESIZE:
+        return out > 1 ? r0 * (double)(in - 1) + x * (r1 - r0) * (double)(in - 1) / (double)(out - 1)
+                       : 0.5 * (r0 + r1) * (double)(in - 1);
+    case KILN_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+    case KILN_COORD_HALF_PIXEL_SYMMETRIC: {
+        double out_f = scale * (double)in, adjustment = (double)out / out_f, center = (double)in / 2.0;
+        return center * (1.0 - adjustment) + (x + 0.5) / scale - 0.5;
+    }
+    default: return (x + 0.5) / scale - 0.5;
+    }
+}
+
+static double cubic_weight(double d, double a) {
+    d = fabs(d);
+    if (d <= 1.0) return ((a + 2.0) * d - (a + 3.0)) * d * d + 1.0;
+    if (d < 2.0) return ((a * d - 5.0 * a) * d + 8.0 * a) * d - 4.0 * a;
+    return 0.0;
+}
+
+/* Fills the taps of one output coordinate; returns the tap count (0 = extrapolate). */
+static int make_taps(int32_t mode, int32_t nearest, int exclude, double a, double x, int64_t in, tap *t) {
+    double fl = floor(x);
+    double ratio = (x == fl) ? 1.0 : x - fl;        /* in (0, 1]: the left neighbour is x - ratio */
+    int64_t left = (int64_t)(x - ratio);
+    double w[4];
+    int64_t idx[4];
+    int n;
+    if (mode == KILN_RESIZE_NEAREST) {
+        int right;
+        if (x == fl) right = 1;
+        else if (nearest == KILN_NEAREST_ROUND_PREFER_FLOOR) right = ratio > 0.5;
+        else if (nearest == KILN_NEAREST_ROUND_PREFER_CEIL) right = ratio >= 0.5;
+        else right = nearest == KILN_NEAREST_CEIL;
+        n = 1; idx[0] = left + right; w[0] = 1.0;
+    } else if (mode == KILN_RESIZE_LINEAR) {
+        n = 2; idx[0] = left; idx[1] = left + 1; w[0] = 1.0 - ratio; w[1] = ratio;
+    } else {
+        n = 4;
+        for (int k = 0; k < 4; k++) { idx[k] = left - 1 + k; w[k] = cubic_weight(ratio + 1.0 - k, a); }
+    }
+    if (exclude) {
+        double s = 0;
+        for (int k = 0; k < n; k++) { if (idx[k] < 0 || idx[k] >= in) w[k] = 0; s += w[k]; }
+        for (int k = 0; k < n; k++) w[k] = s != 0 ? w[k] / s : 0;
+    }
+    int m = 0;
+    for (int k = 0; k < n; k++) {
+        if (w[k] == 0.0 && !(m == 0 && k == n - 1)) continue;
+        t[m].index = idx[k] < 0 ? 0 : (idx[k] >= in ? in - 1 : idx[k]);
+        t[m].weight = (float)w[k];
+        m++;
+    }
+    return m;
+}
+
+static kiln_status check_resize(kiln_check *c) {
+    const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
+    kiln_status st;
+    if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, y, "result", KILN_F32))) return st;
+    if (x->rank != y->rank || x->rank == 0) return kiln_check_fail(c, "input and result ranks differ");
+    const uint8_t *at = c->attr;
+    int32_t mode = kiln_rdi32(at), coord = kiln_rdi32(at + 4), nearest = kiln_rdi32(at + 8);
+    int exclude = kiln_rdi32(at + 12) != 0;
+    if (kiln_rdi32(at + 16) != 0) return kiln_check_fail(c, "antialias is not yet supported");
+    if (mode < 0 || mode > 2 || coord < 0 || coord > 5 || nearest < 0 || nearest > 3)
+        return kiln_check_fail(c, "unknown mode, coordinate transformation or nearest mode");
+    double a = kiln_rdf32(at + 20);
+    uint64_t total = 0;
+    for (uint32_t d = 0; d < x->rank; d++) {
+        total += (uint64_t)y->dims[d];
+        if (x->dims[d] == 0 && y->dims[d] != 0) return kiln_check_fail(c, "cannot resize an empty axis");
+    }
+    size_t bytes = sizeof(resize_params) + (size_t)total * (4 * sizeof(tap) + 1) + sizeof(tap);
+    resize_params *p = kiln_params_alloc(c, bytes);
+    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    p->taps = (tap *)(void *)(p->data + ((sizeof(tap) - ((uintptr_t)p->data % sizeof(tap))) % sizeof(tap)));
+    p->ntaps = (uint8_t *)(p->taps + 4 * total);
+    p->rank = x->rank;
+    p->extrapolation = kiln_rdf32(at + 24);
+    kiln_dense_strides(x, p->in_str);
+    int64_t off = 0;
+    for (uint32_t d = 0; d < x->rank; d++) {
+        double scale = kiln_rdf32(at + 28 + 4 * d);
+        double r0 = kiln_rdf32(at + 60 + 4 * d), r1 = kiln_rdf32(at + 60 + 4 * (x->rank + d));
+        if (!(scale > 0.0) || isinf(scale)) return kiln_check_fail(c, "axis %u: scale must be positive", d);
+        p->out_dims[d] = y->dims[d];
+        p->axis_off[d] = off;
+        for (int64_t o = 0; o < y->dims[d]; o++) {
+            double xs = source_coord(coord, (double)o, scale, x->dims[d], y->dims[d], r0, r1);
+            uint8_t n = 0;
+            if (!(xs != xs) && !(coord == KILN_COORD_TF_CROP_AND_RESIZE && (xs < 0 || xs > (double)(x->dims[d] - 1))))
+                n = (uint8_t)make_taps(mode, nearest, exclude, a, xs > 1e15 ? 1e15 : (xs < -1e15 ? -1e15 : xs),
+                                       x->dims[d], p->taps + 4 * (off + o));
+            p->ntaps[off + o] = n;
+        }
+        off += y->dims[d];
+    }
+    return KILN_OK;
+}
+
+static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
+    const resize_params *p = ins->params;
+    const float *x = KILN_IN(e, ins, 0);
+    float *y = KILN_OUT(e, ins, 0);
+    const kiln_tdesc *yt = &e->plan->tensors[ins->ids[1]];
+    uint32_t r = p->rank;
+    int64_t idx[KILN_MAX_RANK] = {0};
+    for (uint64_t o = 0; o < yt->count; o++) {
+        const tap *taps[KILN_MAX_RANK];
+        int n[KILN_MAX_RANK], t[KILN_MAX_RANK] = {0}, outside = 0;
+        for (uint32_t d = 0; d < r; d++) {
+            int64_t k = p->axis_off[d] + idx[d];
+            n[d] = p->ntaps[k];
+            taps[d] = p->taps + 4 * k;
+            if (n[d] == 0) outside = 1;
+        }
+        double acc = 0;
+        if (!outside) {
+            for (;;) {
+                double w = 1;
+                int64_t off = 0;
+                for (uint32_t d = 0; d < r; d++) { w *= taps[d][t[d]].weight; off += taps[d][t[d]].index * p->in_str[d]; }
+                acc += w * x[off];
+                int d = (int)r - 1;
+                while (d >= 0 && ++t[d] >= n[d]) t[d--] = 0;
+                if (d < 0) break;
+            }
+        }
+        y[o] = outside ? p->extrapolation : (float)acc;
+        int d = (int)r - 1;
+        while (d >= 0 && ++idx[d] >= p->out_dims[d]) idx[d--] = 0;
+    }
+}
+
+const kiln_kernel kiln_k_resize = {KILN_OP_RESIZE, "resize", 124, 1, 1, 1, 1, 0, check_resize, run_resize};

@@ -1,0 +1,86 @@
+/* bench_conv.c — conv2d GFLOP/s through a plan (im2col + GEMM + epilogue) next to the
+ * bare kiln_sgemm on the same M x N x K, for ResNet-18-like layers. Not a test: `make bench`. */
+#define _POSIX_C_SOURCE 200809L
+#include "test.h"
+
+#include "../src/internal.h"
+
+#include <time.h>
+
+#ifdef KILN_USE_BLAS
+#include <cblas.h>
+#endif
+
+int g_failures, g_checks;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(getenv("KILN_BENCH_CPU") ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+float test_rand(uint32_t *state) {
+    *state = *state * 1664525u + 1013904223u;
+    return (float)(*state >> 8) / 8388608.0f - 1.0f;
+}
+void test_fill(float *x, size_t n, uint32_t seed) {
+    uint32_t s = seed;
+    for (size_t i = 0; i < n; i++) x[i] = test_rand(&s);
+}
+void ab_i32(attr_buf *a, int32_t v) { memcpy(a->data + a->size, &v, 4); a->size += 4; }
+void ab_f32(attr_buf *a, float v) { memcpy(a->data + a->size, &v, 4); a->size += 4; }
+
+int main(int argc, char **argv) {
+    uint32_t threads = argc > 1 ? (uint32_t)atoi(argv[1]) : 1;
+    /* c, h, m, k, stride */
+    int64_t layers[][5] = {{3, 224, 64, 7, 2}, {64, 56, 64, 3, 1}, {128, 28, 128, 3, 1}, {256, 14, 256, 3, 1},
+                           {512, 7, 512, 3, 1}, {64, 56, 128, 1, 2}, {256, 14, 512, 3, 2}};
+    for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
+        int64_t c = layers[l][0], h = layers[l][1], m = layers[l][2], k = layers[l][3], s = layers[l][4], pad = k / 2;
+        int64_t oh = (h + 2 * pad - k) / s + 1, kdim = c * k * k, ohw = oh * oh;
+        int64_t xd[4] = {1, c, h, h}, wd[4] = {m, c, k, k}, bd[1] = {m}, yd[4] = {1, m, oh, oh}, cd[2] = {kdim, ohw};
+        float *x = malloc(sizeof(float) * (size_t)(c * h * h)), *w = malloc(sizeof(float) * (size_t)(m * kdim));
+        float *b = malloc(sizeof(float) * (size_t)m);
+        test_fill(x, (size_t)(c * h * h), 1); test_fill(w, (size_t)(m * kdim), 2); test_fill(b, (size_t)m, 3);
+        pb *p = pb_new();
+        uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw = pb_constant(p, KILN_F32, 4, wd, w), tb = pb_constant(p, KILN_F32, 1, bd, b);
+        uint32_t ty = pb_output(p, "y", KILN_F32, 4, yd), outs[2] = {ty, 0};
+        int pointwise = k == 1 && s == 1;
+        if (!pointwise) outs[1] = pb_arena(p, KILN_F32, 2, cd);
+        attr_buf a = {0};
+        int32_t v[11] = {(int32_t)k, (int32_t)k, (int32_t)s, (int32_t)s, (int32_t)pad, (int32_t)pad, (int32_t)pad, (int32_t)pad, 1, 1, 1};
+        for (int i = 0; i < 11; i++) ab_i32(&a, v[i]);
+        ab_i32(&a, KILN_UNARY_RELU); ab_f32(&a, 0); ab_f32(&a, 0);
+        uint32_t ins[3] = {tx, tw, tb};
+        pb_instr(p, KILN_OP_CONV2D, a.data, a.size, 3, ins, pointwise ? 1 : 2, outs);
+        size_t size;
+        uint8_t *plan = pb_finish(p, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+        pb_free(p);
+        kiln_plan *pl; kiln_session *ss; kiln_error e;
+        if (kiln_plan_load_memory(plan, size, &pl, &e) || kiln_session_create(pl, threads, &ss, &e)) { printf("%s\n", e.message); return 1; }
+        kiln_session_set_input(ss, 0, x, sizeof(float) * (size_t)(c * h * h));
+        double best = 1e30, gbest = 1e30;
+        for (int r = 0; r < 12; r++) { double t0 = now(); kiln_session_run(ss); double t = now() - t0; if (r && t < best) best = t; }
+        /* bare GEMM of the same shape (reusing the arena's col matrix as B) */
+        float *col = malloc(sizeof(float) * (size_t)(kdim * ohw)), *y = malloc(sizeof(float) * (size_t)(m * ohw));
+        test_fill(col, (size_t)(kdim * ohw), 4);
+        size_t ws = kiln_sgemm_workspace_floats();
+        float *work = kiln_aligned_alloc(ws * sizeof(float) * threads);
+        kiln_pool *pool = NULL;
+        kiln_pool_create(threads, &pool);
+        kiln_exec ex = {NULL, pool, NULL, work, ws, threads};
+        for (int r = 0; r < 12; r++) {
+            double t0 = now();
+            kiln_sgemm(&ex, 0, 0, (size_t)m, (size_t)ohw, (size_t)kdim, 1.0f, w, (size_t)kdim, col, (size_t)ohw, 0.0f, y, (size_t)ohw);
+            double t = now() - t0;
+            if (r && t < gbest) gbest = t;
+        }
+        double flops = 2.0 * (double)m * (double)ohw * (double)kdim;
+        printf("conv c%-3lld %3lldx%-3lld -> m%-3lld k%lld s%lld: %7.3f ms %6.1f GFLOP/s | sgemm %7.3f ms %6.1f GFLOP/s | conv/sgemm %3.0f%%\n",
+               (long long)c, (long long)h, (long long)h, (long long)m, (long long)k, (long long)s, best * 1e3, flops / best * 1e-9,
+               gbest * 1e3, flops / gbest * 1e-9, 100.0 * gbest / best);
+        kiln_pool_free(pool); kiln_aligned_free(work); free(col); free(y);
+        kiln_session_free(ss); kiln_plan_free(pl); free(plan); free(x); free(w); free(b);
+    }
+    return 0;
+}

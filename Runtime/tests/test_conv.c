@@ -1,0 +1,144 @@
+/* test_conv.c — CONV2D (im2col + GEMM and pointwise), DEPTHWISE_CONV2D and
+ * CONV_TRANSPOSE2D against naive loops: odd sizes, size-1 dims, strides, dilations,
+ * asymmetric pads, groups, channel multipliers, with and without bias and activation. */
+#include "test.h"
+
+typedef struct conv_case {
+    int64_t n, c, h, w, m, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, group;
+    int bias, relu, op; /* op: KILN_OP_CONV2D / DEPTHWISE_CONV2D / CONV_TRANSPOSE2D */
+    int64_t out_pad_h, out_pad_w;
+} conv_case;
+
+static void conv_attrs(attr_buf *a, const conv_case *k) {
+    int64_t v[11] = {k->kh, k->kw, k->sh, k->sw, k->pt, k->pl, k->pb, k->pr, k->dh, k->dw, k->group};
+    for (int i = 0; i < 11; i++) ab_i32(a, (int32_t)v[i]);
+    ab_i32(a, k->relu ? KILN_UNARY_RELU : 0);
+    ab_f32(a, 0);
+    ab_f32(a, 0);
+}
+
+static void run_conv_case(const conv_case *k) {
+    int64_t oh = (k->h + k->pt + k->pb - ((k->kh - 1) * k->dh + 1)) / k->sh + 1;
+    int64_t ow = (k->w + k->pl + k->pr - ((k->kw - 1) * k->dw + 1)) / k->sw + 1;
+    int64_t cg = k->c / k->group, mg = k->m / k->group;
+    size_t xn = (size_t)(k->n * k->c * k->h * k->w), wn = (size_t)(k->m * cg * k->kh * k->kw), yn = (size_t)(k->n * k->m * oh * ow);
+    float *x = malloc(xn * 4), *w = malloc(wn * 4), *b = malloc((size_t)k->m * 4), *want = malloc(yn * 4);
+    test_fill(x, xn, 101); test_fill(w, wn, 102); test_fill(b, (size_t)k->m, 103);
+    for (int64_t n = 0; n < k->n; n++)
+        for (int64_t m = 0; m < k->m; m++)
+            for (int64_t i = 0; i < oh; i++)
+                for (int64_t j = 0; j < ow; j++) {
+                    double s = k->bias ? b[m] : 0;
+                    int64_t g = m / mg;
+                    for (int64_t ci = 0; ci < cg; ci++)
+                        for (int64_t ki = 0; ki < k->kh; ki++)
+                            for (int64_t kj = 0; kj < k->kw; kj++) {
+                                int64_t ih = i * k->sh - k->pt + ki * k->dh, iw = j * k->sw - k->pl + kj * k->dw;
+                                if (ih < 0 || ih >= k->h || iw < 0 || iw >= k->w) continue;
+                                s += (double)x[((n * k->c + g * cg + ci) * k->h + ih) * k->w + iw] *
+                                     w[((m * cg + ci) * k->kh + ki) * k->kw + kj];
+                            }
+                    if (k->relu && s < 0) s = 0;
+                    want[((n * k->m + m) * oh + i) * ow + j] = (float)s;
+                }
+    pb *p = pb_new();
+    int64_t xd[4] = {k->n, k->c, k->h, k->w}, wd[4] = {k->m, cg, k->kh, k->kw}, bd[1] = {k->m}, yd[4] = {k->n, k->m, oh, ow};
+    int64_t cd[2] = {cg * k->kh * k->kw, oh * ow};
+    uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw = pb_constant(p, KILN_F32, 4, wd, w);
+    uint32_t tb = k->bias ? pb_constant(p, KILN_F32, 1, bd, b) : 0xFFFFFFFFu;
+    uint32_t ty = pb_output(p, "y", KILN_F32, 4, yd);
+    int pointwise = k->kh == 1 && k->kw == 1 && k->sh == 1 && k->sw == 1 && !k->pt && !k->pl && !k->pb && !k->pr;
+    uint32_t outs[2] = {ty, 0};
+    uint32_t nout = 1;
+    if (k->op == KILN_OP_CONV2D && !pointwise) { outs[1] = pb_arena(p, KILN_F32, 2, cd); nout = 2; }
+    attr_buf a = {0};
+    conv_attrs(&a, k);
+    uint32_t ins[3] = {tx, tw, tb};
+    pb_instr(p, (uint16_t)k->op, a.data, a.size, 3, ins, nout, outs);
+    char what[200];
+    snprintf(what, sizeof what, "%s n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld p%lld,%lld,%lld,%lld d%lld,%lld g%lld",
+             k->op == KILN_OP_CONV2D ? "conv2d" : "depthwise", (long long)k->n, (long long)k->c, (long long)k->h,
+             (long long)k->w, (long long)k->m, (long long)k->kh, (long long)k->kw, (long long)k->sh, (long long)k->sw,
+             (long long)k->pt, (long long)k->pl, (long long)k->pb, (long long)k->pr, (long long)k->dh, (long long)k->dw,
+             (long long)k->group);
+    const void *inputs[1] = {x};
+    float *wants[1] = {want};
+    size_t counts[1] = {yn};
+    test_run_f32(p, what, inputs, 1, wants, counts, 1e-4f, 1e-4f);
+    free(x); free(w); free(b); free(want);
+}
+
+static void run_ct_case(const conv_case *k) {
+    int64_t oh = k->sh * (k->h - 1) + k->out_pad_h + (k->kh - 1) * k->dh + 1 - k->pt - k->pb;
+    int64_t ow = k->sw * (k->w - 1) + k->out_pad_w + (k->kw - 1) * k->dw + 1 - k->pl - k->pr;
+    int64_t cg = k->c / k->group, mg = k->m / k->group;
+    size_t xn = (size_t)(k->n * k->c * k->h * k->w), wn = (size_t)(k->c * mg * k->kh * k->kw), yn = (size_t)(k->n * k->m * oh * ow);
+    float *x = malloc(xn * 4), *w = malloc(wn * 4), *b = malloc((size_t)k->m * 4);
+    double *acc = calloc(yn, sizeof(double));
+    float *want = malloc(yn * 4);
+    test_fill(x, xn, 201); test_fill(w, wn, 202); test_fill(b, (size_t)k->m, 203);
+    for (int64_t n = 0; n < k->n; n++)
+        for (int64_t ci = 0; ci < k->c; ci++)
+            for (int64_t i = 0; i < k->h; i++)
+                for (int64_t j = 0; j < k->w; j++)
+                    for (int64_t mo = 0; mo < mg; mo++)
+                        for (int64_t ki = 0; ki < k->kh; ki++)
+                            for (int64_t kj = 0; kj < k->kw; kj++) {
+                                int64_t g = ci / cg, m = g * mg + mo;
+                                int64_t y0 = i * k->sh - k->pt + ki * k->dh, x0 = j * k->sw - k->pl + kj * k->dw;
+                                if (y0 < 0 || y0 >= oh || x0 < 0 || x0 >= ow) continue;
+                                acc[((n * k->m + m) * oh + y0) * ow + x0] +=
+                                    (double)x[((n * k->c + ci) * k->h + i) * k->w + j] * w[((ci * mg + mo) * k->kh + ki) * k->kw + kj];
+                            }
+    for (size_t i = 0; i < yn; i++) {
+        double v = acc[i] + (k->bias ? b[(i / (size_t)(oh * ow)) % (size_t)k->m] : 0);
+        want[i] = (float)(k->relu && v < 0 ? 0 : v);
+    }
+    pb *p = pb_new();
+    int64_t xd[4] = {k->n, k->c, k->h, k->w}, wd[4] = {k->c, mg, k->kh, k->kw}, bd[1] = {k->m}, yd[4] = {k->n, k->m, oh, ow};
+    int64_t cd[2] = {mg * k->kh * k->kw, k->h * k->w};
+    uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw = pb_constant(p, KILN_F32, 4, wd, w);
+    uint32_t tb = k->bias ? pb_constant(p, KILN_F32, 1, bd, b) : 0xFFFFFFFFu;
+    uint32_t ty = pb_output(p, "y", KILN_F32, 4, yd), tc = pb_arena(p, KILN_F32, 2, cd);
+    attr_buf a = {0};
+    conv_attrs(&a, k);
+    uint32_t ins[3] = {tx, tw, tb}, outs[2] = {ty, tc};
+    pb_instr(p, KILN_OP_CONV_TRANSPOSE2D, a.data, a.size, 3, ins, 2, outs);
+    char what[160];
+    snprintf(what, sizeof what, "conv_transpose c%lld %lldx%lld m%lld k%lld s%lld p%lld op%lld g%lld", (long long)k->c,
+             (long long)k->h, (long long)k->w, (long long)k->m, (long long)k->kh, (long long)k->sh, (long long)k->pt,
+             (long long)k->out_pad_h, (long long)k->group);
+    const void *inputs[1] = {x};
+    float *wants[1] = {want};
+    size_t counts[1] = {yn};
+    test_run_f32(p, what, inputs, 1, wants, counts, 1e-4f, 1e-4f);
+    free(x); free(w); free(b); free(want); free(acc);
+}
+
+void test_conv(void) {
+    const int C = KILN_OP_CONV2D, D = KILN_OP_DEPTHWISE_CONV2D;
+    conv_case cases[] = {
+        /* n  c  h  w   m kh kw sh sw pt pl pb pr dh dw g  bias relu op */
+        {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, C, 0, 0},
+        {2, 4, 8, 6, 6, 3, 3, 2, 2, 1, 0, 1, 1, 1, 1, 2, 1, 0, C, 0, 0},
+        {1, 2, 9, 9, 3, 3, 2, 1, 2, 2, 1, 0, 2, 2, 1, 1, 0, 1, C, 0, 0},
+        {1, 5, 4, 5, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, C, 0, 0},  /* pointwise: no scratch */
+        {2, 6, 5, 7, 4, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 0, C, 0, 0},  /* strided 1x1 */
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, C, 0, 0},  /* all ones */
+        {1, 3, 1, 11, 2, 1, 3, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, C, 0, 0}, /* conv1d as H=1 */
+        {1, 16, 13, 13, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, C, 0, 0},
+        {1, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, 1, 1, D, 0, 0},
+        {2, 4, 9, 8, 8, 3, 3, 2, 2, 1, 1, 0, 1, 1, 1, 4, 1, 0, D, 0, 0},  /* multiplier 2, asymmetric pads */
+        {1, 3, 10, 10, 3, 5, 5, 1, 2, 2, 2, 2, 2, 2, 1, 3, 0, 1, D, 0, 0},
+        {1, 5, 1, 1, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, 1, 0, D, 0, 0},
+        {1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 0, C, 0, 0},  /* grouped conv2d with g == C */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_conv_case(&cases[i]);
+    conv_case ct[] = {
+        {1, 3, 4, 5, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},
+        {2, 4, 3, 3, 6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 1, 1, 0, 0, 0},
+        {1, 2, 5, 4, 3, 3, 2, 1, 3, 0, 1, 2, 0, 2, 1, 1, 0, 0, 0, 0, 2},
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof ct / sizeof ct[0]; i++) run_ct_case(&ct[i]);
+}

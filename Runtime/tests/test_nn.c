@@ -1,0 +1,150 @@
+/* test_nn.c — softmax, normalization, pooling, reductions, arg/cumsum/topk and resize
+ * against ONNX Runtime values (expected.h); batch_norm against a naive loop. */
+#include "test.h"
+#include "expected.h"
+
+static void softmax_case(const char *what, int32_t axis, int32_t log, tspec in, tspec out) {
+    attr_buf a = {0};
+    ab_i32(&a, axis); ab_i32(&a, log);
+    test_op(what, KILN_OP_SOFTMAX, a.data, a.size, 1, &in, 1, &out, 1e-5f, 1e-6f);
+}
+
+static void test_softmax_norms(void) {
+    softmax_case("softmax last axis", 2, 0, (tspec)F32(softmax_last_in0), (tspec)F32(softmax_last_out0));
+    softmax_case("softmax middle axis", 1, 0, (tspec)F32(softmax_mid_in0), (tspec)F32(softmax_mid_out0));
+    softmax_case("log_softmax middle axis", 1, 1, (tspec)F32(logsoftmax_mid_in0), (tspec)F32(logsoftmax_mid_out0));
+    attr_buf ln = {0};
+    ab_i32(&ln, 1); ab_f32(&ln, 1e-5f);
+    tspec lin[3] = {F32(layer_norm_in0), F32C(layer_norm_in1), F32C(layer_norm_in2)}, lout[1] = {F32(layer_norm_out0)};
+    test_op("layer_norm", KILN_OP_LAYER_NORM, ln.data, ln.size, 3, lin, 1, lout, 1e-5f, 1e-5f);
+    attr_buf in_ = {0};
+    ab_f32(&in_, 1e-5f);
+    tspec iin[3] = {F32(instance_norm_in0), F32C(instance_norm_in1), F32C(instance_norm_in2)}, iout[1] = {F32(instance_norm_out0)};
+    test_op("instance_norm", KILN_OP_INSTANCE_NORM, in_.data, in_.size, 3, iin, 1, iout, 1e-5f, 1e-5f);
+    attr_buf gn = {0};
+    ab_i32(&gn, 3); ab_f32(&gn, 1e-5f);
+    tspec gin[3] = {F32(group_norm_in0), F32C(group_norm_in1), F32C(group_norm_in2)}, gout[1] = {F32(group_norm_out0)};
+    test_op("group_norm", KILN_OP_GROUP_NORM, gn.data, gn.size, 3, gin, 1, gout, 1e-5f, 1e-5f);
+    attr_buf lr = {0};
+    ab_i32(&lr, 3); ab_f32(&lr, 0.001f); ab_f32(&lr, 0.75f); ab_f32(&lr, 1.5f);
+    tspec rin[1] = {F32(lrn_in0)}, rout[1] = {F32(lrn_out0)};
+    test_op("lrn", KILN_OP_LRN, lr.data, lr.size, 1, rin, 1, rout, 1e-5f, 1e-6f);
+
+    /* batch_norm as scale + shift with a fused leaky relu, [2,3,2,2] */
+    int64_t xd[4] = {2, 3, 2, 2}, cd[1] = {3};
+    float x[24], s[3], b[3], want[24];
+    test_fill(x, 24, 91); test_fill(s, 3, 92); test_fill(b, 3, 93);
+    for (int i = 0; i < 24; i++) {
+        float v = x[i] * s[(i / 4) % 3] + b[(i / 4) % 3];
+        want[i] = v < 0 ? 0.2f * v : v;
+    }
+    attr_buf bn = {0};
+    ab_i32(&bn, KILN_UNARY_LEAKY_RELU); ab_f32(&bn, 0.2f); ab_f32(&bn, 0);
+    tspec bin[3] = {{KILN_F32, 4, xd, x, 0, 0}, {KILN_F32, 1, cd, s, 1, 0}, {KILN_F32, 1, cd, b, 1, 0}};
+    tspec bout[1] = {{KILN_F32, 4, xd, want, 0, 0}};
+    test_op("batch_norm + leaky_relu", KILN_OP_BATCH_NORM, bn.data, bn.size, 3, bin, 1, bout, 1e-6f, 1e-6f);
+}
+
+static void pool_case(const char *what, int32_t kind, const int32_t *v, tspec in, tspec out) {
+    attr_buf a = {0};
+    ab_i32(&a, kind);
+    for (int i = 0; i < 12; i++) ab_i32(&a, v[i]);
+    test_op(what, KILN_OP_POOL2D, a.data, a.size, 1, &in, 1, &out, 1e-5f, 1e-6f);
+}
+
+static void test_pools(void) {
+    /*                 kh kw sh sw pt pl pb pr dh dw incl p */
+    int32_t mp[12] = {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0};
+    int32_t mcd[12] = {2, 3, 2, 2, 0, 0, 0, 0, 2, 1, 0, 0};
+    int32_t ap[12] = {3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 0, 0};
+    int32_t ai[12] = {3, 2, 2, 3, 1, 1, 0, 1, 1, 1, 1, 0};
+    int32_t lp[12] = {2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, 2};
+    pool_case("max_pool 3x3 s2 p1", KILN_POOL_MAX, mp, (tspec)F32(maxpool_in0), (tspec)F32(maxpool_out0));
+    pool_case("max_pool ceil + dilation", KILN_POOL_MAX, mcd, (tspec)F32(maxpool_ceil_dil_in0), (tspec)F32(maxpool_ceil_dil_out0));
+    pool_case("average_pool asymmetric pads", KILN_POOL_AVERAGE, ap, (tspec)F32(avgpool_pad_in0), (tspec)F32(avgpool_pad_out0));
+    pool_case("average_pool count_include_pad + ceil", KILN_POOL_AVERAGE, ai, (tspec)F32(avgpool_incl_in0),
+              (tspec)F32(avgpool_incl_out0));
+    pool_case("lp_pool p=2", KILN_POOL_LP, lp, (tspec)F32(lppool_in0), (tspec)F32(lppool_out0));
+}
+
+static void reduce_case(const char *what, int32_t kind, uint32_t mask, tspec in, tspec out) {
+    attr_buf a = {0};
+    ab_i32(&a, kind); ab_i32(&a, (int32_t)mask);
+    test_op(what, KILN_OP_REDUCE, a.data, a.size, 1, &in, 1, &out, 1e-5f, 1e-5f);
+}
+
+static void test_reductions(void) {
+    reduce_case("reduce_sum", KILN_REDUCE_SUM, 5, (tspec)F32(r_ReduceSum_in0), (tspec)F32(r_ReduceSum_out0));
+    reduce_case("reduce_mean", KILN_REDUCE_MEAN, 5, (tspec)F32(r_ReduceMean_in0), (tspec)F32(r_ReduceMean_out0));
+    reduce_case("reduce_max", KILN_REDUCE_MAX, 5, (tspec)F32(r_ReduceMax_in0), (tspec)F32(r_ReduceMax_out0));
+    reduce_case("reduce_min", KILN_REDUCE_MIN, 5, (tspec)F32(r_ReduceMin_in0), (tspec)F32(r_ReduceMin_out0));
+    reduce_case("reduce_prod", KILN_REDUCE_PROD, 5, (tspec)F32(r_ReduceProd_in0), (tspec)F32(r_ReduceProd_out0));
+    reduce_case("reduce_l1", KILN_REDUCE_L1, 5, (tspec)F32(r_ReduceL1_in0), (tspec)F32(r_ReduceL1_out0));
+    reduce_case("reduce_l2", KILN_REDUCE_L2, 5, (tspec)F32(r_ReduceL2_in0), (tspec)F32(r_ReduceL2_out0));
+    reduce_case("reduce_sum_square", KILN_REDUCE_SUM_SQUARE, 5, (tspec)F32(r_ReduceSumSquare_in0), (tspec)F32(r_ReduceSumSquare_out0));
+    reduce_case("reduce_log_sum_exp", KILN_REDUCE_LOG_SUM_EXP, 5, (tspec)F32(r_ReduceLogSumExp_in0), (tspec)F32(r_ReduceLogSumExp_out0));
+    reduce_case("reduce_log_sum (no keepdims)", KILN_REDUCE_LOG_SUM, 2, (tspec)F32(r_logsum_in0), (tspec)F32(r_logsum_out0));
+    reduce_case("reduce_mean over H, W (global pool)", KILN_REDUCE_MEAN, 12, (tspec)F32(r_mean_hw_in0), (tspec)F32(r_mean_hw_out0));
+
+    struct { const char *what; int32_t axis, is_max, last; const int64_t *want, *dims; uint32_t rank; } args[3] = {
+        {"arg_max keepdims", 1, 1, 0, argmax_out0, argmax_out0_dims, argmax_out0_rank},
+        {"arg_max select_last_index", 1, 1, 1, argmax_last_out0, argmax_last_out0_dims, argmax_last_out0_rank},
+        {"arg_min axis 0", 0, 0, 0, argmin0_out0, argmin0_out0_dims, argmin0_out0_rank},
+    };
+    for (int k = 0; k < 3; k++) {
+        attr_buf a = {0};
+        ab_i32(&a, args[k].axis); ab_i32(&a, args[k].is_max); ab_i32(&a, args[k].last);
+        tspec in[1] = {F32(argmax_in0)}, out[1] = {{KILN_I64, args[k].rank, args[k].dims, args[k].want, 0, 0}};
+        test_op(args[k].what, KILN_OP_ARG_REDUCE, a.data, a.size, 1, in, 1, out, 0, 0);
+    }
+    attr_buf cs = {0};
+    ab_i32(&cs, 1); ab_i32(&cs, 1); ab_i32(&cs, 1);
+    tspec cin[1] = {F32(cumsum_in0)}, cout_[1] = {F32(cumsum_out0)};
+    test_op("cumsum exclusive reverse", KILN_OP_CUMSUM, cs.data, cs.size, 1, cin, 1, cout_, 1e-6f, 1e-6f);
+    attr_buf tk = {0};
+    ab_i32(&tk, 1); ab_i32(&tk, 1);
+    tspec tin[1] = {F32(topk_in0)};
+    tspec tout[2] = {F32(topk_out0), {KILN_I64, topk_out1_rank, topk_out1_dims, topk_out1, 0, 0}};
+    test_op("top_k largest (ties keep the lower index)", KILN_OP_TOPK, tk.data, tk.size, 1, tin, 2, tout, 0, 0);
+    attr_buf ts = {0};
+    ab_i32(&ts, 0); ab_i32(&ts, 0);
+    tspec sin_[1] = {F32(topk_small_in0)};
+    tspec sout[2] = {F32(topk_small_out0), {KILN_I64, topk_small_out1_rank, topk_small_out1_dims, topk_small_out1, 0, 0}};
+    test_op("top_k smallest along axis 0", KILN_OP_TOPK, ts.data, ts.size, 1, sin_, 2, sout, 0, 0);
+}
+
+static void resize_case(const char *what, int32_t mode, int32_t coord, int32_t nearest, int32_t exclude, float a,
+                        const float *scales, const float *roi, tspec in, tspec out) {
+    attr_buf at = {0};
+    ab_i32(&at, mode); ab_i32(&at, coord); ab_i32(&at, nearest); ab_i32(&at, exclude); ab_i32(&at, 0);
+    ab_f32(&at, a); ab_f32(&at, 0.5f);
+    for (int i = 0; i < 8; i++) ab_f32(&at, i < 4 ? scales[i] : 1.0f);
+    for (int i = 0; i < 16; i++) ab_f32(&at, roi && i < 8 ? roi[i] : 0.0f);
+    test_op(what, KILN_OP_RESIZE, at.data, at.size, 1, &in, 1, &out, 1e-5f, 1e-6f);
+}
+
+static void test_resize(void) {
+    float s1[4] = {1, 1, 2, 1.5f}, s2[4] = {1, 1, 1.7f, 2.3f}, s3[4] = {1, 1, 2, 2}, s4[4] = {1, 1, 1.0f / 3.0f, 0.5f};
+    float roi[8] = {0, 0, 0.2f, -0.1f, 1, 1, 0.8f, 1.2f};
+    resize_case("resize nearest asymmetric floor", KILN_RESIZE_NEAREST, KILN_COORD_ASYMMETRIC, KILN_NEAREST_FLOOR, 0, -0.75f,
+                s1, NULL, (tspec)F32(rs_nearest_asym_in0), (tspec)F32(rs_nearest_asym_out0));
+    resize_case("resize nearest half_pixel round_prefer_ceil", KILN_RESIZE_NEAREST, KILN_COORD_HALF_PIXEL,
+                KILN_NEAREST_ROUND_PREFER_CEIL, 0, -0.75f, s2, NULL, (tspec)F32(rs_nearest_half_in0), (tspec)F32(rs_nearest_half_out0));
+    resize_case("resize linear half_pixel", KILN_RESIZE_LINEAR, KILN_COORD_HALF_PIXEL, 0, 0, -0.75f, s3, NULL,
+                (tspec)F32(rs_linear_half_in0), (tspec)F32(rs_linear_half_out0));
+    resize_case("resize linear align_corners", KILN_RESIZE_LINEAR, KILN_COORD_ALIGN_CORNERS, 0, 0, -0.75f, s3, NULL,
+                (tspec)F32(rs_linear_align_in0), (tspec)F32(rs_linear_align_out0));
+    resize_case("resize linear pytorch_half_pixel downscale", KILN_RESIZE_LINEAR, KILN_COORD_PYTORCH_HALF_PIXEL, 0, 0, -0.75f,
+                s4, NULL, (tspec)F32(rs_linear_pytorch_down_in0), (tspec)F32(rs_linear_pytorch_down_out0));
+    resize_case("resize cubic exclude_outside", KILN_RESIZE_CUBIC, KILN_COORD_HALF_PIXEL, 0, 1, -0.5f, s1, NULL,
+                (tspec)F32(rs_cubic_half_in0), (tspec)F32(rs_cubic_half_out0));
+    resize_case("resize linear tf_crop_and_resize", KILN_RESIZE_LINEAR, KILN_COORD_TF_CROP_AND_RESIZE, 0, 0, -0.75f, s3, roi,
+                (tspec)F32(rs_linear_crop_in0), (tspec)F32(rs_linear_crop_out0));
+}
+
+void test_nn(void) {
+    test_softmax_norms();
+    test_pools();
+    test_reductions();
+    test_resize();
+}

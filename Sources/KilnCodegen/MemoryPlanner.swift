@@ -185,7 +185,10 @@ public enum MemoryPlanner {
     private static func joinTarget(_ problem: MemoryProblem, _ s: MemoryProblem.Step, step: Int, result r: Int,
                                    bufferOf: [Int], groups: [(items: [Int], size: Int, first: Int, last: Int)]) -> Int? {
         let size = problem.sizes[r]
-        if s.alias, let o = s.operands.first, problem.planned[o], bufferOf[o] >= 0, groups[bufferOf[o]].size == size {
+        // An alias may join a pinned buffer only as a direct view of the pinned item itself
+        // (the runtime lets only a COPY whose operand *is* the input write over an input).
+        if s.alias, let o = s.operands.first, problem.planned[o], bufferOf[o] >= 0, groups[bufferOf[o]].size == size,
+           problem.pinned[o] || !groups[bufferOf[o]].items.contains(where: { problem.pinned[$0] }) {
             return bufferOf[o]
         }
         for position in s.inPlace where position < s.operands.count {

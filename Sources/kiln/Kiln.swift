@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnCodegen
 import KilnIR
 import KilnONNX
 
@@ -9,11 +10,12 @@ struct Kiln: ParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: an ahead-of-time compiler for ONNX models.",
         discussion: """
-            Import an ONNX model into Kiln's typed graph IR, inspect it, and evaluate it with the
-            reference evaluator. Models are .onnx files or Kiln's textual IR (.kir).
+            Import an ONNX model into Kiln's typed graph IR, inspect it, evaluate it with the
+            reference evaluator, or compile it into a plan for the C runtime. Models are .onnx
+            files or Kiln's textual IR (.kir); plans are .kplan files.
             """,
-        version: "0.1.0",
-        subcommands: [Inspect.self, Eval.self, Opt.self, Ops.self])
+        version: kilnVersion,
+        subcommands: [Compile.self, Inspect.self, Eval.self, Opt.self, Ops.self])
 }
 
 /// Reports a failure the way every subcommand does: one line on stderr, exit status 1.

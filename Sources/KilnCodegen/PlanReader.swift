@@ -65,7 +65,8 @@ public enum PlanReader {
     public static func isPlan(_ bytes: [UInt8]) -> Bool { bytes.starts(with: PlanFormat.magic) }
 
     public static func read(_ bytes: [UInt8]) throws -> PlanFile {
-        try require(bytes.count >= PlanFormat.headerSize && isPlan(bytes), "plan: not a Kiln plan (no KILNPLAN header)")
+        try require(isPlan(bytes), "plan: not a Kiln plan (no KILNPLAN header)")
+        try require(bytes.count >= PlanFormat.headerSize, "plan: truncated header (\(bytes.count) bytes)")
         var r = ByteReader(bytes, at: 8)
         let major = r.u16(), minor = r.u16(), flags = r.u32(), count = Int(r.u32()), headerCRC = r.u32()
         try require(major == PlanFormat.majorVersion, "plan: format version \(major).\(minor) is not supported (reads \(PlanFormat.majorVersion).x)")

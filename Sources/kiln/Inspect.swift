@@ -53,7 +53,7 @@ struct Inspect: ParsableCommand {
     /// The decoded plan when the argument is a plan file (detected by its magic).
     private func readPlanIfAny() throws -> PlanFile? {
         guard let handle = FileHandle(forReadingAtPath: modelOptions.model) else { return nil }
-        let magic = handle.readData(ofLength: PlanFormat.magic.count)
+        let magic = (try? handle.read(upToCount: PlanFormat.magic.count)) ?? Data()
         try? handle.close()
         guard PlanReader.isPlan(Array(magic)) else { return nil }
         return try reporting {

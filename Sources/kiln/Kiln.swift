@@ -13,7 +13,7 @@ struct Kiln: ParsableCommand {
             reference evaluator. Models are .onnx files or Kiln's textual IR (.kir).
             """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Eval.self, Opt.self, Ops.self])
+        subcommands: [Inspect.self, Eval.self, Opt.self, Run.self, Bench.self, Ops.self])
 }
 
 /// Reports a failure the way every subcommand does: one line on stderr, exit status 1.

@@ -6,9 +6,9 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a model with Kiln's reference evaluator and write each output as .npy.",
         discussion: """
-            Inputs are .npy files: --input NAME=FILE.npy binds by name, --input FILE.npy binds the next
-            unbound graph input in order. Each graph output is written to DIR/<name>.npy, with every
-            character other than letters, digits, '.', '_' and '-' in the name replaced by '_'.
+            Inputs are .npy files: --input NAME=FILE.npy binds by name, --input FILE.npy binds the next \
+            unbound graph input in order. Each graph output is written to DIR/<name>.npy, with every \
+            character other than letters, digits, '.', '_' and '-' in the name replaced by '_'. \
             The reference evaluator is plain and slow; it is the correctness oracle, not the runtime.
             """)
 

@@ -14,9 +14,9 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a model as Kiln IR, as JSON statistics, or as a Graphviz graph.",
         discussion: """
-            --format kir prints the textual IR (large constants as summaries unless --constants full).
-            --format json prints the op histogram, parameter count, FLOPs per op and in total, and the
-            inputs and outputs with their types. --format dot prints Graphviz; with --output FILE.svg
+            --format kir prints the textual IR (large constants as summaries unless --constants full). \
+            --format json prints the op histogram, parameter count, FLOPs per op and in total, and the \
+            inputs and outputs with their types. --format dot prints Graphviz; with --output FILE.svg \
             (or .png/.pdf) it renders through the `dot` program.
             """)
 

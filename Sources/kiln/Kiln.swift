@@ -9,8 +9,8 @@ struct Kiln: ParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: an ahead-of-time compiler for ONNX models.",
         discussion: """
-            Import an ONNX model into Kiln's typed graph IR, inspect it, and evaluate it with the
-            reference evaluator. Models are .onnx files or Kiln's textual IR (.kir).
+            Compile ONNX models to plans for the Kiln C runtime, run and time them, and inspect every stage: \
+            the typed graph IR, the optimization passes, and the plan. Models are .onnx files or Kiln IR text (.kir).
             """,
         version: "0.1.0",
         subcommands: [Inspect.self, Eval.self, Opt.self, Run.self, Bench.self, Ops.self])

@@ -175,8 +175,9 @@ def report(results: list[Outcome]) -> tuple[str, list[str]]:
     per_op: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     problems = []
     for r in results:
+        is_known = r.claimed and r.status in ("fail", "rejected") and r.name in known
         for op in r.ops:
-            per_op[op][r.status if r.claimed else "unclaimed-" + r.status] += 1
+            per_op[op]["known" if is_known else (r.status if r.claimed else "unclaimed-" + r.status)] += 1
         if r.status == "crash":
             problems.append(f"CRASH {r.name}: {r.detail}")
         elif r.claimed and r.status in ("fail", "rejected") and r.name not in known:
@@ -192,7 +193,7 @@ def report(results: list[Outcome]) -> tuple[str, list[str]]:
         c = per_op[op]
         unclaimed = sum(v for k, v in c.items() if k.startswith("unclaimed"))
         fails = c["fail"] + c["rejected"]
-        lines.append(f"{op:28} {c['pass']:5} {fails:5} {'':5} {c['no-io']:5} {unclaimed:9}")
+        lines.append(f"{op:28} {c['pass']:5} {fails:5} {c['known']:5} {c['no-io']:5} {unclaimed:9}")
     claimed = [r for r in results if r.claimed and r.status != "no-io"]
     passed = sum(r.status == "pass" for r in claimed)
     lines.append(f"claimed cases: {len(claimed)}, passed: {passed}, known failures: "

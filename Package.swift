@@ -19,7 +19,8 @@ let package = Package(
             name: "KilnONNX",
             dependencies: ["KilnIR", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "KilnPasses", dependencies: ["KilnIR"]),
-        .target(name: "KilnCodegen", dependencies: ["KilnIR", "KilnPasses"]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .target(name: "KilnCodegen", dependencies: ["KilnIR", "KilnPasses", "CZstd"]),
         .target(
             name: "CKiln",
             path: "Runtime",
@@ -40,7 +41,8 @@ let package = Package(
             name: "KilnONNXTests",
             dependencies: ["KilnIR", "KilnONNX", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Fixtures"]),
-        .testTarget(name: "KilnCodegenTests", dependencies: ["KilnIR", "KilnCodegen"]),
+        .testTarget(
+            name: "KilnCodegenTests", dependencies: ["KilnIR", "KilnCodegen", "KilnONNX", "KilnPasses", "KilnRuntime"]),
         .testTarget(name: "KilnPassesTests", dependencies: ["KilnIR", "KilnPasses"], exclude: ["Inputs"]),
         .testTarget(name: "KilnRuntimeTests", dependencies: ["KilnRuntime"]),
     ]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnCodegen
 import KilnIR
 
 enum InspectFormat: String, ExpressibleByArgument, CaseIterable {
@@ -12,12 +13,13 @@ enum ConstantsMode: String, ExpressibleByArgument, CaseIterable {
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a model as Kiln IR, as JSON statistics, or as a Graphviz graph.",
+        abstract: "Show a model as Kiln IR, as JSON statistics, or as a Graphviz graph; or show a plan.",
         discussion: """
             --format kir prints the textual IR (large constants as summaries unless --constants full). \
             --format json prints the op histogram, parameter count, FLOPs per op and in total, and the \
             inputs and outputs with their types. --format dot prints Graphviz; with --output FILE.svg \
-            (or .png/.pdf) it renders through the `dot` program.
+            (or .png/.pdf) it renders through the `dot` program. Given a plan (.kplan), it prints the \
+            header, sections, metadata, tensor table, instructions and the memory plan.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -32,6 +34,9 @@ struct Inspect: ParsableCommand {
     var output: String?
 
     func run() throws {
+        if let plan = try readPlanIfAny() {
+            return try reporting { try emit(plan.report) }
+        }
         let graph = try modelOptions.load()
         try reporting {
             switch format {
@@ -42,6 +47,20 @@ struct Inspect: ParsableCommand {
             case .dot:
                 try emitDot(graph.dot())
             }
+        }
+    }
+
+    /// The decoded plan when the argument is a plan file (detected by its magic).
+    private func readPlanIfAny() throws -> PlanFile? {
+        guard let handle = FileHandle(forReadingAtPath: modelOptions.model) else { return nil }
+        let magic = handle.readData(ofLength: PlanFormat.magic.count)
+        try? handle.close()
+        guard PlanReader.isPlan(Array(magic)) else { return nil }
+        return try reporting {
+            guard let data = FileManager.default.contents(atPath: modelOptions.model) else {
+                throw KilnError("\(modelOptions.model): cannot read")
+            }
+            do { return try PlanReader.read(Array(data)) } catch let e as KilnError { throw KilnError("\(modelOptions.model): \(e.message)") }
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnCodegen
 import KilnIR
 import KilnONNX
 
@@ -10,10 +11,11 @@ struct Kiln: ParsableCommand {
         abstract: "Kiln: an ahead-of-time compiler for ONNX models.",
         discussion: """
             Compile ONNX models to plans for the Kiln C runtime, run and time them, and inspect every stage: \
-            the typed graph IR, the optimization passes, and the plan. Models are .onnx files or Kiln IR text (.kir).
+            the typed graph IR, the optimization passes, and the plan. Models are .onnx files or Kiln IR \
+            text (.kir); plans are .kplan files.
             """,
-        version: "0.1.0",
-        subcommands: [Inspect.self, Eval.self, Opt.self, Run.self, Bench.self, Ops.self])
+        version: kilnVersion,
+        subcommands: [Compile.self, Inspect.self, Eval.self, Opt.self, Run.self, Bench.self, Ops.self])
 }
 
 /// Reports a failure the way every subcommand does: one line on stderr, exit status 1.

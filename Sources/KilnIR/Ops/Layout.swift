@@ -208,7 +208,7 @@ extension Split: OpRule {
 extension Slice: OpRule {
     /// Per axis of `shape`: the first index, the step and the element count, with
     /// starts/ends clamped as ONNX specifies (ends may be ±INT_MAX).
-    func geometry(_ shape: Shape) throws -> (starts: [Int], steps: [Int], counts: [Int]) {
+    public func geometry(_ shape: Shape) throws -> (starts: [Int], steps: [Int], counts: [Int]) {
         try require(starts.count == axes.count && ends.count == axes.count && steps.count == axes.count,
                     "slice: starts, ends, axes and steps must have the same length")
         var first = [Int](repeating: 0, count: shape.rank)

@@ -1,0 +1,112 @@
+import KilnIR
+
+// Conv, ConvTranspose and pooling → CONV2D (im2col + GEMM; pointwise without scratch),
+// DEPTHWISE_CONV2D, CONV_TRANSPOSE2D, POOL2D. 1-D ops run as 2-D with H = 1 (reshapes
+// that the memory planner turns into aliases); 3-D ones are not supported by the runtime.
+
+/// A 2-D sliding window in the runtime's attribute order.
+struct Window2D {
+    var kh, kw, sh, sw, pt, pl, pb, pr, dh, dw: Int
+
+    /// From the IR's per-spatial-axis lists (one or two spatial axes; pads begins then ends).
+    init(kernel: [Int], strides: [Int], pads: [Int], dilations: [Int]) {
+        if kernel.count == 1 {
+            (kh, kw, sh, sw, dh, dw) = (1, kernel[0], 1, strides[0], 1, dilations[0])
+            (pt, pl, pb, pr) = (0, pads[0], 0, pads[1])
+        } else {
+            (kh, kw, sh, sw, dh, dw) = (kernel[0], kernel[1], strides[0], strides[1], dilations[0], dilations[1])
+            (pt, pl, pb, pr) = (pads[0], pads[1], pads[2], pads[3])
+        }
+    }
+
+    var values: [AttributeValue] { [kh, kw, sh, sw, pt, pl, pb, pr, dh, dw].map { .i($0) } }
+    var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0 }
+}
+
+/// No fused activation (`act` = identity).
+let noActivation: [AttributeValue] = [.i(0), .f(0), .f(0)]
+
+extension Lowerer {
+    /// Checks the spatial rank (1-D and 2-D run; 3-D does not) and the dtype.
+    private func requireWindowInput(_ x: ValueID, _ what: String) throws {
+        let rank = type(x).shape.rank
+        try require(rank == 3 || rank == 4,
+                    "\(rank - 2)-D \(what) is not supported by the runtime yet (1-D and 2-D only)")
+        try requireDType(x, [.f32], what)
+    }
+
+    /// `[N, C, W]` → `[N, C, 1, W]`; 4-D shapes unchanged.
+    private func as4D(_ s: Shape) -> Shape { s.rank == 3 ? Shape([s[0], s[1], 1, s[2]]) : s }
+
+    /// The operand as a 4-D tensor.
+    private mutating func operand4D(_ v: ValueID, _ suffix: String) -> Int {
+        type(v).shape.rank == 3 ? reshaped(v, as4D(type(v).shape), suffix) : tensor(v)
+    }
+
+    /// The tensor a 4-D kernel writes for result `v`: the result itself, or a 4-D
+    /// temporary that `finish4D` copies back into a 3-D result.
+    private mutating func result4D(_ v: ValueID) -> Int {
+        let t = type(v)
+        return t.shape.rank == 3 ? temp("4d", TensorType(t.dtype, as4D(t.shape))) : result(v)
+    }
+
+    private mutating func finish4D(_ tmp: Int, _ v: ValueID) {
+        if type(v).shape.rank == 3 { program.emit(.copy, [], [tmp], [result(v)]) }
+    }
+
+    mutating func lowerConv(_ c: Conv, _ n: Node) throws {
+        let (x, w, y) = (n.operands[0], n.operands[1], n.results[0])
+        try requireWindowInput(x, "convolution")
+        let wt = type(w), yt = as4D(type(y).shape)
+        let win = Window2D(kernel: Array(wt.shape.dims[2...]), strides: c.strides, pads: c.pads, dilations: c.dilations)
+        let channels = type(x).shape[1]
+        let x4 = operand4D(x, "input4d"), w4 = operand4D(w, "weight4d")
+        let bias = n.operands.count > 2 ? tensor(n.operands[2]) : nil
+        let y4 = result4D(y)
+        let attrs = win.values + [.i(c.group)] + noActivation
+        if c.group == channels && c.group > 1 && wt.shape[1] == 1 {
+            try emit(.depthwiseConv2d, attrs, [x4, w4, bias], [y4])
+        } else if win.isPointwise {
+            try emit(.conv2d, attrs, [x4, w4, bias], [y4])
+        } else {
+            let rows = (channels / c.group) * win.kh * win.kw
+            let scratch = temp("im2col", TensorType(.f32, [rows, yt[2] * yt[3]]))
+            try emit(.conv2d, attrs, [x4, w4, bias], [y4, scratch])
+        }
+        finish4D(y4, y)
+    }
+
+    mutating func lowerConvTranspose(_ c: ConvTranspose, _ n: Node) throws {
+        let (x, w, y) = (n.operands[0], n.operands[1], n.results[0])
+        try requireWindowInput(x, "transposed convolution")
+        let xt = as4D(type(x).shape), wt = type(w)
+        let win = Window2D(kernel: Array(wt.shape.dims[2...]), strides: c.strides, pads: c.pads, dilations: c.dilations)
+        for (i, op) in c.outputPadding.enumerated() {
+            try require(op < max(c.strides[i], c.dilations[i]),
+                        "output_padding \(op) on spatial axis \(i) must be less than the stride or the dilation")
+        }
+        let x4 = operand4D(x, "input4d"), w4 = operand4D(w, "weight4d")
+        let bias = n.operands.count > 2 ? tensor(n.operands[2]) : nil
+        let y4 = result4D(y)
+        let rows = wt.shape[1] * win.kh * win.kw
+        let scratch = temp("col2im", TensorType(.f32, [rows, xt[2] * xt[3]]))
+        try emit(.convTranspose2d, win.values + [.i(c.group)] + noActivation, [x4, w4, bias], [y4, scratch])
+        finish4D(y4, y)
+    }
+
+    mutating func lowerPool(_ p: Pool, _ n: Node) throws {
+        let (x, y) = (n.operands[0], n.results[0])
+        try requireWindowInput(x, "pooling")
+        let win = Window2D(kernel: p.kernel, strides: p.strides, pads: p.pads, dilations: p.dilations)
+        let kind: PoolKindCode, power: Int
+        switch p.kind {
+        case .max: (kind, power) = (.max, 0)
+        case .average: (kind, power) = (.average, 0)
+        case .lp(let e): (kind, power) = (.lp, e)
+        }
+        let x4 = operand4D(x, "input4d")
+        let y4 = result4D(y)
+        try emit(.pool2d, [.i(Int(kind.rawValue))] + win.values + [.b(p.countIncludePad), .i(power)], [x4], [y4])
+        finish4D(y4, y)
+    }
+}

@@ -1,0 +1,87 @@
+import KilnIR
+
+/// What goes into a plan besides the program.
+public struct PlanOptions: Sendable {
+    /// Store CONSTANTS as one zstd frame (default); false stores them raw so a device can
+    /// map the file and use the weights in place.
+    public var compress: Bool
+    /// Hex SHA-256 of the source model file (`source_sha256` metadata).
+    public var sourceSHA256: String
+    /// The pass pipeline, e.g. "-O2 canonicalize,fold-constants,…" (`pipeline` metadata).
+    public var pipeline: String
+
+    public init(compress: Bool = true, sourceSHA256: String = "", pipeline: String = "") {
+        self.compress = compress; self.sourceSHA256 = sourceSHA256; self.pipeline = pipeline
+    }
+}
+
+/// The compiler's version, written as `producer_version`.
+public let kilnVersion = "0.1.0"
+
+/// Serializes a lowered, memory-planned program into the plan format (PLAN_FORMAT.md).
+///
+/// Layout: header, section table, then STRINGS, TENSORS, ATTRIBUTES, PROGRAM, METADATA,
+/// QPARAMS (when any tensor is quantized) and CONSTANTS last, each section at an 8-byte
+/// aligned offset (CONSTANTS at a 64-byte aligned one), padding zeroed. Everything is
+/// emitted in tensor-id and instruction order, and the lookup tables that deduplicate
+/// strings, constants and attribute blocks only ever answer "seen before?", so the same
+/// program and options always give the same bytes.
+public enum PlanWriter {
+    public static func write(_ program: Program, memory: MemoryAssignment, options: PlanOptions) throws -> [UInt8] {
+        var s = SectionBuilder()
+        let constants = try s.layOutConstants(program)
+        try s.writeTensors(program, memory: memory, constantOffsets: constants.offsets)
+        s.writeProgram(program, arenaSize: memory.arenaSize)
+        s.writeMetadata([
+            ("producer", "kiln"),
+            ("producer_version", kilnVersion),
+            ("source_sha256", options.sourceSHA256),
+            ("pipeline", options.pipeline),
+            ("arena_size", String(memory.arenaSize)),
+            ("peak_memory", String(memory.peakLiveBytes)),
+        ])
+        var sections: [(SectionKind, stored: [UInt8], size: Int)] = [
+            (.strings, s.strings.bytes, s.strings.bytes.count),
+            (.tensors, s.tensors.bytes, s.tensors.bytes.count),
+        ]
+        if !s.attributes.bytes.isEmpty { sections.append((.attributes, s.attributes.bytes, s.attributes.bytes.count)) }
+        sections.append((.program, s.program.bytes, s.program.bytes.count))
+        sections.append((.metadata, s.metadata.bytes, s.metadata.bytes.count))
+        if !s.qparams.bytes.isEmpty { sections.append((.qparams, s.qparams.bytes, s.qparams.bytes.count)) }
+        let compressed = options.compress && !constants.bytes.isEmpty
+        if !constants.bytes.isEmpty {
+            sections.append((.constants, compressed ? try Zstd.compress(constants.bytes) : constants.bytes, constants.bytes.count))
+        }
+        return assemble(sections, compressed: compressed)
+    }
+
+    /// Header, section table (with CRCs) and the sections.
+    private static func assemble(_ sections: [(SectionKind, stored: [UInt8], size: Int)], compressed: Bool) -> [UInt8] {
+        var file = ByteWriter()
+        file.append(PlanFormat.magic)
+        file.u16(PlanFormat.majorVersion)
+        file.u16(PlanFormat.minorVersion)
+        file.u32(compressed ? PlanFormat.flagConstantsZstd : 0)
+        file.u32(UInt32(sections.count))
+        file.u32(0)  // header CRC, patched below
+        let tableStart = file.bytes.count
+        file.append([UInt8](repeating: 0, count: PlanFormat.sectionEntrySize * sections.count))
+        var table = ByteWriter()
+        for (kind, stored, size) in sections {
+            file.pad(to: kind == .constants ? PlanFormat.alignment : 8)
+            table.u32(kind.rawValue)
+            table.u32(0)
+            table.u64(UInt64(file.bytes.count))
+            table.u64(UInt64(stored.count))
+            table.u64(UInt64(size))
+            table.u32(CRC32.checksum(stored))
+            table.u32(0)
+            file.append(stored)
+        }
+        var bytes = file.bytes
+        bytes.replaceSubrange(tableStart..<(tableStart + table.bytes.count), with: table.bytes)
+        let crc = CRC32.checksum(bytes[0..<(tableStart + table.bytes.count)])
+        bytes.replaceSubrange(20..<24, with: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+        return bytes
+    }
+}

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Runs ONNX's operator conformance cases through Kiln and tallies the results per op.
 
-    .venv/bin/python Tests/Python/conformance.py [--mode eval] [--op Conv] [--jobs 2] [--verbose]
+    .venv/bin/python Tests/Python/conformance.py [--mode eval|run] [--op Conv] [--jobs 2] [--verbose]
 
 Each case (written by dump_conformance.py into a cache folder) is run with
-`kiln eval` (importer + reference evaluator); later modes add the compiled plan and
-the C runtime. A case is *claimed* when every op it uses is in `kiln ops` (the ONNX
-ops Kiln imports). Claimed cases must pass, except those listed with a reason in
-conformance_known_failures.txt; unclaimed cases must be rejected with a one-line
-error that says "unsupported" and a normal exit status (never a crash).
+`kiln eval` (importer + reference evaluator), or with --mode run through
+`kiln compile -O0` and `kiln run` (the C runtime). A case is *claimed* when every op
+it uses is in `kiln ops` (the ONNX ops Kiln imports) and its opset is 11..28. Claimed
+cases must pass, except those listed with a reason in conformance_known_failures.txt;
+in run mode a clear compile error for an op/dtype the C runtime has no kernel for is
+counted per op ("no-kernel") rather than failed. Unclaimed cases must be rejected
+with a clear "unsupported" message and a normal exit status (never a crash).
 """
 
 from __future__ import annotations
@@ -72,20 +74,37 @@ class Outcome:
     name: str
     ops: list[str]
     claimed: bool
-    status: str  # "pass", "fail", "rejected", "crash", "no-io"
+    status: str  # "pass", "fail", "rejected", "crash", "no-io", "no-kernel"
     detail: str = ""
 
 
 COMPILE_TIME = re.compile(r"must be known at compile time")
+# The compiler's clear refusal to lower an op the C runtime has no kernel for (e.g. f64
+# arithmetic): counted per op, not a failure of the importer or evaluator.
+NO_RUNTIME_KERNEL = re.compile(r"cannot lower .* to the runtime|not supported by the runtime")
 NAMED_INPUT = re.compile(r"\(input \d+ '([^']+)'\)")
 
 
-def invoke(kiln: Path, entry: dict, base: Path, out: Path, bound: set[str]):
-    args = [str(kiln), "eval", str(base / "model.onnx"), "--output-dir", str(out)]
+def invoke(kiln: Path, entry: dict, base: Path, out: Path, bound: set[str], mode: str):
+    """Runs one case: `kiln eval`, or in mode "run" `kiln compile -O0` then `kiln run`
+    (the C runtime). Returns (exit status, stderr)."""
+    inputs, binds = [], []
     for t in entry["inputs"]:
-        flag = "--bind" if t["name"] in bound else "--input"
-        args += [flag, f"{t['name']}={base / t['file']}"]
-    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+        (binds if t["name"] in bound else inputs).append(f"{t['name']}={base / t['file']}")
+    bind_args = [a for b in binds for a in ("--bind", b)]
+    input_args = [a for i in inputs for a in ("--input", i)]
+    if mode == "eval":
+        r = subprocess.run([str(kiln), "eval", str(base / "model.onnx"), "--output-dir", str(out), *bind_args, *input_args],
+                           capture_output=True, text=True, timeout=300)
+        return r.returncode, r.stderr
+    plan = out / "model.kplan"
+    r = subprocess.run([str(kiln), "compile", str(base / "model.onnx"), "-o", str(plan), "-O0", *bind_args],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        return r.returncode, r.stderr
+    r = subprocess.run([str(kiln), "run", str(plan), "--output-dir", str(out), *input_args],
+                       capture_output=True, text=True, timeout=300)
+    return r.returncode, r.stderr
 
 
 def run_case(kiln: Path, entry: dict, claimed: bool, mode: str, scratch: Path) -> Outcome:
@@ -103,18 +122,20 @@ def run_case(kiln: Path, entry: dict, claimed: bool, mode: str, scratch: Path) -
     bound: set[str] = set()
     try:
         for attempt in range(len(graph_inputs) + 2):
-            run = invoke(kiln, entry, base, out, bound)
-            if run.returncode != 0 and COMPILE_TIME.search(run.stderr) and bound != graph_inputs:
-                named = set(NAMED_INPUT.findall(run.stderr)) & graph_inputs
+            returncode, stderr = invoke(kiln, entry, base, out, bound, mode)
+            if returncode != 0 and COMPILE_TIME.search(stderr) and bound != graph_inputs:
+                named = set(NAMED_INPUT.findall(stderr)) & graph_inputs
                 bound = bound | named if named - bound else graph_inputs
                 continue
             break
     except subprocess.TimeoutExpired:
         return Outcome(name, entry["ops"], claimed, "crash", "timed out after 300 s")
-    err = run.stderr.strip()
-    if run.returncode < 0 or run.returncode >= 128:
-        return Outcome(name, entry["ops"], claimed, "crash", f"exit {run.returncode}: {err[-300:]}")
-    if run.returncode != 0:
+    err = stderr.strip()
+    if returncode < 0 or returncode >= 128:
+        return Outcome(name, entry["ops"], claimed, "crash", f"exit {returncode}: {err[-300:]}")
+    if returncode != 0 and mode == "run" and NO_RUNTIME_KERNEL.search(err):
+        return Outcome(name, entry["ops"], claimed, "no-kernel", " / ".join(l.strip() for l in err.splitlines())[:400])
+    if returncode != 0:
         if len(err.splitlines()) < 1:
             return Outcome(name, entry["ops"], claimed, "crash", "non-zero exit with no message")
         return Outcome(name, entry["ops"], claimed, "rejected", " / ".join(l.strip() for l in err.splitlines())[:400])
@@ -188,15 +209,16 @@ def report(results: list[Outcome]) -> tuple[str, list[str]]:
             pass  # an op outside the claim worked through a mapping; fine
         elif not r.claimed and r.status == "rejected" and not CLEAR_REJECTION.search(r.detail):
             problems.append(f"UNCLEAR REJECTION {r.name}: {r.detail}")
-    lines = [f"{'op':28} {'pass':>5} {'fail':>5} {'known':>5} {'no-io':>5} {'unclaimed':>9}"]
+    lines = [f"{'op':28} {'pass':>5} {'fail':>5} {'known':>5} {'no-io':>5} {'no-kernel':>9} {'unclaimed':>9}"]
     for op in sorted(per_op):
         c = per_op[op]
         unclaimed = sum(v for k, v in c.items() if k.startswith("unclaimed"))
         fails = c["fail"] + c["rejected"]
-        lines.append(f"{op:28} {c['pass']:5} {fails:5} {c['known']:5} {c['no-io']:5} {unclaimed:9}")
-    claimed = [r for r in results if r.claimed and r.status != "no-io"]
+        lines.append(f"{op:28} {c['pass']:5} {fails:5} {c['known']:5} {c['no-io']:5} {c['no-kernel']:9} {unclaimed:9}")
+    claimed = [r for r in results if r.claimed and r.status not in ("no-io", "no-kernel")]
     passed = sum(r.status == "pass" for r in claimed)
-    lines.append(f"claimed cases: {len(claimed)}, passed: {passed}, known failures: "
+    lines.append(f"claimed cases: {len(claimed)}, passed: {passed}, "
+                 f"no runtime kernel (clear compile error): {sum(r.claimed and r.status == 'no-kernel' for r in results)}, known failures: "
                  f"{sum(r.name in known and r.status != 'pass' for r in claimed)}; "
                  f"unclaimed cases: {sum(not r.claimed for r in results)} "
                  f"(rejected cleanly: {sum((not r.claimed) and r.status == 'rejected' for r in results)})")
@@ -205,7 +227,8 @@ def report(results: list[Outcome]) -> tuple[str, list[str]]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--mode", default="eval", choices=["eval"])
+    p.add_argument("--mode", default="eval", choices=["eval", "run"],
+                   help="eval: importer + reference evaluator; run: kiln compile -O0 + the C runtime")
     p.add_argument("--op", help="only cases using this ONNX op")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--verbose", action="store_true", help="list every non-passing case")

@@ -5,12 +5,14 @@
 
 Each case (written by dump_conformance.py into a cache folder) is run with
 `kiln eval` (importer + reference evaluator), or with --mode run through
-`kiln compile -O0` and `kiln run` (the C runtime). A case is *claimed* when every op
-it uses is in `kiln ops` (the ONNX ops Kiln imports) and its opset is 11..28. Claimed
-cases must pass, except those listed with a reason in conformance_known_failures.txt;
-in run mode a clear compile error for an op/dtype the C runtime has no kernel for is
-counted per op ("no-kernel") rather than failed. Unclaimed cases must be rejected
-with a clear "unsupported" message and a normal exit status (never a crash).
+`kiln compile -O0` and `kiln run` (the C runtime). bfloat16 inputs and outputs, which
+.npy cannot hold, go through exact float32 casts (see `adapt_bfloat16`). A case is
+*claimed* when every op it uses is in `kiln ops` (the ONNX ops Kiln imports) and its
+opset is 11..28. Claimed cases must pass, except those listed with a reason in
+conformance_known_failures.txt; in run mode a clear compile error for an op/dtype the C
+runtime has no kernel for is counted per op ("no-kernel") rather than failed. Unclaimed
+cases must be rejected with a clear "unsupported" message and a normal exit status
+(never a crash).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -85,26 +88,70 @@ NO_RUNTIME_KERNEL = re.compile(r"cannot lower .* to the runtime|not supported by
 NAMED_INPUT = re.compile(r"\(input \d+ '([^']+)'\)")
 
 
-def invoke(kiln: Path, entry: dict, base: Path, out: Path, bound: set[str], mode: str):
+def invoke(kiln: Path, model: Path, inputs: dict[str, Path], out: Path, bound: set[str], mode: str):
     """Runs one case: `kiln eval`, or in mode "run" `kiln compile -O0` then `kiln run`
     (the C runtime). Returns (exit status, stderr)."""
-    inputs, binds = [], []
-    for t in entry["inputs"]:
-        (binds if t["name"] in bound else inputs).append(f"{t['name']}={base / t['file']}")
-    bind_args = [a for b in binds for a in ("--bind", b)]
-    input_args = [a for i in inputs for a in ("--input", i)]
+    bind_args = [a for n, p in inputs.items() if n in bound for a in ("--bind", f"{n}={p}")]
+    input_args = [a for n, p in inputs.items() if n not in bound for a in ("--input", f"{n}={p}")]
     if mode == "eval":
-        r = subprocess.run([str(kiln), "eval", str(base / "model.onnx"), "--output-dir", str(out), *bind_args, *input_args],
+        r = subprocess.run([str(kiln), "eval", str(model), "--output-dir", str(out), *bind_args, *input_args],
                            capture_output=True, text=True, timeout=300)
         return r.returncode, r.stderr
     plan = out / "model.kplan"
-    r = subprocess.run([str(kiln), "compile", str(base / "model.onnx"), "-o", str(plan), "-O0", *bind_args],
+    r = subprocess.run([str(kiln), "compile", str(model), "-o", str(plan), "-O0", *bind_args],
                        capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         return r.returncode, r.stderr
     r = subprocess.run([str(kiln), "run", str(plan), "--output-dir", str(out), *input_args],
                        capture_output=True, text=True, timeout=300)
     return r.returncode, r.stderr
+
+
+BF16_SUFFIX = "__f32"
+
+
+def bf16_bits_to_f32(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def adapt_bfloat16(entry: dict, base: Path, out: Path) -> tuple[Path, dict[str, Path], dict[str, str]]:
+    """.npy cannot hold bfloat16 (the dump stores its uint16 bits), so a case with bfloat16
+    graph inputs or outputs runs on a copy of the model where each such input is a float32
+    input `NAME__f32` cast to bfloat16 by a Cast node, and each such output is cast to a
+    float32 output `NAME__f32`. Both casts are exact for bfloat16 values, so the case tests
+    the same ops. Returns the model, the input files and {output name: name Kiln writes}."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    bits = {t["name"] for t in entry["inputs"] + entry["outputs"] if t.get("storage") == "bits"}
+    if not bits:
+        return base / "model.onnx", {t["name"]: base / t["file"] for t in entry["inputs"]}, {}
+    model = onnx.load(str(base / "model.onnx"))
+    g = model.graph
+    inputs, renamed, casts = {}, {}, []
+    for t in entry["inputs"]:
+        if t["name"] not in bits:
+            inputs[t["name"]] = base / t["file"]
+            continue
+        name = t["name"] + BF16_SUFFIX
+        path = out / (kilnutil.sanitize(name) + ".in.npy")
+        np.save(path, bf16_bits_to_f32(np.load(base / t["file"])))
+        inputs[name] = path
+        vi = next(v for v in g.input if v.name == t["name"])
+        vi.name = name
+        vi.type.tensor_type.elem_type = TensorProto.FLOAT
+        casts.append(helper.make_node("Cast", [name], [t["name"]], to=TensorProto.BFLOAT16))
+    for o in g.output:
+        if o.name in bits:
+            renamed[o.name] = o.name + BF16_SUFFIX
+            g.node.append(helper.make_node("Cast", [o.name], [renamed[o.name]], to=TensorProto.FLOAT))
+            o.name = renamed[o.name]
+            o.type.tensor_type.elem_type = TensorProto.FLOAT
+    for k, c in enumerate(casts):
+        g.node.insert(k, c)
+    path = out / "model_bf16_as_f32.onnx"
+    onnx.save(model, str(path))
+    return path, inputs, renamed
 
 
 def run_case(kiln: Path, entry: dict, claimed: bool, mode: str, scratch: Path) -> Outcome:
@@ -114,15 +161,16 @@ def run_case(kiln: Path, entry: dict, claimed: bool, mode: str, scratch: Path) -
     `--bind` (what a user does), and as a last resort with every input bound."""
     name = entry["name"]
     base = case_dir() / name
-    if entry["unsupported_io"] or any(t.get("storage") for t in entry["inputs"] + entry["outputs"]):
+    if entry["unsupported_io"] or any(t.get("storage") == "tensorproto" for t in entry["inputs"] + entry["outputs"]):
         return Outcome(name, entry["ops"], claimed, "no-io", "inputs/outputs numpy cannot hold")
     out = scratch / name
     out.mkdir(parents=True, exist_ok=True)
-    graph_inputs = {t["name"] for t in entry["inputs"]}
+    model, inputs, renamed = adapt_bfloat16(entry, base, out)
+    graph_inputs = set(inputs)
     bound: set[str] = set()
     try:
         for attempt in range(len(graph_inputs) + 2):
-            returncode, stderr = invoke(kiln, entry, base, out, bound, mode)
+            returncode, stderr = invoke(kiln, model, inputs, out, bound, mode)
             if returncode != 0 and COMPILE_TIME.search(stderr) and bound != graph_inputs:
                 named = set(NAMED_INPUT.findall(stderr)) & graph_inputs
                 bound = bound | named if named - bound else graph_inputs
@@ -140,11 +188,13 @@ def run_case(kiln: Path, entry: dict, claimed: bool, mode: str, scratch: Path) -
             return Outcome(name, entry["ops"], claimed, "crash", "non-zero exit with no message")
         return Outcome(name, entry["ops"], claimed, "rejected", " / ".join(l.strip() for l in err.splitlines())[:400])
     for t in entry["outputs"]:
-        path = out / (kilnutil.sanitize(t["name"]) + ".npy")
+        path = out / (kilnutil.sanitize(renamed.get(t["name"], t["name"])) + ".npy")
         if not path.exists():
             return Outcome(name, entry["ops"], claimed, "fail", f"no output file for {t['name']}")
         actual = np.load(path)
         expected = np.load(base / t["file"])
+        if t.get("storage") == "bits":
+            expected = bf16_bits_to_f32(expected)
         if expected.dtype.kind == "U":
             return Outcome(name, entry["ops"], claimed, "fail", "string output")
         r = kilnutil.compare(actual, expected, rtol=entry["rtol"], atol=entry["atol"])
@@ -170,6 +220,7 @@ def run_all(kiln: Path, mode: str = "eval", only_op: str | None = None, jobs: in
     index = ensure_dump()
     ops = supported_ops(kiln)
     entries = [e for e in index["cases"] if only_op is None or only_op in e["ops"]]
+    own_scratch = scratch is None
     scratch = scratch or Path(tempfile.mkdtemp(prefix="kiln-conf-"))
     done = 0
 
@@ -183,6 +234,8 @@ def run_all(kiln: Path, mode: str = "eval", only_op: str | None = None, jobs: in
             done += 1
             if done % 200 == 0 or done == len(entries):
                 print(f"conformance: {done}/{len(entries)} cases", flush=True)
+    if own_scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 

@@ -174,26 +174,16 @@ extension Resize {
         case .pytorchHalfPixel:
             return m > 1 ? (yd + 0.5) / scale - 0.5 : -0.5
         case .alignCorners:
-            let length = resizedLength(axis: axis, inLength: n)
-            return length != 1 ? yd * Double(n - 1) / (length - 1) : 0
+            // length_resized is the output length m, as in onnxruntime and PyTorch; the
+            // onnx.reference implementation uses the unrounded scale * n instead, which only
+            // differs when a scale does not give a whole length (onnx/onnx#2462).
+            return m > 1 ? yd * Double(n - 1) / Double(m - 1) : 0
         case .asymmetric:
             return yd / scale
         case .tfCropAndResize:
             let begin = Double(roi[axis]), end = Double(roi[axis + sizes.count])
-            let length = resizedLength(axis: axis, inLength: n)
-            return length != 1 ? begin * Double(n - 1) + yd * (end - begin) * Double(n - 1) / (length - 1)
+            return m > 1 ? begin * Double(n - 1) + yd * (end - begin) * Double(n - 1) / Double(m - 1)
                 : 0.5 * (begin + end) * Double(n - 1)
         }
-    }
-
-    /// The spec's `length_resized` in the align_corners and tf_crop_and_resize formulas:
-    /// `scale * length_original`, which is fractional when a scale (not a size) was given
-    /// (e.g. 4 × 0.6 = 2.4 for an output of 2); as onnx.reference does, the formulas use
-    /// that fractional length. A scale derived from a size gives back the size up to float
-    /// rounding, so lengths within 1e-6 of the output size use the size itself.
-    private func resizedLength(axis: Int, inLength n: Int) -> Double {
-        let length = Double(scales[axis]) * Double(n)
-        let m = Double(sizes[axis])
-        return abs(length - m) <= 1e-6 * max(1, m) ? m : length
     }
 }

@@ -49,21 +49,32 @@ int main(int argc, char **argv) {
     int ninputs = 0;
     long threads = 1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--input") == 0 || strcmp(argv[i], "-i") == 0) {
-            if (++i >= argc) usage();
+        /* `--option=value` is the same as `--option value`. */
+        char opt[16];
+        const char *arg = argv[i];
+        char *inline_value = NULL;
+        char *eqopt = strchr(argv[i], '=');
+        if (strncmp(arg, "--", 2) == 0 && eqopt && (size_t)(eqopt - arg) < sizeof opt) {
+            memcpy(opt, arg, (size_t)(eqopt - arg));
+            opt[eqopt - arg] = 0;
+            arg = opt;
+            inline_value = eqopt + 1;
+        }
+#define OPTION_VALUE() (inline_value ? inline_value : (++i < argc ? argv[i] : (usage(), argv[0])))
+        if (strcmp(arg, "--input") == 0 || strcmp(arg, "-i") == 0) {
+            char *value = OPTION_VALUE();
             if (ninputs >= MAX_INPUTS) die("too many inputs%s%s", "", "");
-            char *eq = strchr(argv[i], '=');
-            if (eq) { *eq = 0; names[ninputs] = argv[i]; files[ninputs] = eq + 1; }
-            else { names[ninputs] = NULL; files[ninputs] = argv[i]; }
+            char *eq = strchr(value, '=');
+            if (eq) { *eq = 0; names[ninputs] = value; files[ninputs] = eq + 1; }
+            else { names[ninputs] = NULL; files[ninputs] = value; }
             ninputs++;
-        } else if (strcmp(argv[i], "--output-dir") == 0 || strcmp(argv[i], "-o") == 0) {
-            if (++i >= argc) usage();
-            out_dir = argv[i];
-        } else if (strcmp(argv[i], "--threads") == 0) {
-            if (++i >= argc) usage();
+        } else if (strcmp(arg, "--output-dir") == 0 || strcmp(arg, "-o") == 0) {
+            out_dir = OPTION_VALUE();
+        } else if (strcmp(arg, "--threads") == 0) {
+            const char *value = OPTION_VALUE();
             char *end;
-            threads = strtol(argv[i], &end, 10);
-            if (*end || threads < 1 || threads > 256) die("--threads needs a number from 1 to 256, got \"%s\"%s", argv[i], "");
+            threads = strtol(value, &end, 10);
+            if (*end || threads < 1 || threads > 256) die("--threads needs a number from 1 to 256, got \"%s\"%s", value, "");
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: kiln-run PLAN --input NAME=FILE.npy ... --output-dir DIR [--threads N]\n");
             return 0;

@@ -8,14 +8,18 @@ public enum PassManager {
         FoldConstants(),
         EliminateDeadCode(),
         EliminateCommonSubexpressions(),
+        FoldBatchNorm(),
     ]
 
     /// The pipeline of each level.
     public static func pipelineNames(for level: OptLevel) -> [String] {
         switch level {
         case .o0: return []
-        case .o1, .o2, .o3:
+        case .o1:
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
+        case .o2, .o3:
+            return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize",
+                    "fold-batchnorm", "eliminate-dead-code"]
         }
     }
 

@@ -6,9 +6,9 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a model with Kiln's reference evaluator and write each output as .npy.",
         discussion: """
-            Inputs are .npy files: --input NAME=FILE.npy binds by name, --input FILE.npy binds the next
-            unbound graph input in order. Each graph output is written to DIR/<name>.npy, with every
-            character other than letters, digits, '.', '_' and '-' in the name replaced by '_'.
+            Inputs are .npy files: --input NAME=FILE.npy binds by name, --input FILE.npy binds the next \
+            unbound graph input in order. Each graph output is written to DIR/<name>.npy, with every \
+            character other than letters, digits, '.', '_' and '-' in the name replaced by '_'. \
             The reference evaluator is plain and slow; it is the correctness oracle, not the runtime.
             """)
 
@@ -32,7 +32,13 @@ struct Eval: ParsableCommand {
 
 /// Matches `--input` arguments to graph inputs and reads them, checking dtype and shape.
 func bindInputs(_ graph: Graph, _ args: [String]) throws -> [Tensor] {
-    var bound = [Tensor?](repeating: nil, count: graph.inputs.count)
+    try bindInputs(graph.inputs.map { (graph[$0].name, graph.type(of: $0)) }, args)
+}
+
+/// Matches `--input NAME=FILE.npy` / `--input FILE.npy` arguments to the named inputs (in
+/// order) and reads them, checking dtype and shape. Every input must be bound.
+func bindInputs(_ inputs: [(name: String, type: TensorType)], _ args: [String]) throws -> [Tensor] {
+    var bound = [Tensor?](repeating: nil, count: inputs.count)
     var nextPositional = 0
     for arg in args {
         var name: String?
@@ -43,38 +49,42 @@ func bindInputs(_ graph: Graph, _ args: [String]) throws -> [Tensor] {
         }
         let index: Int
         if let name {
-            guard let i = graph.inputs.firstIndex(where: { graph[$0].name == name }) else {
-                let known = graph.inputs.map { "'\(graph[$0].name)'" }.joined(separator: ", ")
+            guard let i = inputs.firstIndex(where: { $0.name == name }) else {
+                let known = inputs.map { "'\($0.name)'" }.joined(separator: ", ")
                 throw KilnError("--input \(name): the model has no input named '\(name)' (inputs: \(known))")
             }
             index = i
         } else {
             while nextPositional < bound.count && bound[nextPositional] != nil { nextPositional += 1 }
             guard nextPositional < bound.count else {
-                throw KilnError("--input \(path): the model takes only \(graph.inputs.count) input(s)")
+                throw KilnError("--input \(path): the model takes only \(inputs.count) input(s)")
             }
             index = nextPositional
         }
-        let id = graph.inputs[index]
-        try require(bound[index] == nil, "--input: input '\(graph[id].name)' is given twice")
+        let (inputName, want) = inputs[index]
+        try require(bound[index] == nil, "--input: input '\(inputName)' is given twice")
         let t = try readNpy(path)
-        let want = graph.type(of: id)
         try require(t.dtype == want.dtype,
-                    "\(path): input '\(graph[id].name)' expects dtype \(want.dtype.rawValue), the file has \(t.dtype.rawValue)")
+                    "\(path): input '\(inputName)' expects dtype \(want.dtype.rawValue), the file has \(t.dtype.rawValue)")
         try require(t.shape == want.shape,
-                    "\(path): input '\(graph[id].name)' expects shape \(want.shape), the file has \(t.shape)")
+                    "\(path): input '\(inputName)' expects shape \(want.shape), the file has \(t.shape)")
         bound[index] = t
     }
-    let missing = zip(graph.inputs, bound).filter { $0.1 == nil }.map { "'\(graph[$0.0].name)' (\(graph.type(of: $0.0)))" }
+    let missing = zip(inputs, bound).filter { $0.1 == nil }.map { "'\($0.0.name)' (\($0.0.type))" }
     try require(missing.isEmpty, "missing input(s): \(missing.joined(separator: ", ")); pass --input NAME=FILE.npy")
     return bound.map { $0! }
 }
 
 /// Writes one .npy per graph output into `dir`.
 func writeOutputs(_ graph: Graph, _ outputs: [Tensor], to dir: String) throws {
+    try writeOutputs(graph.outputs.map { graph[$0].name }, outputs, to: dir)
+}
+
+/// Writes `DIR/<sanitized name>.npy` for each output.
+func writeOutputs(_ names: [String], _ outputs: [Tensor], to dir: String) throws {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    for (id, t) in zip(graph.outputs, outputs) {
-        let file = URL(fileURLWithPath: dir).appendingPathComponent(Npy.fileName(for: graph[id].name) + ".npy")
+    for (name, t) in zip(names, outputs) {
+        let file = URL(fileURLWithPath: dir).appendingPathComponent(Npy.fileName(for: name) + ".npy")
         try Data(try Npy.encode(t)).write(to: file)
     }
 }

@@ -15,10 +15,10 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a model as Kiln IR, as JSON statistics, or as a Graphviz graph; or show a plan.",
         discussion: """
-            --format kir prints the textual IR (large constants as summaries unless --constants full).
-            --format json prints the op histogram, parameter count, FLOPs per op and in total, and the
-            inputs and outputs with their types. --format dot prints Graphviz; with --output FILE.svg
-            (or .png/.pdf) it renders through the `dot` program. Given a plan (.kplan), it prints the
+            --format kir prints the textual IR (large constants as summaries unless --constants full). \
+            --format json prints the op histogram, parameter count, FLOPs per op and in total, and the \
+            inputs and outputs with their types. --format dot prints Graphviz; with --output FILE.svg \
+            (or .png/.pdf) it renders through the `dot` program. Given a plan (.kplan), it prints the \
             header, sections, metadata, tensor table, instructions and the memory plan.
             """)
 

@@ -10,12 +10,12 @@ struct Kiln: ParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: an ahead-of-time compiler for ONNX models.",
         discussion: """
-            Import an ONNX model into Kiln's typed graph IR, inspect it, evaluate it with the
-            reference evaluator, or compile it into a plan for the C runtime. Models are .onnx
-            files or Kiln's textual IR (.kir); plans are .kplan files.
+            Compile ONNX models to plans for the Kiln C runtime, run and time them, and inspect every stage: \
+            the typed graph IR, the optimization passes, and the plan. Models are .onnx files or Kiln IR \
+            text (.kir); plans are .kplan files.
             """,
         version: kilnVersion,
-        subcommands: [Compile.self, Inspect.self, Eval.self, Opt.self, Ops.self])
+        subcommands: [Compile.self, Inspect.self, Eval.self, Opt.self, Run.self, Bench.self, Ops.self])
 }
 
 /// Reports a failure the way every subcommand does: one line on stderr, exit status 1.

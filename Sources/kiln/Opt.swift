@@ -7,7 +7,7 @@ struct Opt: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run passes on a model and print the resulting IR (like mlir-opt).",
         discussion: """
-            With --passes a,b,c the named passes run in that order; otherwise the pipeline of the
+            With --passes a,b,c the named passes run in that order; otherwise the pipeline of the \
             -O level. The verifier runs after every pass. Pass names: \(PassManager.allPasses.map(\.name).joined(separator: ", ")).
             """)
 

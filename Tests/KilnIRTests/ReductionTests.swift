@@ -40,6 +40,19 @@ final class ReductionTests: XCTestCase {
         XCTAssertEqual(try reduce(.logSumExp, empty, axes: [1]).doubles, [Double](repeating: -.infinity, count: 6))
     }
 
+    /// ReduceMax/ReduceMin on bool (opset 20) are "any" and "all"; an empty max is false,
+    /// an empty min true.
+    func testBoolMaxAndMin() throws {
+        let b = Tensor(.bool, [2, 3], int64s: [1, 0, 1, 0, 0, 0])
+        let any = try reduce(.max, b, axes: [1], keep: false)
+        XCTAssertEqual(any.type, TensorType(.bool, [2]))
+        XCTAssertEqual(any.int64s, [1, 0])
+        XCTAssertEqual(try reduce(.min, b, axes: [0], keep: false).int64s, [0, 0, 0])
+        let empty = Tensor(zeros: TensorType(.bool, [2, 0]))
+        XCTAssertEqual(try reduce(.max, empty, axes: [1], keep: false).int64s, [0, 0])
+        XCTAssertEqual(try reduce(.min, empty, axes: [1], keep: false).int64s, [1, 1])
+    }
+
     func testReduceTypeErrors() {
         assertKilnError("reduce_sum: axis 3 is out of range for rank 3") {
             try inferTypes(.reduce(Reduce(kind: .sum, axes: [3], keepDims: true)), [x.type])

@@ -69,6 +69,16 @@ final class ResizeTests: XCTestCase {
                                    0.699999988, 0.299999952, -0.100000024, -0.5])
     }
 
+    /// A scale that does not give a whole length: 4 × 0.8 = 3.2 gives 3 elements and
+    /// align_corners maps with the output length 3 (x = y · 3 / 2), as onnxruntime does
+    /// (expected values from onnxruntime 1.32; onnx.reference maps with 3.2 instead).
+    func testCubicAlignCornersFractionalScale() throws {
+        let x = Tensor(.f32, [1, 1, 4, 4], doubles: (1...16).map(Double.init))
+        let y = try NumericOpTest.run(.resize(Resize(mode: .cubic, coordinateTransform: .alignCorners, nearestMode: .roundPreferFloor, cubicCoeffA: -0.75, excludeOutside: false, extrapolationValue: 0.0, antialias: false,
+                                  scales: [1, 1, 0.8, 0.8], sizes: [1, 1, 3, 3], roi: [])), [x])
+        NumericOpTest.assertClose(y[0], shape: [1, 1, 3, 3], [1, 2.5, 4, 7, 8.5, 10, 13, 14.5, 16])
+    }
+
     func testLinearPytorchHalfPixelToLengthOne() throws {
         let x = NumericOpTest.ramp([1,1,4,4], 7, 11, 4, 1)
         let inputs = [x]

@@ -71,11 +71,12 @@ final class ImportErrorTests: XCTestCase {
     }
 
     func testUnavailableOutputThatIsUsedIsAProblem() {
+        // Inference-mode BatchNormalization has no running-mean output.
         let g = ONNX.graph([
-            ONNX.node("MaxPool", ["x"], ["y", "idx"], name: "pool", [ONNX.attr("kernel_shape", ints: [2, 2])]),
-        ], inputs: [ONNX.input("x", [1, 1, 4, 4])], outputs: ["y", "idx"])
+            ONNX.node("BatchNormalization", ["x", "s", "s", "s", "s"], ["y", "rm"], name: "bn"),
+        ], inputs: [ONNX.input("x", [1, 2, 2])], outputs: ["y", "rm"], initializers: [ONNX.floats("s", [2], [1, 1])])
         XCTAssertEqual(errorMessage { try ONNX.load(ONNX.model(g)) },
-                       "model.onnx: node 'pool' (MaxPool): output 1 (Indices) is used; Kiln does not produce MaxPool indices")
+                       "model.onnx: node 'bn' (BatchNormalization): output 1 ('rm') is used; it only exists in training mode")
     }
 
     func testNonConstantParameterInputIsNamed() {

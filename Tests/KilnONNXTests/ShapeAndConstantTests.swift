@@ -159,16 +159,14 @@ final class OpMappingTests: XCTestCase {
     func testUnsupportedAttributeValuesAndOutputs() {
         let x = ONNX.input("x", [1, 2, 2, 2])
         let cases: [(Onnx_NodeProto, [String], String)] = [
-            (ONNX.node("IsInf", ["x"], ["y"], name: "inf", [ONNX.attr("detect_negative", int: 0)]), ["y"],
-             "node 'inf' (IsInf): attribute 'detect_negative' = 0 is not supported (Kiln detects both infinities)"),
+            (ONNX.node("SpaceToDepth", ["x"], ["y"], name: "s2d", [ONNX.attr("blocksize", int: 2), ONNX.attr("mode", string: "DRC")]), ["y"],
+             "node 's2d' (SpaceToDepth): attribute 'mode' = 'DRC' is not supported (expected DCR or CRD)"),
             (ONNX.node("GlobalLpPool", ["x"], ["y"], name: "glp", [ONNX.attr("p", int: 3)]), ["y"],
              "node 'glp' (GlobalLpPool): attribute 'p' = 3 is not supported (Kiln supports p = 1 and p = 2)"),
-            (ONNX.node("LayerNormalization", ["x", "s"], ["y", "mean"], name: "ln"), ["y", "mean"],
-             "node 'ln' (LayerNormalization): output 1 ('mean', Mean) is used; Kiln only produces Y"),
-            (ONNX.node("BatchNormalization", ["x", "s", "s", "s", "s"], ["y"], name: "bn", [ONNX.attr("training_mode", int: 1)]), ["y"],
-             "node 'bn' (BatchNormalization): attribute 'training_mode' = 1 is not supported (Kiln imports inference graphs)"),
+            (ONNX.node("MaxPool", ["x"], ["y", "i"], name: "mp", [ONNX.attr("kernel_shape", ints: [2, 2]), ONNX.attr("storage_order", int: 2)]), ["y", "i"],
+             "node 'mp' (MaxPool): attribute 'storage_order' = 2 must be 0 or 1"),
             (ONNX.node("Dropout", ["x", "", "yes"], ["y"], name: "drop"), ["y"],
-             "node 'drop' (Dropout): training_mode is true; Kiln imports inference graphs"),
+             "node 'drop' (Dropout): training_mode is true with ratio 0.5, which drops elements at random; Kiln imports inference graphs (only ratio 0 is supported in training mode)"),
         ]
         var yes = Onnx_TensorProto()
         yes.name = "yes"

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Runs ONNX's operator conformance cases through Kiln and tallies the results per op.
 
-    .venv/bin/python Tests/Python/conformance.py [--mode eval] [--op Conv] [--jobs 2] [--verbose]
+    .venv/bin/python Tests/Python/conformance.py [--mode eval|run] [--op Conv] [--jobs 2] [--verbose]
 
 Each case (written by dump_conformance.py into a cache folder) is run with
-`kiln eval` (importer + reference evaluator); later modes add the compiled plan and
-the C runtime. A case is *claimed* when every op it uses is in `kiln ops` (the ONNX
-ops Kiln imports). Claimed cases must pass, except those listed with a reason in
-conformance_known_failures.txt; unclaimed cases must be rejected with a one-line
-error that says "unsupported" and a normal exit status (never a crash).
+`kiln eval` (importer + reference evaluator), or with --mode run through
+`kiln compile -O0` and `kiln run` (the C runtime). bfloat16 inputs and outputs, which
+.npy cannot hold, go through exact float32 casts (see `adapt_bfloat16`). A case is
+*claimed* when every op it uses is in `kiln ops` (the ONNX ops Kiln imports) and its
+opset is 11..28. Claimed cases must pass, except those listed with a reason in
+conformance_known_failures.txt; in run mode a clear compile error for an op/dtype the C
+runtime has no kernel for is counted per op ("no-kernel") rather than failed. Unclaimed
+cases must be rejected with a clear "unsupported" message and a normal exit status
+(never a crash).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -72,20 +77,81 @@ class Outcome:
     name: str
     ops: list[str]
     claimed: bool
-    status: str  # "pass", "fail", "rejected", "crash", "no-io"
+    status: str  # "pass", "fail", "rejected", "crash", "no-io", "no-kernel"
     detail: str = ""
 
 
 COMPILE_TIME = re.compile(r"must be known at compile time")
+# The compiler's clear refusal to lower an op the C runtime has no kernel for (e.g. f64
+# arithmetic): counted per op, not a failure of the importer or evaluator.
+NO_RUNTIME_KERNEL = re.compile(r"cannot lower .* to the runtime|not supported by the runtime")
 NAMED_INPUT = re.compile(r"\(input \d+ '([^']+)'\)")
 
 
-def invoke(kiln: Path, entry: dict, base: Path, out: Path, bound: set[str]):
-    args = [str(kiln), "eval", str(base / "model.onnx"), "--output-dir", str(out)]
+def invoke(kiln: Path, model: Path, inputs: dict[str, Path], out: Path, bound: set[str], mode: str):
+    """Runs one case: `kiln eval`, or in mode "run" `kiln compile -O0` then `kiln run`
+    (the C runtime). Returns (exit status, stderr)."""
+    bind_args = [a for n, p in inputs.items() if n in bound for a in ("--bind", f"{n}={p}")]
+    input_args = [a for n, p in inputs.items() if n not in bound for a in ("--input", f"{n}={p}")]
+    if mode == "eval":
+        r = subprocess.run([str(kiln), "eval", str(model), "--output-dir", str(out), *bind_args, *input_args],
+                           capture_output=True, text=True, timeout=300)
+        return r.returncode, r.stderr
+    plan = out / "model.kplan"
+    r = subprocess.run([str(kiln), "compile", str(model), "-o", str(plan), "-O0", *bind_args],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        return r.returncode, r.stderr
+    r = subprocess.run([str(kiln), "run", str(plan), "--output-dir", str(out), *input_args],
+                       capture_output=True, text=True, timeout=300)
+    return r.returncode, r.stderr
+
+
+BF16_SUFFIX = "__f32"
+
+
+def bf16_bits_to_f32(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def adapt_bfloat16(entry: dict, base: Path, out: Path) -> tuple[Path, dict[str, Path], dict[str, str]]:
+    """.npy cannot hold bfloat16 (the dump stores its uint16 bits), so a case with bfloat16
+    graph inputs or outputs runs on a copy of the model where each such input is a float32
+    input `NAME__f32` cast to bfloat16 by a Cast node, and each such output is cast to a
+    float32 output `NAME__f32`. Both casts are exact for bfloat16 values, so the case tests
+    the same ops. Returns the model, the input files and {output name: name Kiln writes}."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    bits = {t["name"] for t in entry["inputs"] + entry["outputs"] if t.get("storage") == "bits"}
+    if not bits:
+        return base / "model.onnx", {t["name"]: base / t["file"] for t in entry["inputs"]}, {}
+    model = onnx.load(str(base / "model.onnx"))
+    g = model.graph
+    inputs, renamed, casts = {}, {}, []
     for t in entry["inputs"]:
-        flag = "--bind" if t["name"] in bound else "--input"
-        args += [flag, f"{t['name']}={base / t['file']}"]
-    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+        if t["name"] not in bits:
+            inputs[t["name"]] = base / t["file"]
+            continue
+        name = t["name"] + BF16_SUFFIX
+        path = out / (kilnutil.sanitize(name) + ".in.npy")
+        np.save(path, bf16_bits_to_f32(np.load(base / t["file"])))
+        inputs[name] = path
+        vi = next(v for v in g.input if v.name == t["name"])
+        vi.name = name
+        vi.type.tensor_type.elem_type = TensorProto.FLOAT
+        casts.append(helper.make_node("Cast", [name], [t["name"]], to=TensorProto.BFLOAT16))
+    for o in g.output:
+        if o.name in bits:
+            renamed[o.name] = o.name + BF16_SUFFIX
+            g.node.append(helper.make_node("Cast", [o.name], [renamed[o.name]], to=TensorProto.FLOAT))
+            o.name = renamed[o.name]
+            o.type.tensor_type.elem_type = TensorProto.FLOAT
+    for k, c in enumerate(casts):
+        g.node.insert(k, c)
+    path = out / "model_bf16_as_f32.onnx"
+    onnx.save(model, str(path))
+    return path, inputs, renamed
 
 
 def run_case(kiln: Path, entry: dict, claimed: bool, mode: str, scratch: Path) -> Outcome:
@@ -95,35 +161,40 @@ def run_case(kiln: Path, entry: dict, claimed: bool, mode: str, scratch: Path) -
     `--bind` (what a user does), and as a last resort with every input bound."""
     name = entry["name"]
     base = case_dir() / name
-    if entry["unsupported_io"] or any(t.get("storage") for t in entry["inputs"] + entry["outputs"]):
+    if entry["unsupported_io"] or any(t.get("storage") == "tensorproto" for t in entry["inputs"] + entry["outputs"]):
         return Outcome(name, entry["ops"], claimed, "no-io", "inputs/outputs numpy cannot hold")
     out = scratch / name
     out.mkdir(parents=True, exist_ok=True)
-    graph_inputs = {t["name"] for t in entry["inputs"]}
+    model, inputs, renamed = adapt_bfloat16(entry, base, out)
+    graph_inputs = set(inputs)
     bound: set[str] = set()
     try:
         for attempt in range(len(graph_inputs) + 2):
-            run = invoke(kiln, entry, base, out, bound)
-            if run.returncode != 0 and COMPILE_TIME.search(run.stderr) and bound != graph_inputs:
-                named = set(NAMED_INPUT.findall(run.stderr)) & graph_inputs
+            returncode, stderr = invoke(kiln, model, inputs, out, bound, mode)
+            if returncode != 0 and COMPILE_TIME.search(stderr) and bound != graph_inputs:
+                named = set(NAMED_INPUT.findall(stderr)) & graph_inputs
                 bound = bound | named if named - bound else graph_inputs
                 continue
             break
     except subprocess.TimeoutExpired:
         return Outcome(name, entry["ops"], claimed, "crash", "timed out after 300 s")
-    err = run.stderr.strip()
-    if run.returncode < 0 or run.returncode >= 128:
-        return Outcome(name, entry["ops"], claimed, "crash", f"exit {run.returncode}: {err[-300:]}")
-    if run.returncode != 0:
+    err = stderr.strip()
+    if returncode < 0 or returncode >= 128:
+        return Outcome(name, entry["ops"], claimed, "crash", f"exit {returncode}: {err[-300:]}")
+    if returncode != 0 and mode == "run" and NO_RUNTIME_KERNEL.search(err):
+        return Outcome(name, entry["ops"], claimed, "no-kernel", " / ".join(l.strip() for l in err.splitlines())[:400])
+    if returncode != 0:
         if len(err.splitlines()) < 1:
             return Outcome(name, entry["ops"], claimed, "crash", "non-zero exit with no message")
         return Outcome(name, entry["ops"], claimed, "rejected", " / ".join(l.strip() for l in err.splitlines())[:400])
     for t in entry["outputs"]:
-        path = out / (kilnutil.sanitize(t["name"]) + ".npy")
+        path = out / (kilnutil.sanitize(renamed.get(t["name"], t["name"])) + ".npy")
         if not path.exists():
             return Outcome(name, entry["ops"], claimed, "fail", f"no output file for {t['name']}")
         actual = np.load(path)
         expected = np.load(base / t["file"])
+        if t.get("storage") == "bits":
+            expected = bf16_bits_to_f32(expected)
         if expected.dtype.kind == "U":
             return Outcome(name, entry["ops"], claimed, "fail", "string output")
         r = kilnutil.compare(actual, expected, rtol=entry["rtol"], atol=entry["atol"])
@@ -149,6 +220,7 @@ def run_all(kiln: Path, mode: str = "eval", only_op: str | None = None, jobs: in
     index = ensure_dump()
     ops = supported_ops(kiln)
     entries = [e for e in index["cases"] if only_op is None or only_op in e["ops"]]
+    own_scratch = scratch is None
     scratch = scratch or Path(tempfile.mkdtemp(prefix="kiln-conf-"))
     done = 0
 
@@ -162,6 +234,8 @@ def run_all(kiln: Path, mode: str = "eval", only_op: str | None = None, jobs: in
             done += 1
             if done % 200 == 0 or done == len(entries):
                 print(f"conformance: {done}/{len(entries)} cases", flush=True)
+    if own_scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 
@@ -175,8 +249,9 @@ def report(results: list[Outcome]) -> tuple[str, list[str]]:
     per_op: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     problems = []
     for r in results:
+        is_known = r.claimed and r.status in ("fail", "rejected") and r.name in known
         for op in r.ops:
-            per_op[op][r.status if r.claimed else "unclaimed-" + r.status] += 1
+            per_op[op]["known" if is_known else (r.status if r.claimed else "unclaimed-" + r.status)] += 1
         if r.status == "crash":
             problems.append(f"CRASH {r.name}: {r.detail}")
         elif r.claimed and r.status in ("fail", "rejected") and r.name not in known:
@@ -187,15 +262,16 @@ def report(results: list[Outcome]) -> tuple[str, list[str]]:
             pass  # an op outside the claim worked through a mapping; fine
         elif not r.claimed and r.status == "rejected" and not CLEAR_REJECTION.search(r.detail):
             problems.append(f"UNCLEAR REJECTION {r.name}: {r.detail}")
-    lines = [f"{'op':28} {'pass':>5} {'fail':>5} {'known':>5} {'no-io':>5} {'unclaimed':>9}"]
+    lines = [f"{'op':28} {'pass':>5} {'fail':>5} {'known':>5} {'no-io':>5} {'no-kernel':>9} {'unclaimed':>9}"]
     for op in sorted(per_op):
         c = per_op[op]
         unclaimed = sum(v for k, v in c.items() if k.startswith("unclaimed"))
         fails = c["fail"] + c["rejected"]
-        lines.append(f"{op:28} {c['pass']:5} {fails:5} {'':5} {c['no-io']:5} {unclaimed:9}")
-    claimed = [r for r in results if r.claimed and r.status != "no-io"]
+        lines.append(f"{op:28} {c['pass']:5} {fails:5} {c['known']:5} {c['no-io']:5} {c['no-kernel']:9} {unclaimed:9}")
+    claimed = [r for r in results if r.claimed and r.status not in ("no-io", "no-kernel")]
     passed = sum(r.status == "pass" for r in claimed)
-    lines.append(f"claimed cases: {len(claimed)}, passed: {passed}, known failures: "
+    lines.append(f"claimed cases: {len(claimed)}, passed: {passed}, "
+                 f"no runtime kernel (clear compile error): {sum(r.claimed and r.status == 'no-kernel' for r in results)}, known failures: "
                  f"{sum(r.name in known and r.status != 'pass' for r in claimed)}; "
                  f"unclaimed cases: {sum(not r.claimed for r in results)} "
                  f"(rejected cleanly: {sum((not r.claimed) and r.status == 'rejected' for r in results)})")
@@ -204,7 +280,8 @@ def report(results: list[Outcome]) -> tuple[str, list[str]]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--mode", default="eval", choices=["eval"])
+    p.add_argument("--mode", default="eval", choices=["eval", "run"],
+                   help="eval: importer + reference evaluator; run: kiln compile -O0 + the C runtime")
     p.add_argument("--op", help="only cases using this ONNX op")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--verbose", action="store_true", help="list every non-passing case")

@@ -102,7 +102,7 @@ static void run_quantize(const kiln_exec *e, const kiln_instr *ins) {
     void *y = KILN_OUT(e, ins, 0);
     for (uint64_t i = 0; i < xt->count; i++) {
         int64_t k = scale_index(p, (int64_t)i);
-        store_q(y, p->qtype, (int64_t)i, nearbyint((double)x[i] / (double)s[k]) + (double)load_q(z, p->qtype, k));
+        store_q(y, p->qtype, (int64_t)i, nearbyint((double)(x[i] / s[k])) + (double)load_q(z, p->qtype, k)); /* f32 division, as ONNX Runtime and numpy */
     }
 }
 

@@ -34,7 +34,7 @@ void kiln_unary_f32(int32_t func, float alpha, float beta, const float *in, floa
     case KILN_UNARY_SOFTSIGN: MAP(x / (1.0f + fabsf(x)));
     case KILN_UNARY_MISH: MAP(x * tanhf(softplus(x)));
     case KILN_UNARY_THRESHOLDED_RELU: MAP(x > alpha ? x : 0.0f);
-    case KILN_UNARY_CLIP: MAP(x < alpha ? alpha : (x > beta ? beta : x));
+    case KILN_UNARY_CLIP: MAP(x < alpha ? (alpha > beta ? beta : alpha) : (x > beta ? beta : x)); /* min > max gives max, as ONNX min(max(x, lo), hi) */
     case KILN_UNARY_EXP: MAP(expf(x));
     case KILN_UNARY_LOG: MAP(logf(x));
     case KILN_UNARY_SQRT: MAP(sqrtf(x));
@@ -113,7 +113,7 @@ static kiln_status check_unary(kiln_check *c) {
             case KILN_UNARY_NEG: o[i] = (T)(0 - (uint64_t)x); break;                        \
             case KILN_UNARY_SIGN: o[i] = (T)((x > 0) - (x < 0)); break;                     \
             case KILN_UNARY_RELU: o[i] = x < 0 ? 0 : x; break;                              \
-            case KILN_UNARY_CLIP: o[i] = x < lo ? lo : (x > hi ? hi : x); break;            \
+            case KILN_UNARY_CLIP: o[i] = x < lo ? (lo > hi ? hi : lo) : (x > hi ? hi : x); break; \
             default: o[i] = x; break;                                                       \
             }                                                                               \
         }                                                                                   \

@@ -97,7 +97,9 @@ extension Reduce: OpRule {
         let what = "reduce_" + snakeCase(kind.rawValue)
         try expectOperands(operands, 1...1, what)
         let x = operands[0]
-        try require(x.dtype.isNumeric, "\(what) expects a numeric operand, got bool")
+        // Max and min are also defined on bool (any / all); the other kinds need numbers.
+        try require(x.dtype.isNumeric || kind == .max || kind == .min,
+                    "\(what) expects a numeric operand, got bool")
         try require(!axes.isEmpty, "\(what): no axes to reduce")
         for (k, a) in axes.enumerated() {
             try require(a >= 0 && a < x.shape.rank, "\(what): axis \(a) is out of range for rank \(x.shape.rank)")

@@ -174,6 +174,9 @@ extension Resize {
         case .pytorchHalfPixel:
             return m > 1 ? (yd + 0.5) / scale - 0.5 : -0.5
         case .alignCorners:
+            // length_resized is the output length m, as in onnxruntime and PyTorch; the
+            // onnx.reference implementation uses the unrounded scale * n instead, which only
+            // differs when a scale does not give a whole length (onnx/onnx#2462).
             return m > 1 ? yd * Double(n - 1) / Double(m - 1) : 0
         case .asymmetric:
             return yd / scale

@@ -15,7 +15,11 @@ extension NodeContext {
                     "\(branchName) has \(branch.output.count) outputs but the node has \(outputCount)")
         let results = importer.inlineBranch(branch)
         return try results.enumerated().map { i, id in
-            guard let id else { return nil }
+            guard let id else {
+                // The branch's own problems are recorded; this names the consequence.
+                if !outputUsed(i) { return nil }
+                throw KilnError("output \(i) ('\(outputName(i))') is unavailable: \(branchName) output '\(branch.output[i].name)' could not be imported")
+            }
             return try importer.add(.identity(Identity()), [id], names: [outputName(i)], nodeName: proto.name)[0]
         }
     }

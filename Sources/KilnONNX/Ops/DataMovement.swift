@@ -106,12 +106,15 @@ extension NodeContext {
         [try emit1(.identity(Identity()), [input(0)])]
     }
 
-    /// Dropout at inference: an identity. `training_mode` must be false; the mask output,
-    /// if used, is an all-true constant.
+    /// Dropout at inference: an identity. `training_mode` must be false (or the ratio 0);
+    /// the mask output, if used, is an all-true constant.
     func dropout() throws -> [ValueID?] {
         let x = try input(0)
         if let t = try constant(2, "training_mode"), let v = try scalarValue(t, "training_mode"), v != 0 {
-            throw KilnError("training_mode is true; Kiln imports inference graphs")
+            // Training mode drops elements at random, except with ratio 0, where it keeps
+            // everything (y = x, mask all true) just as inference does.
+            let ratio = try constant(1, "ratio").flatMap { try scalarValue($0, "ratio") } ?? 0.5
+            try require(ratio == 0, "training_mode is true with ratio \(ratio), which drops elements at random; Kiln imports inference graphs (only ratio 0 is supported in training mode)")
         }
         let y = try emit1(.identity(Identity()), [x])
         guard outputUsed(1) else { return [y] }

@@ -65,13 +65,23 @@ extension NodeContext {
     /// IsNaN.
     func isNaN() throws -> [ValueID?] { try unary(.isNaN) }
 
-    /// IsInf: Kiln detects both infinities only.
+    /// IsInf. With both `detect_negative` and `detect_positive` (the default) it is the
+    /// is_inf op; with one of them off, is_inf is combined with the sign test of the kept
+    /// side (`x < 0` or `x > 0`); with both off the result is all false.
     func isInf() throws -> [ValueID?] {
-        for a in ["detect_negative", "detect_positive"] {
-            let v = try attr.int(a, default: 1)
-            if v != 1 { throw attr.invalid(a, "= \(v) is not supported (Kiln detects both infinities)") }
+        let negative = try attr.int("detect_negative", default: 1) != 0
+        let positive = try attr.int("detect_positive", default: 1) != 0
+        if negative && positive { return try unary(.isInf) }
+        let x = try input(0)
+        let t = type(x)
+        if !negative && !positive {
+            return [emitConstant(Tensor(.bool, t.shape, int64s: [Int64](repeating: 0, count: t.shape.elementCount)))]
         }
-        return try unary(.isInf)
+        let inf = try helper("is_inf", .unary(.isInf), [x])
+        let zero = helperConstant("zero", Tensor.scalar(0, t.dtype))
+        let side = try helper(negative ? "is_negative" : "is_positive",
+                              .binary(negative ? .less : .greater), [x, zero])
+        return [try emit1(.binary(.and), [inf, side])]
     }
 
     /// Clip: bounds from inputs 1 and 2 (opset 11+) or the `min`/`max` attributes (older),

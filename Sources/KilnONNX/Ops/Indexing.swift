@@ -56,7 +56,13 @@ extension NodeContext {
             try require(n < Int64(Int32.max), "range has too many elements")
             count = Int(max(n, 0))
         }
-        return [try emit1(.range(Range(count: count)), [input(0), input(1), input(2)])]
+        // The spec asks for scalars; ONNX's own function bodies (AffineGrid) pass [1]-shaped
+        // tensors, so one-element operands are reshaped to scalars.
+        let operands = try (0..<3).map { i -> ValueID in
+            let v = try input(i)
+            return type(v).shape.rank == 0 ? v : try reshape("\(names[i])_scalar", v, [])
+        }
+        return [try emit1(.range(Range(count: count)), operands)]
     }
 
     /// OneHot(indices, depth, values): depth is a compile-time scalar.

@@ -4,15 +4,51 @@ import KilnIR
 // GroupNormalization and LRN.
 
 extension NodeContext {
-    /// BatchNormalization(X, scale, B, mean, var) in inference mode only.
+    /// BatchNormalization(X, scale, B, mean, var). In inference mode (the default) it is the
+    /// batch_norm op and only Y exists. Training mode (opset 14+) is deterministic and
+    /// imports as its definition (see `batchNormalizationTraining`).
     func batchNormalization() throws -> [ValueID?] {
-        let training = try attr.int("training_mode", default: 0)
-        if training != 0 { throw attr.invalid("training_mode", "= \(training) is not supported (Kiln imports inference graphs)") }
+        let operands = try (0..<5).map { try input($0) }
+        let epsilon = try attr.float("epsilon", default: 1e-5)
+        if opset >= 14, try attr.int("training_mode", default: 0) != 0 {
+            return try batchNormalizationTraining(operands, epsilon: epsilon)
+        }
         for i in 1..<max(outputCount, 1) where outputUsed(i) {
             throw KilnError("output \(i) ('\(outputName(i))') is used; it only exists in training mode")
         }
-        let operands = try (0..<5).map { try input($0) }
-        return [try emit1(.batchNorm(BatchNorm(epsilon: attr.float("epsilon", default: 1e-5))), operands)]
+        return [try emit1(.batchNorm(BatchNorm(epsilon: epsilon)), operands)]
+    }
+
+    /// Training-mode BatchNormalization: Y normalizes with the batch's own statistics,
+    /// the optional outputs blend them into the running ones.
+    ///
+    /// Algorithm (c the axis-1 channel, statistics over every other axis):
+    /// 1. batch_mean = reduce_mean(X), batch_var = reduce_mean((X - batch_mean)²) (population).
+    /// 2. Y = batch_norm(X, scale, B, batch_mean, batch_var).
+    /// 3. running_mean = mean · momentum + batch_mean · (1 - momentum); running_var likewise.
+    private func batchNormalizationTraining(_ operands: [ValueID], epsilon: Float) throws -> [ValueID?] {
+        let x = operands[0]
+        let t = type(x)
+        try require(t.dtype.isFloat && t.shape.rank >= 2, "X must be a float tensor of rank 2 or more, got \(t.dtype.rawValue)\(t.shape)")
+        let rank = t.shape.rank, channels = t.shape[1]
+        let stats = Reduce(kind: .mean, axes: [0] + Array(2..<rank), keepDims: false)
+        let mean = try helper("batch_mean", .reduce(stats), [x])
+        let column = try reshape("batch_mean_column", mean, [channels] + Array(repeating: 1, count: rank - 2))
+        let d = try helper("centered", .binary(.sub), [x, column])
+        let variance = try helper("batch_var", .reduce(stats), [try helper("squared", .binary(.mul), [d, d])])
+        let y = try emit1(.batchNorm(BatchNorm(epsilon: epsilon)),
+                          [x, operands[1], operands[2], mean, variance])
+        let momentum = Double(try attr.float("momentum", default: 0.9))
+        func running(_ i: Int, _ tag: String, old: ValueID, batch: ValueID) throws -> ValueID? {
+            guard outputUsed(i) else { return nil }
+            let dtype = type(old).dtype
+            let current = type(batch).dtype == dtype ? batch : try helper("\(tag)_cast", .cast(Cast(to: dtype)), [batch])
+            let kept = try helper("\(tag)_kept", .binary(.mul), [old, helperConstant("\(tag)_momentum", Tensor.scalar(momentum, dtype))])
+            let added = try helper("\(tag)_added", .binary(.mul), [current, helperConstant("\(tag)_rate", Tensor.scalar(1 - momentum, dtype))])
+            return try importer.add(.binary(.add), [kept, added], names: [outputName(i)], nodeName: "\(baseName)/\(tag)")[0]
+        }
+        return [y, try running(1, "running_mean", old: operands[3], batch: mean),
+                try running(2, "running_var", old: operands[4], batch: variance)]
     }
 
     /// InstanceNormalization(X, scale, B).
@@ -21,15 +57,34 @@ extension NodeContext {
         return [try emit1(.instanceNorm(InstanceNorm(epsilon: attr.float("epsilon", default: 1e-5))), operands)]
     }
 
-    /// LayerNormalization(X, Scale, B?): only Y may be used.
+    /// LayerNormalization(X, Scale, B?). Y is the layer_norm op. The optional outputs Mean
+    /// and InvStdDev (shape of X with the normalized axes set to 1, element type
+    /// `stash_type`) are emitted, when used, as the spec's own decomposition:
+    /// Mean = reduce_mean(X), InvStdDev = 1 / sqrt(reduce_mean((X - Mean)²) + epsilon),
+    /// computed on X cast to the stash type.
     func layerNormalization() throws -> [ValueID?] {
-        for i in 1..<max(outputCount, 1) where outputUsed(i) {
-            throw KilnError("output \(i) ('\(outputName(i))', \(i == 1 ? "Mean" : "InvStdDev")) is used; Kiln only produces Y")
-        }
         let x = try input(0)
-        let axis = try normalizeAxis(attr.int("axis", default: -1), rank: type(x).shape.rank)
+        let rank = type(x).shape.rank
+        let axis = try normalizeAxis(attr.int("axis", default: -1), rank: rank)
+        let epsilon = try attr.float("epsilon", default: 1e-5)
         let operands = [x, try input(1)] + (try optionalInput(2).map { [$0] } ?? [])
-        return [try emit1(.layerNorm(LayerNorm(axis: axis, epsilon: attr.float("epsilon", default: 1e-5))), operands)]
+        let y = try emit1(.layerNorm(LayerNorm(axis: axis, epsilon: epsilon)), operands)
+        guard outputUsed(1) || outputUsed(2) else { return [y] }
+
+        let stash = try ONNXDataType.require(Int32(clamping: attr.int("stash_type", default: 1)), for: "attribute 'stash_type'")
+        try require(stash.isFloat, "attribute 'stash_type' must be a float type, got \(stash.rawValue)")
+        let xs = type(x).dtype == stash ? x : try helper("stashed", .cast(Cast(to: stash)), [x])
+        let mean = Reduce(kind: .mean, axes: Array(axis..<rank), keepDims: true)
+        func named(_ i: Int, _ op: Op, _ args: [ValueID]) throws -> ValueID {
+            try importer.add(op, args, names: [outputName(i)], nodeName: "\(baseName)/\(i == 1 ? "mean" : "inv_std_dev")")[0]
+        }
+        let m = try named(1, .reduce(mean), [xs])
+        guard outputUsed(2) else { return [y, m] }
+        let d = try helper("centered", .binary(.sub), [xs, m])
+        let variance = try helper("variance", .reduce(mean), [try helper("squared", .binary(.mul), [d, d])])
+        let eps = helperConstant("epsilon", Tensor.scalar(Double(epsilon), stash))
+        let std = try helper("std_dev", .unary(.sqrt), [try helper("variance_eps", .binary(.add), [variance, eps])])
+        return [y, m, try named(2, .unary(.reciprocal), [std])]
     }
 
     /// GroupNormalization(X, scale, bias). Opsets 18–20 give one scale and bias per group;

@@ -4,9 +4,14 @@ import KilnIR
 // spatial axes with kept dims).
 
 extension NodeContext {
+    /// MaxPool; the optional Indices output is composed when used (`maxPoolIndices`).
     func maxPool() throws -> [ValueID?] {
-        if outputUsed(1) { throw KilnError("output 1 (Indices) is used; Kiln does not produce MaxPool indices") }
-        return try pool(.max)
+        let (x, op) = try poolOp(.max)
+        let y = try emit1(.pool(op), [x])
+        guard outputUsed(1) else { return [y] }
+        let storageOrder = try attr.int("storage_order", default: 0)
+        try require(storageOrder == 0 || storageOrder == 1, "attribute 'storage_order' = \(storageOrder) must be 0 or 1")
+        return [y, try maxPoolIndices(x, op, output: type(y).shape, storageOrder: storageOrder)]
     }
 
     func averagePool() throws -> [ValueID?] { try pool(.average) }
@@ -18,6 +23,12 @@ extension NodeContext {
     }
 
     private func pool(_ kind: PoolKind) throws -> [ValueID?] {
+        let (x, op) = try poolOp(kind)
+        return [try emit1(.pool(op), [x])]
+    }
+
+    /// The input and the pool op with its window geometry resolved from the attributes.
+    private func poolOp(_ kind: PoolKind) throws -> (ValueID, Pool) {
         let x = try input(0)
         let dims = type(x).shape.dims
         try require(dims.count >= 3, "X must have rank 3 or more (N, C, spatial…), got \(type(x).shape)")
@@ -30,7 +41,7 @@ extension NodeContext {
         let op = Pool(kind: kind, kernel: kernel, strides: strides, pads: pads, dilations: dilations,
                       ceilMode: try attr.bool("ceil_mode", default: false),
                       countIncludePad: try attr.bool("count_include_pad", default: false))
-        return [try emit1(.pool(op), [x])]
+        return (x, op)
     }
 
     func globalAveragePool() throws -> [ValueID?] { try globalPool(.mean) }

@@ -77,9 +77,22 @@ extension NodeContext {
         return [try emit1(.depthToSpace(DepthToSpace(blockSize: b, crd: mode == "CRD")), [input(0)])]
     }
 
+    /// SpaceToDepth. DCR (the default) is the space_to_depth op. CRD (opset 28) orders
+    /// each output channel block as (c, row, column); it imports as its definition:
+    /// reshape to [N, C, H/b, b, W/b, b], transpose to [N, C, b, b, H/b, W/b], reshape to
+    /// [N, C·b·b, H/b, W/b].
     func spaceToDepth() throws -> [ValueID?] {
         guard let b = try attr.int("blocksize") else { throw KilnError("attribute 'blocksize' is missing") }
-        return [try emit1(.spaceToDepth(SpaceToDepth(blockSize: b)), [input(0)])]
+        let mode = try attr.string("mode", default: "DCR")
+        guard mode == "DCR" || mode == "CRD" else { throw attr.invalid("mode", "= '\(mode)' is not supported (expected DCR or CRD)") }
+        let x = try input(0)
+        let op = SpaceToDepth(blockSize: b)
+        let checked = try op.resultTypes([type(x)])[0]  // validates rank, block size and divisibility
+        guard mode == "CRD" else { return [try emit1(.spaceToDepth(op), [x])] }
+        let d = type(x).shape.dims
+        let blocks = try reshape("blocks", x, [d[0], d[1], d[2] / b, b, d[3] / b, b])
+        let moved = try helper("crd", .transpose(Transpose(perm: [0, 1, 3, 5, 2, 4])), [blocks])
+        return [try emit1(.reshape(Reshape(shape: checked.shape.dims)), [moved])]
     }
 }
 

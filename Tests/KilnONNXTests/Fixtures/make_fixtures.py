@@ -294,6 +294,38 @@ def op_cases():
                                              np.array([2], np.int64))),
                                          N("Range", ["a", "b", "d"], ["r"]), N("Mul", ["c", "r"], ["y"])],
          [], [vi("y", I64, None)], {}, [const("s", [3]), const("a", 10), const("b", 4), const("d", -2)])
+    # Conformance-driven cases (appended last so the random inputs above stay the same).
+    case("layernorm_mean_invstddev", [N("LayerNormalization", ["x", "s", "b"], ["y", "m", "r"], axis=1, epsilon=0.1)],
+         [vi("x", F, [2, 3, 4])], [vi("y", F, None), vi("m", F, None), vi("r", F, None)], {"x": f32(2, 3, 4)},
+         [numpy_helper.from_array(f32(3, 4), "s"), numpy_helper.from_array(f32(3, 4), "b")])
+    case("batchnorm_training", [N("BatchNormalization", ["x", "s", "b", "mu", "var"], ["y", "rm", "rv"],
+                                  training_mode=1, momentum=0.8, epsilon=0.01)],
+         [vi("x", F, [2, 3, 2, 2])], [vi("y", F, None), vi("rm", F, None), vi("rv", F, None)], {"x": f32(2, 3, 2, 2)},
+         [const("s", [0.5, 1.5, 2.0], np.float32), const("b", [0.1, -0.2, 0.3], np.float32),
+          const("mu", [0.0, 1.0, -1.0], np.float32), const("var", [1.0, 2.0, 0.5], np.float32)], opset=15)
+    case("isinf_one_sided", [N("IsInf", ["x"], ["p"], detect_negative=0), N("IsInf", ["x"], ["n"], detect_positive=0)],
+         [vi("x", F, [5])], [vi("p", TensorProto.BOOL, None), vi("n", TensorProto.BOOL, None)],
+         {"x": np.array([np.inf, -np.inf, np.nan, 1, -2], np.float32)})
+    case("reduce_max_min_bool", [N("ReduceMax", ["x", "a"], ["any"], keepdims=0), N("ReduceMin", ["x", "a"], ["all"])],
+         [vi("x", TensorProto.BOOL, [2, 3])], [vi("any", TensorProto.BOOL, None), vi("all", TensorProto.BOOL, None)],
+         {"x": np.array([[True, False, True], [False, False, False]])}, [const("a", [1])], opset=20)
+    case("maxpool_indices", [N("MaxPool", ["x"], ["y", "i"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 1]),
+                             N("MaxPool", ["x"], ["y2", "i2"], kernel_shape=[2, 2], storage_order=1)],
+         [vi("x", F, [2, 2, 4, 3])],
+         [vi("y", F, None), vi("i", I64, None), vi("y2", F, None), vi("i2", I64, None)], {"x": f32(2, 2, 4, 3)})
+    case("space_to_depth_crd", [N("SpaceToDepth", ["x"], ["y"], blocksize=2, mode="CRD")], [vi("x", F, [1, 2, 4, 6])],
+         [vi("y", F, None)], {"x": f32(1, 2, 4, 6)}, opset=28, reference=True)
+    case("range_one_element_operands", [N("Range", ["s", "l", "d"], ["y"])], [], [vi("y", F, None)], {},
+         [const("s", [0.5], np.float32), const("l", [3.0], np.float32), const("d", [0.75], np.float32)], reference=True)
+    # align_corners with a scale that gives 2.4 elements: onnxruntime (and Kiln) map with
+    # the output length 2; onnx.reference uses 2.4 (see conformance_known_failures.txt).
+    case("resize_align_corners_fractional_scale", [N("Resize", ["x", "", "sc"], ["y"], mode="linear",
+                                                     coordinate_transformation_mode="align_corners")],
+         [vi("x", F, [1, 1, 2, 4])], [vi("y", F, None)], {"x": np.arange(1, 9, dtype=np.float32).reshape(1, 1, 2, 4)},
+         [const("sc", [1, 1, 0.6, 0.6], np.float32)], opset=13)
+    case("dropout_training_zero_ratio", [N("Dropout", ["x", "r", "t"], ["y", "m"])], [vi("x", F, [2, 3])],
+         [vi("y", F, None), vi("m", TensorProto.BOOL, None)], {"x": f32(2, 3)},
+         [const("r", 0.0, np.float32), const("t", True, np.bool_)], reference=True)
 
 
 def ops():

@@ -13,6 +13,13 @@
     }                                                                                       \
     break
 
+/* Two selects rather than nested ones, so compilers vectorize it (min/max-like); a NaN
+ * passes through both. */
+static inline float clip_f32(float x, float lo, float hi) {
+    float y = x < lo ? lo : x;
+    return y > hi ? hi : y;
+}
+
 static float softplus(float x) { return (x > 0.0f ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
 
 void kiln_unary_f32(int32_t func, float alpha, float beta, const float *in, float *out, size_t n) {
@@ -34,7 +41,7 @@ void kiln_unary_f32(int32_t func, float alpha, float beta, const float *in, floa
     case KILN_UNARY_SOFTSIGN: MAP(x / (1.0f + fabsf(x)));
     case KILN_UNARY_MISH: MAP(x * tanhf(softplus(x)));
     case KILN_UNARY_THRESHOLDED_RELU: MAP(x > alpha ? x : 0.0f);
-    case KILN_UNARY_CLIP: MAP(x < alpha ? alpha : (x > beta ? beta : x));
+    case KILN_UNARY_CLIP: MAP(clip_f32(x, alpha, beta));
     case KILN_UNARY_EXP: MAP(expf(x));
     case KILN_UNARY_LOG: MAP(logf(x));
     case KILN_UNARY_SQRT: MAP(sqrtf(x));

@@ -6,10 +6,19 @@
 
 #include <math.h>
 
+/* In place (fused activations) the loop reads and writes one pointer: with two equal
+ * pointers clang's runtime overlap check fails and it runs the scalar loop. */
 #define MAP(EXPR)                                                                           \
-    for (size_t i = 0; i < n; i++) {                                                        \
-        float x = in[i];                                                                    \
-        out[i] = (EXPR);                                                                    \
+    if (in == out) {                                                                        \
+        for (size_t i = 0; i < n; i++) {                                                    \
+            float x = out[i];                                                               \
+            out[i] = (EXPR);                                                                \
+        }                                                                                   \
+    } else {                                                                                \
+        for (size_t i = 0; i < n; i++) {                                                    \
+            float x = in[i];                                                                \
+            out[i] = (EXPR);                                                                \
+        }                                                                                   \
     }                                                                                       \
     break
 

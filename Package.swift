@@ -27,7 +27,14 @@ let package = Package(
             exclude: ["Makefile", "PLAN_FORMAT.md", "tools", "tests"],
             sources: ["src"],
             publicHeadersPath: "include",
-            cSettings: [.define("KILN_USE_BLAS"), .define("KILN_USE_ZSTD")],
+            // Release builds compile the kernels like the runtime's Makefile does for a native
+            // build (-O3 -march=native -ffp-contract=fast): SwiftPM's default -O2 for the
+            // baseline x86-64 target leaves the elementwise and depthwise loops at SSE2 width
+            // without FMA.
+            cSettings: [
+                .define("KILN_USE_BLAS"), .define("KILN_USE_ZSTD"),
+                .unsafeFlags(["-O3", "-march=native", "-ffp-contract=fast"], .when(configuration: .release)),
+            ],
             linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("zstd"), .linkedLibrary("m")]),
         .target(name: "KilnRuntime", dependencies: ["CKiln"]),
         .executableTarget(

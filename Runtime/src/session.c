@@ -1,6 +1,13 @@
 /* session.c — sessions: one arena, a workspace and a thread pool per session, created up
- * front; binding inputs, running the program, reading outputs. */
+ * front; binding inputs, running the program, reading outputs.
+ * Profiling (opt-in): with KILN_PROFILE=1 in the environment when the session is created,
+ * every instruction is timed and kiln_session_free prints the time per kernel and the
+ * slowest instructions to stderr (KILN_PROFILE=cpu: the calling thread's CPU time instead of
+ * wall time, steadier on a busy machine at 1 thread). Without it the run loop does no timing. */
+#define _POSIX_C_SOURCE 200809L
 #include "internal.h"
+
+#include <time.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +25,65 @@ struct kiln_session {
     size_t workspace_floats;
     kiln_pool *pool;
     uint32_t threads;
+    double *profile;             /* seconds per instruction, summed over runs (KILN_PROFILE) */
+    uint64_t profile_runs;
+    int profile_cpu;
     char error[256];
 };
+
+static double now_seconds(int cpu) {
+    struct timespec ts;
+    clock_gettime(cpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Per kernel: total ms per run and instruction count; then the 15 slowest instructions. */
+static void profile_report(const kiln_session *s) {
+    const kiln_plan *p = s->plan;
+    if (!s->profile_runs) return;
+    double runs = (double)s->profile_runs, total = 0;
+    const kiln_kernel *kinds[64];
+    double kind_ms[64];
+    uint32_t kind_n[64], nk = 0;
+    for (uint32_t i = 0; i < p->instr_count; i++) {
+        const kiln_kernel *k = p->instrs[i].kernel;
+        uint32_t j = 0;
+        while (j < nk && kinds[j] != k) j++;
+        if (j == nk) {
+            if (nk == 64) continue;
+            kinds[nk] = k; kind_ms[nk] = 0; kind_n[nk] = 0; nk++;
+        }
+        kind_ms[j] += s->profile[i] * 1e3 / runs;
+        kind_n[j]++;
+        total += s->profile[i] * 1e3 / runs;
+    }
+    fprintf(stderr, "kiln profile: %llu runs, %.3f ms %s per run, %u threads\n", (unsigned long long)s->profile_runs,
+            total, s->profile_cpu ? "CPU" : "wall", s->threads);
+    for (uint32_t a = 0; a < nk; a++)
+        for (uint32_t b = a + 1; b < nk; b++)
+            if (kind_ms[b] > kind_ms[a]) {
+                double t = kind_ms[a]; kind_ms[a] = kind_ms[b]; kind_ms[b] = t;
+                uint32_t c = kind_n[a]; kind_n[a] = kind_n[b]; kind_n[b] = c;
+                const kiln_kernel *k = kinds[a]; kinds[a] = kinds[b]; kinds[b] = k;
+            }
+    for (uint32_t a = 0; a < nk; a++)
+        fprintf(stderr, "  %-20s %4u instr %9.3f ms %5.1f%%\n", kinds[a]->name, kind_n[a], kind_ms[a],
+                total > 0 ? 100 * kind_ms[a] / total : 0);
+    uint32_t shown[15], ns = 0;
+    for (; ns < 15 && ns < p->instr_count; ns++) {
+        uint32_t best = UINT32_MAX;
+        for (uint32_t i = 0; i < p->instr_count; i++) {
+            int taken = 0;
+            for (uint32_t k = 0; k < ns; k++) taken |= shown[k] == i;
+            if (!taken && (best == UINT32_MAX || s->profile[i] > s->profile[best])) best = i;
+        }
+        shown[ns] = best;
+        const kiln_instr *in = &p->instrs[best];
+        const kiln_tdesc *out = &p->tensors[in->ids[in->nin]];
+        fprintf(stderr, "  #%-4u %-18s %9.3f ms  -> %s\n", best, in->kernel->name, s->profile[best] * 1e3 / runs,
+                out->name);
+    }
+}
 
 static kiln_status session_fail(kiln_session *s, kiln_status st, const char *fmt, ...) {
     va_list ap;
@@ -59,6 +123,15 @@ kiln_status kiln_session_create(const kiln_plan *plan, uint32_t threads, kiln_se
         if (t->storage == KILN_STORAGE_CONSTANT) s->ptr[i] = (void *)(plan->constants ? plan->constants + t->offset : NULL);
         else s->ptr[i] = s->arena + t->offset;
     }
+    const char *prof = getenv("KILN_PROFILE");
+    if (prof && *prof && strcmp(prof, "0") != 0) {
+        s->profile = calloc(plan->instr_count ? plan->instr_count : 1, sizeof(double));
+        s->profile_cpu = strcmp(prof, "cpu") == 0;
+        if (!s->profile) {
+            kiln_session_free(s);
+            return kiln_fail(error, KILN_ERR_OUT_OF_MEMORY, "session: out of memory");
+        }
+    }
     kiln_status st = kiln_pool_create(threads, &s->pool);
     if (st != KILN_OK) {
         kiln_session_free(s);
@@ -71,6 +144,8 @@ kiln_status kiln_session_create(const kiln_plan *plan, uint32_t threads, kiln_se
 
 void kiln_session_free(kiln_session *s) {
     if (!s) return;
+    if (s->profile) profile_report(s);
+    free(s->profile);
     kiln_pool_free(s->pool);
     kiln_aligned_free(s->arena);
     kiln_aligned_free(s->workspace);
@@ -134,7 +209,16 @@ kiln_status kiln_session_run(kiln_session *s) {
     }
 #endif
     kiln_exec e = {p, s->pool, s->ptr, s->workspace, s->workspace_floats, s->threads};
-    for (uint32_t i = 0; i < p->instr_count; i++) p->instrs[i].kernel->run(&e, &p->instrs[i]);
+    if (s->profile) {
+        for (uint32_t i = 0; i < p->instr_count; i++) {
+            double t0 = now_seconds(s->profile_cpu);
+            p->instrs[i].kernel->run(&e, &p->instrs[i]);
+            s->profile[i] += now_seconds(s->profile_cpu) - t0;
+        }
+        s->profile_runs++;
+    } else {
+        for (uint32_t i = 0; i < p->instr_count; i++) p->instrs[i].kernel->run(&e, &p->instrs[i]);
+    }
     s->error[0] = 0;
     return KILN_OK;
 }

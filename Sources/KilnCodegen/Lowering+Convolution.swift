@@ -62,8 +62,10 @@ extension Lowerer {
         let channels = type(x).shape[1]
         let x4 = operand4D(x, "input4d"), w4 = operand4D(w, "weight4d")
         let bias = n.operands.count > 2 ? tensor(n.operands[2]) : nil
-        let y4 = result4D(y)
-        let attrs = win.values + [.i(c.group)] + noActivation
+        // A 4-D result may take a following activation; a 1-D conv's result is copied back
+        // to 3-D, so it keeps its own.
+        let (act, y4) = type(y).shape.rank == 4 ? fusedActivation(n) : (noActivation, result4D(y))
+        let attrs = win.values + [.i(c.group)] + act
         if c.group == channels && c.group > 1 && wt.shape[1] == 1 {
             try emit(.depthwiseConv2d, attrs, [x4, w4, bias], [y4])
         } else if win.isPointwise {

@@ -29,15 +29,45 @@ final class LoweringTests: XCTestCase {
         b.output(s)
         b.output(g)
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 3, 6, 6], seed: 5)])
-        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2d, .unary, .copy, .gemm, .softmax])
+        // The relu is the conv's fused activation (the conv result has no other use).
+        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2d, .copy, .gemm, .softmax])
+        XCTAssertEqual(activation(plan.program.instructions[0]), [.int(Int64(UnaryFunc.relu.rawValue))])
+        XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].results[0]!].name, "r")
         // The conv's im2col scratch: (C/g·kh·kw) × (OH·OW) floats.
         XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].results[1]!].type.shape, [27, 36])
         // The reshape is an alias: same arena offset as the relu result.
-        XCTAssertEqual(plan.memory.offsets[plan.program.instructions[2].results[0]!],
-                       plan.memory.offsets[plan.program.instructions[2].operands[0]!])
-        // relu runs in place over the dying conv result.
         XCTAssertEqual(plan.memory.offsets[plan.program.instructions[1].results[0]!],
-                       plan.memory.offsets[plan.program.instructions[0].results[0]!])
+                       plan.memory.offsets[plan.program.instructions[1].operands[0]!])
+    }
+
+    /// The fused activation field of an instruction (`act`).
+    func activation(_ i: Instruction) -> [AttributeValue]? {
+        AttributeCoder.decode(i.opcode, i.attributes[...])?.first { $0.0 == "act" }?.1
+    }
+
+    /// A producer takes a following activation only when its result has that single use
+    /// and is not a graph output; gemm and matmul take one too.
+    func testActivationFusionNeedsASingleUse() throws {
+        var b = GraphBuilder(name: "fusion")
+        let x = b.input("x", TensorType(.f32, [1, 2, 5, 5]))
+        let w = b.constant(R.random([3, 2, 3, 3], seed: 1), name: "w")
+        let c1 = try b.add1(conv([1, 1, 1, 1]), [x, w], name: "c1")
+        let r1 = try b.add1(.unary(.relu), [c1], name: "r1")         // c1 is also read by the add
+        let sum = try b.add1(.binary(.add), [c1, r1], name: "sum")
+        let c2 = try b.add1(conv([1, 1, 1, 1]), [x, w], name: "c2")
+        let t2 = try b.add1(.unary(.tanh), [c2], name: "t2")         // c2 is also an output
+        let f = try b.add1(.reshape(Reshape(shape: [3, 25])), [sum], name: "f")
+        let mw = b.constant(R.random([25, 4], seed: 2), name: "mw")
+        let mm = try b.add1(.matMul(MatMul()), [f, mw], name: "mm")
+        let clipped = try b.add1(.clip(Clip(min: -0.5, max: 0.25)), [mm], name: "clipped")
+        b.output(t2)
+        b.output(c2)
+        b.output(clipped)
+        let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 2, 5, 5], seed: 3)])
+        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2d, .unary, .binary, .conv2d, .unary, .copy, .matmul])
+        XCTAssertEqual(activation(plan.program.instructions[0]), [.int(0)])
+        XCTAssertEqual(activation(plan.program.instructions[3]), [.int(0)])
+        XCTAssertEqual(activation(plan.program.instructions[6]), [.int(Int64(UnaryFunc.clip.rawValue))])
     }
 
     /// Kernel choice: depthwise (group = C), pointwise (1x1, no scratch), grouped conv,
@@ -59,9 +89,11 @@ final class LoweringTests: XCTestCase {
         b.output(pw)
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 4, 7, 7], seed: 9)])
         let ops = plan.program.instructions.map(\.opcode)
-        XCTAssertEqual(ops, [.depthwiseConv2d, .batchNorm, .unary, .conv2d, .conv2d, .pool2d, .reduce])
-        XCTAssertEqual(plan.program.instructions[3].results.count, 1, "pointwise conv needs no scratch")
-        XCTAssertEqual(plan.program.instructions[4].results.count, 2, "strided grouped conv has an im2col scratch")
+        // The clip is batch norm's fused activation.
+        XCTAssertEqual(ops, [.depthwiseConv2d, .batchNorm, .conv2d, .conv2d, .pool2d, .reduce])
+        XCTAssertEqual(activation(plan.program.instructions[1]), [.int(Int64(UnaryFunc.clip.rawValue))])
+        XCTAssertEqual(plan.program.instructions[2].results.count, 1, "pointwise conv needs no scratch")
+        XCTAssertEqual(plan.program.instructions[3].results.count, 2, "strided grouped conv has an im2col scratch")
     }
 
     /// 1-D conv / pooling / transposed conv run as 2-D with H = 1; batch norm with

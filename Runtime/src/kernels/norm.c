@@ -49,7 +49,9 @@ static void bn_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
         const float *in = j->x + (int64_t)plane * p->inner;
         float *out = j->y + (int64_t)plane * p->inner;
         float sc = j->s[ch], sh = j->b[ch];
-        for (int64_t i = 0; i < p->inner; i++) out[i] = in[i] * sc + sh;
+        /* In place, one pointer: clang's overlap check rejects two equal pointers. */
+        if (in == out) for (int64_t i = 0; i < p->inner; i++) out[i] = out[i] * sc + sh;
+        else for (int64_t i = 0; i < p->inner; i++) out[i] = in[i] * sc + sh;
         kiln_apply_act(&p->act, out, (size_t)p->inner);
     }
 }

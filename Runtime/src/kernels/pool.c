@@ -8,7 +8,11 @@
  * taps inside the input are visited (padding never contributes). Average divides by the
  * taps inside the input, or with count_include_pad by the taps inside the padded input
  * (taps beyond it, possible in ceil mode, never count). A max window entirely in the
- * padding yields -inf. 1-D pooling is 2-D with H = 1; global pooling is REDUCE. */
+ * padding yields -inf. 1-D pooling is 2-D with H = 1; global pooling is REDUCE.
+ * Max pooling goes row by row instead: the output row starts at -inf and each kernel tap
+ * (ki, kj) whose input row exists folds in its input columns over the range of ow where
+ * they exist (computed once per tap), so the inner loop is a branch-free select that
+ * vectorizes; a NaN input wins and then stays. */
 #include "common.h"
 
 #include <math.h>
@@ -48,10 +52,44 @@ static kiln_status check_pool(kiln_check *c) {
 
 typedef struct pool_job { const pool_params *p; const float *x; float *y; } pool_job;
 
+static void max_rows(const pool_params *p, const float *in, float *out) {
+    for (int64_t oh = 0; oh < p->oh; oh++) {
+        float *orow = out + oh * p->ow;
+        for (int64_t ow = 0; ow < p->ow; ow++) orow[ow] = -INFINITY;
+        for (int64_t ki = 0; ki < p->kh; ki++) {
+            int64_t ih = oh * p->sh - p->pt + ki * p->dh;
+            if (ih < 0 || ih >= p->h) continue;
+            const float *irow = in + ih * p->w;
+            for (int64_t kj = 0; kj < p->kw; kj++) {
+                int64_t off = kj * p->dw - p->pl;
+                int64_t lo = kiln_ceil_div(-off, p->sw), hi = kiln_floor_div(p->w - 1 - off, p->sw) + 1;
+                if (lo < 0) lo = 0;
+                if (hi > p->ow) hi = p->ow;
+                if (p->sw == 1) {
+                    for (int64_t ow = lo; ow < hi; ow++) {
+                        float v = irow[ow + off], r = orow[ow];
+                        orow[ow] = (v > r || v != v) ? v : r;
+                    }
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++) {
+                        float v = irow[ow * p->sw + off], r = orow[ow];
+                        orow[ow] = (v > r || v != v) ? v : r;
+                    }
+                }
+            }
+        }
+    }
+}
+
 static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const pool_job *j = ctx;
     const pool_params *p = j->p;
     (void)thread;
+    if (p->kind == KILN_POOL_MAX) {
+        for (size_t plane = begin; plane < end; plane++)
+            max_rows(p, j->x + (int64_t)plane * p->h * p->w, j->y + (int64_t)plane * p->oh * p->ow);
+        return;
+    }
     for (size_t plane = begin; plane < end; plane++) {
         const float *in = j->x + (int64_t)plane * p->h * p->w;
         float *out = j->y + (int64_t)plane * p->oh * p->ow;

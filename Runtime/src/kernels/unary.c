@@ -6,12 +6,29 @@
 
 #include <math.h>
 
+/* In place (fused activations) the loop reads and writes one pointer: with two equal
+ * pointers clang's runtime overlap check fails and it runs the scalar loop. */
 #define MAP(EXPR)                                                                           \
-    for (size_t i = 0; i < n; i++) {                                                        \
-        float x = in[i];                                                                    \
-        out[i] = (EXPR);                                                                    \
+    if (in == out) {                                                                        \
+        for (size_t i = 0; i < n; i++) {                                                    \
+            float x = out[i];                                                               \
+            out[i] = (EXPR);                                                                \
+        }                                                                                   \
+    } else {                                                                                \
+        for (size_t i = 0; i < n; i++) {                                                    \
+            float x = in[i];                                                                \
+            out[i] = (EXPR);                                                                \
+        }                                                                                   \
     }                                                                                       \
     break
+
+/* Two selects rather than nested ones, so compilers vectorize it (min/max-like); a NaN
+ * passes through both. */
+/* ONNX's min(max(x, lo), hi): when lo > hi every value becomes hi. */
+static inline float clip_f32(float x, float lo, float hi) {
+    float y = x < lo ? lo : x;
+    return y > hi ? hi : y;
+}
 
 static float softplus(float x) { return (x > 0.0f ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
 
@@ -34,7 +51,7 @@ void kiln_unary_f32(int32_t func, float alpha, float beta, const float *in, floa
     case KILN_UNARY_SOFTSIGN: MAP(x / (1.0f + fabsf(x)));
     case KILN_UNARY_MISH: MAP(x * tanhf(softplus(x)));
     case KILN_UNARY_THRESHOLDED_RELU: MAP(x > alpha ? x : 0.0f);
-    case KILN_UNARY_CLIP: MAP(x < alpha ? (alpha > beta ? beta : alpha) : (x > beta ? beta : x)); /* min > max gives max, as ONNX min(max(x, lo), hi) */
+    case KILN_UNARY_CLIP: MAP(clip_f32(x, alpha, beta));
     case KILN_UNARY_EXP: MAP(expf(x));
     case KILN_UNARY_LOG: MAP(logf(x));
     case KILN_UNARY_SQRT: MAP(sqrtf(x));

@@ -87,18 +87,7 @@ public struct MemoryAssignment: Equatable, Sendable {
 
     /// Every pair of buffers whose lifetimes intersect and whose byte ranges overlap
     /// (empty for a correct plan).
-    public var overlaps: [(Buffer, Buffer)] {
-        var result: [(Buffer, Buffer)] = []
-        for i in buffers.indices {
-            for j in buffers.indices where j > i {
-                let a = buffers[i], b = buffers[j]
-                let live = a.firstStep <= b.lastStep && b.firstStep <= a.lastStep
-                let space = a.offset < b.offset + b.size && b.offset < a.offset + a.size
-                if live && space && a.size > 0 && b.size > 0 { result.append((a, b)) }
-            }
-        }
-        return result
-    }
+    public var overlaps: [(Buffer, Buffer)] { overlappingPairs(buffers) }
 }
 
 public enum MemoryPlanner {
@@ -247,16 +236,30 @@ public enum MemoryPlanner {
 extension MemoryPlan {
     /// Every pair of buffers whose lifetimes intersect and whose byte ranges overlap
     /// (empty for a correct plan).
-    public var overlaps: [(Buffer, Buffer)] {
-        var result: [(Buffer, Buffer)] = []
-        for i in buffers.indices {
-            for j in buffers.indices where j > i {
-                let a = buffers[i], b = buffers[j]
-                let live = a.firstStep <= b.lastStep && b.firstStep <= a.lastStep
-                let space = a.offset < b.offset + b.size && b.offset < a.offset + a.size
-                if live && space && a.size > 0 && b.size > 0 { result.append((a, b)) }
-            }
+    public var overlaps: [(Buffer, Buffer)] { overlappingPairs(buffers) }
+}
+
+/// A buffer placed in the arena for a range of steps.
+protocol PlacedBuffer {
+    var size: Int { get }
+    var offset: Int { get }
+    var firstStep: Int { get }
+    var lastStep: Int { get }
+}
+
+extension MemoryPlan.Buffer: PlacedBuffer {}
+extension MemoryAssignment.Buffer: PlacedBuffer {}
+
+/// Every pair of buffers whose lifetimes intersect and whose byte ranges overlap.
+func overlappingPairs<B: PlacedBuffer>(_ buffers: [B]) -> [(B, B)] {
+    var result: [(B, B)] = []
+    for i in buffers.indices {
+        for j in buffers.indices where j > i {
+            let a = buffers[i], b = buffers[j]
+            let live = a.firstStep <= b.lastStep && b.firstStep <= a.lastStep
+            let space = a.offset < b.offset + b.size && b.offset < a.offset + a.size
+            if live && space && a.size > 0 && b.size > 0 { result.append((a, b)) }
         }
-        return result
     }
+    return result
 }

@@ -94,7 +94,7 @@ static kiln_status load_instruction(kiln_loader *l, uint32_t index, const uint8_
         return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: instruction %u has unknown opcode %u", index, ins->opcode);
     }
     ins->kernel = kern;
-    kiln_check c = {p, ins, index, NULL, l->error};
+    kiln_check c = {p, ins, index, NULL, l->error, 0};
     if (ins->nin < kern->min_in || ins->nin > kern->max_in || ins->nout < kern->min_out || ins->nout > kern->max_out)
         return kiln_check_fail(&c, "has %u operands and %u results, expected %u..%u and %u..%u", ins->nin, ins->nout,
                                kern->min_in, kern->max_in, kern->min_out, kern->max_out);

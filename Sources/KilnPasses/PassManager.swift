@@ -9,6 +9,9 @@ public enum PassManager {
         EliminateDeadCode(),
         EliminateCommonSubexpressions(),
         FoldBatchNorm(),
+        FuseLayerNorm(),
+        FuseGelu(),
+        FuseAttention(),
     ]
 
     /// The pipeline of each level.
@@ -19,6 +22,7 @@ public enum PassManager {
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
         case .o2, .o3:
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize",
+                    "fuse-layernorm", "fuse-gelu", "fuse-attention",
                     "fold-batchnorm", "eliminate-dead-code"]
         }
     }

@@ -5,13 +5,14 @@
  * Attributes (8 bytes): f32 scale, i32 k_transposed.
  *
  * Algorithm: the leading dims are one batch of B independent (batch, head) problems.
- * 1. Without scratch (small problems): the B·Sq query rows are split over the threads.
+ * 1. Without scratch (a fallback; the compiler always provides it): the B·Sq query rows
+ *    are split over the threads.
  *    Per row, the Sk scores go to the thread's workspace: s_j = scale·(q_i·k_j) + mask,
  *    then a numerically stable softmax (subtract the max, exp, divide by the sum), then
  *    y_i = Σ_j p_j·v_j as Sk row updates of length Dv.
- * 2. With scratch (the compiler adds it when the problem is large enough for GEMM to
- *    pay): per problem, one sgemm writes scale·q·kᵀ into the scratch, the rows get the
- *    mask and the softmax (split over the threads), and a second sgemm writes p·v. */
+ * 2. With scratch: per problem, one sgemm writes scale·q·kᵀ into the scratch, the rows
+ *    get the mask and the softmax (split over the threads when large), and a second
+ *    sgemm writes p·v. Faster than path 1 at every size measured, even 16×16 heads. */
 #include "common.h"
 
 #include <math.h>

@@ -97,6 +97,8 @@ extension Opcode {
             return [.init("axis", .i32), .init("block_size", .i32)]
         case .trilu:
             return [.init("upper", .i32), .init("reserved", .i32), .init("k", .i64)]
+        case .attention:
+            return [.init("scale", .f32), .init("k_transposed", .i32)]
         }
     }
 

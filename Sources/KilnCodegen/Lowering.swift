@@ -158,6 +158,7 @@ struct Lowerer {
         case .recurrent(let r): try lowerRecurrent(r, n)
         case .quantizeLinear(let q): try lowerQuantize(axis: q.axis, blockSize: q.blockSize, .quantizeLinear, n)
         case .dequantizeLinear(let q): try lowerQuantize(axis: q.axis, blockSize: q.blockSize, .dequantizeLinear, n)
+        case .attention(let a): try lowerAttention(a, n)
         }
     }
 

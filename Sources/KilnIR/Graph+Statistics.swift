@@ -87,6 +87,13 @@ extension Graph {
             return r.direction.count * steps * batch * 2 * gates * h * (x[2] + h)
         case .unary, .binary, .clip, .where, .quantizeLinear, .dequantizeLinear:
             return outs
+        case .attention(let a):
+            // q·kᵀ and p·v multiply-adds plus ~5 per score for scale, mask and softmax.
+            guard ins.count >= 3, let d = ins[0].shape.dims.last, let dv = ins[2].shape.dims.last else { return 0 }
+            let r = ins[0].shape.rank
+            let sk = a.kTransposed ? ins[1].shape.dims[r - 1] : ins[1].shape.dims[r - 2]
+            let scores = outs / max(dv, 1) * sk
+            return scores * (2 * d + 2 * dv + 5)
         }
     }
 }

@@ -47,6 +47,7 @@ public enum Op: Hashable, Sendable {
     case recurrent(Recurrent)
     case quantizeLinear(QuantizeLinear)
     case dequantizeLinear(DequantizeLinear)
+    case attention(Attention)
 
     /// The op's type rule and reference evaluation.
     public var rule: any OpRule {
@@ -95,6 +96,7 @@ public enum Op: Hashable, Sendable {
         case .recurrent(let a): return a
         case .quantizeLinear(let a): return a
         case .dequantizeLinear(let a): return a
+        case .attention(let a): return a
         }
     }
 
@@ -167,6 +169,7 @@ public enum Op: Hashable, Sendable {
         case .recurrent(let r): return r.kind.rawValue
         case .quantizeLinear: return "quantize_linear"
         case .dequantizeLinear: return "dequantize_linear"
+        case .attention: return "attention"
         }
     }
 }

@@ -83,6 +83,8 @@ extension Parser {
                                                   outputType: try a.word("output_type", placeholder: DType.i8)))
         case "dequantize_linear":
             return .dequantizeLinear(DequantizeLinear(axis: try a.optionalInt("axis"), blockSize: try a.int("block_size")))
+        case "attention":
+            return .attention(Attention(scale: try a.float("scale"), kTransposed: try a.bool("k_transposed")))
         default:
             return nil
         }

@@ -156,6 +156,8 @@ extension Printer {
             var out: [(String, AttributeValue)] = []
             if let axis = a.axis { out.append(("axis", .int(axis))) }
             return out + [("block_size", .int(a.blockSize))]
+        case .attention(let a):
+            return [("scale", .float(a.scale)), ("k_transposed", .bool(a.kTransposed))]
         }
     }
 

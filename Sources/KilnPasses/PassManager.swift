@@ -9,6 +9,9 @@ public enum PassManager {
         EliminateDeadCode(),
         EliminateCommonSubexpressions(),
         FoldBatchNorm(),
+        FuseLayerNorm(),
+        FuseGelu(),
+        FuseAttention(),
         FuseActivation(),
         FuseElementwise(),
     ]
@@ -21,6 +24,7 @@ public enum PassManager {
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
         case .o2, .o3:
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize",
+                    "fuse-layernorm", "fuse-gelu", "fuse-attention",
                     "fold-batchnorm", "fuse-activation", "fuse-elementwise", "eliminate-dead-code"]
         }
     }

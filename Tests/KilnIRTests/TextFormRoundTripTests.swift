@@ -104,9 +104,10 @@ final class TextFormRoundTripTests: XCTestCase {
         case .recurrent: return 41
         case .quantizeLinear: return 42
         case .dequantizeLinear: return 43
+        case .attention: return 44
         }
     }
-    static let opCaseCount = 44
+    static let opCaseCount = 45
 
     static var allOps: [Op] {
         var ops: [Op] = [
@@ -142,6 +143,7 @@ final class TextFormRoundTripTests: XCTestCase {
             .quantizeLinear(QuantizeLinear(axis: nil, blockSize: 32, outputType: .i8)),
             .dequantizeLinear(DequantizeLinear(axis: nil, blockSize: 0)),
             .dequantizeLinear(DequantizeLinear(axis: 0, blockSize: 16)),
+            .attention(Attention(scale: 0.125, kTransposed: false)), .attention(Attention(scale: 1, kTransposed: true)),
         ]
         ops += unaryOps.map { .unary($0) }
         ops += BinaryOp.allCases.map { .binary($0) }

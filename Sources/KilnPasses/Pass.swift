@@ -25,6 +25,8 @@ public struct PassContext {
     public var verifyEach: Bool
     /// Called after each pass with its index, name, the graph and whether it changed.
     public var afterPass: ((Int, String, Graph, Bool) throws -> Void)?
+    /// Where passes that report per layer (decomposition, pruning) send their text.
+    public var remarks: ((String) -> Void)? = nil
 
     public init(optLevel: OptLevel = .o2, explicitPasses: [String]? = nil, disabled: Set<String> = [],
                 verifyEach: Bool = PassContext.isDebugBuild,

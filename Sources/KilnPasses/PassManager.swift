@@ -9,6 +9,9 @@ public enum PassManager {
         EliminateDeadCode(),
         EliminateCommonSubexpressions(),
         FoldBatchNorm(),
+        DecomposeDepthwise(),
+        DecomposeLowRank(),
+        PruneMagnitude(),
     ]
 
     /// The pipeline of each level.
@@ -24,6 +27,7 @@ public enum PassManager {
     }
 
     public static func pass(named name: String) throws -> any Pass {
+        if let p = try configuredPass(named: name) { return p }
         guard let p = allPasses.first(where: { $0.name == name }) else {
             let known = allPasses.map(\.name).joined(separator: ", ")
             throw KilnError("unknown pass '\(name)' (passes: \(known))")

@@ -26,6 +26,8 @@ struct Compile: ParsableCommand {
     @Flag(name: .customLong("no-compress"), help: "Store constants raw (mmap-able, weights used in place).")
     var noCompress = false
 
+    @OptionGroup var compression: CompressionOptions
+
     func validate() throws {
         guard OptLevel(rawValue: level) != nil else { throw ValidationError("-O takes 0, 1, 2 or 3") }
     }
@@ -34,9 +36,10 @@ struct Compile: ParsableCommand {
         var graph = try modelOptions.load()
         try reporting {
             let optLevel = OptLevel(rawValue: level) ?? .o2
-            let context = PassContext(optLevel: optLevel)
+            let passes = PassManager.pipelineNames(for: optLevel) + (try compression.passNames())
+            var context = PassContext(optLevel: optLevel, explicitPasses: passes)
+            context.remarks = printRemark
             try PassManager.run(&graph, context: context)
-            let passes = PassManager.pipelineNames(for: optLevel)
             let source = FileManager.default.contents(atPath: modelOptions.model).map { Array($0) } ?? []
             let options = PlanOptions(compress: !noCompress, sourceSHA256: SHA256.hex(source),
                                       pipeline: (["-O\(level)"] + (passes.isEmpty ? [] : [passes.joined(separator: ",")])).joined(separator: " "))

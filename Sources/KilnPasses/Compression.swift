@@ -77,10 +77,10 @@ public struct CompressionReport: Hashable, Sendable {
         guard !layers.isEmpty else { return title + "\n  no eligible layers\n" }
         let width = min(48, layers.map(\.layer.count).max() ?? 5)
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        lines.append("  " + pad("layer", width) + "  " + pad("choice", 14) + "  rel.error  MFLOPs before→after   params before→after")
+        lines.append("  " + pad("layer", width) + "  " + pad("choice", 14) + "  rel.error   MFLOPs before→after   params before→after")
         for l in layers {
             var line = "  " + pad(l.layer, width) + "  " + pad(l.choice, 14) + "  "
-            line += pad(String(format: "%.2e", l.error), 9) + "  "
+            line += pad(String(format: "%.3e", l.error), 10) + "  "
             line += pad("\(mega(l.flopsBefore))→\(mega(l.flopsAfter))", 20) + "  \(l.paramsBefore)→\(l.paramsAfter)"
             if !l.note.isEmpty { line += "  (\(l.note))" }
             lines.append(line)

@@ -2,7 +2,7 @@ import KilnIR
 
 /// decompose-depthwise: splits a standard KxK convolution (group 1, constant weights) into a
 /// depthwise KxK convolution with channel multiplier r and a 1x1 pointwise convolution that
-/// carries the bias (`kiln compile --decompose depthwise=full|auto|N`).
+/// carries the bias and any fused activation (`kiln compile --decompose depthwise=full|auto|N`).
 ///
 ///     %y = conv(%x, %w, %b) {strides = [2, 2], pads = [1, 1, 1, 1], dilations = [1, 1], group = 1} : f32[1,16,8,8]
 ///   (x: f32[1,8,16,16], w: f32[16,8,3,3]) becomes, with r = 2,
@@ -116,7 +116,7 @@ public struct DecomposeDepthwise: Pass {
         let dwType = try depthwise.resultTypes([graph.type(of: node.operands[0]), dwTensor.type])[0]
         let mid = graph.addValue(name: yName + ".dw", type: dwType)
         let pointwise = Conv(strides: [Int](repeating: 1, count: spatial), pads: [Int](repeating: 0, count: 2 * spatial),
-                             dilations: [Int](repeating: 1, count: spatial), group: 1)
+                             dilations: [Int](repeating: 1, count: spatial), group: 1, activation: c.activation)
         let base = node.name.isEmpty ? "" : node.name + "."
         let replacement = [
             Node(op: .constant(dwTensor), operands: [], results: [dwValue]),

@@ -11,7 +11,7 @@ import KilnIR
 ///
 /// Algorithm: the K × N weight as used (B' = Bᵀ when trans_b) is U·diag(s)·Vᵀ; the first
 /// layer multiplies by U_r·diag(s_r) (K × r), the second by Vᵀ_r (r × N) and keeps alpha,
-/// beta and C. Exact at r = min(K, N). Rank per layer follows `RankRule`; the error is
+/// beta, C and any fused activation. Exact at r = min(K, N). Rank per layer follows `RankRule`; the error is
 /// ‖B − B_r‖_F / ‖B‖_F. FLOPs per output row: 2·K·N before, 2·r·(K + N) after.
 /// Leaves alone: weights that are not float constant matrices, a constant first operand
 /// (W·x), and matrices with a dimension of 1.
@@ -43,10 +43,10 @@ public struct DecomposeLowRank: Pass {
         var nodes: [Node] = []
         for node in graph.nodes {
             var transB = false
-            switch node.op {
-            case .gemm(let g): transB = g.transB
-            case .matMul: break
-            default:
+            if case .gemm(let g) = node.op {
+                transB = g.transB
+            } else if case .matMul = node.op {
+            } else {
                 nodes.append(node)
                 continue
             }
@@ -98,13 +98,14 @@ public struct DecomposeLowRank: Pass {
         let uValue = graph.addValue(name: wName + ".u", type: uTensor.type)
         let vValue = graph.addValue(name: wName + ".v", type: vTensor.type)
         let first: Op, second: Op
-        switch node.op {
-        case .gemm(let g):
+        if case .gemm(let g) = node.op {
             first = .gemm(Gemm(alpha: 1, beta: 1, transA: g.transA, transB: false))
-            second = .gemm(Gemm(alpha: g.alpha, beta: g.beta, transA: false, transB: false))
-        default:
+            second = .gemm(Gemm(alpha: g.alpha, beta: g.beta, transA: false, transB: false, activation: g.activation))
+        } else if case .matMul(let m) = node.op {
             first = .matMul(MatMul())
-            second = .matMul(MatMul())
+            second = .matMul(MatMul(activation: m.activation))
+        } else {
+            throw KilnError("decompose-low-rank: internal error: \(node.op.mnemonic) is not a dense layer")
         }
         let midType = try first.resultTypes([graph.type(of: node.operands[0]), uTensor.type])[0]
         let mid = graph.addValue(name: yName + ".lr", type: midType)

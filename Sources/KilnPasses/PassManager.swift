@@ -9,6 +9,8 @@ public enum PassManager {
         EliminateDeadCode(),
         EliminateCommonSubexpressions(),
         FoldBatchNorm(),
+        FuseActivation(),
+        FuseElementwise(),
         DecomposeDepthwise(),
         DecomposeLowRank(),
         PruneMagnitude(),
@@ -22,7 +24,7 @@ public enum PassManager {
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
         case .o2, .o3:
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize",
-                    "fold-batchnorm", "eliminate-dead-code"]
+                    "fold-batchnorm", "fuse-activation", "fuse-elementwise", "eliminate-dead-code"]
         }
     }
 

@@ -51,9 +51,7 @@ public struct PruneMagnitude: Pass {
         var nodes: [Node] = []
         var seen = Set<String>()
         for var node in graph.nodes {
-            switch node.op {
-            case .conv, .convTranspose, .gemm, .matMul: break
-            default:
+            guard Self.isLayer(node.op) else {
                 nodes.append(node)
                 continue
             }
@@ -96,5 +94,14 @@ public struct PruneMagnitude: Pass {
         graph.nodes = nodes
         if report.changed { graph.removeDeadNodes() }
         return report
+    }
+
+    /// Conv, ConvTranspose, Gemm and MatMul: the ops whose operand 1 is a layer weight.
+    static func isLayer(_ op: Op) -> Bool {
+        if case .conv = op { return true }
+        if case .convTranspose = op { return true }
+        if case .gemm = op { return true }
+        if case .matMul = op { return true }
+        return false
     }
 }

@@ -18,7 +18,8 @@ let package = Package(
         .target(
             name: "KilnONNX",
             dependencies: ["KilnIR", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .target(name: "KilnPasses", dependencies: ["KilnIR"]),
+        .systemLibrary(name: "CLapack", path: "Sources/CLapack"),
+        .target(name: "KilnPasses", dependencies: ["KilnIR", "CLapack"]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .target(name: "KilnCodegen", dependencies: ["KilnIR", "KilnPasses", "CZstd"]),
         .target(

@@ -27,6 +27,8 @@ public struct PassContext {
     public var afterPass: ((Int, String, Graph, Bool) throws -> Void)?
     /// IR dumps, printing and the ledger, called in order around the pipeline.
     public var instrumentations: [any PassInstrumentation]
+    /// Where passes that report per layer (decomposition, pruning) send their text.
+    public var remarks: ((String) -> Void)? = nil
 
     public init(optLevel: OptLevel = .o2, explicitPasses: [String]? = nil, disabled: Set<String> = [],
                 verifyEach: Bool = PassContext.isDebugBuild,

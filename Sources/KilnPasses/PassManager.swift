@@ -14,6 +14,9 @@ public enum PassManager {
         FuseAttention(),
         FuseActivation(),
         FuseElementwise(),
+        DecomposeDepthwise(),
+        DecomposeLowRank(),
+        PruneMagnitude(),
     ]
 
     /// The pipeline of each level.
@@ -30,6 +33,7 @@ public enum PassManager {
     }
 
     public static func pass(named name: String) throws -> any Pass {
+        if let p = try configuredPass(named: name) { return p }
         guard let p = allPasses.first(where: { $0.name == name }) else {
             let known = allPasses.map(\.name).joined(separator: ", ")
             throw KilnError("unknown pass '\(name)' (passes: \(known))")

@@ -30,6 +30,8 @@ struct Compile: ParsableCommand {
 
     @OptionGroup(title: "Inspection") var inspection: InspectionOptions
 
+    @OptionGroup(title: "Compression") var compression: CompressionOptions
+
     func validate() throws {
         guard OptLevel(rawValue: level) != nil else { throw ValidationError("-O takes 0, 1, 2 or 3") }
     }
@@ -41,9 +43,10 @@ struct Compile: ParsableCommand {
         try reporting {
             let optLevel = OptLevel(rawValue: level) ?? .o2
             let observers = try inspection.makeInspection(for: graph, importSeconds: importSeconds)
-            let context = PassContext(optLevel: optLevel, instrumentations: observers.instrumentations)
+            let passes = PassManager.pipelineNames(for: optLevel) + (try compression.passNames())
+            var context = PassContext(optLevel: optLevel, explicitPasses: passes, instrumentations: observers.instrumentations)
+            context.remarks = printRemark
             try PassManager.run(&graph, context: context)
-            let passes = PassManager.pipelineNames(for: optLevel)
             let source = FileManager.default.contents(atPath: modelOptions.model).map { Array($0) } ?? []
             let options = PlanOptions(compress: !noCompress, sourceSHA256: SHA256.hex(source),
                                       pipeline: (["-O\(level)"] + (passes.isEmpty ? [] : [passes.joined(separator: ",")])).joined(separator: " "))

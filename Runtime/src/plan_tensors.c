@@ -85,11 +85,13 @@ static kiln_status load_entry(kiln_loader *l, uint32_t i, const uint8_t *e) {
     uint64_t align = esize;
     switch (t->storage) {
     case KILN_STORAGE_CONSTANT: {
-        /* f16 storage: count × 2 bytes in CONSTANTS; t->bytes stays the f32 size. */
+        /* f16 storage: count × 2 bytes at a 2-byte aligned offset (only the widening reads
+         * them); t->bytes stays the f32 size. */
         uint64_t stored = t->flags & KILN_TENSOR_F16_STORAGE ? 2 * count : t->bytes;
-        if (t->offset % KILN_CONSTANT_ALIGN)
-            return tensor_fail(l, i, t, "constant offset %llu is not %u-byte aligned",
-                               (unsigned long long)t->offset, KILN_CONSTANT_ALIGN);
+        uint32_t calign = t->flags & KILN_TENSOR_F16_STORAGE ? 2 : KILN_CONSTANT_ALIGN;
+        if (t->offset % calign)
+            return tensor_fail(l, i, t, "constant offset %llu is not %u-byte aligned", (unsigned long long)t->offset,
+                               calign);
         if (t->offset > p->constants_size || stored > p->constants_size - t->offset)
             return tensor_fail(l, i, t, "constant bytes at %llu..%llu lie outside the CONSTANTS section",
                                (unsigned long long)t->offset, (unsigned long long)(t->offset + stored));

@@ -38,7 +38,7 @@ static void check_widening_exhaustive(void) {
 static const uint16_t kHalves[6] = {0x0001, 0x8000, 0x7BFF, 0x3555, 0xC400, 0x03FF};
 static uint8_t *f16_plan(size_t *size, int compress, uint16_t minor, int bad) {
     pb *b = pb_new();
-    int64_t dims[1] = {6}, dims12[1] = {12}, dims13[1] = {13};
+    int64_t dims[1] = {6}, dims11[1] = {11}, dims13[1] = {13};
     float w32[6] = {1, 2, 3, 4, 5, 6};
     uint32_t x = pb_input(b, "x", KILN_F32, 1, dims);
     uint32_t w16 = pb_constant_f16(b, 1, dims, kHalves);
@@ -47,9 +47,12 @@ static uint8_t *f16_plan(size_t *size, int compress, uint16_t minor, int bad) {
     uint32_t y = pb_output(b, "y", KILN_F32, 1, dims);
     if (bad == 1) pb_set_flags(b, x, 1);                                      /* f16 flag on an input */
     if (bad == 2) { int32_t q[6] = {0}; pb_set_flags(b, pb_constant(b, KILN_I32, 1, dims, q), 1); }
-    /* CONSTANTS is 88 bytes (w16 at 0, w32 at 64..88): an unused f16 constant of 12 elements
-     * at 64 fits (24 bytes stored, though 48 as f32), one of 13 does not. */
-    if (bad == 3 || bad == 5) pb_set_flags(b, pb_tensor(b, "wx", KILN_F32, 1, bad == 3 ? dims13 : dims12, 1, 0, 64), 1);
+    /* CONSTANTS is 88 bytes (w16 at 0, w32 at 64..88): an unused f16 constant of 11 elements
+     * at 66 fits (22 bytes stored, though 44 as f32, and f16 needs only 2-byte alignment),
+     * one of 13 at 64 does not, nor one at an odd offset. */
+    if (bad == 3) pb_set_flags(b, pb_tensor(b, "wx", KILN_F32, 1, dims13, 1, 0, 64), 1);
+    if (bad == 5) pb_set_flags(b, pb_tensor(b, "wx", KILN_F32, 1, dims11, 1, 0, 66), 1);
+    if (bad == 6) pb_set_flags(b, pb_tensor(b, "wx", KILN_F32, 1, dims11, 1, 0, 65), 1);
     if (bad == 4) pb_set_flags(b, w16, 3);                                    /* unknown bit 1 */
     attr_buf a = {0};
     ab_i32(&a, KILN_BINARY_ADD);
@@ -107,6 +110,7 @@ void test_f16(void) {
     CHECK(kiln_plan_load_memory(plan, size, &p, &e) == KILN_OK, "f16 constant sized by its f16 bytes: %s", e.message);
     kiln_plan_free(p);
     free(plan);
+    expect_refusal(6, KILN_FORMAT_MINOR, KILN_ERR_MALFORMED, "tensor 5 (wx): constant offset 65 is not 2-byte aligned");
     expect_refusal(4, KILN_FORMAT_MINOR, KILN_ERR_MALFORMED, "unknown tensor flags 0x3 (plan format 1.1, runtime reads 1.1)");
     expect_refusal(4, KILN_FORMAT_MINOR + 1, KILN_ERR_UNSUPPORTED, "unknown tensor flags 0x3");
     expect_refusal(0, 0, KILN_ERR_MALFORMED, "unknown tensor flags 0x1 (plan format 1.0");

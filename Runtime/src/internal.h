@@ -37,6 +37,7 @@ uint32_t kiln_crc32(const uint8_t *data, size_t size);
 typedef struct kiln_tdesc {
     char *name;                  /* NUL-terminated copy ("" when unnamed) */
     uint8_t dtype, rank, storage;
+    uint8_t flags;               /* KILN_TENSOR_F16_STORAGE: CONSTANTS holds f16, widened at load */
     uint32_t io_index;
     uint64_t offset, bytes, count;
     int64_t dims[KILN_MAX_RANK];
@@ -45,6 +46,7 @@ typedef struct kiln_tdesc {
     float *scales;               /* quant_count entries, or NULL */
     int64_t *zero_points;
     int64_t producer;            /* instruction writing it, -1 if none (set by the loader) */
+    const uint8_t *data;         /* CONSTANT: its bytes (in constants or widened), else NULL */
 } kiln_tdesc;
 
 struct kiln_kernel;
@@ -66,6 +68,7 @@ struct kiln_plan {
     const uint8_t *constants;    /* points into buffer, or into constants_owned */
     uint64_t constants_size;
     uint8_t *constants_owned;
+    uint8_t *widened_owned;      /* f32 copies of f16-stored constants (one block) */
     kiln_tdesc *tensors;
     uint32_t tensor_count;
     uint32_t *inputs, *outputs;  /* tensor ids by io index */
@@ -172,6 +175,8 @@ void kiln_aligned_free(void *p);
 
 /* Half-precision conversions (cast kernel, exported for reuse). */
 float kiln_f16_to_f32(uint16_t h);
+/* n little-endian f16 values (any alignment) → f32, exactly. */
+void kiln_widen_f16(const uint8_t *src, float *dst, size_t n);
 uint16_t kiln_f32_to_f16(float f);
 float kiln_bf16_to_f32(uint16_t h);
 uint16_t kiln_f32_to_bf16(float f);

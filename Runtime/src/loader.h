@@ -22,6 +22,8 @@ const char *kiln_section_name(uint32_t kind);
 /* Validates a (offset, len) reference into STRINGS and returns a NUL-terminated copy. */
 kiln_status kiln_load_string(kiln_loader *l, uint32_t off, uint32_t len, const char *what, char **out);
 kiln_status kiln_load_tensors(kiln_loader *l);
+/* Sets every constant's data pointer, widening f16-stored constants into one block. */
+kiln_status kiln_place_constants(kiln_loader *l);
 /* Parses and validates p->buffer (p->size bytes) into p. */
 kiln_status kiln_plan_parse(kiln_plan *p, kiln_error *error);
 kiln_status kiln_load_program(kiln_loader *l);

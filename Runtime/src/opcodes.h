@@ -13,6 +13,9 @@
 /* Section flags. */
 #define KILN_SECTION_OPTIONAL 0x1u
 
+/* Tensor entry flags (byte 11; format 1.1). */
+#define KILN_TENSOR_F16_STORAGE 0x1u
+
 enum kiln_section_kind {
     KILN_SECTION_STRINGS = 1,
     KILN_SECTION_TENSORS = 2,

@@ -99,6 +99,7 @@ void kiln_plan_free(kiln_plan *p) {
     free(p->meta_keys);
     free(p->meta_values);
     kiln_aligned_free(p->constants_owned);
+    kiln_aligned_free(p->widened_owned);
 #ifdef KILN_HAVE_MMAP
     if (p->mapped) munmap(p->buffer, p->size);
     else kiln_aligned_free(p->buffer);

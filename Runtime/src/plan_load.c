@@ -215,6 +215,7 @@ kiln_status kiln_plan_parse(kiln_plan *p, kiln_error *error) {
     if (st == KILN_OK) st = load_metadata(&l);
     if (st == KILN_OK) st = load_constants(&l);
     if (st == KILN_OK) st = kiln_load_tensors(&l);
+    if (st == KILN_OK) st = kiln_place_constants(&l);
     if (st == KILN_OK) st = kiln_load_program(&l);
     return st;
 }

@@ -57,7 +57,11 @@ static kiln_status load_entry(kiln_loader *l, uint32_t i, const uint8_t *e) {
     t->bytes = kiln_rd64(e + 24);
     uint32_t esize = kiln_dtype_bytes(t->dtype);
     if (esize == 0) return tensor_fail(l, i, t, "unknown dtype code %u", (unsigned)t->dtype);
-    if (e[11] != 0) return tensor_fail(l, i, t, "reserved flags byte is %u, expected 0", (unsigned)e[11]);
+    t->flags = e[11];
+    if (t->flags & ~KILN_TENSOR_F16_STORAGE || (t->flags && p->minor < 1))
+        return kiln_fail(l->error, p->minor > KILN_FORMAT_MINOR ? KILN_ERR_UNSUPPORTED : KILN_ERR_MALFORMED,
+                         "plan: tensor %u (%s): unknown tensor flags 0x%x (plan format %u.%u, runtime reads %u.%u)", i,
+                         t->name, (unsigned)t->flags, p->major, p->minor, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
     if (t->rank > KILN_MAX_RANK)
         return tensor_fail(l, i, t, "rank %u exceeds the maximum %d", (unsigned)t->rank, KILN_MAX_RANK);
     uint64_t count = 1;
@@ -80,14 +84,19 @@ static kiln_status load_entry(kiln_loader *l, uint32_t i, const uint8_t *e) {
     t->count = count;
     uint64_t align = esize;
     switch (t->storage) {
-    case KILN_STORAGE_CONSTANT:
-        if (t->offset % KILN_CONSTANT_ALIGN)
-            return tensor_fail(l, i, t, "constant offset %llu is not %u-byte aligned",
-                               (unsigned long long)t->offset, KILN_CONSTANT_ALIGN);
-        if (t->offset > p->constants_size || t->bytes > p->constants_size - t->offset)
+    case KILN_STORAGE_CONSTANT: {
+        /* f16 storage: count × 2 bytes at a 2-byte aligned offset (only the widening reads
+         * them); t->bytes stays the f32 size. */
+        uint64_t stored = t->flags & KILN_TENSOR_F16_STORAGE ? 2 * count : t->bytes;
+        uint32_t calign = t->flags & KILN_TENSOR_F16_STORAGE ? 2 : KILN_CONSTANT_ALIGN;
+        if (t->offset % calign)
+            return tensor_fail(l, i, t, "constant offset %llu is not %u-byte aligned", (unsigned long long)t->offset,
+                               calign);
+        if (t->offset > p->constants_size || stored > p->constants_size - t->offset)
             return tensor_fail(l, i, t, "constant bytes at %llu..%llu lie outside the CONSTANTS section",
-                               (unsigned long long)t->offset, (unsigned long long)(t->offset + t->bytes));
+                               (unsigned long long)t->offset, (unsigned long long)(t->offset + stored));
         break;
+    }
     case KILN_STORAGE_ARENA:
     case KILN_STORAGE_INPUT:
     case KILN_STORAGE_OUTPUT:
@@ -101,6 +110,9 @@ static kiln_status load_entry(kiln_loader *l, uint32_t i, const uint8_t *e) {
     default:
         return tensor_fail(l, i, t, "unknown storage kind %u", (unsigned)t->storage);
     }
+    if ((t->flags & KILN_TENSOR_F16_STORAGE) && (t->storage != KILN_STORAGE_CONSTANT || t->dtype != KILN_F32))
+        return tensor_fail(l, i, t, "f16 storage is only for f32 constants (this is %s %s)", kiln_dtype_name((kiln_dtype)t->dtype),
+                           t->storage == KILN_STORAGE_CONSTANT ? "constant" : "non-constant");
     if (t->storage == KILN_STORAGE_INPUT || t->storage == KILN_STORAGE_OUTPUT) {
         if (t->name[0] == 0) return tensor_fail(l, i, t, "inputs and outputs need a name");
     } else if (t->io_index != 0) {
@@ -163,4 +175,42 @@ kiln_status kiln_load_tensors(kiln_loader *l) {
     kiln_status st = link_io(l, KILN_STORAGE_INPUT, &p->inputs, &p->input_count);
     if (st == KILN_OK) st = link_io(l, KILN_STORAGE_OUTPUT, &p->outputs, &p->output_count);
     return st;
+}
+
+/* Algorithm: constants stored raw point into the CONSTANTS bytes. f16-stored ones get f32
+ * copies in one 64-byte aligned block, each at a 64-byte aligned offset, widened exactly
+ * (every f16 value, subnormals, infinities and NaN payloads included, is an f32 value). */
+kiln_status kiln_place_constants(kiln_loader *l) {
+    kiln_plan *p = l->plan;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < p->tensor_count; i++) {
+        const kiln_tdesc *t = &p->tensors[i];
+        if (t->storage != KILN_STORAGE_CONSTANT || !(t->flags & KILN_TENSOR_F16_STORAGE)) continue;
+        uint64_t padded = (t->bytes + KILN_CONSTANT_ALIGN - 1) / KILN_CONSTANT_ALIGN * KILN_CONSTANT_ALIGN;
+        if (padded > ((uint64_t)1 << 56) - total)
+            return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: f16 constants widen to too many bytes");
+        total += padded;
+    }
+    if (total) {
+        if (total > (uint64_t)SIZE_MAX / 2)
+            return kiln_fail(l->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for widened f16 constants");
+        p->widened_owned = kiln_aligned_alloc((size_t)total);
+        if (!p->widened_owned)
+            return kiln_fail(l->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for %llu bytes of widened f16 constants",
+                             (unsigned long long)total);
+    }
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < p->tensor_count; i++) {
+        kiln_tdesc *t = &p->tensors[i];
+        if (t->storage != KILN_STORAGE_CONSTANT) continue;
+        if (!(t->flags & KILN_TENSOR_F16_STORAGE)) {
+            t->data = p->constants ? p->constants + t->offset : NULL;
+            continue;
+        }
+        uint8_t *out = p->widened_owned + at;
+        if (t->count) kiln_widen_f16(p->constants + t->offset, (float *)out, (size_t)t->count);
+        t->data = out;
+        at += (t->bytes + KILN_CONSTANT_ALIGN - 1) / KILN_CONSTANT_ALIGN * KILN_CONSTANT_ALIGN;
+    }
+    return KILN_OK;
 }

@@ -120,7 +120,7 @@ kiln_status kiln_session_create(const kiln_plan *plan, uint32_t threads, kiln_se
     memset(s->arena, 0, plan->arena_size ? (size_t)plan->arena_size : 1);
     for (uint32_t i = 0; i < plan->tensor_count; i++) {
         const kiln_tdesc *t = &plan->tensors[i];
-        if (t->storage == KILN_STORAGE_CONSTANT) s->ptr[i] = (void *)(plan->constants ? plan->constants + t->offset : NULL);
+        if (t->storage == KILN_STORAGE_CONSTANT) s->ptr[i] = (void *)t->data;
         else s->ptr[i] = s->arena + t->offset;
     }
     const char *prof = getenv("KILN_PROFILE");

@@ -99,6 +99,10 @@ float kiln_f16_to_f32(uint16_t h) {
     return f;
 }
 
+void kiln_widen_f16(const uint8_t *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = kiln_f16_to_f32((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)));
+}
+
 /* Round to nearest even; overflow to infinity; NaN stays NaN. */
 uint16_t kiln_f32_to_f16(float f) {
     uint32_t x; memcpy(&x, &f, 4);

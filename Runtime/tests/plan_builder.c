@@ -31,7 +31,7 @@ static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)
 
 typedef struct tensor {
     uint32_t name_off, name_len;
-    uint8_t dtype, rank, storage;
+    uint8_t dtype, rank, storage, flags;
     uint32_t io;
     uint64_t offset, bytes, dims[8];
     uint32_t qcount;
@@ -122,6 +122,18 @@ uint32_t pb_constant(pb *b, uint8_t dtype, uint32_t rank, const int64_t *dims, c
     return id;
 }
 
+uint32_t pb_constant_f16(pb *b, uint32_t rank, const int64_t *dims, const uint16_t *halves) {
+    pad_to(&b->constants, 64);
+    uint64_t off = b->constants.size, count = 1;
+    for (uint32_t d = 0; d < rank; d++) count *= (uint64_t)dims[d];
+    uint32_t id = pb_tensor(b, "", 1 /* f32 */, rank, dims, 1, 0, off);
+    b->tensors[id].flags = 1;
+    for (uint64_t i = 0; i < count; i++) put16(&b->constants, halves[i]);
+    return id;
+}
+
+void pb_set_flags(pb *b, uint32_t id, uint8_t flags) { b->tensors[id].flags = flags; }
+
 void pb_quant(pb *b, uint32_t id, uint32_t count, int32_t axis, const float *scales, const int64_t *zps) {
     tensor *t = &b->tensors[id];
     t->qcount = count;
@@ -166,7 +178,7 @@ uint8_t *pb_finish(pb *b, size_t *size, int compress, uint16_t major, uint16_t m
         tensor *t = &b->tensors[i];
         buf *o = &s[n].body;
         put32(o, t->name_off); put32(o, t->name_len);
-        put8(o, t->dtype); put8(o, t->rank); put8(o, t->storage); put8(o, 0);
+        put8(o, t->dtype); put8(o, t->rank); put8(o, t->storage); put8(o, t->flags);
         put32(o, t->io); put64(o, t->offset); put64(o, t->bytes);
         for (int d = 0; d < 8; d++) put64(o, t->dims[d]);
         put32(o, t->qcount); put32(o, (uint32_t)t->qaxis); put64(o, t->qoff);

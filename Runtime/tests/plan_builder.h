@@ -18,6 +18,10 @@ uint32_t pb_arena(pb *b, uint8_t dtype, uint32_t rank, const int64_t *dims);
 uint32_t pb_input(pb *b, const char *name, uint8_t dtype, uint32_t rank, const int64_t *dims);
 uint32_t pb_output(pb *b, const char *name, uint8_t dtype, uint32_t rank, const int64_t *dims);
 uint32_t pb_constant(pb *b, uint8_t dtype, uint32_t rank, const int64_t *dims, const void *data);
+/* An f32 constant stored as f16 (tensor flag bit 0): `halves` are its f16 bit patterns. */
+uint32_t pb_constant_f16(pb *b, uint32_t rank, const int64_t *dims, const uint16_t *halves);
+/* Sets a tensor entry's flags byte (byte 11). */
+void pb_set_flags(pb *b, uint32_t id, uint8_t flags);
 /* Quantization parameters for tensor `id` (axis -1 = per tensor). */
 void pb_quant(pb *b, uint32_t id, uint32_t count, int32_t axis, const float *scales, const int64_t *zero_points);
 void pb_instr(pb *b, uint16_t opcode, const void *attr, uint32_t attr_size, uint32_t nin, const uint32_t *ins,

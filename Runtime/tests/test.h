@@ -70,5 +70,6 @@ void test_nn(void);
 void test_misc(void);
 void test_threads(void);
 void test_attention(void);
+void test_f16(void);
 
 #endif

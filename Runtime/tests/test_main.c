@@ -154,6 +154,7 @@ int main(int argc, char **argv) {
     test_misc();
     test_threads();
     test_attention();
+    test_f16();
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

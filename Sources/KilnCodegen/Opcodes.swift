@@ -8,7 +8,9 @@ import KilnIR
 public enum PlanFormat {
     public static let magic: [UInt8] = Array("KILNPLAN".utf8)
     public static let majorVersion: UInt16 = 1
-    public static let minorVersion: UInt16 = 0
+    /// The newest minor this writer knows; a plan is written with the lowest minor it needs
+    /// (1 only when it uses f16 storage), so plain plans stay readable by 1.0 runtimes.
+    public static let minorVersion: UInt16 = 1
     public static let headerSize = 24
     public static let sectionEntrySize = 40
     public static let tensorEntrySize = 112
@@ -21,6 +23,8 @@ public enum PlanFormat {
     public static let alignment = 64
     /// `KILN_FLAG_CONSTANTS_ZSTD`: header flag bit 0.
     public static let flagConstantsZstd: UInt32 = 0x1
+    /// `KILN_TENSOR_F16_STORAGE`: tensor entry flag bit 0 (format 1.1).
+    public static let tensorF16Storage: UInt8 = 0x1
     /// `KILN_SECTION_OPTIONAL`: section flag bit 0.
     public static let sectionOptional: UInt32 = 0x1
     /// `KILN_NO_TENSOR`: an absent optional operand or result.

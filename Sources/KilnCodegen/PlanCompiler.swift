@@ -6,12 +6,14 @@ public struct CompiledPlan: Sendable {
     public var program: Program
     public var memory: MemoryAssignment
 
-    /// Bytes of weights (distinct constant tensors, uncompressed, unpadded).
+    /// Bytes of weights as stored (distinct constant tensors, uncompressed, unpadded; f16
+    /// storage counts 2 bytes an element).
     public var constantBytes: Int {
         var seen = Set<[UInt8]>()
         var total = 0
         for t in program.tensors {
-            if case .constant(let c) = t.storage, seen.insert(c.bytes).inserted { total += c.bytes.count }
+            guard case .constant(let c) = t.storage, seen.insert(c.bytes).inserted else { continue }
+            total += t.storedAsF16 ? 2 * c.count : c.bytes.count
         }
         return total
     }
@@ -26,7 +28,8 @@ public struct CompiledPlan: Sendable {
 /// Graph → lowered program → memory plan → plan bytes.
 public enum PlanCompiler {
     public static func compile(_ graph: Graph, options: PlanOptions = PlanOptions()) throws -> CompiledPlan {
-        let program = try Lowering.lower(graph)
+        var program = try Lowering.lower(graph)
+        if options.halfWeights { program.storeWeightsAsF16() }
         let memory = program.planMemory()
         let bytes = try PlanWriter.write(program, memory: memory, options: options)
         return CompiledPlan(bytes: bytes, program: program, memory: memory)

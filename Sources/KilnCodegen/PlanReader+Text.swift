@@ -64,7 +64,7 @@ extension PlanFile {
     private func storageName(_ t: TensorEntry) -> String {
         switch t.storage {
         case .arena: return "arena"
-        case .constant: return "constant"
+        case .constant: return t.storedAsF16 ? "constant (f16)" : "constant"
         case .input: return "input \(t.ioIndex)"
         case .output: return "output \(t.ioIndex)"
         case nil: return "storage\(t.storageCode)"

@@ -17,6 +17,8 @@ public struct PlanFile: Sendable {
         public var dtypeCode: UInt8
         public var dims: [Int]
         public var storageCode: UInt8
+        /// Entry flags (byte 11): `PlanFormat.tensorF16Storage`.
+        public var flags: UInt8 = 0
         public var ioIndex: Int
         public var offset: Int
         public var byteSize: Int
@@ -27,6 +29,10 @@ public struct PlanFile: Sendable {
 
         public var dtype: DType? { DType(planCode: dtypeCode) }
         public var storage: StorageKind? { StorageKind(rawValue: storageCode) }
+        /// An f32 constant stored as f16 in CONSTANTS (2 bytes an element).
+        public var storedAsF16: Bool { flags & PlanFormat.tensorF16Storage != 0 }
+        /// Bytes it occupies in CONSTANTS.
+        public var storedSize: Int { storedAsF16 ? byteSize / 2 : byteSize }
     }
 
     public struct InstructionEntry: Sendable {
@@ -48,10 +54,21 @@ public struct PlanFile: Sendable {
     /// The uncompressed CONSTANTS section.
     public var constants: [UInt8]
 
-    /// The bytes of a CONSTANT tensor.
+    /// The bytes of a CONSTANT tensor as the kernels see them (f16 storage widened to f32).
     public func constantBytes(_ t: TensorEntry) -> ArraySlice<UInt8> {
-        guard t.storage == .constant, t.offset >= 0, t.byteSize >= 0, t.offset + t.byteSize <= constants.count else { return [] }
-        return constants[t.offset..<(t.offset + t.byteSize)]
+        let n = t.storedSize
+        guard t.storage == .constant, t.offset >= 0, n >= 0, t.offset <= constants.count - n else { return [] }
+        let stored = constants[t.offset..<(t.offset + n)]
+        guard t.storedAsF16 else { return stored }
+        var out = [UInt8]()
+        out.reserveCapacity(2 * n)
+        var i = stored.startIndex
+        while i + 1 < stored.endIndex {
+            let f = Float(Float16(bitPattern: UInt16(stored[i]) | UInt16(stored[i + 1]) << 8)).bitPattern
+            for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: f >> (8 * k))) }
+            i += 2
+        }
+        return out[...]
     }
 
     public func metadata(_ key: String) -> String? { metadata.first { $0.key == key }?.value }
@@ -122,8 +139,7 @@ public enum PlanReader {
         return try (0..<count).map { i in
             var e = ByteReader(Array(r.take(size)))
             let name = try string(e.u32(), e.u32())
-            let dtype = e.u8(), rank = Int(e.u8()), storage = e.u8()
-            _ = e.u8()
+            let dtype = e.u8(), rank = Int(e.u8()), storage = e.u8(), flags = e.u8()
             let io = Int(e.u32()), offset = Int(clamping: e.u64()), bytes = Int(clamping: e.u64())
             let dims = (0..<PlanFormat.maxRank).map { _ in Int(clamping: e.u64()) }
             let q = Int(e.u32()), axis = Int(e.i32()), qoff = Int(clamping: e.u64())
@@ -136,7 +152,7 @@ public enum PlanReader {
                 zeros = (0..<q).map { _ in qr.i64() }
             }
             return PlanFile.TensorEntry(name: name, dtypeCode: dtype, dims: Array(dims[..<rank]), storageCode: storage,
-                                        ioIndex: io, offset: offset, byteSize: bytes, quantAxis: axis, scales: scales, zeroPoints: zeros)
+                                        flags: flags, ioIndex: io, offset: offset, byteSize: bytes, quantAxis: axis, scales: scales, zeroPoints: zeros)
         }
     }
 

@@ -22,22 +22,27 @@ struct SectionBuilder {
         return (off, UInt32(utf8.count))
     }
 
-    /// CONSTANTS content: every constant tensor at a 64-byte aligned offset, identical
-    /// tensors (same bytes) stored once. Returns the section and each tensor's offset.
+    /// CONSTANTS content: every constant tensor used in place at a 64-byte aligned offset,
+    /// then the f16-stored ones (read only by the widening at load) packed at 2-byte
+    /// alignment; identical stored bytes stored once. Returns the section and each
+    /// tensor's offset.
     mutating func layOutConstants(_ p: Program) throws -> (bytes: [UInt8], offsets: [Int: Int]) {
         var out = ByteWriter()
         var seen: [[UInt8]: Int] = [:]
         var offsets: [Int: Int] = [:]
-        for (id, t) in p.tensors.enumerated() {
-            guard case .constant(let value) = t.storage else { continue }
-            if let off = seen[value.bytes] {
-                offsets[id] = off
-                continue
+        for half in [false, true] {
+            for (id, t) in p.tensors.enumerated() where t.storedAsF16 == half {
+                guard case .constant(let value) = t.storage else { continue }
+                let stored = half ? HalfWeights.encode(value) : value.bytes
+                if let off = seen[stored], half || off % PlanFormat.alignment == 0 {
+                    offsets[id] = off
+                    continue
+                }
+                out.pad(to: half ? 2 : PlanFormat.alignment)
+                offsets[id] = out.bytes.count
+                seen[stored] = out.bytes.count
+                out.append(stored)
             }
-            out.pad(to: PlanFormat.alignment)
-            offsets[id] = out.bytes.count
-            seen[value.bytes] = out.bytes.count
-            out.append(value.bytes)
         }
         return (out.bytes, offsets)
     }
@@ -59,7 +64,7 @@ struct SectionBuilder {
             tensors.u8(t.type.dtype.planCode)
             tensors.u8(UInt8(t.type.shape.rank))
             tensors.u8(t.storageKind.rawValue)
-            tensors.u8(0)
+            tensors.u8(t.storedAsF16 ? PlanFormat.tensorF16Storage : 0)
             tensors.u32(UInt32(io))
             tensors.u64(UInt64(offset))
             tensors.u64(UInt64(t.type.byteCount))

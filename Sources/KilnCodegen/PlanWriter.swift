@@ -9,9 +9,12 @@ public struct PlanOptions: Sendable {
     public var sourceSHA256: String
     /// The pass pipeline, e.g. "-O2 canonicalize,fold-constants,…" (`pipeline` metadata).
     public var pipeline: String
+    /// Store large f32 constants as f16 (`--quantize fp16`, see `HalfWeights`).
+    public var halfWeights: Bool
 
-    public init(compress: Bool = true, sourceSHA256: String = "", pipeline: String = "") {
+    public init(compress: Bool = true, sourceSHA256: String = "", pipeline: String = "", halfWeights: Bool = false) {
         self.compress = compress; self.sourceSHA256 = sourceSHA256; self.pipeline = pipeline
+        self.halfWeights = halfWeights
     }
 }
 
@@ -52,15 +55,15 @@ public enum PlanWriter {
         if !constants.bytes.isEmpty {
             sections.append((.constants, compressed ? try Zstd.compress(constants.bytes) : constants.bytes, constants.bytes.count))
         }
-        return assemble(sections, compressed: compressed)
+        return assemble(sections, compressed: compressed, minor: program.usesF16Storage ? 1 : 0)
     }
 
     /// Header, section table (with CRCs) and the sections.
-    private static func assemble(_ sections: [(SectionKind, stored: [UInt8], size: Int)], compressed: Bool) -> [UInt8] {
+    private static func assemble(_ sections: [(SectionKind, stored: [UInt8], size: Int)], compressed: Bool, minor: UInt16) -> [UInt8] {
         var file = ByteWriter()
         file.append(PlanFormat.magic)
         file.u16(PlanFormat.majorVersion)
-        file.u16(PlanFormat.minorVersion)
+        file.u16(minor)
         file.u32(compressed ? PlanFormat.flagConstantsZstd : 0)
         file.u32(UInt32(sections.count))
         file.u32(0)  // header CRC, patched below

@@ -16,6 +16,8 @@ public struct PlanTensor: Hashable, Sendable {
     public var name: String
     public var type: TensorType
     public var storage: Storage
+    /// A constant written as f16 and widened to `type` (f32) at load (`HalfWeights`).
+    public var storedAsF16 = false
 
     public init(name: String, type: TensorType, storage: Storage) {
         self.name = name; self.type = type; self.storage = storage

@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
 import KilnIR
+import KilnPasses
 import KilnRuntime
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time a compiled plan: min, median and p90 latency of repeated runs, and peak RSS.",
         discussion: """
-            Inputs default to deterministic pseudo-random values of the right type (or pass --input like \
+            Inputs default to the deterministic pseudo-random values of SampleInputs (the ones \
+            `kiln compile --report` uses; or pass --input like \
             `kiln run`). Each iteration binds nothing new and calls run once; warm-up runs are not timed. \
             The machine's other load shows in the numbers: compare ratios measured side by side.
             """)
@@ -38,7 +40,7 @@ struct Bench: ParsableCommand {
             let loaded = try loadPlan(plan)
             let session = try runtime { try Session(plan: loaded, threads: threads) }
             let types = try loaded.inputs.map { ($0.name, try tensorType($0)) }
-            let tensors = inputs.isEmpty ? types.enumerated().map { randomTensor($1.1, seed: UInt64($0 + 1)) } : try bindInputs(types, inputs)
+            let tensors = inputs.isEmpty ? types.enumerated().map { SampleInputs.random($1.1, seed: UInt64($0 + 1)) } : try bindInputs(types, inputs)
             for (i, t) in tensors.enumerated() { try runtime { try session.setInput(i, bytes: t.bytes) } }
             for _ in 0..<warmup { try runtime { try session.run() } }
             var times: [Double] = []
@@ -56,24 +58,6 @@ struct Bench: ParsableCommand {
             print("peak RSS \(peakRSSKiB()) KiB")
         }
     }
-}
-
-/// Deterministic inputs: uniform in [-1, 1) for floats, small non-negative integers
-/// otherwise (valid as indices or token ids for most models).
-func randomTensor(_ type: TensorType, seed: UInt64) -> Tensor {
-    var state = seed &* 0x9E3779B97F4A7C15
-    func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-    let n = type.shape.elementCount
-    if type.dtype.isFloat {
-        return Tensor(type.dtype, type.shape, doubles: (0..<n).map { _ in Double(next() >> 11) / Double(1 << 53) * 2 - 1 })
-    }
-    return Tensor(type.dtype, type.shape, int64s: (0..<n).map { _ in Int64(next() % 2) })
 }
 
 /// Peak resident set size of this process (VmHWM), in KiB; 0 where /proc is unavailable.

@@ -28,6 +28,9 @@ struct Compile: ParsableCommand {
     @Flag(name: .customLong("no-compress"), help: "Store constants raw (mmap-able, weights used in place).")
     var noCompress = false
 
+    @Option(help: "Quantize weights: fp16 (large f32 constants stored as f16, widened at load; half-size plans).")
+    var quantize: QuantizeMode?
+
     @OptionGroup(title: "Inspection") var inspection: InspectionOptions
 
     @OptionGroup(title: "Compression") var compression: CompressionOptions
@@ -49,7 +52,8 @@ struct Compile: ParsableCommand {
             try PassManager.run(&graph, context: context)
             let source = FileManager.default.contents(atPath: modelOptions.model).map { Array($0) } ?? []
             let options = PlanOptions(compress: !noCompress, sourceSHA256: SHA256.hex(source),
-                                      pipeline: (["-O\(level)"] + (passes.isEmpty ? [] : [passes.joined(separator: ",")])).joined(separator: " "))
+                                      pipeline: (["-O\(level)"] + (passes.isEmpty ? [] : [passes.joined(separator: ",")])).joined(separator: " "),
+                                      halfWeights: quantize == .fp16)
             let plan = try PlanCompiler.compile(graph, options: options)
             do {
                 _ = try Plan(bytes: plan.bytes)
@@ -61,4 +65,10 @@ struct Compile: ParsableCommand {
             try observers.finish(planBytes: plan.bytes.count, options: inspection)
         }
     }
+}
+
+/// `--quantize` values. fp16 is a plan-writing option (`PlanOptions.halfWeights`, see
+/// `HalfWeights` in KilnCodegen); further modes (int8) add a case here.
+enum QuantizeMode: String, ExpressibleByArgument, CaseIterable {
+    case fp16
 }

@@ -167,6 +167,8 @@ struct Lowerer {
         case .recurrent(let r): try lowerRecurrent(r, n)
         case .quantizeLinear(let q): try lowerQuantize(axis: q.axis, blockSize: q.blockSize, .quantizeLinear, n)
         case .dequantizeLinear(let q): try lowerQuantize(axis: q.axis, blockSize: q.blockSize, .dequantizeLinear, n)
+        case .qlinearConv(let q): try lowerQLinearConv(q, n)
+        case .qlinearMatMul(let q): try lowerQLinearMatMul(q, n)
         }
     }
 

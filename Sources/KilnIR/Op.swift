@@ -46,6 +46,8 @@ public enum Op: Hashable, Sendable {
     case recurrent(Recurrent)
     case quantizeLinear(QuantizeLinear)
     case dequantizeLinear(DequantizeLinear)
+    case qlinearConv(QLinearConv)
+    case qlinearMatMul(QLinearMatMul)
 
     /// The op's type rule and reference evaluation.
     public var rule: any OpRule {
@@ -94,6 +96,8 @@ public enum Op: Hashable, Sendable {
         case .recurrent(let a): return a
         case .quantizeLinear(let a): return a
         case .dequantizeLinear(let a): return a
+        case .qlinearConv(let a): return a
+        case .qlinearMatMul(let a): return a
         }
     }
 
@@ -157,6 +161,8 @@ public enum Op: Hashable, Sendable {
         case .recurrent(let r): return r.kind.rawValue
         case .quantizeLinear: return "quantize_linear"
         case .dequantizeLinear: return "dequantize_linear"
+        case .qlinearConv: return "qlinear_conv"
+        case .qlinearMatMul: return "qlinear_mat_mul"
         }
     }
 }

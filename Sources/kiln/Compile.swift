@@ -16,6 +16,7 @@ struct Compile: ParsableCommand {
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var quantizeOptions: QuantizeOptions
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The plan file to write.", valueName: "plan.kplan"))
     var output: String
@@ -36,7 +37,8 @@ struct Compile: ParsableCommand {
             let optLevel = OptLevel(rawValue: level) ?? .o2
             let context = PassContext(optLevel: optLevel)
             try PassManager.run(&graph, context: context)
-            let passes = PassManager.pipelineNames(for: optLevel)
+            let quantized = try quantizeOptions.apply(&graph)
+            let passes = PassManager.pipelineNames(for: optLevel) + (quantized.map { [$0] } ?? [])
             let source = FileManager.default.contents(atPath: modelOptions.model).map { Array($0) } ?? []
             let options = PlanOptions(compress: !noCompress, sourceSHA256: SHA256.hex(source),
                                       pipeline: (["-O\(level)"] + (passes.isEmpty ? [] : [passes.joined(separator: ",")])).joined(separator: " "))

@@ -104,9 +104,11 @@ final class TextFormRoundTripTests: XCTestCase {
         case .recurrent: return 41
         case .quantizeLinear: return 42
         case .dequantizeLinear: return 43
+        case .qlinearConv: return 44
+        case .qlinearMatMul: return 45
         }
     }
-    static let opCaseCount = 44
+    static let opCaseCount = 46
 
     static var allOps: [Op] {
         var ops: [Op] = [
@@ -142,6 +144,10 @@ final class TextFormRoundTripTests: XCTestCase {
             .quantizeLinear(QuantizeLinear(axis: nil, blockSize: 32, outputType: .i8)),
             .dequantizeLinear(DequantizeLinear(axis: nil, blockSize: 0)),
             .dequantizeLinear(DequantizeLinear(axis: 0, blockSize: 16)),
+            .qlinearConv(QLinearConv(conv: Conv(strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1),
+                                     quant: QLinearParams(xScale: 0.02, xZeroPoint: 128, wScales: [0.5, 0.25], yScale: 0.1,
+                                                          yZeroPoint: 3, yMin: 3, yMax: 255))),
+            .qlinearMatMul(QLinearMatMul(quant: QLinearParams(xScale: 1.5, xZeroPoint: 0, wScales: [1e-3], yScale: 0.75, yZeroPoint: 255))),
         ]
         ops += unaryOps.map { .unary($0) }
         ops += BinaryOp.allCases.map { .binary($0) }

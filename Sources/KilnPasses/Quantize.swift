@@ -47,19 +47,31 @@ public enum QuantizeInt8 {
         for (i, n) in g.nodes.enumerated() {
             guard n.results.count == 1, n.operands.count >= 2, g.type(of: n.operands[0]).dtype == .f32,
                   let w = constant(n.operands[1]), n.operands.count == 2 || constant(n.operands[2]) != nil else { continue }
+            let fused: FusedActivation?
             switch n.op {
-            case .conv: guard w.shape.rank == 4 else { continue }
+            case .conv(let a): guard w.shape.rank == 4 else { continue }; fused = a.activation
             case .gemm(let a):
                 guard !a.transA, w.shape.rank == 2, n.operands.count == 2 || constant(n.operands[2])!.shape.elementCount == (a.transB ? w.shape[0] : w.shape[1]) else { continue }
-            case .matMul: guard w.shape.rank == 2, n.operands.count == 2 else { continue }
+                fused = a.activation
+            case .matMul(let a): guard w.shape.rank == 2, n.operands.count == 2 else { continue }; fused = a.activation
             default: continue
             }
             var c = Candidate(node: i, x: n.operands[0], out: n.results[0], clamp: nil)
-            let r = n.results[0]
-            if users[r.index].count == 1, !outputSet.contains(r) {
-                let u = g.nodes[users[r.index][0]]
-                if case .unary(.relu) = u.op { c.out = u.results[0]; c.clamp = (0, nil) }
-                if case .clip(let cl) = u.op, u.operands.count == 1 { c.out = u.results[0]; c.clamp = (cl.min, cl.max) }
+            if let f = fused {
+                // An activation fused by fuse-activation: relu and clip become the clamp;
+                // any other keeps the op in float.
+                switch f {
+                case .unary(.relu): c.clamp = (0, nil)
+                case .clip(let cl): c.clamp = (cl.min, cl.max)
+                default: continue
+                }
+            } else {
+                let r = n.results[0]
+                if users[r.index].count == 1, !outputSet.contains(r) {
+                    let u = g.nodes[users[r.index][0]]
+                    if case .unary(.relu) = u.op { c.out = u.results[0]; c.clamp = (0, nil) }
+                    if case .clip(let cl) = u.op, u.operands.count == 1 { c.out = u.results[0]; c.clamp = (cl.min, cl.max) }
+                }
             }
             candidates.append(c)
         }
@@ -80,7 +92,8 @@ public enum QuantizeInt8 {
             var op: (QLinearParams) -> Op
             let channels: Int
             switch n.op {
-            case .conv(let conv):
+            case .conv(var conv):
+                conv.activation = nil  // the clamp carries it
                 channels = w.shape[0]
                 op = { .qlinearConv(QLinearConv(conv: conv, quant: $0)) }
             case .gemm(let a):

@@ -53,6 +53,25 @@ final class QuantizeTests: XCTestCase {
         for (a, b) in zip(got, want) { XCTAssertEqual(a, b, accuracy: 0.05 * range) }
     }
 
+    /// A relu already fused into the conv (fuse-activation at -O2) becomes the clamp.
+    func testFusedReluBecomesTheClamp() throws {
+        var b = GraphBuilder(name: "fused")
+        let x = b.input("x", TensorType(.f32, [1, 2, 4, 4]))
+        let w = b.constant(random([3, 2, 3, 3], seed: 5), name: "w")
+        let conv = Conv(strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1, activation: .unary(.relu))
+        b.output(try b.add1(.conv(conv), [x, w], name: "y"))
+        let float = b.graph
+        var g = float
+        _ = try QuantizeInt8.run(&g, samples: [[random([1, 2, 4, 4], seed: 6)]])
+        guard case .qlinearConv(let qc) = g.nodes.first(where: { $0.op.mnemonic == "qlinear_conv" })?.op else { return XCTFail() }
+        XCTAssertNil(qc.conv.activation)
+        XCTAssertEqual(qc.quant.yMin, qc.quant.yZeroPoint)
+        let xin = random([1, 2, 4, 4], seed: 6)
+        let got = try Evaluator.run(g, inputs: [xin])[0].floats, want = try Evaluator.run(float, inputs: [xin])[0].floats
+        XCTAssertEqual(got.min()!, 0)
+        for (a, e) in zip(got, want) { XCTAssertEqual(a, e, accuracy: 0.05 * want.max()!) }
+    }
+
     func testPercentileNarrowsTheRange() throws {
         let g = try net()
         let samples = (0..<2).map { [random([1, 3, 6, 6], seed: 10 + UInt64($0))] }

@@ -79,7 +79,9 @@ enum kiln_opcode {
     KILN_OP_TRILU = 38,
     KILN_OP_RANGE = 39,
     KILN_OP_ATTENTION = 40,
-    KILN_OP_COUNT = 41
+    KILN_OP_QCONV2D = 80,
+    KILN_OP_QGEMM = 81,
+    KILN_OP_COUNT = 82
 };
 
 /* Unary functions (UNARY's `func`, and the fused `act` of conv/gemm/matmul/batch_norm,

@@ -71,5 +71,6 @@ void test_misc(void);
 void test_threads(void);
 void test_attention(void);
 void test_f16(void);
+void test_quant_kernels(void);
 
 #endif

@@ -155,6 +155,7 @@ int main(int argc, char **argv) {
     test_threads();
     test_attention();
     test_f16();
+    test_quant_kernels();
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

@@ -35,6 +35,7 @@ extension Opcode {
     /// The attribute block layout, field by field, as the spec lists it.
     public var attributeFields: [AttributeField] {
         let act = [AttributeField("act", .i32), AttributeField("act_alpha", .f32), AttributeField("act_beta", .f32)]
+        let quant = ["x_zero_point", "y_zero_point", "y_min", "y_max"].map { AttributeField($0, .i32) }
         switch self {
         case .copy, .where, .cast, .expand, .tile, .range:
             return []
@@ -99,6 +100,10 @@ extension Opcode {
             return [.init("upper", .i32), .init("reserved", .i32), .init("k", .i64)]
         case .attention:
             return [.init("scale", .f32), .init("k_transposed", .i32)]
+        case .qconv2d:
+            return Opcode.conv2d.attributeFields + quant
+        case .qgemm:
+            return quant
         }
     }
 

@@ -159,6 +159,8 @@ struct Lowerer {
         case .quantizeLinear(let q): try lowerQuantize(axis: q.axis, blockSize: q.blockSize, .quantizeLinear, n)
         case .dequantizeLinear(let q): try lowerQuantize(axis: q.axis, blockSize: q.blockSize, .dequantizeLinear, n)
         case .attention(let a): try lowerAttention(a, n)
+        case .qlinearConv(let q): try lowerQLinearConv(q, n)
+        case .qlinearMatMul(let q): try lowerQLinearMatMul(q, n)
         }
     }
 

@@ -51,6 +51,12 @@ extension Graph {
             let w = ins[1].shape.dims
             let kernel = w.dropFirst(2).reduce(1, *)
             return 2 * outs * (w.count > 1 ? w[1] : 1) * kernel
+        case .qlinearConv:
+            guard ins.count >= 2 else { return 0 }
+            return 2 * outs * ins[1].shape.dims.dropFirst().reduce(1, *)
+        case .qlinearMatMul:
+            guard ins.count >= 2 else { return 0 }
+            return 2 * outs * ins[1].shape[0]
         case .convTranspose:
             guard ins.count >= 2 else { return 0 }
             let w = ins[1].shape.dims

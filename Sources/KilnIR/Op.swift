@@ -48,6 +48,8 @@ public enum Op: Hashable, Sendable {
     case quantizeLinear(QuantizeLinear)
     case dequantizeLinear(DequantizeLinear)
     case attention(Attention)
+    case qlinearConv(QLinearConv)
+    case qlinearMatMul(QLinearMatMul)
 
     /// The op's type rule and reference evaluation.
     public var rule: any OpRule {
@@ -97,6 +99,8 @@ public enum Op: Hashable, Sendable {
         case .quantizeLinear(let a): return a
         case .dequantizeLinear(let a): return a
         case .attention(let a): return a
+        case .qlinearConv(let a): return a
+        case .qlinearMatMul(let a): return a
         }
     }
 
@@ -170,6 +174,8 @@ public enum Op: Hashable, Sendable {
         case .quantizeLinear: return "quantize_linear"
         case .dequantizeLinear: return "dequantize_linear"
         case .attention: return "attention"
+        case .qlinearConv: return "qlinear_conv"
+        case .qlinearMatMul: return "qlinear_mat_mul"
         }
     }
 }

@@ -85,6 +85,12 @@ extension Parser {
             return .dequantizeLinear(DequantizeLinear(axis: try a.optionalInt("axis"), blockSize: try a.int("block_size")))
         case "attention":
             return .attention(Attention(scale: try a.float("scale"), kTransposed: try a.bool("k_transposed")))
+        case "qlinear_conv":
+            let conv = Conv(strides: try a.ints("strides"), pads: try a.ints("pads"),
+                            dilations: try a.ints("dilations"), group: try a.int("group"))
+            return .qlinearConv(QLinearConv(conv: conv, quant: try qlinearParams(&a)))
+        case "qlinear_mat_mul":
+            return .qlinearMatMul(QLinearMatMul(quant: try qlinearParams(&a)))
         default:
             return nil
         }
@@ -105,6 +111,12 @@ extension Parser {
     static let reduceKinds: [String: ReduceKind] =
         Dictionary(ReduceKind.allCases.map { (Op.reduce(Reduce(kind: $0, axes: [], keepDims: false)).mnemonic, $0) },
                    uniquingKeysWith: { first, _ in first })
+
+    private static func qlinearParams(_ a: inout AttributeReader) throws -> QLinearParams {
+        QLinearParams(xScale: try a.float("x_scale"), xZeroPoint: try a.int("x_zero_point"), wScales: try a.floats("w_scales"),
+                      yScale: try a.float("y_scale"), yZeroPoint: try a.int("y_zero_point"),
+                      yMin: try a.int("y_min"), yMax: try a.int("y_max"))
+    }
 
     private static func pool(_ kind: PoolKind, _ a: inout AttributeReader) throws -> Pool {
         Pool(kind: kind, kernel: try a.ints("kernel"), strides: try a.ints("strides"), pads: try a.ints("pads"),

@@ -158,6 +158,10 @@ extension Printer {
             return out + [("block_size", .int(a.blockSize))]
         case .attention(let a):
             return [("scale", .float(a.scale)), ("k_transposed", .bool(a.kTransposed))]
+        case .qlinearConv(let a):
+            return attributes(of: .conv(a.conv)) + qlinearAttributes(a.quant)
+        case .qlinearMatMul(let a):
+            return qlinearAttributes(a.quant)
         }
     }
 
@@ -198,5 +202,10 @@ extension Printer {
     }
 
     private static func ints(_ values: [Int]) -> AttributeValue { .list(values.map { .int($0) }) }
+
+    private static func qlinearAttributes(_ q: QLinearParams) -> [(String, AttributeValue)] {
+        [("x_scale", .float(q.xScale)), ("x_zero_point", .int(q.xZeroPoint)), ("w_scales", floats(q.wScales)),
+         ("y_scale", .float(q.yScale)), ("y_zero_point", .int(q.yZeroPoint)), ("y_min", .int(q.yMin)), ("y_max", .int(q.yMax))]
+    }
     private static func floats(_ values: [Float]) -> AttributeValue { .list(values.map { .float($0) }) }
 }

@@ -18,6 +18,7 @@ struct Compile: ParsableCommand {
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var quantizeOptions: QuantizeOptions
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The plan file to write.", valueName: "plan.kplan"))
     var output: String
@@ -27,9 +28,6 @@ struct Compile: ParsableCommand {
 
     @Flag(name: .customLong("no-compress"), help: "Store constants raw (mmap-able, weights used in place).")
     var noCompress = false
-
-    @Option(help: "Quantize weights: fp16 (large f32 constants stored as f16, widened at load; half-size plans).")
-    var quantize: QuantizeMode?
 
     @OptionGroup(title: "Inspection") var inspection: InspectionOptions
 
@@ -50,10 +48,12 @@ struct Compile: ParsableCommand {
             var context = PassContext(optLevel: optLevel, explicitPasses: passes, instrumentations: observers.instrumentations)
             context.remarks = printRemark
             try PassManager.run(&graph, context: context)
+            let quantized = try quantizeOptions.apply(&graph)
+            let recorded = passes + (quantized.map { [$0] } ?? [])
             let source = FileManager.default.contents(atPath: modelOptions.model).map { Array($0) } ?? []
             let options = PlanOptions(compress: !noCompress, sourceSHA256: SHA256.hex(source),
-                                      pipeline: (["-O\(level)"] + (passes.isEmpty ? [] : [passes.joined(separator: ",")])).joined(separator: " "),
-                                      halfWeights: quantize == .fp16)
+                                      pipeline: (["-O\(level)"] + (recorded.isEmpty ? [] : [recorded.joined(separator: ",")])).joined(separator: " "),
+                                      halfWeights: quantizeOptions.halfWeights)
             let plan = try PlanCompiler.compile(graph, options: options)
             do {
                 _ = try Plan(bytes: plan.bytes)
@@ -65,10 +65,4 @@ struct Compile: ParsableCommand {
             try observers.finish(planBytes: plan.bytes.count, options: inspection)
         }
     }
-}
-
-/// `--quantize` values. fp16 is a plan-writing option (`PlanOptions.halfWeights`, see
-/// `HalfWeights` in KilnCodegen); further modes (int8) add a case here.
-enum QuantizeMode: String, ExpressibleByArgument, CaseIterable {
-    case fp16
 }

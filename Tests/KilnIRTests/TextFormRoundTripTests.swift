@@ -105,9 +105,11 @@ final class TextFormRoundTripTests: XCTestCase {
         case .quantizeLinear: return 42
         case .dequantizeLinear: return 43
         case .attention: return 44
+        case .qlinearConv: return 45
+        case .qlinearMatMul: return 46
         }
     }
-    static let opCaseCount = 45
+    static let opCaseCount = 47
 
     static var allOps: [Op] {
         var ops: [Op] = [
@@ -144,6 +146,10 @@ final class TextFormRoundTripTests: XCTestCase {
             .dequantizeLinear(DequantizeLinear(axis: nil, blockSize: 0)),
             .dequantizeLinear(DequantizeLinear(axis: 0, blockSize: 16)),
             .attention(Attention(scale: 0.125, kTransposed: false)), .attention(Attention(scale: 1, kTransposed: true)),
+            .qlinearConv(QLinearConv(conv: Conv(strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1),
+                                     quant: QLinearParams(xScale: 0.02, xZeroPoint: 128, wScales: [0.5, 0.25], yScale: 0.1,
+                                                          yZeroPoint: 3, yMin: 3, yMax: 255))),
+            .qlinearMatMul(QLinearMatMul(quant: QLinearParams(xScale: 1.5, xZeroPoint: 0, wScales: [1e-3], yScale: 0.75, yZeroPoint: 255))),
         ]
         ops += unaryOps.map { .unary($0) }
         ops += BinaryOp.allCases.map { .binary($0) }

@@ -1,0 +1,50 @@
+/* qgemm.h — the int8 GEMM core shared by QCONV2D and QGEMM, its requantization, and the
+ * choice between the portable reference and the AVX2 path (made once, at load). */
+#ifndef KILN_KERNELS_QGEMM_H
+#define KILN_KERNELS_QGEMM_H
+
+#include "common.h"
+
+/* c[i*n + j] = sum over t < kk of lo(a[i*kk+t]) * b[(t*n + j)*2] + hi(a[i*kk+t]) * b[(t*n + j)*2 + 1]:
+ * A holds pairs of consecutive-k weights as two i16 in one i32 (low half first), B holds
+ * the same pairs of activations interleaved per column. Integer sums, so every path is
+ * exact and equal (int32 wraps identically; |sum| < K * 255 * 128 never wraps for
+ * K < 65536, which the kernels require). */
+typedef void (*kiln_qgemm_fn)(int64_t m, int64_t n, int64_t kk, const int32_t *a, const int16_t *b, int32_t *c);
+
+void kiln_qgemm_portable(int64_t m, int64_t n, int64_t kk, const int32_t *a, const int16_t *b, int32_t *c);
+/* NULL when the build or the CPU has no AVX2. */
+kiln_qgemm_fn kiln_qgemm_avx2(void);
+/* The fastest path this CPU runs (AVX2 when available), or the portable one when
+ * KILN_QGEMM=portable is set in the environment. */
+kiln_qgemm_fn kiln_qgemm_select(void);
+
+/* Packs two i16 into the A layout. */
+static inline int32_t kiln_qpair(int32_t lo, int32_t hi) {
+    return (int32_t)(((uint32_t)(uint16_t)(int16_t)lo) | ((uint32_t)(uint16_t)(int16_t)hi << 16));
+}
+
+/* Requantization: zp + round(acc * mult / 2^shift), clamped to [lo, hi]; mult in
+ * [2^30, 2^31) (or 0) and shift in [1, 62], computed by the compiler from
+ * x_scale * w_scale / y_scale. Rounds half up (towards +inf); >> on a negative int64 is
+ * an arithmetic shift on every compiler the runtime supports. */
+static inline uint8_t kiln_requant(int32_t acc, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
+    int64_t v = ((int64_t)acc * mult + ((int64_t)1 << (shift - 1))) >> shift;
+    v += zp;
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
+    return (uint8_t)v;
+}
+
+/* Requantization parameters shared by QCONV2D and QGEMM (attributes x_zp, y_zp, y_min,
+ * y_max; the requant operand i32 [2, M]: multipliers then shifts). */
+typedef struct kiln_qparams {
+    int32_t x_zp, y_zp, y_min, y_max;
+} kiln_qparams;
+kiln_status kiln_qparams_read(kiln_check *c, const uint8_t *attr, kiln_qparams *q);
+/* Checks the requant operand for m channels and copies it into mult/shift. */
+kiln_status kiln_qrequant_read(kiln_check *c, const kiln_tdesc *t, int64_t m, int32_t *mult, int32_t *shift);
+/* The bytes of a CONSTANT tensor, or NULL (with the check failed) if it is not one. */
+const void *kiln_qconstant(kiln_check *c, const kiln_tdesc *t, const char *what);
+
+#endif

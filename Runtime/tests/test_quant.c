@@ -1,0 +1,130 @@
+/* test_quant.c — the int8 kernels: the GEMM core's optimized path against the portable
+ * reference (bit for bit, random shapes with odd sizes), and QCONV2D (im2col + GEMM,
+ * grouped, depthwise) and QGEMM against a direct loop over the definition. */
+#include "test.h"
+
+#include "../src/kernels/qgemm.h"
+
+static uint32_t g_state = 12345;
+static int32_t rnd(int32_t lo, int32_t hi) {
+    g_state = g_state * 1664525u + 1013904223u;
+    return lo + (int32_t)((g_state >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+static void test_core_paths(void) {
+    kiln_qgemm_fn fast = kiln_qgemm_avx2();
+    if (!fast) { printf("  (no AVX2 on this CPU/build: only the portable int8 core is exercised)\n"); fast = kiln_qgemm_select(); }
+    for (int trial = 0; trial < 60; trial++) {
+        int64_t m = rnd(1, 13), n = rnd(1, 53), kk = rnd(1, 37);
+        if (trial % 10 == 0) { m = 4; n = 16; }
+        int32_t *a = malloc(sizeof(int32_t) * (size_t)(m * kk));
+        int16_t *b = malloc(sizeof(int16_t) * (size_t)(kk * n * 2));
+        int32_t *c0 = malloc(sizeof(int32_t) * (size_t)(m * n)), *c1 = malloc(sizeof(int32_t) * (size_t)(m * n));
+        for (int64_t i = 0; i < m * kk; i++) a[i] = kiln_qpair(rnd(-128, 127), rnd(-128, 127));
+        for (int64_t i = 0; i < kk * n * 2; i++) b[i] = (int16_t)rnd(0, 255);
+        kiln_qgemm_portable(m, n, kk, a, b, c0);
+        fast(m, n, kk, a, b, c1);
+        CHECK(memcmp(c0, c1, sizeof(int32_t) * (size_t)(m * n)) == 0, "int8 core: optimized path differs (m=%lld n=%lld kk=%lld)",
+              (long long)m, (long long)n, (long long)kk);
+        /* The reference itself against the plain definition. */
+        int bad = 0;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                int32_t s = 0;
+                for (int64_t t = 0; t < kk; t++)
+                    s += (int16_t)(a[i * kk + t] & 0xFFFF) * b[(t * n + j) * 2] + (int16_t)((uint32_t)a[i * kk + t] >> 16) * b[(t * n + j) * 2 + 1];
+                bad += s != c0[i * n + j];
+            }
+        CHECK(bad == 0, "int8 core: portable path differs from the definition");
+        free(a); free(b); free(c0); free(c1);
+    }
+}
+
+/* y = clamp(zp + round_half_up(acc * mult / 2^shift)) written out with a division. */
+static uint8_t requant_def(int64_t acc, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
+    int64_t num = acc * mult + ((int64_t)1 << (shift - 1)), den = (int64_t)1 << shift;
+    int64_t q = num / den;
+    if (num % den != 0 && num < 0) q -= 1; /* floor */
+    q += zp;
+    return (uint8_t)(q < lo ? lo : q > hi ? hi : q);
+}
+
+static void qconv_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, int64_t group, int64_t kh, int64_t kw,
+                       int64_t s, int64_t pad, int64_t dil, int bias) {
+    int64_t cg = c / group, mg = m / group;
+    int64_t oh = (h + 2 * pad - ((kh - 1) * dil + 1)) / s + 1, ow = (w + 2 * pad - ((kw - 1) * dil + 1)) / s + 1;
+    int64_t xd[4] = {n, c, h, w}, wd[4] = {m, cg, kh, kw}, rd[2] = {2, m}, bd[1] = {m}, yd[4] = {n, m, oh, ow};
+    uint8_t *x = malloc((size_t)(n * c * h * w)), *y = malloc((size_t)(n * m * oh * ow));
+    int8_t *wt = malloc((size_t)(m * cg * kh * kw));
+    int32_t *rq = malloc(sizeof(int32_t) * (size_t)(2 * m)), *b = malloc(sizeof(int32_t) * (size_t)m);
+    int32_t xzp = rnd(0, 255), yzp = rnd(0, 255), ymin = rnd(0, 40), ymax = rnd(200, 255);
+    for (int64_t i = 0; i < n * c * h * w; i++) x[i] = (uint8_t)rnd(0, 255);
+    for (int64_t i = 0; i < m * cg * kh * kw; i++) wt[i] = (int8_t)rnd(-127, 127);
+    for (int64_t i = 0; i < m; i++) { rq[i] = rnd(1 << 30, 0x7FFFFFFF); rq[m + i] = rnd(36, 44); b[i] = rnd(-50000, 50000); }
+    for (int64_t in = 0; in < n; in++)
+        for (int64_t o = 0; o < m; o++)
+            for (int64_t yy = 0; yy < oh; yy++)
+                for (int64_t xx = 0; xx < ow; xx++) {
+                    int64_t acc = bias ? b[o] : 0, g = o / mg;
+                    for (int64_t ci = 0; ci < cg; ci++)
+                        for (int64_t i = 0; i < kh; i++)
+                            for (int64_t j = 0; j < kw; j++) {
+                                int64_t iy = yy * s - pad + i * dil, ix = xx * s - pad + j * dil;
+                                int32_t xv = iy < 0 || iy >= h || ix < 0 || ix >= w ? xzp : x[((in * c + g * cg + ci) * h + iy) * w + ix];
+                                acc += (int64_t)(xv - xzp) * wt[((o * cg + ci) * kh + i) * kw + j];
+                            }
+                    y[((in * m + o) * oh + yy) * ow + xx] = requant_def(acc, rq[o], rq[m + o], yzp, ymin, ymax);
+                }
+    attr_buf a = {{0}, 0};
+    int32_t conv[11] = {(int32_t)kh, (int32_t)kw, (int32_t)s, (int32_t)s, (int32_t)pad, (int32_t)pad, (int32_t)pad,
+                        (int32_t)pad, (int32_t)dil, (int32_t)dil, (int32_t)group};
+    for (int i = 0; i < 11; i++) ab_i32(&a, conv[i]);
+    ab_i32(&a, 0); ab_f32(&a, 0); ab_f32(&a, 0);
+    ab_i32(&a, xzp); ab_i32(&a, yzp); ab_i32(&a, ymin); ab_i32(&a, ymax);
+    tspec ins[4] = {{KILN_U8, 4, xd, x, 0, 0}, {KILN_I8, 4, wd, wt, 1, 0}, {KILN_I32, 2, rd, rq, 1, 0}, {KILN_I32, 1, bd, b, 1, !bias}};
+    tspec outs[1] = {{KILN_U8, 4, yd, y, 0, 0}};
+    char what[120];
+    snprintf(what, sizeof what, "qconv2d c=%lld m=%lld g=%lld k=%lldx%lld s=%lld p=%lld d=%lld", (long long)c, (long long)m,
+             (long long)group, (long long)kh, (long long)kw, (long long)s, (long long)pad, (long long)dil);
+    test_op(what, KILN_OP_QCONV2D, a.data, a.size, 4, ins, 1, outs, 0, 0);
+    free(x); free(y); free(wt); free(rq); free(b);
+}
+
+static void qgemm_case(int64_t rows, int64_t k, int64_t n, int bias) {
+    int64_t xd[2] = {rows, k}, wd[2] = {k, n}, rd[2] = {2, n}, bd[1] = {n}, yd[2] = {rows, n};
+    uint8_t *x = malloc((size_t)(rows * k)), *y = malloc((size_t)(rows * n));
+    int8_t *wt = malloc((size_t)(k * n));
+    int32_t *rq = malloc(sizeof(int32_t) * (size_t)(2 * n)), *b = malloc(sizeof(int32_t) * (size_t)n);
+    int32_t xzp = rnd(0, 255), yzp = rnd(0, 255);
+    for (int64_t i = 0; i < rows * k; i++) x[i] = (uint8_t)rnd(0, 255);
+    for (int64_t i = 0; i < k * n; i++) wt[i] = (int8_t)rnd(-128, 127);
+    for (int64_t i = 0; i < n; i++) { rq[i] = rnd(1 << 30, 0x7FFFFFFF); rq[n + i] = rnd(36, 44); b[i] = rnd(-50000, 50000); }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < n; j++) {
+            int64_t acc = bias ? b[j] : 0;
+            for (int64_t i = 0; i < k; i++) acc += (int64_t)(x[r * k + i] - xzp) * wt[i * n + j];
+            y[r * n + j] = requant_def(acc, rq[j], rq[n + j], yzp, 0, 255);
+        }
+    attr_buf a = {{0}, 0};
+    ab_i32(&a, xzp); ab_i32(&a, yzp); ab_i32(&a, 0); ab_i32(&a, 255);
+    tspec ins[4] = {{KILN_U8, 2, xd, x, 0, 0}, {KILN_I8, 2, wd, wt, 1, 0}, {KILN_I32, 2, rd, rq, 1, 0}, {KILN_I32, 1, bd, b, 1, !bias}};
+    tspec outs[1] = {{KILN_U8, 2, yd, y, 0, 0}};
+    char what[80];
+    snprintf(what, sizeof what, "qgemm %lldx%lldx%lld", (long long)rows, (long long)k, (long long)n);
+    test_op(what, KILN_OP_QGEMM, a.data, a.size, 4, ins, 1, outs, 0, 0);
+    free(x); free(y); free(wt); free(rq); free(b);
+}
+
+void test_quant_kernels(void) {
+    test_core_paths();
+    qconv_case(1, 3, 9, 11, 8, 1, 3, 3, 1, 1, 1, 1);      /* odd K = 27 */
+    qconv_case(2, 5, 7, 6, 19, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, odd M */
+    qconv_case(1, 16, 5, 5, 33, 1, 1, 1, 1, 0, 1, 0);     /* pointwise, no bias */
+    qconv_case(1, 6, 8, 9, 4, 2, 3, 2, 1, 2, 2, 1);       /* grouped, dilated, padded */
+    qconv_case(1, 40, 23, 21, 24, 1, 3, 3, 1, 1, 1, 1);   /* several pixel blocks */
+    qconv_case(1, 7, 10, 9, 7, 7, 3, 3, 1, 1, 1, 1);      /* depthwise */
+    qconv_case(2, 5, 9, 8, 10, 5, 3, 3, 2, 1, 1, 0);      /* depthwise, multiplier 2, stride 2 */
+    qgemm_case(1, 37, 21, 1);
+    qgemm_case(70, 64, 10, 1);
+    qgemm_case(3, 5, 33, 0);
+}

@@ -1,0 +1,64 @@
+import Foundation
+import KilnIR
+
+// qlinear_conv → QCONV2D and qlinear_mat_mul → QGEMM. The requantization multipliers are
+// computed here, once, so the kernels do integer work only (PLAN_FORMAT.md, QCONV2D).
+
+extension Lowerer {
+    mutating func lowerQLinearConv(_ q: QLinearConv, _ n: Node) throws {
+        let (x, w, y) = (n.operands[0], n.operands[1], n.results[0])
+        try require(type(x).shape.rank == 4, "qlinear_conv: only 2-D convolutions run quantized (got rank \(type(x).shape.rank))")
+        try require(constant(w) != nil, "qlinear_conv: the weight must be a constant")
+        let bias = try quantizedBias(n)
+        let win = Window2D(kernel: Array(type(w).shape.dims[2...]), strides: q.conv.strides, pads: q.conv.pads,
+                           dilations: q.conv.dilations)
+        let requant = constantTensor("requant", try Requantization.table(q.quant))
+        try emit(.qconv2d, win.values + [.i(q.conv.group)] + noActivation + quantAttributes(q.quant),
+                 [tensor(x), tensor(w), requant, bias], [result(y)])
+    }
+
+    mutating func lowerQLinearMatMul(_ q: QLinearMatMul, _ n: Node) throws {
+        let (x, w, y) = (n.operands[0], n.operands[1], n.results[0])
+        try require(constant(w) != nil, "qlinear_mat_mul: the weight must be a constant")
+        let bias = try quantizedBias(n)
+        let requant = constantTensor("requant", try Requantization.table(q.quant))
+        try emit(.qgemm, quantAttributes(q.quant), [tensor(x), tensor(w), requant, bias], [result(y)])
+    }
+
+    private mutating func quantizedBias(_ n: Node) throws -> Int? {
+        guard n.operands.count > 2 else { return nil }
+        try require(constant(n.operands[2]) != nil, "\(n.op.mnemonic): the bias must be a constant")
+        return tensor(n.operands[2])
+    }
+
+    private func quantAttributes(_ q: QLinearParams) -> [AttributeValue] {
+        [.i(q.xZeroPoint), .i(q.yZeroPoint), .i(q.yMin), .i(q.yMax)]
+    }
+}
+
+/// Fixed-point requantization multipliers.
+public enum Requantization {
+    /// `real ≈ mult * 2^-shift` with mult in [2^30, 2^31) and shift in [1, 62]; a multiplier
+    /// too small for that range becomes (0, 1) (the output is the zero point).
+    /// Algorithm: frexp gives real = f * 2^e with f in [0.5, 1); mult = round(f * 2^31)
+    /// (2^31 after rounding becomes 2^30 with e + 1); shift = 31 - e.
+    public static func fixedPoint(_ real: Double) throws -> (mult: Int32, shift: Int32) {
+        try require(real.isFinite && real >= 0, "requantization multiplier \(real) is not a finite non-negative number")
+        if real == 0 { return (0, 1) }
+        var e: Int32 = 0
+        let f = frexp(real, &e)
+        var mult = Int64((f * 2147483648.0).rounded())
+        var exp = Int(e)
+        if mult == 1 << 31 { mult = 1 << 30; exp += 1 }
+        let shift = 31 - exp
+        if shift > 62 { return (0, 1) }
+        try require(shift >= 1, "requantization multiplier \(real) is too large (x_scale * w_scale / y_scale ≥ 2^30)")
+        return (Int32(mult), Int32(shift))
+    }
+
+    /// The i32 [2, M] requant operand: multipliers, then shifts.
+    static func table(_ q: QLinearParams) throws -> Tensor {
+        let pairs = try q.wScales.map { try fixedPoint(Double(q.xScale) * Double($0) / Double(q.yScale)) }
+        return Tensor(.i32, [2, pairs.count], int64s: pairs.map { Int64($0.mult) } + pairs.map { Int64($0.shift) })
+    }
+}

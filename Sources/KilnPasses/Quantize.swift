@@ -1,0 +1,211 @@
+import KilnIR
+
+/// What `QuantizeInt8` did, for the compile report.
+public struct QuantizeReport: Sendable {
+    public var quantized = 0
+    public var boundaries = 0
+}
+
+/// Static int8 post-training quantization of conv, gemm and mat_mul with constant weights.
+///
+/// Before (`%r` single-use, feeding a relu or clip, which is fused):
+///     %c = conv(%x, %w, %b) {…} : f32[1,16,8,8]
+///     %r = relu(%c) : f32[1,16,8,8]
+/// After:
+///     %x.q = quantize_linear(%x, %sx, %zx) {block_size = 0, output_type = u8} : u8[1,8,8,8]
+///     %r.q = qlinear_conv(%x.q, %w.q, %b.q) {…, x_scale = …, w_scales = […], y_min = <zp>, …} : u8[1,16,8,8]
+///     %r = dequantize_linear(%r.q, %sr, %zr) {block_size = 0} : f32[1,16,8,8]
+/// A quantized op reading another's result reads its u8 value directly (the
+/// dequantize/quantize pair between them disappears), so float ops see a clean boundary.
+///
+/// Algorithm:
+/// 1. Candidates: conv (2-D, f32) with a constant weight and bias; gemm without transA
+///    with a constant B and a constant C of N elements; mat_mul with a constant rank-2
+///    weight. A single-use result feeding relu or clip takes that node along (the clamp).
+/// 2. Calibration (`Calibration`) of every candidate's input and output on the samples.
+/// 3. Activations: per tensor, asymmetric u8 over [min(lo, 0), max(hi, 0)].
+///    Weights: per output channel, symmetric i8 in [-127, 127], scale = max|w| / 127.
+///    Bias: i32 in units of x_scale * w_scale[m].
+/// 4. Rewrite in node order; dead float nodes are removed at the end.
+public enum QuantizeInt8 {
+    struct Candidate {
+        var node: Int
+        var x: ValueID
+        var out: ValueID
+        var clamp: (min: Float?, max: Float?)?
+    }
+
+    public static func run(_ g: inout Graph, samples: [[Tensor]], method: CalibrationMethod = .minmax,
+                           percentile: Double = 99.99, progress: (Int, Int) -> Void = { _, _ in }) throws -> QuantizeReport {
+        let producers = g.producers, users = g.users
+        let outputSet = Set(g.outputs)
+        func constant(_ v: ValueID) -> Tensor? {
+            guard let p = producers[v.index], case .constant(let t) = g.nodes[p].op else { return nil }
+            return t
+        }
+        var candidates: [Candidate] = []
+        for (i, n) in g.nodes.enumerated() {
+            guard n.results.count == 1, n.operands.count >= 2, g.type(of: n.operands[0]).dtype == .f32,
+                  let w = constant(n.operands[1]), n.operands.count == 2 || constant(n.operands[2]) != nil else { continue }
+            let fused: FusedActivation?
+            switch n.op {
+            case .conv(let a): guard w.shape.rank == 4 else { continue }; fused = a.activation
+            case .gemm(let a):
+                guard !a.transA, w.shape.rank == 2, n.operands.count == 2 || constant(n.operands[2])!.shape.elementCount == (a.transB ? w.shape[0] : w.shape[1]) else { continue }
+                fused = a.activation
+            case .matMul(let a): guard w.shape.rank == 2, n.operands.count == 2 else { continue }; fused = a.activation
+            default: continue
+            }
+            var c = Candidate(node: i, x: n.operands[0], out: n.results[0], clamp: nil)
+            if let f = fused {
+                // An activation fused by fuse-activation: relu and clip become the clamp;
+                // any other keeps the op in float.
+                switch f {
+                case .unary(.relu): c.clamp = (0, nil)
+                case .clip(let cl): c.clamp = (cl.min, cl.max)
+                default: continue
+                }
+            } else {
+                let r = n.results[0]
+                if users[r.index].count == 1, !outputSet.contains(r) {
+                    let u = g.nodes[users[r.index][0]]
+                    if case .unary(.relu) = u.op { c.out = u.results[0]; c.clamp = (0, nil) }
+                    if case .clip(let cl) = u.op, u.operands.count == 1 { c.out = u.results[0]; c.clamp = (cl.min, cl.max) }
+                }
+            }
+            candidates.append(c)
+        }
+        var report = QuantizeReport()
+        guard !candidates.isEmpty else { return report }
+        var observed: [ValueID] = []
+        for c in candidates { for v in [c.x, c.out] where !observed.contains(v) { observed.append(v) } }
+        let cal = try Calibration.run(g, values: observed, samples: samples, method: method, percentile: percentile, progress: progress)
+
+        var rewriter = QuantRewriter(graph: g)
+        for c in candidates {
+            let n = g.nodes[c.node]
+            let xq = rewriter.quantized(c.x, cal.ranges[c.x]!)
+            let yp = ActivationParams(cal.ranges[c.out]!)
+            // Weight as [M, …] (conv) or [K, N] (gemm/mat_mul), per output channel scales.
+            var w = constant(n.operands[1])!
+            var bias = n.operands.count > 2 ? constant(n.operands[2])!.floats : nil
+            var op: (QLinearParams) -> Op
+            let channels: Int
+            switch n.op {
+            case .conv(var conv):
+                conv.activation = nil  // the clamp carries it
+                channels = w.shape[0]
+                op = { .qlinearConv(QLinearConv(conv: conv, quant: $0)) }
+            case .gemm(let a):
+                if a.transB { w = transposed(w) }
+                w = Tensor(w.shape, floats: w.floats.map { $0 * a.alpha })
+                bias = bias.map { $0.map { $0 * a.beta } }
+                channels = w.shape[1]
+                op = { .qlinearMatMul(QLinearMatMul(quant: $0)) }
+            default:
+                channels = w.shape[1]
+                op = { .qlinearMatMul(QLinearMatMul(quant: $0)) }
+            }
+            let perChannelFirst = w.shape.rank == 4
+            let (wq, ws) = quantizeWeights(w, channels: channels, channelAxisFirst: perChannelFirst)
+            var q = QLinearParams(xScale: xq.scale, xZeroPoint: xq.zeroPoint, wScales: ws, yScale: yp.scale, yZeroPoint: yp.zeroPoint)
+            if let clamp = c.clamp {
+                if let lo = clamp.min { q.yMin = yp.quantize(lo) }
+                if let hi = clamp.max { q.yMax = yp.quantize(hi) }
+                if q.yMin > q.yMax { q.yMax = q.yMin }
+            }
+            var operands = [xq.value, rewriter.constant("\(g[n.operands[1]].name).q", wq)]
+            if let b = bias {
+                let bq = (0..<channels).map { m -> Int64 in
+                    let v = (Double(b[m]) / (Double(q.xScale) * Double(ws[m]))).rounded()
+                    return Int64(min(max(v, -2147483648), 2147483647))
+                }
+                operands.append(rewriter.constant("\(g[n.operands[2]].name).q", Tensor(.i32, [channels], int64s: bq)))
+            }
+            try rewriter.replace(c.out, with: op(q), operands: operands, params: yp, name: n.name)
+            report.quantized += 1
+        }
+        g = rewriter.graph
+        report.boundaries = g.nodes.filter { if case .quantizeLinear = $0.op { return true } else { return false } }.count
+        g.sortTopologically()
+        g.removeDeadNodes()
+        try Verifier.verify(g)
+        return report
+    }
+
+    /// Symmetric per-channel i8 in [-127, 127]: channel axis 0 for conv weights [M, …],
+    /// axis 1 for [K, N] matrices.
+    static func quantizeWeights(_ w: Tensor, channels: Int, channelAxisFirst: Bool) -> (Tensor, [Float]) {
+        let xs = w.floats
+        let inner = channelAxisFirst ? xs.count / channels : 1
+        func channel(_ i: Int) -> Int { channelAxisFirst ? i / inner : i % channels }
+        var absmax = [Float](repeating: 0, count: channels)
+        for (i, v) in xs.enumerated() { absmax[channel(i)] = max(absmax[channel(i)], abs(v)) }
+        let scales = absmax.map { $0 > 0 ? $0 / 127 : 1 }
+        let q = xs.indices.map { i in Int64(min(max((xs[i] / scales[channel(i)]).rounded(.toNearestOrEven), -127), 127)) }
+        return (Tensor(.i8, w.shape, int64s: q), scales)
+    }
+
+    static func transposed(_ w: Tensor) -> Tensor {
+        let (r, c) = (w.shape[0], w.shape[1]), xs = w.floats
+        return Tensor([c, r], floats: (0..<(r * c)).map { i in xs[(i % r) * c + i / r] })
+    }
+}
+
+/// Per-tensor asymmetric u8 parameters for a float range (widened to include 0).
+struct ActivationParams {
+    var scale: Float
+    var zeroPoint: Int
+
+    init(_ range: (min: Float, max: Float)) {
+        let lo = min(range.min, 0), hi = max(range.max, 0)
+        scale = hi > lo ? (hi - lo) / 255 : 1
+        zeroPoint = Int(min(max((-lo / scale).rounded(.toNearestOrEven), 0), 255))
+    }
+
+    func quantize(_ v: Float) -> Int { Int(min(max((v / scale).rounded(.toNearestOrEven) + Float(zeroPoint), 0), 255)) }
+}
+
+/// Graph edits of `QuantizeInt8`: quantize boundaries (cached per float value) and the
+/// replacement of a float result by a dequantized quantized one.
+private struct QuantRewriter {
+    var graph: Graph
+    /// Float value → its u8 version and parameters.
+    var quantizedOf: [ValueID: (value: ValueID, scale: Float, zeroPoint: Int)] = [:]
+
+    init(graph: Graph) { self.graph = graph }
+
+    mutating func constant(_ name: String, _ t: Tensor) -> ValueID {
+        let v = graph.addValue(name: name, type: t.type)
+        graph.nodes.append(Node(op: .constant(t), operands: [], results: [v]))
+        return v
+    }
+
+    mutating func quantized(_ x: ValueID, _ range: (min: Float, max: Float)) -> (value: ValueID, scale: Float, zeroPoint: Int) {
+        if let q = quantizedOf[x] { return q }
+        let p = ActivationParams(range)
+        let name = graph[x].name
+        let s = constant("\(name).scale", Tensor([], floats: [p.scale]))
+        let z = constant("\(name).zero_point", Tensor(.u8, [], int64s: [Int64(p.zeroPoint)]))
+        let v = graph.addValue(name: "\(name).q", type: TensorType(.u8, graph.type(of: x).shape))
+        graph.nodes.append(Node(op: .quantizeLinear(QuantizeLinear(axis: nil, blockSize: 0, outputType: .u8)), operands: [x, s, z], results: [v]))
+        quantizedOf[x] = (v, p.scale, p.zeroPoint)
+        return (v, p.scale, p.zeroPoint)
+    }
+
+    /// Computes `out` as dequantize(op(operands)); the new float value takes `out`'s name.
+    mutating func replace(_ out: ValueID, with op: Op, operands: [ValueID], params: ActivationParams, name: String) throws {
+        let original = graph[out].name
+        graph.values[out.index].name = original + ".float"
+        let types = try op.resultTypes(operands.map { graph.type(of: $0) })
+        let q = graph.addValue(name: original + ".q", type: types[0])
+        graph.nodes.append(Node(op: op, operands: operands, results: [q], name: name))
+        let s = constant("\(original).scale", Tensor([], floats: [params.scale]))
+        let z = constant("\(original).zero_point", Tensor(.u8, [], int64s: [Int64(params.zeroPoint)]))
+        let f = graph.addValue(name: original, type: graph.type(of: out))
+        graph.nodes.append(Node(op: .dequantizeLinear(DequantizeLinear(axis: nil, blockSize: 0)), operands: [q, s, z], results: [f]))
+        graph.replaceAllUses(of: out, with: f)
+        quantizedOf[f] = (q, params.scale, params.zeroPoint)
+        quantizedOf[out] = (q, params.scale, params.zeroPoint)
+    }
+}

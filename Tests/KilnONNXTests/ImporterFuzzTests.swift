@@ -1,0 +1,49 @@
+import Foundation
+import KilnIR
+import XCTest
+@testable import KilnONNX
+
+/// Mutation fuzzing of the ONNX importer: byte-level mutations of real ONNX files (the tiny
+/// Graphs models in Fixtures/fuzz, written by Runtime/fuzz/seed_models.py, and now and then
+/// a full Graphs model). Every case must import or throw `KilnError` — a trap kills the test
+/// process and leaves the input in $TMPDIR/kiln-fuzz-onnx-current. An imported graph must
+/// pass the Verifier and print.
+final class ImporterFuzzTests: XCTestCase {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func files(_ dir: String) throws -> [[UInt8]] {
+        let url = repo.appendingPathComponent(dir)
+        return try FileManager.default.contentsOfDirectory(atPath: url.path).sorted().filter { $0.hasSuffix(".onnx") }
+            .map { Array(try Data(contentsOf: url.appendingPathComponent($0))) }
+    }
+
+    func testMutatedModelsImportOrThrowKilnError() throws {
+        let tiny = try Self.files("Tests/KilnONNXTests/Fixtures/fuzz"), full = try Self.files("Graphs")
+        XCTAssertEqual(tiny.count, 11)
+        XCTAssertEqual(full.count, 12)
+        var mutator = FuzzMutator(seed: 0x6B69_6C6E_6F6E_6E78)
+        let budget = FuzzBudget(iterations: 3000)
+        var done = 0, imported = 0
+        while budget.more(done) {
+            let pool = mutator.below(50) == 0 ? full : tiny
+            let seed = pool[mutator.below(pool.count)], other = tiny[mutator.below(tiny.count)]
+            let bytes = mutator.mutate(seed, other: other)
+            let recorded = fuzzRecordCurrent(bytes, target: "onnx")
+            done += 1
+            do {
+                let graph = try ONNXImporter.load(data: bytes, baseDirectory: nil)
+                imported += 1
+                do { try Verifier.verify(graph) } catch {
+                    XCTFail("case \(done): imported graph fails the Verifier: \(error) (input in \(recorded.path))")
+                }
+                _ = Printer.print(graph)
+            } catch is KilnError {
+            } catch {
+                XCTFail("case \(done): importer threw \(type(of: error)), not KilnError: \(error) (input in \(recorded.path))")
+            }
+        }
+        print("fuzz: onnx \(done) executions, \(imported) imported")
+        XCTAssertGreaterThan(imported, 0)
+    }
+}

@@ -5,7 +5,7 @@ import XCTest
 
 /// Mutation fuzzing of the ONNX importer: byte-level mutations of real ONNX files (the tiny
 /// Graphs models in Fixtures/fuzz, written by Runtime/fuzz/seed_models.py, and now and then
-/// a full Graphs model). Every case must import or throw `KilnError` — a trap kills the test
+/// a full Graphs model), and field-level mutations of the decoded models (+Structure). Every case must import or throw `KilnError` — a trap kills the test
 /// process and leaves the input in $TMPDIR/kiln-fuzz-onnx-current. An imported graph must
 /// pass the Verifier and print.
 final class ImporterFuzzTests: XCTestCase {
@@ -24,11 +24,19 @@ final class ImporterFuzzTests: XCTestCase {
         XCTAssertEqual(full.count, 12)
         var mutator = FuzzMutator(seed: 0x6B69_6C6E_6F6E_6E78)
         let budget = FuzzBudget(iterations: 3000)
+        let models = try tiny.map { try Onnx_ModelProto(serializedBytes: $0) }
+        let opTypes = Array(Set(models.flatMap { $0.graph.node.map(\.opType) })).sorted() + ["Loop", "If", "Bogus"]
         var done = 0, imported = 0
         while budget.more(done) {
-            let pool = mutator.below(50) == 0 ? full : tiny
-            let seed = pool[mutator.below(pool.count)], other = tiny[mutator.below(tiny.count)]
-            let bytes = mutator.mutate(seed, other: other)
+            let bytes: [UInt8]
+            if done % 2 == 0 {
+                let pool = mutator.below(25) == 0 ? full : tiny
+                bytes = mutator.mutate(pool[mutator.below(pool.count)], other: tiny[mutator.below(tiny.count)])
+            } else {
+                var model = models[mutator.below(models.count)]
+                for _ in 0...mutator.below(2) { model = mutator.mutateModel(model, opTypes: opTypes) }
+                bytes = Array(try model.serializedData())
+            }
             let recorded = fuzzRecordCurrent(bytes, target: "onnx")
             done += 1
             do {

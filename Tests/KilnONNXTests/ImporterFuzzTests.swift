@@ -23,7 +23,7 @@ final class ImporterFuzzTests: XCTestCase {
         XCTAssertEqual(tiny.count, 11)
         XCTAssertEqual(full.count, 12)
         var mutator = FuzzMutator(seed: 0x6B69_6C6E_6F6E_6E78)
-        let budget = FuzzBudget(iterations: 3000)
+        let budget = FuzzBudget(iterations: 2400)
         let models = try tiny.map { try Onnx_ModelProto(serializedBytes: $0) }
         let opTypes = Array(Set(models.flatMap { $0.graph.node.map(\.opType) })).sorted() + ["Loop", "If", "Bogus"]
         var done = 0, imported = 0
@@ -53,5 +53,20 @@ final class ImporterFuzzTests: XCTestCase {
         }
         print("fuzz: onnx \(done) executions, \(imported) imported")
         XCTAssertGreaterThan(imported, 0)
+    }
+
+    /// Inputs that trapped the importer, minimized by hand where possible; each must now be a
+    /// KilnError naming the problem.
+    func testFuzzRegressions() throws {
+        let dir = Self.repo.appendingPathComponent("Tests/KilnONNXTests/Fixtures/fuzz-regressions")
+        let cases = [
+            "conv-pads-int64-max.onnx": "conv: strides, pads and dilations must be at most 2147483647",
+            "lstm-hidden-size-mismatch.onnx": "hidden_size ",
+        ]
+        for (file, expected) in cases.sorted(by: { $0.key < $1.key }) {
+            let bytes = Array(try Data(contentsOf: dir.appendingPathComponent(file)))
+            let msg = errorMessage { try ONNXImporter.load(data: bytes, baseDirectory: nil) }
+            XCTAssertTrue(msg.contains(expected), "\(file): \(msg)")
+        }
     }
 }

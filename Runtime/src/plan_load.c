@@ -159,8 +159,13 @@ static kiln_status load_constants(kiln_loader *l) {
         return KILN_OK;
     }
 #ifdef KILN_USE_ZSTD
-    if (s->uncompressed_size > (uint64_t)SIZE_MAX / 2)
-        return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: implausible CONSTANTS size");
+    /* A zstd block decodes to at most 128 KiB and takes at least 4 bytes (an RLE block), so
+     * no frame expands more than 32768-fold: a larger stated size is a corrupt table, and
+     * must not cost a huge allocation before decompression fails. */
+    if (s->uncompressed_size > (uint64_t)SIZE_MAX / 2 || s->uncompressed_size / 32768 > s->size)
+        return kiln_fail(l->error, KILN_ERR_MALFORMED,
+                         "plan: implausible CONSTANTS size (%llu bytes from %llu compressed)",
+                         (unsigned long long)s->uncompressed_size, (unsigned long long)s->size);
     unsigned long long frame = ZSTD_getFrameContentSize(s->data, (size_t)s->size);
     if (frame == ZSTD_CONTENTSIZE_ERROR || (frame != ZSTD_CONTENTSIZE_UNKNOWN && frame != s->uncompressed_size))
         return kiln_fail(l->error, KILN_ERR_MALFORMED,

@@ -99,9 +99,24 @@ int npy_read(const char *path, npy_array *a, char *err, size_t es) {
     int bad = parse_header(h, a, path, err, es);
     free(h);
     if (bad) { fclose(f); return 1; }
-    uint64_t count = 1;
-    for (uint32_t i = 0; i < a->rank; i++) count *= (uint64_t)a->dims[i];
-    a->bytes = count * kiln_dtype_size(a->dtype);
+    /* Size the data from the shape without overflow, and check it against the bytes the
+     * file actually holds before allocating (a short file must not cost a huge malloc). */
+    uint64_t bytes = kiln_dtype_size(a->dtype);
+    for (uint32_t i = 0; i < a->rank && bytes; i++) {
+        uint64_t d = (uint64_t)a->dims[i];
+        if (d && bytes > UINT64_MAX / d) { fclose(f); return fail(err, es, path, "shape is too large"); }
+        bytes *= d;
+    }
+    long start = ftell(f), end = -1;
+    if (start >= 0 && fseek(f, 0, SEEK_END) == 0) end = ftell(f);
+    if (end >= 0 && fseek(f, start, SEEK_SET) != 0) { fclose(f); return fail(err, es, path, "cannot read file"); }
+    if ((end >= 0 && bytes > (uint64_t)(end - start)) || bytes > SIZE_MAX) { /* end < 0: a pipe */
+        char msg[96];
+        snprintf(msg, sizeof msg, "truncated data (%lld of %llu bytes)", (long long)(end - start), (unsigned long long)bytes);
+        fclose(f);
+        return fail(err, es, path, msg);
+    }
+    a->bytes = bytes;
     a->data = malloc(a->bytes ? (size_t)a->bytes : 1);
     if (!a->data) { fclose(f); return fail(err, es, path, "out of memory"); }
     got = a->bytes ? fread(a->data, 1, (size_t)a->bytes, f) : 0;

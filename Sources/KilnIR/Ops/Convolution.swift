@@ -39,7 +39,8 @@ extension Conv: OpRule {
         try expectOperands(operands, 2...3, "conv")
         let x = operands[0], w = operands[1]
         let s = try checkConvOperands("conv", x: x, w: w)
-        try checkWindowAttributes("conv", spatial: s, strides: strides, pads: pads, dilations: dilations)
+        try checkWindowAttributes("conv", spatial: s, strides: strides, pads: pads, dilations: dilations,
+                                  sizes: Array(x.shape.dims[2...] + w.shape.dims[2...]))
         try require(group >= 1, "conv: group must be positive, got \(group)")
         let c = x.shape[1], m = w.shape[0]
         try require(c % group == 0, "conv: input channels \(c) are not divisible by group \(group)")
@@ -64,10 +65,12 @@ extension ConvTranspose: OpRule {
         try expectOperands(operands, 2...3, "conv_transpose")
         let x = operands[0], w = operands[1]
         let s = try checkConvOperands("conv_transpose", x: x, w: w)
-        try checkWindowAttributes("conv_transpose", spatial: s, strides: strides, pads: pads, dilations: dilations)
+        try checkWindowAttributes("conv_transpose", spatial: s, strides: strides, pads: pads, dilations: dilations,
+                                  sizes: Array(x.shape.dims[2...] + w.shape.dims[2...]))
         try require(outputPadding.count == s,
                     "conv_transpose: output_padding has \(outputPadding.count) values, expected \(s) (one per spatial axis)")
-        try require(outputPadding.allSatisfy { $0 >= 0 }, "conv_transpose: output_padding must be non-negative, got \(outputPadding)")
+        try require(outputPadding.allSatisfy { $0 >= 0 && $0 <= Int(Int32.max) },
+                    "conv_transpose: output_padding must be in 0...\(Int32.max), got \(outputPadding)")
         try require(group >= 1, "conv_transpose: group must be positive, got \(group)")
         let c = x.shape[1]
         try require(c % group == 0, "conv_transpose: input channels \(c) are not divisible by group \(group)")
@@ -104,7 +107,14 @@ private func checkBias(_ op: String, _ b: TensorType, x: TensorType, channels m:
 }
 
 /// Length checks for the window attributes shared by conv, conv_transpose and pooling.
-func checkWindowAttributes(_ op: String, spatial s: Int, strides: [Int], pads: [Int], dilations: [Int]) throws {
+/// `sizes` are the spatial sizes the window arithmetic uses (input and kernel); bounding them
+/// and the attributes by 2^31 - 1 keeps every output-size formula inside Int.
+func checkWindowAttributes(_ op: String, spatial s: Int, strides: [Int], pads: [Int], dilations: [Int],
+                           sizes: [Int]) throws {
+    let limit = Int(Int32.max)
+    try require((strides + pads + dilations).allSatisfy { $0 <= limit },
+                "\(op): strides, pads and dilations must be at most \(limit), got \(strides), \(pads), \(dilations)")
+    try require(sizes.allSatisfy { $0 <= limit }, "\(op): spatial sizes above \(limit) are not supported, got \(sizes)")
     try require(strides.count == s, "\(op): strides has \(strides.count) values, expected \(s) (one per spatial axis)")
     try require(pads.count == 2 * s, "\(op): pads has \(pads.count) values, expected \(2 * s) (begins, then ends)")
     try require(dilations.count == s, "\(op): dilations has \(dilations.count) values, expected \(s) (one per spatial axis)")

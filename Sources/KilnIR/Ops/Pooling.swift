@@ -49,7 +49,8 @@ extension Pool: OpRule {
         let s = x.shape.rank - 2
         try require(kernel.count == s, "\(name): kernel has \(kernel.count) values, expected \(s) (one per spatial axis)")
         try require(kernel.allSatisfy { $0 >= 1 }, "\(name): kernel sizes must be positive, got \(kernel)")
-        try checkWindowAttributes(name, spatial: s, strides: strides, pads: pads, dilations: dilations)
+        try checkWindowAttributes(name, spatial: s, strides: strides, pads: pads, dilations: dilations,
+                                  sizes: Array(x.shape.dims[2...]) + kernel)
         var out = [x.shape[0], x.shape[1]]
         for i in 0..<s {
             let size = x.shape[2 + i], extent = dilations[i] * (kernel[i] - 1) + 1

@@ -33,6 +33,8 @@ extension NodeContext {
         try require(wDims.count == 3 && wDims[0] == dirs && wDims[1] % gates == 0,
                     "W must have shape [\(dirs), \(gates)*hidden_size, input_size], got \(type(w).shape)")
         let hidden = try attr.int("hidden_size") ?? wDims[1] / gates
+        try require(hidden == wDims[1] / gates && hidden >= 1,
+                    "hidden_size \(hidden) does not match W \(type(w).shape) (expected \(wDims[1] / gates))")
         let dtype = xt.dtype
         let stateShape: Shape = layout == 0 ? [dirs, batch, hidden] : [batch, dirs, hidden]
 

@@ -122,6 +122,19 @@ def expected_fusions(path: Path) -> collections.Counter:
             counts[p.op_type.lower()] += 1
         elif p.op_type in ("Add", "Sub", "Mul", "Div"):
             counts["binary"] += 1
+    # Erf-form GELU, x·0.5·(1 + erf(x/√2)): fuse-gelu makes it one gelu node reading x, which
+    # then fuses into x's producer like any activation (x has no other consumer outside
+    # the GELU pattern in these models).
+    for n in graph.node:
+        if n.op_type != "Erf" or n.input[0] not in producer:
+            continue
+        d = producer[n.input[0]]
+        if d.op_type in ("Div", "Mul") and d.input[0] in producer:
+            p = producer[d.input[0]]
+            if p.op_type in ("Add", "Sub", "Mul", "Div"):
+                counts["binary"] += 1
+            elif p.op_type in ("Conv", "Gemm"):
+                counts[p.op_type.lower()] += 1
     return counts
 
 

@@ -9,6 +9,7 @@ public enum PassManager {
         EliminateDeadCode(),
         EliminateCommonSubexpressions(),
         FoldBatchNorm(),
+        FoldQDQ(),
         FuseLayerNorm(),
         FuseGelu(),
         FuseAttention(),
@@ -26,7 +27,7 @@ public enum PassManager {
         case .o1:
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
         case .o2, .o3:
-            return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize",
+            return ["canonicalize", "fold-qdq", "fold-constants", "eliminate-common-subexpressions", "canonicalize",
                     "fuse-layernorm", "fuse-gelu", "fuse-attention",
                     "fold-batchnorm", "fuse-activation", "fuse-elementwise", "eliminate-dead-code"]
         }

@@ -141,6 +141,8 @@ enum OpTable {
         case "LSTM": return { try $0.lstm() }
         case "QuantizeLinear": return { try $0.quantizeLinear() }
         case "DequantizeLinear": return { try $0.dequantizeLinear() }
+        case "QLinearConv": return { try $0.qlinearConv() }
+        case "QLinearMatMul": return { try $0.qlinearMatMul() }
         case "If": return { try $0.ifOp() }
         default: return nil
         }

@@ -28,7 +28,7 @@ import kilnutil
 SHAPE = (1, 3, 8, 8)
 
 
-def float_model(path):
+def float_model(path, head="gemm"):
     rng = np.random.default_rng(0)
 
     def init(name, shape, scale=0.3):
@@ -41,8 +41,10 @@ def float_model(path):
         helper.make_node("Relu", ["c1"], ["r1"]),
         helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], strides=[2, 2], pads=[1, 1, 1, 1]),
         helper.make_node("Flatten", ["c2"], ["f"]),
-        helper.make_node("Gemm", ["f", "wg", "bg"], ["y"], transB=1),
+        helper.make_node("Gemm", ["f", "wg", "bg"], ["y"], transB=1) if head == "gemm"
+        else helper.make_node("MatMul", ["f", "wm"], ["y"]),
     ]
+    inits.append(numpy_helper.from_array(numpy_helper.to_array(inits[4]).T.copy(), "wm"))
     graph = helper.make_graph(nodes, "qdq_cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
@@ -57,10 +59,10 @@ class Reader(CalibrationDataReader):
         return next(self.samples, None)
 
 
-def quantized_model(directory, reduce_range):
-    float_model(directory / "float.onnx")
+def quantized_model(directory, reduce_range, quant_format=QuantFormat.QDQ, head="gemm"):
+    float_model(directory / "float.onnx", head)
     quantize_static(str(directory / "float.onnx"), str(directory / "qdq.onnx"), Reader(),
-                    quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
+                    quant_format=quant_format, per_channel=True, reduce_range=reduce_range,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
     return directory / "qdq.onnx"
 
@@ -95,7 +97,23 @@ def test_o2_ir_runs_int8(kiln, qdq_model):
 @pytest.mark.parametrize("reduce_range, level", [(False, ort.GraphOptimizationLevel.ORT_ENABLE_BASIC),
                                                   (True, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)])
 def test_qdq_matches_ort_within_one_step(kiln, tmp_path, reduce_range, level):
-    qdq_model = quantized_model(tmp_path, reduce_range)
+    compare_with_ort(kiln, tmp_path, quantized_model(tmp_path, reduce_range), reduce_range, level)
+
+
+def test_qoperator_model_runs_int8(kiln, tmp_path):
+    """QOperator format (QLinearConv, QLinearMatMul nodes; MatMul head since ORT writes Gemm
+    as the contrib QGemm): imported as DQ → op → Q, folded back at -O2."""
+    model = quantized_model(tmp_path, True, QuantFormat.QOperator, head="matmul")
+    ops = [n.op_type for n in onnx.load(model).graph.node]
+    assert ops.count("QLinearConv") == 2 and ops.count("QLinearMatMul") == 1, ops
+    run = subprocess.run([str(kiln), "opt", str(model), "-O2"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("qlinear_conv(") == 2 and run.stdout.count("qlinear_mat_mul(") == 1, run.stdout
+    assert " conv(" not in run.stdout and " mat_mul(" not in run.stdout, run.stdout
+    compare_with_ort(kiln, tmp_path, model, True, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+
+
+def compare_with_ort(kiln, tmp_path, qdq_model, reduce_range, level):
     plan = tmp_path / "qdq.kplan"
     run = subprocess.run([str(kiln), "compile", str(qdq_model), "-o", str(plan), "-O2"],
                          capture_output=True, text=True, timeout=300)

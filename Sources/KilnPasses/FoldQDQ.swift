@@ -21,6 +21,12 @@ import KilnIR
 /// axis 0 of a transposed gemm weight [N, K]); the bias, if any, is a float constant or a
 /// DequantizeLinear of constants; the op carries no fused activation and gemm has
 /// alpha > 0 and no transA. Anything else stays in float (still correct).
+/// A second pattern drops a requantization with the same parameters, directly or around a
+/// reshape (ORT writes DQ → Flatten → Q around a Flatten between two quantized ops):
+///     %f = reshape(dequantize_linear(%a, %s, %z)) ; %q = quantize_linear(%f, %s, %z)
+///   becomes
+///     %q = reshape(%a)
+/// (exact: the dequantized value is k·s, which quantizes back to k).
 /// Run it before fold-constants, which would turn the weight's DequantizeLinear into a
 /// float constant.
 /// Precondition: verified graph. Guarantees: the same outputs up to one quantization step
@@ -30,7 +36,7 @@ public struct FoldQDQ: Pass {
     public init() {}
     public var name: String { "fold-qdq" }
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        try PatternDriver.apply([FoldQDQPattern()], to: &graph)
+        try PatternDriver.apply([FoldQDQPattern(), DropRequantize()], to: &graph)
     }
 }
 
@@ -146,5 +152,20 @@ struct FoldQDQPattern: RewritePattern {
     private func transposedInt(_ w: Tensor) -> Tensor {
         let (rows, cols) = (w.shape[0], w.shape[1]), xs = w.int64s
         return Tensor(w.dtype, [cols, rows], int64s: (0..<(rows * cols)).map { i in xs[(i % rows) * cols + i / rows] })
+    }
+}
+
+struct DropRequantize: RewritePattern {
+    func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
+        guard case .quantizeLinear(let qa) = node.op, qa.axis == nil, qa.blockSize == 0,
+              let (ys, yz) = quantConstants(node, r), ys.count == 1, yz.count == 1 else { return nil }
+        var v = node.operands[0]
+        var reshape: Reshape?
+        if let p = r.absorbable(v), case .reshape(let a) = p.op { reshape = a; v = p.operands[0] }
+        guard let dq = r.producer(of: v), case .dequantizeLinear(let da) = dq.op, da.axis == nil, da.blockSize == 0,
+              r.type(of: dq.operands[0]).dtype == qa.outputType, let (s, z) = quantConstants(dq, r),
+              s == ys, z == yz else { return nil }
+        guard let reshape else { return [dq.operands[0]] }
+        return [try r.create1(.reshape(reshape), [dq.operands[0]], nodeName: r.producer(of: node.operands[0])?.name ?? "")]
     }
 }

@@ -92,6 +92,9 @@ def test_o2_ir_runs_int8(kiln, qdq_model):
     assert ir.count("qlinear_conv(") == 2, ir
     assert ir.count("qlinear_mat_mul(") == 1, ir
     assert " conv(" not in ir and " gemm(" not in ir and " mat_mul(" not in ir, ir
+    # int8 from the input's QuantizeLinear to the output's DequantizeLinear: the DQ → Flatten
+    # → Q between the second conv and the gemm becomes a u8 reshape.
+    assert ir.count(" = quantize_linear(") == 1 and ir.count(" = dequantize_linear(") == 1, ir
 
 
 @pytest.mark.parametrize("reduce_range, level", [(False, ort.GraphOptimizationLevel.ORT_ENABLE_BASIC),

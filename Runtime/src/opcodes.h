@@ -76,7 +76,8 @@ enum kiln_opcode {
     KILN_OP_TRILU = 38,
     KILN_OP_RANGE = 39,
     KILN_OP_CONV2D_PACKED = 60,
-    KILN_OP_COUNT = 61
+    KILN_OP_CONV2D_WINOGRAD = 61,
+    KILN_OP_COUNT = 62
 };
 
 /* Unary functions (UNARY's `func`, and the fused `act` of conv/gemm/matmul/batch_norm,

@@ -45,6 +45,21 @@ static double time_conv(uint16_t op, uint32_t threads, int64_t c, int64_t h, int
             for (int64_t q = 0; q < kdim; q++) packed[((r / 6) * kdim + q) * 6 + r % 6] = w[r * kdim + q];
         tw = pb_constant(p, KILN_F32, 3, pd, packed);
         free(packed);
+    } else if (op == KILN_OP_CONV2D_WINOGRAD) {
+        static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                       {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+        int64_t ud[4] = {36, panels, c, 6};
+        float *u = calloc((size_t)(36 * panels * c * 6), sizeof(float));
+        for (int64_t r = 0; r < m; r++)
+            for (int64_t ci = 0; ci < c; ci++)
+                for (int q = 0; q < 36; q++) {
+                    double acc = 0;
+                    for (int i = 0; i < 3; i++)
+                        for (int jj = 0; jj < 3; jj++) acc += G[q / 6][i] * w[(r * c + ci) * 9 + i * 3 + jj] * G[q % 6][jj];
+                    u[((q * panels + r / 6) * c + ci) * 6 + r % 6] = (float)acc;
+                }
+        tw = pb_constant(p, KILN_F32, 4, ud, u);
+        free(u);
     } else {
         tw = pb_constant(p, KILN_F32, 4, wd, w);
     }
@@ -86,6 +101,7 @@ int main(int argc, char **argv) {
         test_fill(x, (size_t)(c * h * h), 1); test_fill(w, (size_t)(m * kdim), 2); test_fill(b, (size_t)m, 3);
         double best = time_conv(KILN_OP_CONV2D, threads, c, h, m, k, s, x, w, b);
         double pbest = time_conv(KILN_OP_CONV2D_PACKED, threads, c, h, m, k, s, x, w, b);
+        double wbest = k == 3 && s == 1 ? time_conv(KILN_OP_CONV2D_WINOGRAD, threads, c, h, m, k, s, x, w, b) : 0;
         double gbest = 1e30;
         /* bare GEMM of the same shape */
         float *col = malloc(sizeof(float) * (size_t)(kdim * ohw)), *y = malloc(sizeof(float) * (size_t)(m * ohw));
@@ -102,9 +118,11 @@ int main(int argc, char **argv) {
             if (r && t < gbest) gbest = t;
         }
         double flops = 2.0 * (double)m * (double)ohw * (double)kdim;
-        printf("c%-3lld %3lldx%-3lld -> m%-4lld k%lld s%lld: conv %6.1f | packed %6.1f | sgemm %6.1f GFLOP/s | packed %7.3f ms\n",
+        printf("c%-3lld %3lldx%-3lld -> m%-4lld k%lld s%lld: conv %6.1f | packed %6.1f | sgemm %6.1f GFLOP/s | packed %7.3f ms",
                (long long)c, (long long)h, (long long)h, (long long)m, (long long)k, (long long)s, flops / best * 1e-9,
                flops / pbest * 1e-9, flops / gbest * 1e-9, pbest * 1e3);
+        if (wbest > 0) printf(" | winograd %7.3f ms (%.0f effective GFLOP/s)", wbest * 1e3, flops / wbest * 1e-9);
+        printf("\n");
         kiln_pool_free(pool); kiln_aligned_free(work); free(col); free(y);
         free(x); free(w); free(b);
     }

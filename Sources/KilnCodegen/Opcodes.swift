@@ -46,7 +46,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case transpose, concat, split, slice, expand, tile, pad, depthToSpace, spaceToDepth
     case gather, gatherElements, resize, recurrent, quantizeLinear, dequantizeLinear
     case oneHot, trilu, range
-    case conv2dPacked = 60
+    case conv2dPacked = 60, conv2dWinograd
 
     /// Kernels marked *in place* in the spec: a result may occupy exactly an operand's
     /// bytes. (COPY is also allowed to alias its operand; see `MemoryPlanner`.)
@@ -58,7 +58,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
         case .conv2d, .depthwiseConv2d, .convTranspose2d, .gemm, .matmul, .pool2d, .lrn, .reduce,
              .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
              .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
-             .quantizeLinear, .dequantizeLinear, .oneHot, .range, .conv2dPacked:
+             .quantizeLinear, .dequantizeLinear, .oneHot, .range, .conv2dPacked, .conv2dWinograd:
             return false
         }
     }

@@ -124,6 +124,15 @@ static void slice_gemm(const cp_params *p, const float *w, const float *bias, fl
             int cols = (int)(nb - s * KILN_NR < KILN_NR ? nb - s * KILN_NR : KILN_NR);
             const float *bs = tail && cols < KILN_NR ? tail : b + (size_t)s * sstride;
             size_t ld = tail && cols < KILN_NR ? KILN_NR : ldb;
+            /* B rows are far apart (the input itself, or a block wider than a strip): fetch
+             * the next strip's rows into L2 while this one computes, since the hardware
+             * prefetchers do not follow hundreds of strided streams. */
+            if (s + 1 < strips && ldb != KILN_NR)
+                for (size_t kk = 0; kk < kc; kk++) {
+                    const float *nx = b + (size_t)(s + 1) * sstride + kk * ldb;
+                    __builtin_prefetch(nx, 0, 2);
+                    __builtin_prefetch(nx + KILN_NR - 1, 0, 2);
+                }
             for (int64_t pn = q0; pn < q1; pn++) {
                 int64_t r0 = pn * KILN_MR;
                 kiln_tile_out o = {y + r0 * p->ohw + c0 + s * KILN_NR, (size_t)p->ohw,

@@ -14,7 +14,7 @@
  *    activation over the finished output rows.
  * 16 multiplies per output and input tap pair become 36/16 = 2.25 per output pixel
  * and channel pair, instead of 9. */
-#include "microkernel.h"
+#include "winograd_simd.h"
 
 #define WG_BUDGET (160 * 1024)   /* floats of V per block: about 640 KB, within L2 */
 
@@ -33,7 +33,7 @@ static size_t wg_ld(int64_t tb) {
 
 static size_t wg_ws_floats(const wg_params *p, int64_t rows) {
     size_t ld = wg_ld(rows * p->tw);
-    return 36 * (size_t)(p->c + p->m) * ld + 12 * (size_t)p->wp;
+    return 36 * (size_t)(p->c + p->m) * ld + 12 * (size_t)(p->wp + 8);
 }
 
 static kiln_status check_wg(kiln_check *c) {
@@ -74,7 +74,7 @@ static void input_transform(const wg_params *p, const float *xc, int64_t t0, int
                             float *buf) {
     const int64_t wp = p->wp;
     float *d[6], *t[6];
-    for (int i = 0; i < 6; i++) { d[i] = buf + i * wp; t[i] = buf + (6 + i) * wp; }
+    for (int i = 0; i < 6; i++) { d[i] = buf + i * (wp + 8); t[i] = buf + (6 + i) * (wp + 8); }
     for (int64_t th = t0; th < t1; th++) {
         for (int i = 0; i < 6; i++) {
             int64_t ih = 4 * th - p->a.pt + i;
@@ -98,7 +98,11 @@ static void input_transform(const wg_params *p, const float *xc, int64_t t0, int
         for (int k = 0; k < 6; k++) {                /* rows: (B^T d) B */
             const float *s = t[k];
             float *o0 = out + (size_t)(6 * k) * vstride;
-            for (int64_t q = 0; q < p->tw; q++) {
+            int64_t q = 0;
+#ifdef KILN_MK_AVX2
+            q = wg_input_row_avx2(s, o0, vstride, p->tw);
+#endif
+            for (; q < p->tw; q++) {
                 const float *e = s + 4 * q;
                 float e0 = e[0], e1 = e[1], e2 = e[2], e3 = e[3], e4 = e[4], e5 = e[5];
                 o0[q] = 4.0f * e0 - 5.0f * e2 + e4;
@@ -117,7 +121,14 @@ static void output_transform(const wg_params *p, const float *mm, size_t mstride
                              float *ym) {
     for (int64_t th = t0; th < t1; th++) {
         const float *row = mm + (th - t0) * p->tw;
-        for (int64_t q = 0; q < p->tw; q++) {
+        int64_t q = 0;
+#ifdef KILN_MK_AVX2
+        float *yr[4];
+        int64_t nrows = p->oh - 4 * th < 4 ? p->oh - 4 * th : 4;
+        for (int64_t i = 0; i < nrows; i++) yr[i] = ym + (4 * th + i) * p->ow;
+        q = wg_output_row_avx2(row, mstride, p->tw, bias, yr, nrows, p->ow);
+#endif
+        for (; q < p->tw; q++) {
             float z[6][4], o[4][4];
             for (int k = 0; k < 6; k++) {            /* rows: M A */
                 const float *x = row + (size_t)(6 * k) * mstride + q;

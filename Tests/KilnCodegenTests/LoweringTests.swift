@@ -13,7 +13,7 @@ final class LoweringTests: XCTestCase {
                           dilations: Array(repeating: 1, count: s), group: group))
     }
 
-    /// conv 3x3 (im2col) + bias → relu → flatten → gemm (trans_b) → softmax.
+    /// conv 3x3 (packed weights) + bias → relu → flatten → gemm (trans_b) → softmax.
     func testConvReluGemm() throws {
         var b = GraphBuilder(name: "convnet")
         let x = b.input("x", TensorType(.f32, [1, 3, 6, 6]))
@@ -30,11 +30,12 @@ final class LoweringTests: XCTestCase {
         b.output(g)
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 3, 6, 6], seed: 5)])
         // The relu is the conv's fused activation (the conv result has no other use).
-        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2d, .copy, .gemm, .softmax])
+        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2dPacked, .copy, .gemm, .softmax])
         XCTAssertEqual(activation(plan.program.instructions[0]), [.int(Int64(UnaryFunc.relu.rawValue))])
         XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].results[0]!].name, "r")
-        // The conv's im2col scratch: (C/g·kh·kw) × (OH·OW) floats.
-        XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].results[1]!].type.shape, [27, 36])
+        // Weights packed in panels of 6 output channels: [ceil(4/6), C·kh·kw, 6]; no scratch.
+        XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].operands[1]!].type.shape, [1, 27, 6])
+        XCTAssertEqual(plan.program.instructions[0].results.count, 1)
         // The reshape is an alias: same arena offset as the relu result.
         XCTAssertEqual(plan.memory.offsets[plan.program.instructions[1].results[0]!],
                        plan.memory.offsets[plan.program.instructions[1].operands[0]!])
@@ -64,13 +65,13 @@ final class LoweringTests: XCTestCase {
         b.output(c2)
         b.output(clipped)
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 2, 5, 5], seed: 3)])
-        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2d, .unary, .binary, .conv2d, .unary, .copy, .matmul])
+        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2dPacked, .unary, .binary, .conv2dPacked, .unary, .copy, .matmul])
         XCTAssertEqual(activation(plan.program.instructions[0]), [.int(0)])
         XCTAssertEqual(activation(plan.program.instructions[3]), [.int(0)])
         XCTAssertEqual(activation(plan.program.instructions[6]), [.int(Int64(UnaryFunc.clip.rawValue))])
     }
 
-    /// Kernel choice: depthwise (group = C), pointwise (1x1, no scratch), grouped conv,
+    /// Kernel choice: depthwise (group = C), pointwise (packed, no scratch), grouped conv,
     /// strided conv; batch norm folded to scale/shift; clip; pooling; global mean.
     func testMobileNetStyleBlock() throws {
         var b = GraphBuilder(name: "block")
@@ -90,7 +91,7 @@ final class LoweringTests: XCTestCase {
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 4, 7, 7], seed: 9)])
         let ops = plan.program.instructions.map(\.opcode)
         // The clip is batch norm's fused activation.
-        XCTAssertEqual(ops, [.depthwiseConv2d, .batchNorm, .conv2d, .conv2d, .pool2d, .reduce])
+        XCTAssertEqual(ops, [.depthwiseConv2d, .batchNorm, .conv2dPacked, .conv2d, .pool2d, .reduce])
         XCTAssertEqual(activation(plan.program.instructions[1]), [.int(Int64(UnaryFunc.clip.rawValue))])
         XCTAssertEqual(plan.program.instructions[2].results.count, 1, "pointwise conv needs no scratch")
         XCTAssertEqual(plan.program.instructions[3].results.count, 2, "strided grouped conv has an im2col scratch")

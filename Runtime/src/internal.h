@@ -110,8 +110,9 @@ typedef struct kiln_check {
     kiln_plan *plan;
     kiln_instr *ins;
     uint32_t index;
-    const uint8_t *attr;         /* the attribute block (exactly kernel->attr_size bytes) */
+    const uint8_t *attr;         /* the attribute block (kernel->attr_size or attr_size_ext bytes) */
     kiln_error *error;
+    uint32_t attr_size;          /* its size in bytes */
 } kiln_check;
 
 typedef kiln_status (*kiln_check_fn)(kiln_check *c);
@@ -125,6 +126,7 @@ typedef struct kiln_kernel {
     uint8_t inplace;             /* a result may occupy exactly an operand's bytes */
     kiln_check_fn check;
     kiln_run_fn run;
+    uint32_t attr_size_ext;      /* a longer block also accepted (fields appended after 1.0), 0 = none */
 } kiln_kernel;
 
 const kiln_kernel *kiln_kernel_for(uint16_t opcode);

@@ -94,18 +94,23 @@ static kiln_status load_instruction(kiln_loader *l, uint32_t index, const uint8_
         return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: instruction %u has unknown opcode %u", index, ins->opcode);
     }
     ins->kernel = kern;
-    kiln_check c = {p, ins, index, NULL, l->error};
+    kiln_check c = {p, ins, index, NULL, l->error, 0};
     if (ins->nin < kern->min_in || ins->nin > kern->max_in || ins->nout < kern->min_out || ins->nout > kern->max_out)
         return kiln_check_fail(&c, "has %u operands and %u results, expected %u..%u and %u..%u", ins->nin, ins->nout,
                                kern->min_in, kern->max_in, kern->min_out, kern->max_out);
-    if (asize != kern->attr_size)
+    if (asize != kern->attr_size && (kern->attr_size_ext == 0 || asize != kern->attr_size_ext)) {
+        if (kern->attr_size_ext)
+            return kiln_check_fail(&c, "attribute block is %u bytes, expected %u or %u", asize, kern->attr_size,
+                                   kern->attr_size_ext);
         return kiln_check_fail(&c, "attribute block is %u bytes, expected %u", asize, kern->attr_size);
+    }
     const kiln_section *attrs = &l->sec[KILN_SECTION_ATTRIBUTES];
     uint64_t asec = attrs->present ? attrs->size : 0;
     if (asize && ((uint64_t)aoff > asec || asize > asec - aoff))
         return kiln_check_fail(&c, "attribute block (offset %u, %u bytes) lies outside the ATTRIBUTES section", aoff,
                                asize);
     c.attr = asize ? attrs->data + aoff : NULL;
+    c.attr_size = asize;
     kiln_status st = check_dataflow(l, &c, kern->inplace);
     if (st != KILN_OK) return st;
     st = kern->check ? kern->check(&c) : KILN_OK;

@@ -175,6 +175,58 @@ static void test_binary(void) {
     }
 }
 
+/* BINARY with the optional fused activation (16-byte block): add + relu with broadcast,
+ * sub + clip over several threads; the 4-byte form is unchanged (above). */
+static void test_binary_act(void) {
+    int64_t s23[2] = {2, 3}, s13[2] = {1, 3};
+    float a[6] = {1, -2, 3, -4, 5, -6}, b[3] = {0.5f, 1, -1}, relu[6] = {1.5f, 0, 2, 0, 6, 0};
+    attr_buf at = {0};
+    ab_i32(&at, KILN_BINARY_ADD); ab_i32(&at, KILN_UNARY_RELU); ab_f32(&at, 0); ab_f32(&at, 0);
+    tspec in[2] = {{KILN_F32, 2, s23, a, 0, 0}, {KILN_F32, 2, s13, b, 1, 0}}, out[1] = {{KILN_F32, 2, s23, relu, 0, 0}};
+    test_op("binary add + relu", KILN_OP_BINARY, at.data, at.size, 2, in, 1, out, 0, 0);
+
+    int64_t big[2] = {300, 257};
+    size_t n = 300 * 257;
+    float *x = malloc(n * 4), *y = malloc(n * 4), *want = malloc(n * 4);
+    test_fill(x, n, 61);
+    test_fill(y, n, 62);
+    for (size_t i = 0; i < n; i++) {
+        float d = x[i] - y[i];
+        want[i] = d < -0.25f ? -0.25f : (d > 0.5f ? 0.5f : d);
+    }
+    attr_buf ac = {0};
+    ab_i32(&ac, KILN_BINARY_SUB); ab_i32(&ac, KILN_UNARY_CLIP); ab_f32(&ac, -0.25f); ab_f32(&ac, 0.5f);
+    tspec bin[2] = {{KILN_F32, 2, big, x, 0, 0}, {KILN_F32, 2, big, y, 0, 0}}, bout[1] = {{KILN_F32, 2, big, want, 0, 0}};
+    test_op("binary sub + clip (threads)", KILN_OP_BINARY, ac.data, ac.size, 2, bin, 1, bout, 0, 0);
+    free(x); free(y); free(want);
+
+    /* The loader rejects an activation on a non-f32 result, an unknown activation and a
+     * block of another size. */
+    struct { int32_t func, act; uint8_t dtype; uint32_t size; const char *msg; } bad[] = {
+        {KILN_BINARY_ADD, KILN_UNARY_RELU, KILN_I64, 16, "fused activation needs an f32 result"},
+        {KILN_BINARY_ADD, 999, KILN_F32, 16, "unknown fused activation 999"},
+        {KILN_BINARY_ADD, KILN_UNARY_RELU, KILN_F32, 8, "attribute block is 8 bytes, expected 4 or 16"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        pb *pl = pb_new();
+        uint32_t ids[3] = {pb_input(pl, "a", bad[k].dtype, 2, s23), pb_input(pl, "b", bad[k].dtype, 2, s23),
+                           pb_output(pl, "y", bad[k].dtype, 2, s23)};
+        attr_buf ab = {0};
+        ab_i32(&ab, bad[k].func); ab_i32(&ab, bad[k].act); ab_f32(&ab, 0); ab_f32(&ab, 0);
+        pb_instr(pl, KILN_OP_BINARY, ab.data, bad[k].size, 2, ids, 1, ids + 2);
+        size_t size;
+        uint8_t *plan = pb_finish(pl, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+        pb_free(pl);
+        kiln_plan *p = NULL;
+        kiln_error e;
+        kiln_status st = kiln_plan_load_memory(plan, size, &p, &e);
+        CHECK(st == KILN_ERR_MALFORMED && strstr(e.message, bad[k].msg), "binary act case %zu: %d \"%s\"", k, st,
+              st == KILN_OK ? "" : e.message);
+        kiln_plan_free(p);
+        free(plan);
+    }
+}
+
 static void test_where_cast(void) {
     int64_t d23[2] = {2, 3}, d13[2] = {1, 3}, d21[2] = {2, 1};
     uint8_t cond[3] = {1, 0, 1};
@@ -216,5 +268,6 @@ static void test_where_cast(void) {
 void test_elementwise(void) {
     test_unary();
     test_binary();
+    test_binary_act();
     test_where_cast();
 }

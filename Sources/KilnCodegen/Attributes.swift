@@ -97,11 +97,27 @@ extension Opcode {
             return [.init("axis", .i32), .init("block_size", .i32)]
         case .trilu:
             return [.init("upper", .i32), .init("reserved", .i32), .init("k", .i64)]
+        case .attention:
+            return [.init("scale", .f32), .init("k_transposed", .i32)]
         }
     }
 
     /// The attribute block size in bytes (PLAN_FORMAT.md §7's "attrs" column).
     public var attributeSize: Int { attributeFields.reduce(0) { $0 + $1.byteSize } }
+
+    /// Fields a block may append after `attributeFields` (all or none of them): BINARY's
+    /// fused activation, added after version 1.0 without changing the 4-byte form.
+    public var optionalAttributeFields: [AttributeField] {
+        self == .binary ? [AttributeField("act", .i32), AttributeField("act_alpha", .f32), AttributeField("act_beta", .f32)] : []
+    }
+
+    /// The fields of a block of `size` bytes (the short or the extended form), or nil.
+    func fields(forSize size: Int) -> [AttributeField]? {
+        if size == attributeSize { return attributeFields }
+        let long = attributeFields + optionalAttributeFields
+        if !optionalAttributeFields.isEmpty, size == long.reduce(0, { $0 + $1.byteSize }) { return long }
+        return nil
+    }
 }
 
 /// Encodes and decodes attribute blocks by the opcode's field list.
@@ -109,7 +125,8 @@ public enum AttributeCoder {
     /// Encodes `values` (one per scalar, arrays flattened, in field order) little-endian.
     /// Integers must fit their field (a model-supplied value that does not is an error).
     public static func encode(_ opcode: Opcode, _ values: [AttributeValue]) throws -> [UInt8] {
-        let fields = opcode.attributeFields
+        let short = opcode.attributeFields
+        let fields = values.count == short.reduce(0, { $0 + $1.count }) ? short : short + opcode.optionalAttributeFields
         precondition(values.count == fields.reduce(0) { $0 + $1.count }, "\(opcode): wrong attribute count")
         var out = ByteWriter()
         var i = 0
@@ -137,9 +154,9 @@ public enum AttributeCoder {
 
     /// Decodes a block into (field name, values) pairs; nil if the size is wrong.
     public static func decode(_ opcode: Opcode, _ bytes: ArraySlice<UInt8>) -> [(String, [AttributeValue])]? {
-        guard bytes.count == opcode.attributeSize else { return nil }
+        guard let fields = opcode.fields(forSize: bytes.count) else { return nil }
         var r = ByteReader(Array(bytes))
-        return opcode.attributeFields.map { f in
+        return fields.map { f in
             (f.name, (0..<f.count).map { _ -> AttributeValue in
                 switch f.kind {
                 case .i32: return .int(Int64(r.i32()))

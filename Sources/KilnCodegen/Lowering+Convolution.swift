@@ -26,9 +26,6 @@ struct Window2D {
 /// Output channels per weight panel of CONV2D_PACKED (the runtime's micro-kernel height).
 let convPanelRows = 6
 
-/// No fused activation (`act` = identity).
-let noActivation: [AttributeValue] = [.i(0), .f(0), .f(0)]
-
 extension Lowerer {
     /// Checks the spatial rank (1-D and 2-D run; 3-D does not) and the dtype.
     private func requireWindowInput(_ x: ValueID, _ what: String) throws {
@@ -65,10 +62,8 @@ extension Lowerer {
         let channels = type(x).shape[1]
         let x4 = operand4D(x, "input4d")
         let bias = n.operands.count > 2 ? tensor(n.operands[2]) : nil
-        // A 4-D result may take a following activation; a 1-D conv's result is copied back
-        // to 3-D, so it keeps its own.
-        let (act, y4) = type(y).shape.rank == 4 ? fusedActivation(n) : (noActivation, result4D(y))
-        let attrs = win.values + [.i(c.group)] + act
+        let y4 = result4D(y)
+        let attrs = win.values + [.i(c.group)] + (try actAttributes(c.activation, y))
         if c.group == channels && c.group > 1 && wt.shape[1] == 1 {
             try emit(.depthwiseConv2d, attrs, [x4, operand4D(w, "weight4d"), bias], [y4])
         } else if c.group == 1, let weights = constant(w), weights.dtype == .f32,

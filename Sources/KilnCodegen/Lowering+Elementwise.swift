@@ -105,7 +105,8 @@ extension Lowerer {
                  [tensor(n.operands[0])], [result(n.results[0])])
     }
 
-    mutating func lowerBinary(_ b: BinaryOp, _ n: Node) throws {
+    /// BINARY; a fused activation appends the `act` triple to the attribute block.
+    mutating func lowerBinary(_ b: BinaryOp, _ activation: FusedActivation?, _ n: Node) throws {
         let (a, x) = (n.operands[0], n.operands[1])
         let dtype = type(a).dtype
         switch b {
@@ -127,7 +128,8 @@ extension Lowerer {
                 other = t
             }
         }
-        try emit(.binary, [.i(Int(b.runtimeFunc.rawValue))], [tensor(a), other], [result(n.results[0])])
+        let act = activation == nil ? [] : try actAttributes(activation, n.results[0])
+        try emit(.binary, [.i(Int(b.runtimeFunc.rawValue))] + act, [tensor(a), other], [result(n.results[0])])
     }
 
     mutating func lowerWhere(_ n: Node) throws {

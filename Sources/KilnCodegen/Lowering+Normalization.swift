@@ -34,8 +34,7 @@ extension Lowerer {
             let centered = try binary(.mul, tensor(n.operands[3]), scale, "bn_mean_scale")
             shift = try binary(.sub, tensor(n.operands[2]), centered, "bn_shift")
         }
-        let (act, y) = fusedActivation(n)
-        try emit(.batchNorm, act, [tensor(x), scale, shift], [y])
+        try emit(.batchNorm, noActivation, [tensor(x), scale, shift], [result(n.results[0])])
     }
 
     mutating func lowerInstanceNorm(_ a: InstanceNorm, _ n: Node) throws {

@@ -12,8 +12,8 @@ import KilnIR
 /// 3. Every other node is lowered by its family (`Lowering+<Family>.swift`) to one or more
 ///    instructions: kernels are chosen here (depthwise vs im2col conv, pointwise conv without
 ///    scratch), batch norm statistics are folded, scratch buffers become extra results,
-///    unsupported dtypes and ops are reported. A single-use result feeding an activation
-///    is computed with the producer's fused activation (`Lowering+Fusion.swift`).
+///    unsupported dtypes and ops are reported. The IR's fused activations become the
+///    kernels' `act` fields (`Lowering+Activation.swift`); the lowering fuses nothing itself.
 /// 4. Graph outputs that are not the result of an instruction (inputs, constants, values
 ///    listed twice) get a COPY into an OUTPUT tensor; other outputs' tensors become OUTPUTs.
 /// Errors of all nodes are collected and reported together.
@@ -36,20 +36,12 @@ struct Lowerer {
     var errors: [String] = []
     /// The node being lowered, for naming temporaries.
     var current: Node?
-    /// Uses of each value by live nodes and graph outputs, and its last live consumer
-    /// (node index); nodes whose work a producer's fused activation took over.
-    var uses: [Int]
-    var consumer: [Int?]
-    var fused: [Bool]
 
     init(graph: Graph) {
         self.graph = graph
         tensorOf = Array(repeating: nil, count: graph.values.count)
         known = Array(repeating: nil, count: graph.values.count)
         needed = Array(repeating: false, count: graph.values.count)
-        uses = Array(repeating: 0, count: graph.values.count)
-        consumer = Array(repeating: nil, count: graph.values.count)
-        fused = Array(repeating: false, count: graph.nodes.count)
     }
 
     mutating func run() throws -> Program {
@@ -62,8 +54,7 @@ struct Lowerer {
         for (i, v) in graph.inputs.enumerated() {
             tensorOf[v.index] = program.addTensor(graph[v].name, graph.type(of: v), .input(i))
         }
-        countUses(live: live)
-        for (i, n) in graph.nodes.enumerated() where live[i] && !fused[i] {
+        for (i, n) in graph.nodes.enumerated() where live[i] {
             current = n
             do {
                 try lowerNode(n)
@@ -128,7 +119,7 @@ struct Lowerer {
         switch n.op {
         case .constant, .shapeOf, .sizeOf: preconditionFailure("handled by lowerNode")
         case .unary(let u): try lowerUnary(u, n)
-        case .binary(let b): try lowerBinary(b, n)
+        case .binary(let b, let act): try lowerBinary(b, act, n)
         case .clip(let c): try lowerClip(c, n)
         case .where: try lowerWhere(n)
         case .cast: try lowerCast(n)
@@ -146,7 +137,7 @@ struct Lowerer {
         case .cumSum(let a): try lowerCumSum(a, n)
         case .topK(let a): try lowerTopK(a, n)
         case .gemm(let a): try lowerGemm(a, n)
-        case .matMul: try lowerMatMul(n)
+        case .matMul(let m): try lowerMatMul(m, n)
         case .einsum(let e): try lowerEinsum(e, n)
         case .reshape, .identity: try lowerCopy(n)
         case .transpose(let t): try lowerTranspose(t, n)
@@ -167,6 +158,7 @@ struct Lowerer {
         case .recurrent(let r): try lowerRecurrent(r, n)
         case .quantizeLinear(let q): try lowerQuantize(axis: q.axis, blockSize: q.blockSize, .quantizeLinear, n)
         case .dequantizeLinear(let q): try lowerQuantize(axis: q.axis, blockSize: q.blockSize, .dequantizeLinear, n)
+        case .attention(let a): try lowerAttention(a, n)
         }
     }
 

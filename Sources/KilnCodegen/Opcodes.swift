@@ -45,7 +45,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case reduce, argReduce, cumsum, topk
     case transpose, concat, split, slice, expand, tile, pad, depthToSpace, spaceToDepth
     case gather, gatherElements, resize, recurrent, quantizeLinear, dequantizeLinear
-    case oneHot, trilu, range
+    case oneHot, trilu, range, attention
     case conv2dPacked = 60, conv2dWinograd
 
     /// Kernels marked *in place* in the spec: a result may occupy exactly an operand's
@@ -58,7 +58,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
         case .conv2d, .depthwiseConv2d, .convTranspose2d, .gemm, .matmul, .pool2d, .lrn, .reduce,
              .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
              .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
-             .quantizeLinear, .dequantizeLinear, .oneHot, .range, .conv2dPacked, .conv2dWinograd:
+             .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention, .conv2dPacked, .conv2dWinograd:
             return false
         }
     }

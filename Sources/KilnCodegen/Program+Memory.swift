@@ -37,7 +37,7 @@ extension Program {
                 case .conv2d, .depthwiseConv2d, .convTranspose2d, .gemm, .matmul, .pool2d, .lrn, .reduce,
                      .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
                      .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
-                     .quantizeLinear, .dequantizeLinear, .oneHot, .range, .conv2dPacked, .conv2dWinograd:
+                     .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention, .conv2dPacked, .conv2dWinograd:
                     inPlace = []
                 }
             }

@@ -70,7 +70,7 @@ public struct Program: Hashable, Sendable {
     }
 
     mutating func emit(_ opcode: Opcode, _ attributes: [UInt8] = [], _ operands: [Int?], _ results: [Int?]) {
-        precondition(attributes.count == opcode.attributeSize, "\(opcode): attribute block of \(attributes.count) bytes")
+        precondition(opcode.fields(forSize: attributes.count) != nil, "\(opcode): attribute block of \(attributes.count) bytes")
         instructions.append(Instruction(opcode: opcode, attributes: attributes, operands: operands, results: results))
     }
 }

@@ -19,6 +19,7 @@ extension Graph {
                 return false
             }
             var label = n.op.mnemonic
+            if let act = n.op.fusedActivation { label += " + " + Printer.activationValue(act).text }
             if !n.name.isEmpty { label += "\n" + n.name }
             for c in consts { label += "\n%\(self[c].name): \(type(of: c))" }
             label += "\n→ " + n.results.map { type(of: $0).description }.joined(separator: ", ")

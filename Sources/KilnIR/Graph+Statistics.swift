@@ -33,20 +33,23 @@ extension Graph {
     /// Estimated FLOPs of one node. Algorithm: dense products count 2 per multiply-add
     /// (conv: 2·out·(C/group)·K; matmul/gemm: 2·M·N·K per batch); normalization and
     /// softmax a small constant per element; everything else one per output element;
-    /// pure data movement and constants zero.
+    /// pure data movement and constants zero. A fused activation adds one per output element.
     public func flops(of node: Node) -> Int {
         let outs = node.results.map { type(of: $0).shape.elementCount }.reduce(0, +)
+        return ownFlops(of: node, outputs: outs) + (node.op.fusedActivation == nil ? 0 : outs)
+    }
+
+    private func ownFlops(of node: Node, outputs outs: Int) -> Int {
         let ins = node.operands.map { type(of: $0) }
         switch node.op {
         case .constant, .reshape, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
              .depthToSpace, .spaceToDepth, .identity, .gather, .gatherElements, .shapeOf, .sizeOf,
              .range, .oneHot, .trilu, .cast:
             return 0
-        case .conv(let c):
+        case .conv:
             guard ins.count >= 2 else { return 0 }
             let w = ins[1].shape.dims
             let kernel = w.dropFirst(2).reduce(1, *)
-            _ = c
             return 2 * outs * (w.count > 1 ? w[1] : 1) * kernel
         case .convTranspose:
             guard ins.count >= 2 else { return 0 }
@@ -84,6 +87,13 @@ extension Graph {
             return r.direction.count * steps * batch * 2 * gates * h * (x[2] + h)
         case .unary, .binary, .clip, .where, .quantizeLinear, .dequantizeLinear:
             return outs
+        case .attention(let a):
+            // q·kᵀ and p·v multiply-adds plus ~5 per score for scale, mask and softmax.
+            guard ins.count >= 3, let d = ins[0].shape.dims.last, let dv = ins[2].shape.dims.last else { return 0 }
+            let r = ins[0].shape.rank
+            let sk = a.kTransposed ? ins[1].shape.dims[r - 1] : ins[1].shape.dims[r - 2]
+            let scores = outs / max(dv, 1) * sk
+            return scores * (2 * d + 2 * dv + 5)
         }
     }
 }

@@ -4,7 +4,8 @@
 public enum Op: Hashable, Sendable {
     case constant(Tensor)
     case unary(UnaryOp)
-    case binary(BinaryOp)
+    /// A binary op, optionally followed by a fused activation (fuse-elementwise).
+    case binary(BinaryOp, activation: FusedActivation? = nil)
     case clip(Clip)
     case `where`(Where)
     case cast(Cast)
@@ -46,17 +47,18 @@ public enum Op: Hashable, Sendable {
     case recurrent(Recurrent)
     case quantizeLinear(QuantizeLinear)
     case dequantizeLinear(DequantizeLinear)
+    case attention(Attention)
 
     /// The op's type rule and reference evaluation.
     public var rule: any OpRule {
         switch self {
         case .constant(let t): return ConstantRule(tensor: t)
         case .unary(let a): return a
-        case .binary(let a): return a
+        case .binary(let a, let act): return ActivatedRule(base: a, activation: act, context: a.mnemonic)
         case .clip(let a): return a
         case .where(let a): return a
         case .cast(let a): return a
-        case .conv(let a): return a
+        case .conv(let a): return ActivatedRule(base: a, activation: a.activation, context: "conv")
         case .convTranspose(let a): return a
         case .pool(let a): return a
         case .batchNorm(let a): return a
@@ -69,8 +71,8 @@ public enum Op: Hashable, Sendable {
         case .argReduce(let a): return a
         case .cumSum(let a): return a
         case .topK(let a): return a
-        case .gemm(let a): return a
-        case .matMul(let a): return a
+        case .gemm(let a): return ActivatedRule(base: a, activation: a.activation, context: "gemm")
+        case .matMul(let a): return ActivatedRule(base: a, activation: a.activation, context: "mat_mul")
         case .einsum(let a): return a
         case .reshape(let a): return a
         case .transpose(let a): return a
@@ -94,6 +96,7 @@ public enum Op: Hashable, Sendable {
         case .recurrent(let a): return a
         case .quantizeLinear(let a): return a
         case .dequantizeLinear(let a): return a
+        case .attention(let a): return a
         }
     }
 
@@ -105,12 +108,21 @@ public enum Op: Hashable, Sendable {
         try rule.evaluate(operands, results: results)
     }
 
+    /// The activation the op applies to its result (conv, gemm, mat_mul, binary ops).
+    public var fusedActivation: FusedActivation? {
+        if case .conv(let a) = self { return a.activation }
+        if case .gemm(let a) = self { return a.activation }
+        if case .matMul(let a) = self { return a.activation }
+        if case .binary(_, let act) = self { return act }
+        return nil
+    }
+
     /// The op's name in the text form, snake_case (`conv`, `batch_norm`, `leaky_relu`).
     public var mnemonic: String {
         switch self {
         case .constant: return "constant"
         case .unary(let u): return u.mnemonic
-        case .binary(let b): return b.mnemonic
+        case .binary(let b, _): return b.mnemonic
         case .clip: return "clip"
         case .where: return "where"
         case .cast: return "cast"
@@ -157,6 +169,7 @@ public enum Op: Hashable, Sendable {
         case .recurrent(let r): return r.kind.rawValue
         case .quantizeLinear: return "quantize_linear"
         case .dequantizeLinear: return "dequantize_linear"
+        case .attention: return "attention"
         }
     }
 }

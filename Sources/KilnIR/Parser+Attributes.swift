@@ -178,6 +178,11 @@ struct AttributeReader {
         return e
     }
 
+    /// An optional attribute as written, for attributes with their own syntax.
+    mutating func optionalItem(_ name: String) -> ParsedAttribute? {
+        take(name, optional: true)
+    }
+
     // MARK: - Lists
 
     private mutating func list(_ name: String) throws -> (items: [ParsedAttribute], value: ParsedAttribute)? {

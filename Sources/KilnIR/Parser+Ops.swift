@@ -5,7 +5,7 @@ extension Parser {
     /// `constant` is not handled here (its data has its own syntax).
     static func makeOp(_ mnemonic: String, _ a: inout AttributeReader) throws -> Op? {
         if let u = plainUnaryOps[mnemonic] { return .unary(u) }
-        if let b = binaryOps[mnemonic] { return .binary(b) }
+        if let b = binaryOps[mnemonic] { return .binary(b, activation: try fusedActivation(&a)) }
         if let k = reduceKinds[mnemonic] {
             return .reduce(Reduce(kind: k, axes: try a.ints("axes"), keepDims: try a.bool("keep_dims")))
         }
@@ -23,7 +23,8 @@ extension Parser {
         case "cast": return .cast(Cast(to: try a.word("to", placeholder: DType.f32)))
         case "conv":
             return .conv(Conv(strides: try a.ints("strides"), pads: try a.ints("pads"),
-                              dilations: try a.ints("dilations"), group: try a.int("group")))
+                              dilations: try a.ints("dilations"), group: try a.int("group"),
+                              activation: try fusedActivation(&a)))
         case "conv_transpose":
             return .convTranspose(ConvTranspose(strides: try a.ints("strides"), pads: try a.ints("pads"),
                                                 dilations: try a.ints("dilations"),
@@ -50,8 +51,8 @@ extension Parser {
                               sorted: try a.bool("sorted")))
         case "gemm":
             return .gemm(Gemm(alpha: try a.float("alpha"), beta: try a.float("beta"), transA: try a.bool("trans_a"),
-                              transB: try a.bool("trans_b")))
-        case "mat_mul": return .matMul(MatMul())
+                              transB: try a.bool("trans_b"), activation: try fusedActivation(&a)))
+        case "mat_mul": return .matMul(MatMul(activation: try fusedActivation(&a)))
         case "einsum": return .einsum(Einsum(equation: try a.string("equation")))
         case "reshape": return .reshape(Reshape(shape: try a.ints("shape")))
         case "transpose": return .transpose(Transpose(perm: try a.ints("perm")))
@@ -82,6 +83,8 @@ extension Parser {
                                                   outputType: try a.word("output_type", placeholder: DType.i8)))
         case "dequantize_linear":
             return .dequantizeLinear(DequantizeLinear(axis: try a.optionalInt("axis"), blockSize: try a.int("block_size")))
+        case "attention":
+            return .attention(Attention(scale: try a.float("scale"), kTransposed: try a.bool("k_transposed")))
         default:
             return nil
         }
@@ -128,6 +131,26 @@ extension Parser {
         return Recurrent(kind: kind, direction: direction, hiddenSize: hiddenSize, activations: activations,
                          clip: try a.optionalFloat("clip"), linearBeforeReset: try a.bool("linear_before_reset"),
                          inputForget: try a.bool("input_forget"), layout: try a.int("layout"))
+    }
+
+    /// The optional `activation = relu` / `activation = clip(min = 0.0, max = 6.0)`
+    /// attribute: an activation op's mnemonic, its attributes written as a call.
+    private static func fusedActivation(_ a: inout AttributeReader) throws -> FusedActivation? {
+        guard let item = a.optionalItem("activation") else { return nil }
+        let name: String
+        let args: [AttributeEntry]
+        switch item.kind {
+        case .word(let w): name = w; args = []
+        case .call(let w, let entries): name = w; args = entries
+        case .number, .string, .list:
+            throw KilnError("\(item.position): \(a.context): attribute 'activation' must be an activation such as relu or clip(min = 0.0, max = 6.0)")
+        }
+        var r = try AttributeReader(context: "\(a.context) activation '\(name)'", position: item.position, entries: args)
+        guard let op = try makeOp(name, &r), let act = FusedActivation(op) else {
+            throw KilnError("\(item.position): \(a.context): '\(name)' is not an activation that can be fused")
+        }
+        try r.finish()
+        return act
     }
 
     /// `sigmoid` or `affine(alpha = 1.5, beta = 0.5)`.

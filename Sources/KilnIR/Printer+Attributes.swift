@@ -32,6 +32,20 @@ extension Printer {
     /// appear only when set; variants spelled by the mnemonic (pool kind, softmax `log`,
     /// reduce kind, arg max/min, recurrent kind) do not repeat here.
     static func attributes(of op: Op) -> [(String, AttributeValue)] {
+        let own = ownAttributes(of: op)
+        guard let act = op.fusedActivation else { return own }
+        return own + [("activation", activationValue(act))]
+    }
+
+    /// `relu`, `leaky_relu(alpha = 0.1)`, `clip(min = 0.0, max = 6.0)`: the activation's
+    /// mnemonic, with its attributes as a call when it has any.
+    static func activationValue(_ a: FusedActivation) -> AttributeValue {
+        let args = ownAttributes(of: a.op)
+        return args.isEmpty && a.mnemonic != "clip" ? .word(a.mnemonic) : .call(a.mnemonic, args)
+    }
+
+    /// The attributes of `op` without its fused activation.
+    private static func ownAttributes(of op: Op) -> [(String, AttributeValue)] {
         switch op {
         case .constant, .binary, .where, .matMul, .identity, .sizeOf:
             return []
@@ -142,6 +156,8 @@ extension Printer {
             var out: [(String, AttributeValue)] = []
             if let axis = a.axis { out.append(("axis", .int(axis))) }
             return out + [("block_size", .int(a.blockSize))]
+        case .attention(let a):
+            return [("scale", .float(a.scale)), ("k_transposed", .bool(a.kTransposed))]
         }
     }
 

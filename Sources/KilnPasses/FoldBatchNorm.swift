@@ -13,7 +13,8 @@ import KilnIR
 /// the output channel of weight [C, M/group, …] entry (c, m) is group(c)·M/group + m; for
 /// Gemm (output [N, C]) the scaled weights are B's output columns (rows when trans_b) and
 /// the new bias is (beta·C − mean) · s + shift with beta = 1.
-/// Precondition: verified graph; the producer's result feeds only this BatchNormalization;
+/// Precondition: verified graph; the producer's result feeds only this BatchNormalization
+/// and the producer has no fused activation (the BN would have to come before it);
 /// weights, bias and the four BN operands are constants. Guarantees: the same outputs up
 /// to float rounding (the ledger reports the drift). A BatchNormalization that cannot be
 /// folded stays and the runtime runs it as a per-channel scale and shift.
@@ -29,6 +30,7 @@ struct FoldBatchNormPattern: RewritePattern {
     func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
         guard case .batchNorm(let bn) = node.op, node.operands.count == 5,
               let producer = r.producer(of: node.operands[0]), r.useCount(node.operands[0]) == 1,
+              producer.op.fusedActivation == nil,
               !r.isGraphOutput(node.operands[0]),
               let scale = r.constant(node.operands[1])?.doubles, let shift = r.constant(node.operands[2])?.doubles,
               let mean = r.constant(node.operands[3])?.doubles, let variance = r.constant(node.operands[4])?.doubles

@@ -25,15 +25,19 @@ public struct PassContext {
     public var verifyEach: Bool
     /// Called after each pass with its index, name, the graph and whether it changed.
     public var afterPass: ((Int, String, Graph, Bool) throws -> Void)?
+    /// IR dumps, printing and the ledger, called in order around the pipeline.
+    public var instrumentations: [any PassInstrumentation]
 
     public init(optLevel: OptLevel = .o2, explicitPasses: [String]? = nil, disabled: Set<String> = [],
                 verifyEach: Bool = PassContext.isDebugBuild,
-                afterPass: ((Int, String, Graph, Bool) throws -> Void)? = nil) {
+                afterPass: ((Int, String, Graph, Bool) throws -> Void)? = nil,
+                instrumentations: [any PassInstrumentation] = []) {
         self.optLevel = optLevel
         self.explicitPasses = explicitPasses
         self.disabled = disabled
         self.verifyEach = verifyEach
         self.afterPass = afterPass
+        self.instrumentations = instrumentations
     }
 
     public static var isDebugBuild: Bool {

@@ -9,6 +9,11 @@ public enum PassManager {
         EliminateDeadCode(),
         EliminateCommonSubexpressions(),
         FoldBatchNorm(),
+        FuseLayerNorm(),
+        FuseGelu(),
+        FuseAttention(),
+        FuseActivation(),
+        FuseElementwise(),
     ]
 
     /// The pipeline of each level.
@@ -19,7 +24,8 @@ public enum PassManager {
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
         case .o2, .o3:
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize",
-                    "fold-batchnorm", "eliminate-dead-code"]
+                    "fuse-layernorm", "fuse-gelu", "fuse-attention",
+                    "fold-batchnorm", "fuse-activation", "fuse-elementwise", "eliminate-dead-code"]
         }
     }
 
@@ -39,17 +45,24 @@ public enum PassManager {
     }
 
     /// Runs the pipeline on `graph`, verifying after each pass when asked; the graph is
-    /// compacted (values renumbered in definition order) after every pass.
+    /// compacted (values renumbered in definition order) after every pass. Each of the
+    /// context's instrumentations sees the input graph and the graph after every pass.
     public static func run(_ graph: inout Graph, context: PassContext) throws {
-        for (i, p) in try pipeline(context).enumerated() {
+        let passes = try pipeline(context)
+        for inst in context.instrumentations { try inst.runBeforePipeline(graph, passes: passes.map(\.name)) }
+        for (i, p) in passes.enumerated() {
+            let start = ContinuousClock.now
             let changed = try p.run(on: &graph, context: context)
             graph.compact()
+            let seconds = start.duration(to: .now).seconds
             if context.verifyEach {
                 do { try Verifier.verify(graph) } catch let e as KilnError {
                     throw KilnError("after pass \(p.name): \(e.message)")
                 }
             }
             try context.afterPass?(i, p.name, graph, changed)
+            let run = PassRun(index: i + 1, name: p.name, changed: changed, seconds: seconds)
+            for inst in context.instrumentations { try inst.runAfterPass(run, graph) }
         }
     }
 }

@@ -13,6 +13,8 @@ struct Compile: ParsableCommand {
             runtime kernels, plans the arena and writes the plan. Constants are zstd-compressed
             unless --no-compress. The written plan is loaded once by the runtime as a check.
             Prints one line: instructions, arena bytes, constant bytes and the file size.
+            --report adds the pass ledger (see the README); --dump-ir and --print-ir-after-all show \
+            the IR between passes.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -26,15 +28,20 @@ struct Compile: ParsableCommand {
     @Flag(name: .customLong("no-compress"), help: "Store constants raw (mmap-able, weights used in place).")
     var noCompress = false
 
+    @OptionGroup(title: "Inspection") var inspection: InspectionOptions
+
     func validate() throws {
         guard OptLevel(rawValue: level) != nil else { throw ValidationError("-O takes 0, 1, 2 or 3") }
     }
 
     func run() throws {
+        let start = ContinuousClock.now
         var graph = try modelOptions.load()
+        let importSeconds = start.duration(to: .now).seconds
         try reporting {
             let optLevel = OptLevel(rawValue: level) ?? .o2
-            let context = PassContext(optLevel: optLevel)
+            let observers = try inspection.makeInspection(for: graph, importSeconds: importSeconds)
+            let context = PassContext(optLevel: optLevel, instrumentations: observers.instrumentations)
             try PassManager.run(&graph, context: context)
             let passes = PassManager.pipelineNames(for: optLevel)
             let source = FileManager.default.contents(atPath: modelOptions.model).map { Array($0) } ?? []
@@ -48,6 +55,7 @@ struct Compile: ParsableCommand {
             }
             try Data(plan.bytes).write(to: URL(fileURLWithPath: output))
             print("\(output): \(plan.summary)")
+            try observers.finish(planBytes: plan.bytes.count, options: inspection)
         }
     }
 }

@@ -13,15 +13,15 @@ final class LoweringTests: XCTestCase {
                           dilations: Array(repeating: 1, count: s), group: group))
     }
 
-    /// conv 3x3 (packed weights) + bias → relu → flatten → gemm (trans_b) → softmax.
+    /// conv 3x3 (packed weights) + bias with a fused relu → flatten → gemm (trans_b) → softmax.
     func testConvReluGemm() throws {
         var b = GraphBuilder(name: "convnet")
         let x = b.input("x", TensorType(.f32, [1, 3, 6, 6]))
         let w = b.constant(R.random([4, 3, 3, 3], seed: 1), name: "w")
         let bias = b.constant(R.random([4], seed: 2), name: "b")
-        let c = try b.add1(conv([1, 1, 1, 1]), [x, w, bias], name: "c")
-        let r = try b.add1(.unary(.relu), [c], name: "r")
-        let f = try b.add1(.reshape(Reshape(shape: [1, 144])), [r], name: "f")
+        let c = try b.add1(.conv(Conv(strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1, activation: .unary(.relu))),
+                           [x, w, bias], name: "c")
+        let f = try b.add1(.reshape(Reshape(shape: [1, 144])), [c], name: "f")
         let fw = b.constant(R.random([5, 144], seed: 3), name: "fw")
         let fb = b.constant(R.random([5], seed: 4), name: "fb")
         let g = try b.add1(.gemm(Gemm(alpha: 1, beta: 1, transA: false, transB: true)), [f, fw, fb], name: "g")
@@ -29,14 +29,14 @@ final class LoweringTests: XCTestCase {
         b.output(s)
         b.output(g)
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 3, 6, 6], seed: 5)])
-        // The relu is the conv's fused activation (the conv result has no other use).
+        // The relu is the conv's `act`.
         XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2dPacked, .copy, .gemm, .softmax])
         XCTAssertEqual(activation(plan.program.instructions[0]), [.int(Int64(UnaryFunc.relu.rawValue))])
-        XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].results[0]!].name, "r")
+        XCTAssertEqual(activation(plan.program.instructions[2]), [.int(0)])
         // Weights packed in panels of 6 output channels: [ceil(4/6), C·kh·kw, 6]; no scratch.
         XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].operands[1]!].type.shape, [1, 27, 6])
         XCTAssertEqual(plan.program.instructions[0].results.count, 1)
-        // The reshape is an alias: same arena offset as the relu result.
+        // The reshape is an alias: same arena offset as the conv result.
         XCTAssertEqual(plan.memory.offsets[plan.program.instructions[1].results[0]!],
                        plan.memory.offsets[plan.program.instructions[1].operands[0]!])
     }
@@ -46,29 +46,31 @@ final class LoweringTests: XCTestCase {
         AttributeCoder.decode(i.opcode, i.attributes[...])?.first { $0.0 == "act" }?.1
     }
 
-    /// A producer takes a following activation only when its result has that single use
-    /// and is not a graph output; gemm and matmul take one too.
-    func testActivationFusionNeedsASingleUse() throws {
+    /// The lowering fuses nothing itself (a standalone relu stays a UNARY even after a conv
+    /// whose only use it is); the IR's activation fields become `act` on CONV2D, BINARY
+    /// (the 16-byte block) and MATMUL, and the runtime computes them like the evaluator.
+    func testActivationFieldsLowerToAct() throws {
         var b = GraphBuilder(name: "fusion")
         let x = b.input("x", TensorType(.f32, [1, 2, 5, 5]))
         let w = b.constant(R.random([3, 2, 3, 3], seed: 1), name: "w")
-        let c1 = try b.add1(conv([1, 1, 1, 1]), [x, w], name: "c1")
-        let r1 = try b.add1(.unary(.relu), [c1], name: "r1")         // c1 is also read by the add
-        let sum = try b.add1(.binary(.add), [c1, r1], name: "sum")
+        let c1 = try b.add1(.conv(Conv(strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1,
+                                       activation: .unary(.leakyRelu(alpha: 0.1)))), [x, w], name: "c1")
         let c2 = try b.add1(conv([1, 1, 1, 1]), [x, w], name: "c2")
-        let t2 = try b.add1(.unary(.tanh), [c2], name: "t2")         // c2 is also an output
+        let r2 = try b.add1(.unary(.relu), [c2], name: "r2")
+        let sum = try b.add1(.binary(.add, activation: .clip(Clip(min: -0.5, max: 0.25))), [c1, r2], name: "sum")
         let f = try b.add1(.reshape(Reshape(shape: [3, 25])), [sum], name: "f")
         let mw = b.constant(R.random([25, 4], seed: 2), name: "mw")
-        let mm = try b.add1(.matMul(MatMul()), [f, mw], name: "mm")
-        let clipped = try b.add1(.clip(Clip(min: -0.5, max: 0.25)), [mm], name: "clipped")
-        b.output(t2)
-        b.output(c2)
-        b.output(clipped)
+        let mm = try b.add1(.matMul(MatMul(activation: .unary(.sigmoid))), [f, mw], name: "mm")
+        b.output(mm)
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 2, 5, 5], seed: 3)])
-        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2dPacked, .unary, .binary, .conv2dPacked, .unary, .copy, .matmul])
-        XCTAssertEqual(activation(plan.program.instructions[0]), [.int(0)])
-        XCTAssertEqual(activation(plan.program.instructions[3]), [.int(0)])
-        XCTAssertEqual(activation(plan.program.instructions[6]), [.int(Int64(UnaryFunc.clip.rawValue))])
+        let ins = plan.program.instructions
+        XCTAssertEqual(ins.map(\.opcode), [.conv2dPacked, .conv2dPacked, .unary, .binary, .copy, .matmul])
+        XCTAssertEqual(activation(ins[0]), [.int(Int64(UnaryFunc.leakyRelu.rawValue))])
+        XCTAssertEqual(AttributeCoder.decode(ins[0].opcode, ins[0].attributes[...])?.first { $0.0 == "act_alpha" }?.1, [.float(Double(Float(0.1)))])
+        XCTAssertEqual(activation(ins[1]), [.int(0)])
+        XCTAssertEqual(ins[3].attributes.count, 16)
+        XCTAssertEqual(activation(ins[3]), [.int(Int64(UnaryFunc.clip.rawValue))])
+        XCTAssertEqual(activation(ins[5]), [.int(Int64(UnaryFunc.sigmoid.rawValue))])
     }
 
     /// Kernel choice: depthwise (group = C), pointwise (packed, no scratch), grouped conv,
@@ -90,11 +92,11 @@ final class LoweringTests: XCTestCase {
         b.output(pw)
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 4, 7, 7], seed: 9)])
         let ops = plan.program.instructions.map(\.opcode)
-        // The clip is batch norm's fused activation.
-        XCTAssertEqual(ops, [.depthwiseConv2d, .batchNorm, .conv2dPacked, .conv2d, .pool2d, .reduce])
-        XCTAssertEqual(activation(plan.program.instructions[1]), [.int(Int64(UnaryFunc.clip.rawValue))])
-        XCTAssertEqual(plan.program.instructions[2].results.count, 1, "pointwise conv needs no scratch")
-        XCTAssertEqual(plan.program.instructions[3].results.count, 2, "strided grouped conv has an im2col scratch")
+        // The clip stays a UNARY: the lowering fuses nothing, and batch_norm has no IR field.
+        XCTAssertEqual(ops, [.depthwiseConv2d, .batchNorm, .unary, .conv2dPacked, .conv2d, .pool2d, .reduce])
+        XCTAssertEqual(activation(plan.program.instructions[1]), [.int(0)])
+        XCTAssertEqual(plan.program.instructions[3].results.count, 1, "pointwise conv needs no scratch")
+        XCTAssertEqual(plan.program.instructions[4].results.count, 2, "strided grouped conv has an im2col scratch")
     }
 
     /// 1-D conv / pooling / transposed conv run as 2-D with H = 1; batch norm with

@@ -104,9 +104,10 @@ final class TextFormRoundTripTests: XCTestCase {
         case .recurrent: return 41
         case .quantizeLinear: return 42
         case .dequantizeLinear: return 43
+        case .attention: return 44
         }
     }
-    static let opCaseCount = 44
+    static let opCaseCount = 45
 
     static var allOps: [Op] {
         var ops: [Op] = [
@@ -142,9 +143,18 @@ final class TextFormRoundTripTests: XCTestCase {
             .quantizeLinear(QuantizeLinear(axis: nil, blockSize: 32, outputType: .i8)),
             .dequantizeLinear(DequantizeLinear(axis: nil, blockSize: 0)),
             .dequantizeLinear(DequantizeLinear(axis: 0, blockSize: 16)),
+            .attention(Attention(scale: 0.125, kTransposed: false)), .attention(Attention(scale: 1, kTransposed: true)),
         ]
         ops += unaryOps.map { .unary($0) }
         ops += BinaryOp.allCases.map { .binary($0) }
+        // Fused activations: every activation function on add, clip variants on the others.
+        ops += unaryOps.compactMap { FusedActivation(.unary($0)) }.map { .binary(.add, activation: $0) }
+        ops += [
+            .conv(Conv(strides: [1], pads: [0, 0], dilations: [1], group: 1, activation: .clip(Clip(min: 0, max: 6)))),
+            .gemm(Gemm(alpha: 1, beta: 1, transA: false, transB: true, activation: .clip(Clip(min: nil, max: nil)))),
+            .matMul(MatMul(activation: .clip(Clip(min: nil, max: 1.5)))),
+            .binary(.mul, activation: .clip(Clip(min: -1, max: nil))),
+        ]
         ops += DType.allCases.map { .cast(Cast(to: $0)) }
         ops += ReduceKind.allCases.map { .reduce(Reduce(kind: $0, axes: [1, -1], keepDims: $0 == .mean)) }
         ops += PadMode.allCases.map { .pad(Pad(mode: $0, pads: [0, 1, 0, 1], value: $0 == .constant ? -0.1 : 0)) }

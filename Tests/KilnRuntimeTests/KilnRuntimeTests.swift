@@ -73,7 +73,7 @@ final class KilnRuntimeTests: XCTestCase {
                 fromSpec[n] = cells[1]
             }
         }
-        XCTAssertEqual(fromHeader.count, 39)
+        XCTAssertGreaterThanOrEqual(fromHeader.count, 40, "opcodes.h parsed too few opcodes")
         XCTAssertEqual(fromHeader, fromSpec)
     }
 }

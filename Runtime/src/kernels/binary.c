@@ -1,5 +1,6 @@
 /* binary.c — elementwise binary ops with numpy broadcasting (BINARY opcode, attrs: i32
- * func) and where(cond, x, y) (WHERE opcode, no attrs).
+ * func, optionally followed by a fused activation `act` on f32 results) and
+ * where(cond, x, y) (WHERE opcode, no attrs).
  * Dtypes: f32, i32, i64 arithmetic (add sub mul div pow min max mod fmod; prelu on f32);
  * comparisons on f32/i32/i64/bool produce bool; and/or/xor on bool. Integer division or
  * modulo by zero yields 0 (the runtime never traps). */
@@ -110,7 +111,7 @@ static const bin_fn kTable[KILN_BINARY_COUNT][4] = {
     [KILN_BINARY_PRELU] = {prelu_f32, NULL, NULL, NULL},
 };
 
-typedef struct bin_params { kiln_bcast b; bin_fn fn; uint32_t esize[3]; } bin_params;
+typedef struct bin_params { kiln_bcast b; bin_fn fn; uint32_t esize[3]; kiln_act act; } bin_params;
 
 static int column(uint8_t dtype) {
     switch (dtype) {
@@ -127,6 +128,14 @@ static kiln_status check_binary(kiln_check *c) {
     if (!a || !b || !y) return kiln_check_fail(c, "two operands and a result are required");
     int32_t f = kiln_rdi32(c->attr);
     if (f < 1 || f >= KILN_BINARY_COUNT) return kiln_check_fail(c, "unknown binary function %d", (int)f);
+    kiln_act act = {KILN_UNARY_IDENTITY, 0.0f, 0.0f};
+    if (c->attr_size > 4) {
+        kiln_status st = kiln_check_act(c, c->attr + 4, &act);
+        if (st != KILN_OK) return st;
+        if (act.func != KILN_UNARY_IDENTITY && y->dtype != KILN_F32)
+            return kiln_check_fail(c, "a fused activation needs an f32 result, got %s",
+                                   kiln_dtype_name((kiln_dtype)y->dtype));
+    }
     int col = column(a->dtype);
     int cmp = f >= KILN_BINARY_EQUAL && f <= KILN_BINARY_GREATER_OR_EQUAL;
     uint8_t want = (cmp || col == 3) ? KILN_BOOL : a->dtype;
@@ -137,6 +146,7 @@ static kiln_status check_binary(kiln_check *c) {
     bin_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
     p->fn = kTable[f][col];
+    p->act = act;
     p->esize[0] = p->esize[1] = kiln_dtype_bytes(a->dtype);
     p->esize[2] = kiln_dtype_bytes(y->dtype);
     const kiln_tdesc *ops[2] = {a, b};
@@ -148,7 +158,9 @@ typedef struct bin_job { const bin_params *p; const uint8_t *a, *b; uint8_t *o; 
 static void bin_row(void *ctx, const int64_t *offs, int64_t out, int64_t n, const int64_t *inner) {
     const bin_job *j = ctx;
     const bin_params *p = j->p;
-    p->fn(j->a + offs[0] * p->esize[0], inner[0], j->b + offs[1] * p->esize[1], inner[1], j->o + out * p->esize[2], n);
+    uint8_t *o = j->o + out * p->esize[2];
+    p->fn(j->a + offs[0] * p->esize[0], inner[0], j->b + offs[1] * p->esize[1], inner[1], o, n);
+    kiln_apply_act(&p->act, (float *)o, (size_t)n); /* identity (the default) does nothing */
 }
 
 static void run_binary(const kiln_exec *e, const kiln_instr *ins) {
@@ -195,5 +207,5 @@ static void run_where(const kiln_exec *e, const kiln_instr *ins) {
     kiln_bcast_parallel(e, &j.p->b, where_row, &j);
 }
 
-const kiln_kernel kiln_k_binary = {KILN_OP_BINARY, "binary", 4, 2, 2, 1, 1, 1, check_binary, run_binary};
-const kiln_kernel kiln_k_where = {KILN_OP_WHERE, "where", 0, 3, 3, 1, 1, 1, check_where, run_where};
+const kiln_kernel kiln_k_binary = {KILN_OP_BINARY, "binary", 4, 2, 2, 1, 1, 1, check_binary, run_binary, 16};
+const kiln_kernel kiln_k_where = {KILN_OP_WHERE, "where", 0, 3, 3, 1, 1, 1, check_where, run_where, 0};

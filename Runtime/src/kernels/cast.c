@@ -113,4 +113,4 @@ static void run_cast(const kiln_exec *e, const kiln_instr *ins) {
     else cast_range(&j, 0, (size_t)x->count, 0);
 }
 
-const kiln_kernel kiln_k_cast = {KILN_OP_CAST, "cast", 0, 1, 1, 1, 1, 1, check_cast, run_cast};
+const kiln_kernel kiln_k_cast = {KILN_OP_CAST, "cast", 0, 1, 1, 1, 1, 1, check_cast, run_cast, 0};

@@ -61,5 +61,5 @@ static void run_split(const kiln_exec *e, const kiln_instr *ins) {
 }
 
 /* CONCAT attrs: i32 axis. SPLIT attrs: i32 axis. */
-const kiln_kernel kiln_k_concat = {KILN_OP_CONCAT, "concat", 4, 1, 255, 1, 1, 0, check_concat, run_concat};
-const kiln_kernel kiln_k_split = {KILN_OP_SPLIT, "split", 4, 1, 1, 1, 255, 0, check_split, run_split};
+const kiln_kernel kiln_k_concat = {KILN_OP_CONCAT, "concat", 4, 1, 255, 1, 1, 0, check_concat, run_concat, 0};
+const kiln_kernel kiln_k_split = {KILN_OP_SPLIT, "split", 4, 1, 1, 1, 255, 0, check_split, run_split, 0};

@@ -167,4 +167,4 @@ static void run_conv(const kiln_exec *e, const kiln_instr *ins) {
     }
 }
 
-const kiln_kernel kiln_k_conv2d = {KILN_OP_CONV2D, "conv2d", KILN_CONV_ATTR_SIZE, 2, 3, 1, 2, 0, check_conv, run_conv};
+const kiln_kernel kiln_k_conv2d = {KILN_OP_CONV2D, "conv2d", KILN_CONV_ATTR_SIZE, 2, 3, 1, 2, 0, check_conv, run_conv, 0};

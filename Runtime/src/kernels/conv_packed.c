@@ -193,4 +193,4 @@ static void run_cp(const kiln_exec *e, const kiln_instr *ins) {
 }
 
 const kiln_kernel kiln_k_conv2d_packed = {KILN_OP_CONV2D_PACKED, "conv2d_packed", KILN_CONV_ATTR_SIZE, 2, 3, 1, 1, 0,
-                                          check_cp, run_cp};
+                                          check_cp, run_cp, 0};

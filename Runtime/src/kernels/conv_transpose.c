@@ -104,4 +104,4 @@ static void run_ct(const kiln_exec *e, const kiln_instr *ins) {
 }
 
 const kiln_kernel kiln_k_conv_transpose2d = {KILN_OP_CONV_TRANSPOSE2D, "conv_transpose2d", KILN_CONV_ATTR_SIZE, 2, 3, 2, 2,
-                                             0, check_ct, run_ct};
+                                             0, check_ct, run_ct, 0};

@@ -214,4 +214,4 @@ static void run_wg(const kiln_exec *e, const kiln_instr *ins) {
 }
 
 const kiln_kernel kiln_k_conv2d_winograd = {KILN_OP_CONV2D_WINOGRAD, "conv2d_winograd", KILN_CONV_ATTR_SIZE, 2, 3, 1,
-                                            1, 0, check_wg, run_wg};
+                                            1, 0, check_wg, run_wg, 0};

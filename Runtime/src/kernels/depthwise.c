@@ -235,4 +235,4 @@ static void run_dw(const kiln_exec *e, const kiln_instr *ins) {
 }
 
 const kiln_kernel kiln_k_depthwise_conv2d = {KILN_OP_DEPTHWISE_CONV2D, "depthwise_conv2d", KILN_CONV_ATTR_SIZE, 2, 3, 1, 1,
-                                             0, check_dw, run_dw};
+                                             0, check_dw, run_dw, 0};

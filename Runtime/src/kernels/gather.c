@@ -195,8 +195,8 @@ static void run_range(const kiln_exec *e, const kiln_instr *ins) {
     }
 }
 
-const kiln_kernel kiln_k_gather = {KILN_OP_GATHER, "gather", 4, 2, 2, 1, 1, 0, check_gather, run_gather};
-const kiln_kernel kiln_k_gather_elements = {KILN_OP_GATHER_ELEMENTS, "gather_elements", 4, 2, 2, 1, 1, 0, check_gather_elements, run_gather_elements};
-const kiln_kernel kiln_k_one_hot = {KILN_OP_ONE_HOT, "one_hot", 4, 2, 2, 1, 1, 0, check_one_hot, run_one_hot};
-const kiln_kernel kiln_k_trilu = {KILN_OP_TRILU, "trilu", 16, 1, 1, 1, 1, 1, check_trilu, run_trilu};
-const kiln_kernel kiln_k_range = {KILN_OP_RANGE, "range", 0, 3, 3, 1, 1, 0, check_range, run_range};
+const kiln_kernel kiln_k_gather = {KILN_OP_GATHER, "gather", 4, 2, 2, 1, 1, 0, check_gather, run_gather, 0};
+const kiln_kernel kiln_k_gather_elements = {KILN_OP_GATHER_ELEMENTS, "gather_elements", 4, 2, 2, 1, 1, 0, check_gather_elements, run_gather_elements, 0};
+const kiln_kernel kiln_k_one_hot = {KILN_OP_ONE_HOT, "one_hot", 4, 2, 2, 1, 1, 0, check_one_hot, run_one_hot, 0};
+const kiln_kernel kiln_k_trilu = {KILN_OP_TRILU, "trilu", 16, 1, 1, 1, 1, 1, check_trilu, run_trilu, 0};
+const kiln_kernel kiln_k_range = {KILN_OP_RANGE, "range", 0, 3, 3, 1, 1, 0, check_range, run_range, 0};

@@ -172,5 +172,5 @@ static void run_matmul(const kiln_exec *e, const kiln_instr *ins) {
     kiln_apply_act(&p->act, y, (size_t)(p->m * p->n * p->batch));
 }
 
-const kiln_kernel kiln_k_gemm = {KILN_OP_GEMM, "gemm", 28, 2, 3, 1, 1, 0, check_gemm, run_gemm};
-const kiln_kernel kiln_k_matmul = {KILN_OP_MATMUL, "matmul", 20, 2, 2, 1, 1, 0, check_matmul, run_matmul};
+const kiln_kernel kiln_k_gemm = {KILN_OP_GEMM, "gemm", 28, 2, 3, 1, 1, 0, check_gemm, run_gemm, 0};
+const kiln_kernel kiln_k_matmul = {KILN_OP_MATMUL, "matmul", 20, 2, 2, 1, 1, 0, check_matmul, run_matmul, 0};

@@ -15,5 +15,6 @@ extern const kiln_kernel kiln_k_transpose, kiln_k_concat, kiln_k_split, kiln_k_s
 extern const kiln_kernel kiln_k_pad, kiln_k_depth_to_space, kiln_k_space_to_depth;
 extern const kiln_kernel kiln_k_gather, kiln_k_gather_elements, kiln_k_resize, kiln_k_recurrent;
 extern const kiln_kernel kiln_k_quantize_linear, kiln_k_dequantize_linear, kiln_k_one_hot, kiln_k_trilu, kiln_k_range;
+extern const kiln_kernel kiln_k_attention;
 
 #endif

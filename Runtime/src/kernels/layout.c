@@ -163,10 +163,10 @@ static kiln_status check_s2d(kiln_check *c) {
     return end_view(c, v, y);
 }
 
-const kiln_kernel kiln_k_copy = {KILN_OP_COPY, "copy", 0, 1, 1, 1, 1, 1, check_copy, run_copy};
-const kiln_kernel kiln_k_transpose = {KILN_OP_TRANSPOSE, "transpose", 32, 1, 1, 1, 1, 0, check_transpose, run_view};
-const kiln_kernel kiln_k_slice = {KILN_OP_SLICE, "slice", 128, 1, 1, 1, 1, 0, check_slice, run_view};
-const kiln_kernel kiln_k_expand = {KILN_OP_EXPAND, "expand", 0, 1, 1, 1, 1, 0, check_expand, run_view};
-const kiln_kernel kiln_k_tile = {KILN_OP_TILE, "tile", 0, 1, 1, 1, 1, 0, check_tile, run_view};
-const kiln_kernel kiln_k_depth_to_space = {KILN_OP_DEPTH_TO_SPACE, "depth_to_space", 8, 1, 1, 1, 1, 0, check_d2s, run_view};
-const kiln_kernel kiln_k_space_to_depth = {KILN_OP_SPACE_TO_DEPTH, "space_to_depth", 4, 1, 1, 1, 1, 0, check_s2d, run_view};
+const kiln_kernel kiln_k_copy = {KILN_OP_COPY, "copy", 0, 1, 1, 1, 1, 1, check_copy, run_copy, 0};
+const kiln_kernel kiln_k_transpose = {KILN_OP_TRANSPOSE, "transpose", 32, 1, 1, 1, 1, 0, check_transpose, run_view, 0};
+const kiln_kernel kiln_k_slice = {KILN_OP_SLICE, "slice", 128, 1, 1, 1, 1, 0, check_slice, run_view, 0};
+const kiln_kernel kiln_k_expand = {KILN_OP_EXPAND, "expand", 0, 1, 1, 1, 1, 0, check_expand, run_view, 0};
+const kiln_kernel kiln_k_tile = {KILN_OP_TILE, "tile", 0, 1, 1, 1, 1, 0, check_tile, run_view, 0};
+const kiln_kernel kiln_k_depth_to_space = {KILN_OP_DEPTH_TO_SPACE, "depth_to_space", 8, 1, 1, 1, 1, 0, check_d2s, run_view, 0};
+const kiln_kernel kiln_k_space_to_depth = {KILN_OP_SPACE_TO_DEPTH, "space_to_depth", 4, 1, 1, 1, 1, 0, check_s2d, run_view, 0};

@@ -200,8 +200,8 @@ static void run_lrn(const kiln_exec *e, const kiln_instr *ins) {
             }
 }
 
-const kiln_kernel kiln_k_batch_norm = {KILN_OP_BATCH_NORM, "batch_norm", 12, 3, 3, 1, 1, 1, check_bn, run_bn};
-const kiln_kernel kiln_k_instance_norm = {KILN_OP_INSTANCE_NORM, "instance_norm", 4, 3, 3, 1, 1, 1, check_instance, run_stats};
-const kiln_kernel kiln_k_layer_norm = {KILN_OP_LAYER_NORM, "layer_norm", 8, 2, 3, 1, 1, 1, check_layer, run_stats};
-const kiln_kernel kiln_k_group_norm = {KILN_OP_GROUP_NORM, "group_norm", 8, 3, 3, 1, 1, 1, check_group, run_stats};
-const kiln_kernel kiln_k_lrn = {KILN_OP_LRN, "lrn", 16, 1, 1, 1, 1, 0, check_lrn, run_lrn};
+const kiln_kernel kiln_k_batch_norm = {KILN_OP_BATCH_NORM, "batch_norm", 12, 3, 3, 1, 1, 1, check_bn, run_bn, 0};
+const kiln_kernel kiln_k_instance_norm = {KILN_OP_INSTANCE_NORM, "instance_norm", 4, 3, 3, 1, 1, 1, check_instance, run_stats, 0};
+const kiln_kernel kiln_k_layer_norm = {KILN_OP_LAYER_NORM, "layer_norm", 8, 2, 3, 1, 1, 1, check_layer, run_stats, 0};
+const kiln_kernel kiln_k_group_norm = {KILN_OP_GROUP_NORM, "group_norm", 8, 3, 3, 1, 1, 1, check_group, run_stats, 0};
+const kiln_kernel kiln_k_lrn = {KILN_OP_LRN, "lrn", 16, 1, 1, 1, 1, 0, check_lrn, run_lrn, 0};

@@ -109,4 +109,4 @@ static void run_pad(const kiln_exec *e, const kiln_instr *ins) {
     }
 }
 
-const kiln_kernel kiln_k_pad = {KILN_OP_PAD, "pad", 80, 1, 1, 1, 1, 0, check_pad, run_pad};
+const kiln_kernel kiln_k_pad = {KILN_OP_PAD, "pad", 80, 1, 1, 1, 1, 0, check_pad, run_pad, 0};

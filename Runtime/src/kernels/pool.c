@@ -154,4 +154,4 @@ static void run_pool(const kiln_exec *e, const kiln_instr *ins) {
     else pool_planes(&j, 0, planes, 0);
 }
 
-const kiln_kernel kiln_k_pool2d = {KILN_OP_POOL2D, "pool2d", 52, 1, 1, 1, 1, 0, check_pool, run_pool};
+const kiln_kernel kiln_k_pool2d = {KILN_OP_POOL2D, "pool2d", 52, 1, 1, 1, 1, 0, check_pool, run_pool, 0};

@@ -118,5 +118,5 @@ static void run_dequantize(const kiln_exec *e, const kiln_instr *ins) {
     }
 }
 
-const kiln_kernel kiln_k_quantize_linear = {KILN_OP_QUANTIZE_LINEAR, "quantize_linear", 8, 3, 3, 1, 1, 0, check_quantize, run_quantize};
-const kiln_kernel kiln_k_dequantize_linear = {KILN_OP_DEQUANTIZE_LINEAR, "dequantize_linear", 8, 3, 3, 1, 1, 0, check_dequantize, run_dequantize};
+const kiln_kernel kiln_k_quantize_linear = {KILN_OP_QUANTIZE_LINEAR, "quantize_linear", 8, 3, 3, 1, 1, 0, check_quantize, run_quantize, 0};
+const kiln_kernel kiln_k_dequantize_linear = {KILN_OP_DEQUANTIZE_LINEAR, "dequantize_linear", 8, 3, 3, 1, 1, 0, check_dequantize, run_dequantize, 0};

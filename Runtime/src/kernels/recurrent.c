@@ -221,4 +221,4 @@ static void run_rnn(const kiln_exec *e, const kiln_instr *ins) {
     for (int64_t d = 0; d < p->dirs; d++) run_direction(e, ins, p, d, scratch);
 }
 
-const kiln_kernel kiln_k_recurrent = {KILN_OP_RECURRENT, "recurrent", 104, 6, 8, 3, 4, 0, check_rnn, run_rnn};
+const kiln_kernel kiln_k_recurrent = {KILN_OP_RECURRENT, "recurrent", 104, 6, 8, 3, 4, 0, check_rnn, run_rnn, 0};

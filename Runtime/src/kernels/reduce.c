@@ -174,5 +174,5 @@ static void run_arg(const kiln_exec *e, const kiln_instr *ins) {
         }
 }
 
-const kiln_kernel kiln_k_reduce = {KILN_OP_REDUCE, "reduce", 8, 1, 1, 1, 1, 0, check_reduce, run_reduce};
-const kiln_kernel kiln_k_arg_reduce = {KILN_OP_ARG_REDUCE, "arg_reduce", 12, 1, 1, 1, 1, 0, check_arg, run_arg};
+const kiln_kernel kiln_k_reduce = {KILN_OP_REDUCE, "reduce", 8, 1, 1, 1, 1, 0, check_reduce, run_reduce, 0};
+const kiln_kernel kiln_k_arg_reduce = {KILN_OP_ARG_REDUCE, "arg_reduce", 12, 1, 1, 1, 1, 0, check_arg, run_arg, 0};

@@ -166,4 +166,4 @@ static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
     }
 }
 
-const kiln_kernel kiln_k_resize = {KILN_OP_RESIZE, "resize", 124, 1, 1, 1, 1, 0, check_resize, run_resize};
+const kiln_kernel kiln_k_resize = {KILN_OP_RESIZE, "resize", 124, 1, 1, 1, 1, 0, check_resize, run_resize, 0};

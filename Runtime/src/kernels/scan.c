@@ -113,5 +113,5 @@ static void run_topk(const kiln_exec *e, const kiln_instr *ins) {
         }
 }
 
-const kiln_kernel kiln_k_cumsum = {KILN_OP_CUMSUM, "cumsum", 12, 1, 1, 1, 1, 0, check_cumsum, run_cumsum};
-const kiln_kernel kiln_k_topk = {KILN_OP_TOPK, "topk", 8, 1, 1, 2, 2, 0, check_topk, run_topk};
+const kiln_kernel kiln_k_cumsum = {KILN_OP_CUMSUM, "cumsum", 12, 1, 1, 1, 1, 0, check_cumsum, run_cumsum, 0};
+const kiln_kernel kiln_k_topk = {KILN_OP_TOPK, "topk", 8, 1, 1, 2, 2, 0, check_topk, run_topk, 0};

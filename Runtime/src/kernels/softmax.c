@@ -74,4 +74,4 @@ static void run_softmax(const kiln_exec *e, const kiln_instr *ins) {
     else softmax_rows(&j, 0, (size_t)p->outer, 0);
 }
 
-const kiln_kernel kiln_k_softmax = {KILN_OP_SOFTMAX, "softmax", 8, 1, 1, 1, 1, 1, check_softmax, run_softmax};
+const kiln_kernel kiln_k_softmax = {KILN_OP_SOFTMAX, "softmax", 8, 1, 1, 1, 1, 1, check_softmax, run_softmax, 0};

@@ -183,4 +183,4 @@ static void run_unary(const kiln_exec *e, const kiln_instr *ins) {
     else unary_range(&j, 0, (size_t)x->count, 0);
 }
 
-const kiln_kernel kiln_k_unary = {KILN_OP_UNARY, "unary", 12, 1, 1, 1, 1, 1, check_unary, run_unary};
+const kiln_kernel kiln_k_unary = {KILN_OP_UNARY, "unary", 12, 1, 1, 1, 1, 1, check_unary, run_unary, 0};

@@ -8,9 +8,12 @@ public struct Conv: Hashable, Sendable {
     public var pads: [Int]
     public var dilations: [Int]
     public var group: Int
+    /// Applied to the result inside the op (set by fuse-activation); nil = none.
+    public var activation: FusedActivation?
 
-    public init(strides: [Int], pads: [Int], dilations: [Int], group: Int) {
+    public init(strides: [Int], pads: [Int], dilations: [Int], group: Int, activation: FusedActivation? = nil) {
         self.strides = strides; self.pads = pads; self.dilations = dilations; self.group = group
+        self.activation = activation
     }
 }
 

@@ -7,14 +7,21 @@ public struct Gemm: Hashable, Sendable {
     public var beta: Float
     public var transA: Bool
     public var transB: Bool
-    public init(alpha: Float, beta: Float, transA: Bool, transB: Bool) {
+    /// Applied to the result inside the op (set by fuse-activation); nil = none.
+    public var activation: FusedActivation?
+    public init(alpha: Float, beta: Float, transA: Bool, transB: Bool, activation: FusedActivation? = nil) {
         self.alpha = alpha; self.beta = beta; self.transA = transA; self.transB = transB
+        self.activation = activation
     }
 }
 
 /// MatMul with numpy semantics (1-D operands promoted and the added dim removed,
 /// batch dims broadcast).
-public struct MatMul: Hashable, Sendable { public init() {} }
+public struct MatMul: Hashable, Sendable {
+    /// Applied to the result inside the op (set by fuse-activation); nil = none.
+    public var activation: FusedActivation?
+    public init(activation: FusedActivation? = nil) { self.activation = activation }
+}
 
 /// Einsum over explicit or implicit equations (e.g. `bhqd,bhkd->bhqk`).
 public struct Einsum: Hashable, Sendable {

@@ -69,5 +69,6 @@ void test_layout(void);
 void test_nn(void);
 void test_misc(void);
 void test_threads(void);
+void test_concurrency(void);
 
 #endif

@@ -153,6 +153,7 @@ int main(int argc, char **argv) {
     test_nn();
     test_misc();
     test_threads();
+    test_concurrency();
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

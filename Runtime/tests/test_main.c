@@ -60,7 +60,7 @@ void test_run_f32(pb *b, const char *what, const void *const *inputs, uint32_t n
     uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
     pb_free(b);
     for (uint32_t threads = 1; threads <= 2; threads++) {
-        void *outs[8];
+        void *outs[8] = {0};
         for (uint32_t i = 0; i < nout; i++) outs[i] = calloc(counts[i] ? counts[i] : 1, sizeof(float));
         char err[300] = "";
         kiln_status st = test_run(plan, size, threads, inputs, outs, err, sizeof err);

@@ -28,8 +28,24 @@ size_t test_compare(const char *what, const float *got, const float *want, size_
     return bad;
 }
 
+/* KILN_TEST_DUMP_PLANS=DIR writes every plan the tests run to DIR/test-NNNN.kplan (small
+ * plans covering every opcode: seeds for the plan fuzzer, scripts/fuzz). */
+static void dump_plan(const uint8_t *plan, size_t size) {
+    static unsigned count;
+    const char *dir = getenv("KILN_TEST_DUMP_PLANS");
+    if (!dir) return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/test-%04u.kplan", dir, count++);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(plan, 1, size, f);
+        fclose(f);
+    }
+}
+
 kiln_status test_run(const uint8_t *plan, size_t size, uint32_t threads, const void *const *inputs,
                      void *const *outputs, char *err, size_t err_size) {
+    if (threads == 1) dump_plan(plan, size);
     kiln_error e;
     kiln_plan *p = NULL;
     kiln_session *s = NULL;

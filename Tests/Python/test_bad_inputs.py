@@ -149,6 +149,7 @@ FILES: dict[str, Callable[[Path], None]] = {
     "noshape.npy": _bytes(_npy_v1(MLP_HEADER.replace(b"'shape'", b"'shap'"), X.tobytes())),
     "version9.npy": _bytes(_npy_v1(MLP_HEADER, X.tobytes(), version=9)),
     "notnpy.npy": _bytes(b"hello world"),
+    "huge.npy": _bytes(_npy_v1(MLP_HEADER.replace(b"(1, 784)", b"(1, 999999999999)"), b"\0" * 16)),
     "object.npy": _bytes(_npy_v1(MLP_HEADER.replace(b"'<f4'", b"'|O'"), X.tobytes())),
 }
 
@@ -316,6 +317,13 @@ CASES: list[Case] = [
     Case("npy-big-endian", ["kiln-run", "mlp.kplan", "--input", "x=bigendian.npy", *RUN],
          "kiln-run: bigendian.npy: big-endian arrays are not supported", "kiln-run reads little-endian data only",
          "np.save(path, a.astype('<f4')) (kiln run converts)"),
+    Case("npy-huge-shape", ["kiln-run", "mlp.kplan", "--input", "x=huge.npy", *RUN],
+         "kiln-run: huge.npy: truncated data (16 of 3999999999996 bytes)",
+         "the header claims far more data than the file holds (found by fuzzing: nothing is allocated for it)",
+         "save it again"),
+    Case("npy-huge-shape-kiln", ["kiln", "run", "mlp.kplan", "--input", "x=huge.npy", *RUN],
+         "Error: huge.npy: truncated data: shape [1,999999999999] of f32 needs 3999999999996 bytes, file has 16",
+         "the header claims far more data than the file holds", "save it again"),
     Case("npy-rank", ["kiln-run", "mlp.kplan", "--input", "x=rank9.npy", *RUN],
          "kiln-run: rank9.npy: more than 8 dimensions", "the runtime supports rank <= 8", "reshape"),
     Case("npy-header", ["kiln-run", "mlp.kplan", "--input", "x=noshape.npy", *RUN],

@@ -5,6 +5,8 @@
 
 #include "../src/kernels/qgemm.h"
 
+#include <math.h>
+
 static uint32_t g_state = 12345;
 static int32_t rnd(int32_t lo, int32_t hi) {
     g_state = g_state * 1664525u + 1013904223u;
@@ -74,6 +76,45 @@ static void test_row_paths(void) {
         CHECK(memcmp(a0, a1, sizeof(int32_t) * (size_t)n) == 0, "qdw tap: optimized path differs (n=%lld sw=%lld)", (long long)n,
               (long long)sw);
     }
+}
+
+/* Per-tensor u8 QuantizeLinear (selected path and portable) and DequantizeLinear (through
+ * the kernels) against the ONNX definition evaluated in double: ties, NaN, infinities,
+ * huge values, odd lengths. */
+static void test_quantize_rows(void) {
+    kiln_quantize_u8_fn fast = kiln_quantize_u8_select();
+    for (int trial = 0; trial < 40; trial++) {
+        int64_t n = rnd(1, 67);
+        float x[67], scale = (float)rnd(1, 1000) / 4096.0f;
+        uint8_t y0[67], y1[67], want[67];
+        int32_t zp = rnd(0, 255);
+        for (int64_t i = 0; i < n; i++) {
+            int32_t kind = rnd(0, 9);
+            x[i] = kind == 0 ? ((float)rnd(-300, 300) + 0.5f) * scale : kind == 1 ? (float)rnd(-5, 5) * 1e30f
+                 : (float)rnd(-400000, 400000) * scale / 1000.0f;
+        }
+        if (trial == 0) { x[0] = NAN; if (n > 1) x[1] = INFINITY; if (n > 2) x[2] = -INFINITY; }
+        for (int64_t i = 0; i < n; i++) {
+            double v = nearbyint((double)(x[i] / scale)) + zp;
+            want[i] = (uint8_t)(v != v ? 0 : v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+        kiln_quantize_u8_portable(x, n, scale, zp, y0);
+        fast(x, n, scale, zp, y1);
+        CHECK(memcmp(y0, want, (size_t)n) == 0, "quantize u8 row: portable path differs from the definition");
+        CHECK(memcmp(y1, want, (size_t)n) == 0, "quantize u8 row: optimized path differs from the definition (n=%lld)", (long long)n);
+    }
+    int64_t n = 37, d1[1] = {1}, dn[1] = {37};
+    uint8_t xq[37], zp[1] = {(uint8_t)rnd(0, 255)};
+    float s1[1] = {0.0371f}, want[37];
+    for (int64_t i = 0; i < n; i++) {
+        xq[i] = (uint8_t)rnd(0, 255);
+        want[i] = (float)((double)(xq[i] - zp[0]) * (double)s1[0]);
+    }
+    attr_buf a = {{0}, 0};
+    ab_i32(&a, -1); ab_i32(&a, 0);
+    tspec in[3] = {{KILN_U8, 1, dn, xq, 0, 0}, {KILN_F32, 0, d1, s1, 1, 0}, {KILN_U8, 0, d1, zp, 1, 0}};
+    tspec out[1] = {{KILN_F32, 1, dn, want, 0, 0}};
+    test_op("dequantize_linear per tensor u8", KILN_OP_DEQUANTIZE_LINEAR, a.data, a.size, 3, in, 1, out, 0, 0);
 }
 
 /* y = clamp(zp + round_half_up(acc * mult / 2^shift)) written out with a division. */
@@ -154,6 +195,7 @@ static void qgemm_case(int64_t rows, int64_t k, int64_t n, int bias) {
 void test_quant_kernels(void) {
     test_core_paths();
     test_row_paths();
+    test_quantize_rows();
     qconv_case(1, 3, 9, 11, 8, 1, 3, 3, 1, 1, 1, 1);      /* odd K = 27 */
     qconv_case(2, 5, 7, 6, 19, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, odd M */
     qconv_case(1, 16, 5, 5, 33, 1, 1, 1, 1, 0, 1, 0);     /* pointwise, no bias */

@@ -63,6 +63,12 @@ void kiln_qdw_tap_portable(int32_t *acc, const uint8_t *row, int64_t lo, int64_t
                            int32_t zp);
 kiln_qdw_tap_fn kiln_qdw_tap_select(void);
 
+/* Per-tensor QuantizeLinear to u8: y = sat(round_half_even(x / scale) + zp), NaN -> 0
+ * (equal to quant.c's general loop for every input). */
+typedef void (*kiln_quantize_u8_fn)(const float *x, int64_t n, float scale, int32_t zp, uint8_t *y);
+void kiln_quantize_u8_portable(const float *x, int64_t n, float scale, int32_t zp, uint8_t *y);
+kiln_quantize_u8_fn kiln_quantize_u8_select(void);
+
 kiln_status kiln_qparams_read(kiln_check *c, const uint8_t *attr, kiln_qparams *q);
 /* Checks the requant operand for m channels and copies it into mult/shift. */
 kiln_status kiln_qrequant_read(kiln_check *c, const kiln_tdesc *t, int64_t m, int32_t *mult, int32_t *shift);

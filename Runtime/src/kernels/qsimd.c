@@ -1,5 +1,6 @@
 /* qsimd.c — AVX2 row helpers of the int8 kernels, next to their portable references:
- * requantizing an int32 row to u8, and one depthwise tap accumulated along an output row.
+ * requantizing an int32 row to u8, one depthwise tap accumulated along an output row, and
+ * per-tensor f32 -> u8 QuantizeLinear.
  * Both are integer-exact, so every path equals the reference bit for bit.
  * Algorithm (requant, 8 lanes): add the bias (wrapping, as the reference), widen even and
  * odd lanes to i64 products with vpmuldq, add the rounding term plus 2^63 so a logical
@@ -10,6 +11,7 @@
  * keeps the even ones with a 0x00FF mask on the i16 view. */
 #include "qgemm.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,13 @@ void kiln_qdw_tap_portable(int32_t *acc, const uint8_t *row, int64_t lo, int64_t
         for (int64_t o = lo; o < hi; o++) acc[o] += wv * ((int32_t)row[o + off] - zp);
     else
         for (int64_t o = lo; o < hi; o++) acc[o] += wv * ((int32_t)row[o * sw + off] - zp);
+}
+
+void kiln_quantize_u8_portable(const float *x, int64_t n, float scale, int32_t zp, uint8_t *y) {
+    for (int64_t i = 0; i < n; i++) {
+        float v = nearbyintf(x[i] / scale) + (float)zp; /* beyond 2^24 the rounding of + is clamped away */
+        y[i] = (uint8_t)(v != v ? 0 : v < 0 ? 0 : v > 255 ? 255 : v);
+    }
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -83,6 +92,19 @@ KILN_AVX2 static void qdw_tap_avx2(int32_t *acc, const uint8_t *row, int64_t lo,
     kiln_qdw_tap_portable(acc, row, o, hi, sw, off, wv, zp);
 }
 
+/* max(v, 0) returns its second operand for a NaN v: NaN becomes 0 as in the reference. */
+KILN_AVX2 static void quantize_u8_avx2(const float *x, int64_t n, float scale, int32_t zp, uint8_t *y) {
+    const __m256 vs = _mm256_set1_ps(scale), vz = _mm256_set1_ps((float)zp), hi = _mm256_set1_ps(255.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 q = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + i), vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m256i v = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(q, vz), _mm256_setzero_ps()), hi));
+        __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(y + i), _mm_packus_epi16(w16, w16));
+    }
+    kiln_quantize_u8_portable(x + i, n - i, scale, zp, y + i);
+}
+
 static int have_avx2(void) {
     const char *force = getenv("KILN_QGEMM");
     if (force && strcmp(force, "portable") == 0) return 0;
@@ -91,7 +113,9 @@ static int have_avx2(void) {
 }
 kiln_qrequant_row_fn kiln_qrequant_row_select(void) { return have_avx2() ? qrequant_row_avx2 : kiln_qrequant_row_portable; }
 kiln_qdw_tap_fn kiln_qdw_tap_select(void) { return have_avx2() ? qdw_tap_avx2 : kiln_qdw_tap_portable; }
+kiln_quantize_u8_fn kiln_quantize_u8_select(void) { return have_avx2() ? quantize_u8_avx2 : kiln_quantize_u8_portable; }
 #else
+kiln_quantize_u8_fn kiln_quantize_u8_select(void) { return kiln_quantize_u8_portable; }
 kiln_qrequant_row_fn kiln_qrequant_row_select(void) { return kiln_qrequant_row_portable; }
 kiln_qdw_tap_fn kiln_qdw_tap_select(void) { return kiln_qdw_tap_portable; }
 #endif

@@ -8,7 +8,7 @@
  * [lo - zp, hi - zp] (vpcmpgtq + blend), recombine the lanes, add zp, pack to u8.
  * Algorithm (depthwise tap, 16 lanes): (x - x_zp) * w fits i16 exactly (|x - zp| <= 255,
  * |w| <= 128), so vpmullw then sign-extend to i32 and add; stride 2 reads 32 bytes and
- * keeps the even ones with a 0x00FF mask on the i16 view. */
+ * keeps the even ones with a 0x00FF mask on the i16 view; then one 8-lane step, then scalar. */
 #include "qgemm.h"
 
 #include <math.h>
@@ -88,6 +88,20 @@ KILN_AVX2 static void qdw_tap_avx2(int32_t *acc, const uint8_t *row, int64_t lo,
             _mm256_storeu_si256((__m256i *)(acc + o), _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p))));
             _mm256_storeu_si256((__m256i *)(acc + o + 8), _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1))));
         }
+    }
+    /* One 8-lane step for what is left (rows of 7 to 28 outputs are common). */
+    const __m128i w8 = _mm256_castsi256_si128(vw), z8 = _mm256_castsi256_si128(vz);
+    __m128i x8 = _mm_setzero_si128();
+    int step = 0;
+    if (sw == 1 && o + 8 <= hi) { x8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(row + o + off))); step = 1; }
+    else if (sw == 2 && o + 9 <= hi) { /* bytes 2o + off .. 2o + off + 15, within the scalar loop's reads */
+        x8 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(row + 2 * o + off)), _mm256_castsi256_si128(even));
+        step = 1;
+    }
+    if (step) {
+        __m128i p = _mm_mullo_epi16(_mm_sub_epi16(x8, z8), w8);
+        _mm256_storeu_si256((__m256i *)(acc + o), _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + o)), _mm256_cvtepi16_epi32(p)));
+        o += 8;
     }
     kiln_qdw_tap_portable(acc, row, o, hi, sw, off, wv, zp);
 }

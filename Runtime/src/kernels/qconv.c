@@ -7,8 +7,7 @@
  * i32 x_zp, y_zp, y_min, y_max. y = clamp(y_zp + requant(sum((x - x_zp) * w) + bias),
  * y_min, y_max); padding reads as x_zp (real zero). A fused ReLU/clip is the clamp.
  * Algorithm: depthwise (group == C, one input channel per group) runs directly per
- * output row into an int32 row (qsimd.c: the interior 16 outputs at a time over all taps,
- * the edges tap by tap). Otherwise, per image, group and block of output
+ * output plane into an int32 row. Otherwise, per image, group and block of output
  * pixels (sized so the packed block stays in L2): im2col two kernel taps at a time into
  * u8 rows (a 1x1 stride-1 unpadded conv reads the input rows directly), interleave them
  * as i16 pairs (qgemm.h's B layout), run the GEMM core against
@@ -16,8 +15,6 @@
 #include "qgemm.h"
 
 #include <string.h>
-
-#define KILN_QDW_MAX_KH 16 /* taller depthwise kernels take the GEMM path */
 
 typedef struct qconv_params {
     kiln_conv_attrs a;
@@ -27,7 +24,7 @@ typedef struct qconv_params {
     kiln_qgemm_fn gemm;
     kiln_qpack_fn pack;
     kiln_qrequant_row_fn requant;
-    kiln_qdw_row_fn dwrow;
+    kiln_qdw_tap_fn tap;
     const int8_t *wraw;          /* the constant weights (depthwise reads them directly) */
     int32_t *mult, *shift, *bias; /* bias: raw (depthwise) or bias - x_zp * sum(w) (GEMM) */
     int32_t *apack;              /* [M][kk] weight pairs (GEMM path) */
@@ -59,13 +56,13 @@ static kiln_status check_qconv(kiln_check *c) {
     if (b && (b->dtype != KILN_I32 || b->count != (uint64_t)m)) return kiln_check_fail(c, "bias must be i32 [M]");
     int64_t kdim = cg * a.kh * a.kw, kk = (kdim + 1) / 2;
     if (kdim >= 65536) return kiln_check_fail(c, "C/group * kh * kw must be below 65536");
-    int depthwise = cg == 1 && a.group == ch && a.kh <= KILN_QDW_MAX_KH;
+    int depthwise = cg == 1 && a.group == ch;
     size_t size = sizeof(qconv_params) + sizeof(int32_t) * (size_t)(3 * m + (depthwise ? 0 : m * kk));
     qconv_params *p = kiln_params_alloc(c, size);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
     int direct = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && !a.pt && !a.pb && !a.pl && !a.pr;
     *p = (qconv_params){a, q, n, ch, h, wd, m, oh, ow, cg, mg, kdim, kk, oh * ow, 0, 0, m / ch, depthwise, direct,
-                        kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_row_select(), NULL, NULL, NULL, NULL, NULL};
+                        kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_tap_select(), NULL, NULL, NULL, NULL, NULL};
     p->mult = (int32_t *)(p + 1);
     p->shift = p->mult + m;
     p->bias = p->shift + m;
@@ -174,19 +171,27 @@ static void qdw_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const qconv_params *p = j->p;
     const kiln_conv_attrs *a = &p->a;
     int32_t *acc = (int32_t *)(j->ws + thread * j->ws_floats);
-    const kiln_qdw_geom g = {a->kh, a->kw, a->dw, a->sw, a->pl, p->w, p->ow, p->q.x_zp};
+    int32_t zp = p->q.x_zp;
     for (size_t plane = begin; plane < end; plane++) {
         int64_t n = (int64_t)plane / p->m, m = (int64_t)plane % p->m, ci = m / p->mult_dw;
         const uint8_t *in = j->x + (n * p->c + ci) * p->h * p->w;
         const int8_t *wk = p->wraw + m * a->kh * a->kw;
         uint8_t *out = j->y + (int64_t)plane * p->ohw;
         for (int64_t oh = 0; oh < p->oh; oh++) {
-            const uint8_t *rows[KILN_QDW_MAX_KH];
+            memset(acc, 0, sizeof(int32_t) * (size_t)p->ow);
             for (int64_t ki = 0; ki < a->kh; ki++) {
                 int64_t ih = oh * a->sh - a->pt + ki * a->dh;
-                rows[ki] = ih < 0 || ih >= p->h ? NULL : in + ih * p->w;
+                if (ih < 0 || ih >= p->h) continue;
+                const uint8_t *irow = in + ih * p->w;
+                for (int64_t kj = 0; kj < a->kw; kj++) {
+                    int32_t wv = wk[ki * a->kw + kj];
+                    int64_t off = kj * a->dw - a->pl;
+                    int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->w - 1 - off, a->sw) + 1;
+                    if (lo < 0) lo = 0;
+                    if (hi > p->ow) hi = p->ow;
+                    if (hi > lo) p->tap(acc, irow, lo, hi, a->sw, off, wv, zp);
+                }
             }
-            p->dwrow(acc, rows, wk, &g);
             p->requant(acc, p->ow, p->bias[m], p->mult[m], p->shift[m], &p->q, out + oh * p->ow);
         }
     }

@@ -62,12 +62,6 @@ typedef void (*kiln_qdw_tap_fn)(int32_t *acc, const uint8_t *row, int64_t lo, in
 void kiln_qdw_tap_portable(int32_t *acc, const uint8_t *row, int64_t lo, int64_t hi, int64_t sw, int64_t off, int32_t wv,
                            int32_t zp);
 kiln_qdw_tap_fn kiln_qdw_tap_select(void);
-/* One depthwise output row: acc[o] = sum over taps of w[ki][kj] * (x - zp), rows[ki] the
- * input row of tap row ki (NULL: padding, contributes 0). */
-typedef struct kiln_qdw_geom { int64_t kh, kw, dw, sw, pl, w, ow; int32_t zp; } kiln_qdw_geom;
-typedef void (*kiln_qdw_row_fn)(int32_t *acc, const uint8_t *const *rows, const int8_t *wk, const kiln_qdw_geom *g);
-void kiln_qdw_row_portable(int32_t *acc, const uint8_t *const *rows, const int8_t *wk, const kiln_qdw_geom *g);
-kiln_qdw_row_fn kiln_qdw_row_select(void);
 
 /* Per-tensor QuantizeLinear to u8: y = sat(round_half_even(x / scale) + zp), NaN -> 0
  * (equal to quant.c's general loop for every input). */

@@ -36,26 +36,6 @@ void kiln_quantize_u8_portable(const float *x, int64_t n, float scale, int32_t z
     }
 }
 
-/* The taps of one output row restricted to outputs [o0, o1). */
-static void qdw_row_range(int32_t *acc, const uint8_t *const *rows, const int8_t *wk, const kiln_qdw_geom *g, int64_t o0,
-                          int64_t o1, kiln_qdw_tap_fn tap) {
-    for (int64_t ki = 0; ki < g->kh; ki++) {
-        if (!rows[ki]) continue;
-        for (int64_t kj = 0; kj < g->kw; kj++) {
-            int64_t off = kj * g->dw - g->pl;
-            int64_t lo = kiln_ceil_div(-off, g->sw), hi = kiln_floor_div(g->w - 1 - off, g->sw) + 1;
-            if (lo < o0) lo = o0;
-            if (hi > o1) hi = o1;
-            if (hi > lo) tap(acc, rows[ki], lo, hi, g->sw, off, wk[ki * g->kw + kj], g->zp);
-        }
-    }
-}
-
-void kiln_qdw_row_portable(int32_t *acc, const uint8_t *const *rows, const int8_t *wk, const kiln_qdw_geom *g) {
-    memset(acc, 0, sizeof(int32_t) * (size_t)g->ow);
-    qdw_row_range(acc, rows, wk, g, 0, g->ow, kiln_qdw_tap_portable);
-}
-
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
@@ -139,58 +119,6 @@ KILN_AVX2 static void quantize_u8_avx2(const float *x, int64_t n, float scale, i
     kiln_quantize_u8_portable(x + i, n - i, scale, zp, y + i);
 }
 
-/* Outputs whose every tap reads inside the row run 16 at a time with the sums in registers
- * (stride 1 or 2); the edges and the rest go through the per-tap loops. */
-#define KILN_QDW_MAX_TAPS 25
-
-KILN_AVX2 static void qdw_row_avx2(int32_t *acc, const uint8_t *const *rows, const int8_t *wk, const kiln_qdw_geom *g) {
-    memset(acc, 0, sizeof(int32_t) * (size_t)g->ow);
-    int64_t sw = g->sw, in_lo = kiln_ceil_div(g->pl, sw);
-    int64_t in_hi = kiln_floor_div(g->w - 1 - ((g->kw - 1) * g->dw - g->pl), sw) + 1;
-    if (in_hi > g->ow) in_hi = g->ow;
-    if (sw > 2 || in_hi < in_lo + 8 + sw - 1 || g->kh * g->kw > KILN_QDW_MAX_TAPS) {
-        qdw_row_range(acc, rows, wk, g, 0, g->ow, qdw_tap_avx2);
-        return;
-    }
-    const __m256i vz = _mm256_set1_epi16((int16_t)g->zp), even = _mm256_set1_epi16(0xFF);
-    /* The live taps (rows inside the input), their weights broadcast once per row. */
-    __m256i wv[KILN_QDW_MAX_TAPS];
-    const uint8_t *src[KILN_QDW_MAX_TAPS];
-    int nt = 0;
-    for (int64_t ki = 0; ki < g->kh; ki++)
-        for (int64_t kj = 0; kj < g->kw && rows[ki]; kj++, nt++) {
-            wv[nt] = _mm256_set1_epi16(wk[ki * g->kw + kj]);
-            src[nt] = rows[ki] + kj * g->dw - g->pl;
-        }
-    int64_t o = in_lo, extra = sw - 1; /* stride 2 reads one byte past the last one it keeps */
-    /* A chunk's reads end at byte sw * (o + 15) + off + extra: o + 16 + extra <= in_hi keeps them in the row. */
-    for (; o + 16 + extra <= in_hi; o += 16) {
-        __m256i a0 = _mm256_setzero_si256(), a1 = a0;
-        for (int t = 0; t < nt; t++) {
-            __m256i x = sw == 1 ? _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(src[t] + o)))
-                                : _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(src[t] + 2 * o)), even);
-            __m256i p = _mm256_mullo_epi16(_mm256_sub_epi16(x, vz), wv[t]);
-            a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
-            a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1)));
-        }
-        _mm256_storeu_si256((__m256i *)(acc + o), a0);
-        _mm256_storeu_si256((__m256i *)(acc + o + 8), a1);
-    }
-    if (o + 8 + extra <= in_hi) { /* one 8-output chunk */
-        __m256i a0 = _mm256_setzero_si256();
-        for (int t = 0; t < nt; t++) {
-            __m128i x = sw == 1 ? _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(src[t] + o)))
-                                : _mm_and_si128(_mm_loadu_si128((const __m128i *)(src[t] + 2 * o)), _mm256_castsi256_si128(even));
-            __m128i p = _mm_mullo_epi16(_mm_sub_epi16(x, _mm256_castsi256_si128(vz)), _mm256_castsi256_si128(wv[t]));
-            a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(p));
-        }
-        _mm256_storeu_si256((__m256i *)(acc + o), a0);
-        o += 8;
-    }
-    if (in_lo > 0) qdw_row_range(acc, rows, wk, g, 0, in_lo, qdw_tap_avx2);
-    qdw_row_range(acc, rows, wk, g, o, g->ow, qdw_tap_avx2);
-}
-
 static int have_avx2(void) {
     const char *force = getenv("KILN_QGEMM");
     if (force && strcmp(force, "portable") == 0) return 0;
@@ -200,9 +128,7 @@ static int have_avx2(void) {
 kiln_qrequant_row_fn kiln_qrequant_row_select(void) { return have_avx2() ? qrequant_row_avx2 : kiln_qrequant_row_portable; }
 kiln_qdw_tap_fn kiln_qdw_tap_select(void) { return have_avx2() ? qdw_tap_avx2 : kiln_qdw_tap_portable; }
 kiln_quantize_u8_fn kiln_quantize_u8_select(void) { return have_avx2() ? quantize_u8_avx2 : kiln_quantize_u8_portable; }
-kiln_qdw_row_fn kiln_qdw_row_select(void) { return have_avx2() ? qdw_row_avx2 : kiln_qdw_row_portable; }
 #else
-kiln_qdw_row_fn kiln_qdw_row_select(void) { return kiln_qdw_row_portable; }
 kiln_quantize_u8_fn kiln_quantize_u8_select(void) { return kiln_quantize_u8_portable; }
 kiln_qrequant_row_fn kiln_qrequant_row_select(void) { return kiln_qrequant_row_portable; }
 kiln_qdw_tap_fn kiln_qdw_tap_select(void) { return kiln_qdw_tap_portable; }

@@ -114,3 +114,10 @@ def test_residual_channels_are_left_alone(kiln, tmp_path):
     # The inner conv of a basic block (conv → bn → relu → conv) is pruned: 16 → 12 channels.
     line = next(line for line in run.stderr.splitlines() if line.strip().startswith("/layer1/layer1.0/conv1/Conv "))
     assert "channels 12/16" in line, line
+
+
+def test_bad_fraction_is_a_one_line_error(kiln, tmp_path):
+    run = subprocess.run([str(kiln), "compile", str(GRAPHS / "lenet.onnx"), "-o", str(tmp_path / "x.kplan"),
+                          "--prune", "channels=1.5"], capture_output=True, text=True, timeout=600)
+    assert run.returncode != 0
+    assert "--prune expects channels=FRACTION with a fraction in [0, 1], got 'channels=1.5'" in run.stderr

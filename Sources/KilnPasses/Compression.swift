@@ -60,7 +60,8 @@ public enum RankRule: Hashable, Sendable, CustomStringConvertible {
 public struct LayerReport: Hashable, Sendable {
     /// The node's name (its result's name when the node has none).
     public var layer: String
-    /// What was chosen: "rank 3/9", "sparsity 50%", or "kept" when the layer is left alone.
+    /// What was chosen: "rank 3/9", "sparsity 50%", "channels 12/16", or "kept" when the layer
+    /// is left alone.
     public var choice: String
     public var changed: Bool
     /// Relative weight reconstruction error ‖W − W'‖_F / ‖W‖_F.

@@ -28,7 +28,9 @@ import KilnIR
 /// of two activations, Concat, Reshape/Flatten, a grouped conv, …) the layer is left alone
 /// and reported with the reason: those channels would have to be pruned consistently
 /// across several layers, which this pass does not attempt. Constants are copied, never
-/// edited in place (a weight may be shared).
+/// edited in place (a weight may be shared). Report per layer: channels kept, the relative
+/// error ‖W − W'‖_F / ‖W‖_F (removed channels counted as zeros), and the layer's own FLOPs and parameters (weight + bias)
+/// before/after — its consumers shrink too, which `kiln inspect --format json` counts.
 public struct PruneChannels: Pass {
     public var fraction: Double
 
@@ -86,10 +88,11 @@ public struct PruneChannels: Pass {
             }
             slices += edits.map { Slice(node: $0.node, operand: $0.operand, axis: $0.axis, keep: keep) }
             retype += ([node.results[0]] + values).map { ($0, keep.count) }
-            let total = norms.reduce(0, +), gone = removed.map { norms[$0] }.reduce(0, +)
+            let squares = l1Norms(Tensor(w.dtype, w.shape, doubles: w.doubles.map { $0 * $0 }), axis: weightAxis)
+            let total = squares.reduce(0, +), gone = removed.map { squares[$0] }.reduce(0, +)
             row.choice = "channels \(keep.count)/\(channels)"
             row.changed = true
-            row.error = total == 0 ? 0 : gone / total
+            row.error = total == 0 ? 0 : (gone / total).squareRoot()   // ‖W − W'‖_F / ‖W‖_F, pruned rows as zeros
             pruned.append((i, row))
         }
         let before = graph.nodes.count

@@ -14,6 +14,7 @@ import subprocess
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnx import numpy_helper
 
 import kilnutil
@@ -81,6 +82,16 @@ def test_channel_pruning_lenet_matches_numpy_pruned_model(kiln, tmp_path):
     assert "/conv2/Conv  kept" in run.stderr and "(feeds reshape /Flatten)" in run.stderr, run.stderr
     assert "(logits is a graph output)" in run.stderr, run.stderr
     want = numpy_pruned("lenet", layers, 0.25)
+    # The reported error of each pruned layer is numpy's ‖W − W'‖_F / ‖W‖_F.
+    original = onnx.load(str(GRAPHS / "lenet.onnx"))
+    weights = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in original.graph.initializer}
+    for n in original.graph.node:
+        if n.name in layers:
+            w = weights[n.input[1]].reshape(weights[n.input[1]].shape[0], -1)
+            removed = np.argsort(np.abs(w).sum(axis=1), kind="stable")[: int(0.25 * w.shape[0])]
+            line = next(line for line in run.stderr.splitlines() if line.strip().startswith(n.name + " "))
+            reported = float(line.split()[3])
+            assert reported == pytest.approx(np.sqrt((w[removed] ** 2).sum() / (w**2).sum()), rel=1e-3), line
 
     # Parameters: kiln's count of the pruned IR equals the numpy-pruned model's initializers.
     kir = tmp_path / "pruned.kir"
@@ -89,7 +100,6 @@ def test_channel_pruning_lenet_matches_numpy_pruned_model(kiln, tmp_path):
     before = json.loads(run_kiln(kiln, "inspect", GRAPHS / "lenet.onnx", "--format", "json").stdout)["parameters"]
     after = json.loads(run_kiln(kiln, "inspect", kir, "--format", "json").stdout)["parameters"]
     expected_after = sum(int(np.prod(i.dims)) for i in want.graph.initializer)
-    original = onnx.load(str(GRAPHS / "lenet.onnx"))
     assert before == sum(int(np.prod(i.dims)) for i in original.graph.initializer)
     print(f"lenet parameters {before} → {after}")
     assert after == expected_after and after < before

@@ -17,6 +17,7 @@ public enum PassManager {
         DecomposeDepthwise(),
         DecomposeLowRank(),
         PruneMagnitude(),
+        PruneChannels(),
     ]
 
     /// The pipeline of each level.

@@ -37,26 +37,6 @@ static float *pack_panels(const float *w, int64_t m, int64_t kdim, int64_t *pane
     return out;
 }
 
-/* 3x3 OIHW [M, C, 3, 3] → CONV2D_WINOGRAD's [36, ceil(M/6), C, 6]: G g G^T per (m, c). */
-static float *winograd_weights(const float *w, int64_t m, int64_t c, int64_t *panels) {
-    static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-    *panels = (m + 5) / 6;
-    float *out = calloc((size_t)(36 * *panels * c * 6), sizeof(float));
-    for (int64_t r = 0; r < m; r++)
-        for (int64_t ci = 0; ci < c; ci++) {
-            const float *g = w + (r * c + ci) * 9;
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 6; b++) {
-                    double s = 0;
-                    for (int i = 0; i < 3; i++)
-                        for (int j = 0; j < 3; j++) s += G[a][i] * g[i * 3 + j] * G[b][j];
-                    out[(((a * 6 + b) * *panels + r / 6) * c + ci) * 6 + r % 6] = (float)s;
-                }
-        }
-    return out;
-}
-
 static void run_conv_case(const conv_case *k) {
     int64_t oh = (k->h + k->pt + k->pb - ((k->kh - 1) * k->dh + 1)) / k->sh + 1;
     int64_t ow = (k->w + k->pl + k->pr - ((k->kw - 1) * k->dw + 1)) / k->sw + 1;
@@ -89,12 +69,7 @@ static void run_conv_case(const conv_case *k) {
         float *packed = pack_panels(w, k->m, pd[1], &pd[0]);
         tw = pb_constant(p, KILN_F32, 3, pd, packed);
         free(packed);
-    } else if (k->op == KILN_OP_CONV2D_WINOGRAD) {
-        int64_t ud[4] = {36, 0, cg, 6};
-        float *u = winograd_weights(w, k->m, cg, &ud[1]);
-        tw = pb_constant(p, KILN_F32, 4, ud, u);
-        free(u);
-    } else {
+    } else {   /* CONV2D_WINOGRAD too: the plain OIHW weights, transformed at load */
         tw = pb_constant(p, KILN_F32, 4, wd, w);
     }
     uint32_t tb = k->bias ? pb_constant(p, KILN_F32, 1, bd, b) : 0xFFFFFFFFu;
@@ -172,7 +147,70 @@ static void run_ct_case(const conv_case *k) {
     free(x); free(w); free(b); free(want); free(acc);
 }
 
+/* CONV2D_WINOGRAD's load: weights stored as f16 are widened, then transformed (vs the
+ * direct conv on the same rounded weights); weights that are a plan input, or in the old
+ * transformed layout [36, P, C, 6], are refused with a clear message. */
+static void winograd_load_cases(void) {
+    enum { C = 3, H = 6, W = 5, M = 7 };
+    float x[C * H * W], w[M * C * 9], want[M * H * W];
+    uint16_t halves[M * C * 9];
+    static const float old_layout[36 * 2 * C * 6];
+    test_fill(x, C * H * W, 201); test_fill(w, M * C * 9, 202);
+    for (int i = 0; i < M * C * 9; i++) {          /* multiples of 1/64 in [-1, 1): exact in f16 */
+        w[i] = (float)(int)(w[i] * 64.0f) / 64.0f;
+        int q = (int)(w[i] * 64.0f), mag = q < 0 ? -q : q, shift = 0;
+        if (q == 0) { halves[i] = 0; continue; }
+        while ((mag << shift) < 1024) shift++;       /* mag / 64 = 1.f * 2^(4 - shift) */
+        halves[i] = (uint16_t)((q < 0 ? 0x8000 : 0) | ((19 - shift) << 10) | ((mag << shift) - 1024));
+    }
+    for (int m = 0; m < M; m++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                double s = 0;
+                for (int c = 0; c < C; c++)
+                    for (int ki = 0; ki < 3; ki++)
+                        for (int kj = 0; kj < 3; kj++) {
+                            int ih = i - 1 + ki, iw = j - 1 + kj;
+                            if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                                s += (double)x[(c * H + ih) * W + iw] * w[((m * C + c) * 3 + ki) * 3 + kj];
+                        }
+                want[(m * H + i) * W + j] = (float)s;
+            }
+    conv_case k = {1, C, H, W, M, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, KILN_OP_CONV2D_WINOGRAD, 0, 0};
+    int64_t xd[4] = {1, C, H, W}, wd[4] = {M, C, 3, 3}, ud[4] = {36, 2, C, 6}, yd[4] = {1, M, H, W};
+    for (int variant = 0; variant < 3; variant++) {
+        pb *p = pb_new();
+        uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw;
+        if (variant == 0) tw = pb_constant_f16(p, 4, wd, halves);
+        else if (variant == 1) tw = pb_input(p, "w", KILN_F32, 4, wd);
+        else tw = pb_constant(p, KILN_F32, 4, ud, old_layout);
+        uint32_t ty = pb_output(p, "y", KILN_F32, 4, yd), ins[3] = {tx, tw, 0xFFFFFFFFu};
+        attr_buf a = {0};
+        conv_attrs(&a, &k);
+        pb_instr(p, KILN_OP_CONV2D_WINOGRAD, a.data, a.size, 3, ins, 1, &ty);
+        if (variant == 0) {
+            const void *inputs[1] = {x};
+            float *wants[1] = {want};
+            size_t counts[1] = {M * H * W};
+            test_run_f32(p, "winograd f16-stored weights", inputs, 1, wants, counts, 1e-4f, 1e-4f);
+            continue;
+        }
+        size_t size;
+        uint8_t *plan = pb_finish(p, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+        kiln_plan *pl = NULL;
+        kiln_error e;
+        kiln_status st = kiln_plan_load_memory(plan, size, &pl, &e);
+        const char *msg = variant == 1 ? "weight must be a constant" : "weight shape must be [7, 3, 3, 3]";
+        CHECK(st == KILN_ERR_MALFORMED && strstr(e.message, msg), "winograd load variant %d: status %d, '%s'", variant,
+              (int)st, st == KILN_OK ? "" : e.message);
+        kiln_plan_free(pl);
+        free(plan);
+        pb_free(p);
+    }
+}
+
 void test_conv(void) {
+    winograd_load_cases();
     const int C = KILN_OP_CONV2D, D = KILN_OP_DEPTHWISE_CONV2D, P = KILN_OP_CONV2D_PACKED, W = KILN_OP_CONV2D_WINOGRAD;
     conv_case cases[] = {
         /* n  c  h  w   m kh kw sh sw pt pl pb pr dh dw g  bias relu op */

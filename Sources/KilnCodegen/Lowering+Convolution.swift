@@ -66,10 +66,10 @@ extension Lowerer {
         let attrs = win.values + [.i(c.group)] + (try actAttributes(c.activation, y))
         if c.group == channels && c.group > 1 && wt.shape[1] == 1 {
             try emit(.depthwiseConv2d, attrs, [x4, operand4D(w, "weight4d"), bias], [y4])
-        } else if c.group == 1, let weights = constant(w), weights.dtype == .f32,
+        } else if c.group == 1, constant(w)?.dtype == .f32,
                   winogradPays(win, channels: channels, outputs: yt[1], pixels: yt[2] * yt[3]) {
-            let transformed = constantTensor("winograd", winogradWeights(weights))
-            try emit(.conv2dWinograd, attrs, [x4, transformed, bias], [y4])
+            // The plain 3x3 weights: the runtime transforms them at load (4x smaller plan).
+            try emit(.conv2dWinograd, attrs, [x4, tensor(w), bias], [y4])
         } else if c.group == 1, let weights = constant(w), weights.dtype == .f32 {
             // Constant weights only: the packed copy replaces the OIHW one in the plan.
             let packed = constantTensor("packed", packConvWeights(weights))
@@ -107,35 +107,11 @@ extension Lowerer {
 
     /// Winograd F(4x4, 3x3) for 3x3 stride-1 undilated convs where it measured faster than
     /// the packed GEMM: enough channels for the transforms to amortize, and at least 14x14
-    /// outputs (at 7x7 the transformed weights, 4x the size, dominate the time).
+    /// outputs (at 7x7 the transformed weights, 4x the size, dominate the time). The plan
+    /// keeps the 3x3 weights; the runtime transforms them once at load.
     func winogradPays(_ w: Window2D, channels: Int, outputs: Int, pixels: Int) -> Bool {
         w.kh == 3 && w.kw == 3 && w.sh == 1 && w.sw == 1 && w.dh == 1 && w.dw == 1
             && channels >= 16 && outputs >= 16 && pixels >= 196
-    }
-
-    /// 3x3 OIHW weights → CONV2D_WINOGRAD's `[36, ceil(M/6), C, 6]`: position ξ = 6a + b of
-    /// G·g·Gᵀ for each (m, c), in CONV2D_PACKED's 6-row panels (zeros past M).
-    func winogradWeights(_ w: Tensor) -> Tensor {
-        let g: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
-        let (m, c) = (w.shape[0], w.shape[1]), panels = (m + convPanelRows - 1) / convPanelRows
-        let src = w.floats
-        var out = [Float](repeating: 0, count: 36 * panels * c * convPanelRows)
-        for row in 0..<m {
-            for ci in 0..<c {
-                let k = (row * c + ci) * 9
-                // t = G·g (6x3), then u = t·Gᵀ (6x6).
-                var t = [Double](repeating: 0, count: 18)
-                for a in 0..<6 { for j in 0..<3 { for i in 0..<3 { t[a * 3 + j] += g[a][i] * Double(src[k + i * 3 + j]) } } }
-                for a in 0..<6 {
-                    for b in 0..<6 {
-                        let u = t[a * 3] * g[b][0] + t[a * 3 + 1] * g[b][1] + t[a * 3 + 2] * g[b][2]
-                        out[(((a * 6 + b) * panels + row / convPanelRows) * c + ci) * convPanelRows + row % convPanelRows] = Float(u)
-                    }
-                }
-            }
-        }
-        return Tensor([36, panels, c, convPanelRows], floats: out)
     }
 
     mutating func lowerConvTranspose(_ c: ConvTranspose, _ n: Node) throws {

@@ -3,8 +3,9 @@ import XCTest
 @testable import KilnCodegen
 
 /// Which kernel a group-1 conv with constant weights lowers to (CONV2D_WINOGRAD for 3x3
-/// stride-1 convs with enough channels and outputs, CONV2D_PACKED otherwise), and that
-/// the plan computes what the reference evaluator does.
+/// stride-1 convs with enough channels and outputs, CONV2D_PACKED otherwise), that the
+/// plan computes what the reference evaluator does, and that Winograd weights are stored
+/// untransformed.
 final class ConvKernelChoiceTests: XCTestCase {
     typealias R = RunSupport
 
@@ -36,7 +37,10 @@ final class ConvKernelChoiceTests: XCTestCase {
         // M = 17: three 6-row panels, the last partial; 15x14 outputs: partial 4x4 tiles.
         let (plan, got, want) = try convPlan(input: [2, 16, 15, 14], weight: [17, 16, 3, 3])
         XCTAssertEqual(plan.program.instructions.first?.opcode, .conv2dWinograd)
-        XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].operands[1]!].type.shape, [36, 3, 16, 6])
+        // The plan keeps the OIHW 3x3 weights (the runtime transforms them at load): its
+        // constants are exactly the weight and bias bytes, not the 4x larger [36, 3, 16, 6].
+        XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].operands[1]!].type.shape, [17, 16, 3, 3])
+        XCTAssertEqual(plan.constantBytes, (17 * 16 * 9 + 17) * 4)
         assertClose(got[0], want[0])
     }
 

@@ -1,10 +1,12 @@
 /* conv_winograd.c — CONV2D_WINOGRAD: 3x3, stride 1, undilated, group-1 convolution by
- * Winograd F(4x4, 3x3), on weights the compiler transformed.
+ * Winograd F(4x4, 3x3), on weights transformed once at load.
  *
- * Operands: x f32 [N,C,H,W]; u f32 [36, P, C, 6] with P = ceil(M/6): for each of the 36
- * positions xi = 6a + b of the transformed 6x6 tile, U_xi = (G g G^T)[a][b] over all
- * (m, c), packed in 6-row panels like CONV2D_PACKED (zero past M); optional bias f32 [M].
- * Result y f32 [N,M,OH,OW], M = y's dim 1. Attributes: the conv block.
+ * Operands: x f32 [N,C,H,W]; w f32 [M,C,3,3] (constant); optional bias f32 [M].
+ * Result y f32 [N,M,OH,OW]. Attributes: the conv block.
+ * At load (check_wg) the weights become u [36, P, C, 6] with P = ceil(M/6), owned by the
+ * plan (in the instruction's params): for each of the 36 positions xi = 6a + b of the
+ * transformed 6x6 tile, U_xi = (G g G^T)[a][b] over all (m, c), packed in 6-row panels
+ * like CONV2D_PACKED (zero past M). The plan keeps only the 3x3 weights (4x smaller).
  * Algorithm (Lavin & Gray): the output is cut into 4x4 tiles, each reading a 6x6 input
  * patch (zeros outside the input). Per block of whole tile rows (a work item):
  * 1. Input transform V = B^T d B of every patch and channel, a column pass over whole
@@ -22,7 +24,32 @@ typedef struct wg_params {
     kiln_conv_attrs a;
     int64_t n, c, h, w, m, oh, ow, th, tw, panels, wp;
     int64_t max_rows;            /* tile rows per block at most */
+    float *u;                    /* transformed weights, in the same allocation */
 } wg_params;
+
+/* g [M, C, 3, 3] -> u [36, P, C, 6]: u = G g G^T per (m, c), in double, rounded once. */
+static void wg_transform(const wg_params *p, const uint8_t *g, float *u) {
+    static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    for (int64_t m = 0; m < p->m; m++)
+        for (int64_t c = 0; c < p->c; c++) {
+            const uint8_t *k = g + (size_t)(m * p->c + c) * 36;
+            double t[6][3];                           /* t = G g */
+            for (int a = 0; a < 6; a++)
+                for (int j = 0; j < 3; j++) {
+                    double s = 0.0;
+                    for (int i = 0; i < 3; i++) s += G[a][i] * (double)kiln_rdf32(k + 4 * (i * 3 + j));
+                    t[a][j] = s;
+                }
+            for (int a = 0; a < 6; a++)                /* u = t G^T */
+                for (int b = 0; b < 6; b++) {
+                    double v = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2];
+                    u[(((size_t)(a * 6 + b) * (size_t)p->panels + (size_t)(m / KILN_MR)) * (size_t)p->c + (size_t)c) *
+                          KILN_MR + (size_t)(m % KILN_MR)] = (float)v;
+                }
+        }
+}
 
 /* Row stride of V / M for a block of tb tiles: whole strips, an odd number of them, so
  * the rows of a strip spread over the L1 sets. */
@@ -38,22 +65,23 @@ static size_t wg_ws_floats(const wg_params *p, int64_t rows) {
 
 static kiln_status check_wg(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
-    wg_params *p = kiln_params_alloc(c, sizeof *p);
-    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
-    kiln_status st = kiln_conv_attrs_read(c, &p->a);
+    wg_params q;
+    memset(&q, 0, sizeof q);
+    kiln_status st = kiln_conv_attrs_read(c, &q.a);
     if (st != KILN_OK) return st;
     if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, w, "weight", KILN_F32)) ||
         (st = kiln_require_dtype(c, y, "result", KILN_F32)))
         return st;
     if (x->rank != 4 || w->rank != 4 || y->rank != 4) return kiln_check_fail(c, "input, weight and result must be rank 4");
+    wg_params *p = &q;
     const kiln_conv_attrs *a = &p->a;
     if (a->kh != 3 || a->kw != 3 || a->sh != 1 || a->sw != 1 || a->dh != 1 || a->dw != 1 || a->group != 1)
         return kiln_check_fail(c, "needs a 3x3 kernel, stride 1, dilation 1 and group 1");
     p->n = x->dims[0]; p->c = x->dims[1]; p->h = x->dims[2]; p->w = x->dims[3]; p->m = y->dims[1];
     p->panels = (p->m + KILN_MR - 1) / KILN_MR;
-    if (w->dims[0] != 36 || w->dims[1] != p->panels || w->dims[2] != p->c || w->dims[3] != KILN_MR)
-        return kiln_check_fail(c, "transformed weight shape must be [36, %lld, %lld, %d]", (long long)p->panels,
-                               (long long)p->c, KILN_MR);
+    if (w->dims[0] != p->m || w->dims[1] != p->c || w->dims[2] != 3 || w->dims[3] != 3)
+        return kiln_check_fail(c, "weight shape must be [%lld, %lld, 3, 3]", (long long)p->m, (long long)p->c);
+    if (w->storage != KILN_STORAGE_CONSTANT || !w->data) return kiln_check_fail(c, "weight must be a constant");
     p->oh = p->h + a->pt + a->pb - 2;
     p->ow = p->w + a->pl + a->pr - 2;
     if (p->oh < 1 || p->ow < 1) return kiln_check_fail(c, "kernel is larger than the padded input");
@@ -65,8 +93,18 @@ static kiln_status check_wg(kiln_check *c) {
     p->wp = 4 * p->tw + 2;
     int64_t rows = WG_BUDGET / (36 * p->c * p->tw);
     p->max_rows = rows < 1 ? 1 : rows > p->th ? p->th : rows;
+    if ((st = kiln_check_gemm_dims(c, p->m, p->max_rows * p->tw, p->c)) != KILN_OK) return st;
+    /* u right after the params, 64-byte aligned; the plan frees both with the params. */
+    size_t head = (sizeof q + 63) / 64 * 64, ufloats = 36 * (size_t)p->panels * (size_t)p->c * KILN_MR;
+    if (ufloats > (SIZE_MAX - head - 64) / sizeof(float)) return kiln_check_fail(c, "transformed weights too large");
+    uint8_t *mem = kiln_params_alloc(c, head + 64 + ufloats * sizeof(float));
+    if (!mem) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for the Winograd weights");
+    p = (wg_params *)(void *)mem;
+    *p = q;
+    p->u = (float *)(void *)(mem + head + (64 - (uintptr_t)(mem + head) % 64) % 64);
+    wg_transform(p, w->data, p->u);
     kiln_need_workspace(c, wg_ws_floats(p, p->max_rows));
-    return kiln_check_gemm_dims(c, p->m, p->max_rows * p->tw, p->c);
+    return KILN_OK;
 }
 
 /* Step 1 for channel plane xc, tile rows [t0, t1): V[xi][t] at v + xi*vstride. */
@@ -203,7 +241,7 @@ static void wg_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
 
 static void run_wg(const kiln_exec *e, const kiln_instr *ins) {
     const wg_params *p = ins->params;
-    wg_job j = {p, KILN_IN(e, ins, 0), KILN_IN(e, ins, 1),
+    wg_job j = {p, KILN_IN(e, ins, 0), p->u,
                 ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2), KILN_OUT(e, ins, 0),
                 e->workspace, e->workspace_floats, p->max_rows, 0};
     /* With threads, smaller blocks so every thread gets one (more weight reads per block). */

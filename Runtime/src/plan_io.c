@@ -39,6 +39,13 @@ kiln_status kiln_plan_load_file(const char *path, kiln_plan **out, kiln_error *e
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return kiln_fail(error, KILN_ERR_IO, "plan: cannot open %s", path);
+#ifdef KILN_HAVE_MMAP
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return kiln_fail(error, KILN_ERR_IO, "plan: %s is not a regular file", path);
+    }
+#endif
     long len = -1;
     if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
     if (len < 0 || fseek(f, 0, SEEK_SET) != 0) { fclose(f); return kiln_fail(error, KILN_ERR_IO, "plan: cannot read %s", path); }
@@ -63,11 +70,9 @@ kiln_status kiln_plan_load_mmap(const char *path, kiln_plan **out, kiln_error *e
     int fd = open(path, O_RDONLY);
     if (fd < 0) return kiln_fail(error, KILN_ERR_IO, "plan: cannot open %s", path);
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size <= 0) {
-        close(fd);
-        if (st.st_size == 0) return kiln_fail(error, KILN_ERR_BAD_MAGIC, "plan: not a kiln plan (empty file)");
-        return kiln_fail(error, KILN_ERR_IO, "plan: cannot stat %s", path);
-    }
+    if (fstat(fd, &st) != 0) { close(fd); return kiln_fail(error, KILN_ERR_IO, "plan: cannot stat %s", path); }
+    if (!S_ISREG(st.st_mode)) { close(fd); return kiln_fail(error, KILN_ERR_IO, "plan: %s is not a regular file", path); }
+    if (st.st_size <= 0) { close(fd); return kiln_fail(error, KILN_ERR_BAD_MAGIC, "plan: not a kiln plan (empty file)"); }
     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (m == MAP_FAILED) return kiln_fail(error, KILN_ERR_IO, "plan: cannot map %s", path);

@@ -1,5 +1,6 @@
-/* bench_conv.c — conv2d GFLOP/s through a plan (im2col + GEMM + epilogue) next to the
- * bare kiln_sgemm on the same M x N x K, for ResNet-18-like layers. Not a test: `make bench`. */
+/* bench_conv.c — conv GFLOP/s through a plan, CONV2D (im2col + sgemm + epilogue) and
+ * CONV2D_PACKED (Kiln's micro-kernel), next to the bare kiln_sgemm on the same M x N x K,
+ * for ResNet-18 and MobileNetV2 layers. Not a test: `make bench`. */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
 
@@ -30,38 +31,79 @@ void test_fill(float *x, size_t n, uint32_t seed) {
 void ab_i32(attr_buf *a, int32_t v) { memcpy(a->data + a->size, &v, 4); a->size += 4; }
 void ab_f32(attr_buf *a, float v) { memcpy(a->data + a->size, &v, 4); a->size += 4; }
 
+/* Best-of-12 time of one conv layer as a plan with opcode op (CONV2D or CONV2D_PACKED). */
+static double time_conv(uint16_t op, uint32_t threads, int64_t c, int64_t h, int64_t m, int64_t k, int64_t s,
+                        const float *x, const float *w, const float *b) {
+    int64_t pad = k / 2, oh = (h + 2 * pad - k) / s + 1, kdim = c * k * k, ohw = oh * oh, panels = (m + 5) / 6;
+    int64_t xd[4] = {1, c, h, h}, wd[4] = {m, c, k, k}, pd[3] = {panels, kdim, 6}, bd[1] = {m}, yd[4] = {1, m, oh, oh};
+    int64_t cd[2] = {kdim, ohw};
+    pb *p = pb_new();
+    uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw;
+    if (op == KILN_OP_CONV2D_PACKED) {
+        float *packed = calloc((size_t)(panels * kdim * 6), sizeof(float));
+        for (int64_t r = 0; r < m; r++)
+            for (int64_t q = 0; q < kdim; q++) packed[((r / 6) * kdim + q) * 6 + r % 6] = w[r * kdim + q];
+        tw = pb_constant(p, KILN_F32, 3, pd, packed);
+        free(packed);
+    } else if (op == KILN_OP_CONV2D_WINOGRAD) {
+        static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                       {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+        int64_t ud[4] = {36, panels, c, 6};
+        float *u = calloc((size_t)(36 * panels * c * 6), sizeof(float));
+        for (int64_t r = 0; r < m; r++)
+            for (int64_t ci = 0; ci < c; ci++)
+                for (int q = 0; q < 36; q++) {
+                    double acc = 0;
+                    for (int i = 0; i < 3; i++)
+                        for (int jj = 0; jj < 3; jj++) acc += G[q / 6][i] * w[(r * c + ci) * 9 + i * 3 + jj] * G[q % 6][jj];
+                    u[((q * panels + r / 6) * c + ci) * 6 + r % 6] = (float)acc;
+                }
+        tw = pb_constant(p, KILN_F32, 4, ud, u);
+        free(u);
+    } else {
+        tw = pb_constant(p, KILN_F32, 4, wd, w);
+    }
+    uint32_t tb = pb_constant(p, KILN_F32, 1, bd, b);
+    uint32_t ty = pb_output(p, "y", KILN_F32, 4, yd), outs[2] = {ty, 0};
+    int scratch = op == KILN_OP_CONV2D && !(k == 1 && s == 1);
+    if (scratch) outs[1] = pb_arena(p, KILN_F32, 2, cd);
+    attr_buf a = {0};
+    int32_t v[11] = {(int32_t)k, (int32_t)k, (int32_t)s, (int32_t)s, (int32_t)pad, (int32_t)pad, (int32_t)pad, (int32_t)pad, 1, 1, 1};
+    for (int i = 0; i < 11; i++) ab_i32(&a, v[i]);
+    ab_i32(&a, KILN_UNARY_RELU); ab_f32(&a, 0); ab_f32(&a, 0);
+    uint32_t ins[3] = {tx, tw, tb};
+    pb_instr(p, op, a.data, a.size, 3, ins, scratch ? 2 : 1, outs);
+    size_t size;
+    uint8_t *plan = pb_finish(p, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+    pb_free(p);
+    kiln_plan *pl; kiln_session *ss; kiln_error e;
+    if (kiln_plan_load_memory(plan, size, &pl, &e) || kiln_session_create(pl, threads, &ss, &e)) { printf("%s\n", e.message); exit(1); }
+    kiln_session_set_input(ss, 0, x, sizeof(float) * (size_t)(c * h * h));
+    double best = 1e30;
+    for (int r = 0; r < 12; r++) { double t0 = now(); kiln_session_run(ss); double t = now() - t0; if (r && t < best) best = t; }
+    kiln_session_free(ss); kiln_plan_free(pl); free(plan);
+    return best;
+}
+
 int main(int argc, char **argv) {
     uint32_t threads = argc > 1 ? (uint32_t)atoi(argv[1]) : 1;
-    /* c, h, m, k, stride */
+    /* c, h, m, k, stride: ResNet-18 layers, then MobileNetV2 1x1 layers */
     int64_t layers[][5] = {{3, 224, 64, 7, 2}, {64, 56, 64, 3, 1}, {128, 28, 128, 3, 1}, {256, 14, 256, 3, 1},
-                           {512, 7, 512, 3, 1}, {64, 56, 128, 1, 2}, {256, 14, 512, 3, 2}};
+                           {512, 7, 512, 3, 1}, {64, 56, 128, 1, 2}, {256, 14, 512, 3, 2}, {32, 112, 16, 1, 1},
+                           {16, 112, 96, 1, 1}, {144, 56, 24, 1, 1}, {24, 56, 144, 1, 1}, {192, 28, 32, 1, 1},
+                           {384, 14, 64, 1, 1}, {576, 14, 96, 1, 1}, {960, 7, 160, 1, 1}, {160, 7, 960, 1, 1},
+                           {320, 7, 1280, 1, 1}};
     for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
         int64_t c = layers[l][0], h = layers[l][1], m = layers[l][2], k = layers[l][3], s = layers[l][4], pad = k / 2;
         int64_t oh = (h + 2 * pad - k) / s + 1, kdim = c * k * k, ohw = oh * oh;
-        int64_t xd[4] = {1, c, h, h}, wd[4] = {m, c, k, k}, bd[1] = {m}, yd[4] = {1, m, oh, oh}, cd[2] = {kdim, ohw};
         float *x = malloc(sizeof(float) * (size_t)(c * h * h)), *w = malloc(sizeof(float) * (size_t)(m * kdim));
         float *b = malloc(sizeof(float) * (size_t)m);
         test_fill(x, (size_t)(c * h * h), 1); test_fill(w, (size_t)(m * kdim), 2); test_fill(b, (size_t)m, 3);
-        pb *p = pb_new();
-        uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw = pb_constant(p, KILN_F32, 4, wd, w), tb = pb_constant(p, KILN_F32, 1, bd, b);
-        uint32_t ty = pb_output(p, "y", KILN_F32, 4, yd), outs[2] = {ty, 0};
-        int pointwise = k == 1 && s == 1;
-        if (!pointwise) outs[1] = pb_arena(p, KILN_F32, 2, cd);
-        attr_buf a = {0};
-        int32_t v[11] = {(int32_t)k, (int32_t)k, (int32_t)s, (int32_t)s, (int32_t)pad, (int32_t)pad, (int32_t)pad, (int32_t)pad, 1, 1, 1};
-        for (int i = 0; i < 11; i++) ab_i32(&a, v[i]);
-        ab_i32(&a, KILN_UNARY_RELU); ab_f32(&a, 0); ab_f32(&a, 0);
-        uint32_t ins[3] = {tx, tw, tb};
-        pb_instr(p, KILN_OP_CONV2D, a.data, a.size, 3, ins, pointwise ? 1 : 2, outs);
-        size_t size;
-        uint8_t *plan = pb_finish(p, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
-        pb_free(p);
-        kiln_plan *pl; kiln_session *ss; kiln_error e;
-        if (kiln_plan_load_memory(plan, size, &pl, &e) || kiln_session_create(pl, threads, &ss, &e)) { printf("%s\n", e.message); return 1; }
-        kiln_session_set_input(ss, 0, x, sizeof(float) * (size_t)(c * h * h));
-        double best = 1e30, gbest = 1e30;
-        for (int r = 0; r < 12; r++) { double t0 = now(); kiln_session_run(ss); double t = now() - t0; if (r && t < best) best = t; }
-        /* bare GEMM of the same shape (reusing the arena's col matrix as B) */
+        double best = time_conv(KILN_OP_CONV2D, threads, c, h, m, k, s, x, w, b);
+        double pbest = time_conv(KILN_OP_CONV2D_PACKED, threads, c, h, m, k, s, x, w, b);
+        double wbest = k == 3 && s == 1 ? time_conv(KILN_OP_CONV2D_WINOGRAD, threads, c, h, m, k, s, x, w, b) : 0;
+        double gbest = 1e30;
+        /* bare GEMM of the same shape */
         float *col = malloc(sizeof(float) * (size_t)(kdim * ohw)), *y = malloc(sizeof(float) * (size_t)(m * ohw));
         test_fill(col, (size_t)(kdim * ohw), 4);
         size_t ws = kiln_sgemm_workspace_floats();
@@ -76,11 +118,13 @@ int main(int argc, char **argv) {
             if (r && t < gbest) gbest = t;
         }
         double flops = 2.0 * (double)m * (double)ohw * (double)kdim;
-        printf("conv c%-3lld %3lldx%-3lld -> m%-3lld k%lld s%lld: %7.3f ms %6.1f GFLOP/s | sgemm %7.3f ms %6.1f GFLOP/s | conv/sgemm %3.0f%%\n",
-               (long long)c, (long long)h, (long long)h, (long long)m, (long long)k, (long long)s, best * 1e3, flops / best * 1e-9,
-               gbest * 1e3, flops / gbest * 1e-9, 100.0 * gbest / best);
+        printf("c%-3lld %3lldx%-3lld -> m%-4lld k%lld s%lld: conv %6.1f | packed %6.1f | sgemm %6.1f GFLOP/s | packed %7.3f ms",
+               (long long)c, (long long)h, (long long)h, (long long)m, (long long)k, (long long)s, flops / best * 1e-9,
+               flops / pbest * 1e-9, flops / gbest * 1e-9, pbest * 1e3);
+        if (wbest > 0) printf(" | winograd %7.3f ms (%.0f effective GFLOP/s)", wbest * 1e3, flops / wbest * 1e-9);
+        printf("\n");
         kiln_pool_free(pool); kiln_aligned_free(work); free(col); free(y);
-        kiln_session_free(ss); kiln_plan_free(pl); free(plan); free(x); free(w); free(b);
+        free(x); free(w); free(b);
     }
     return 0;
 }

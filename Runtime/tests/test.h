@@ -72,5 +72,6 @@ void test_threads(void);
 void test_attention(void);
 void test_f16(void);
 void test_quant_kernels(void);
+void test_concurrency(void);
 
 #endif

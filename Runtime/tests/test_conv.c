@@ -1,7 +1,10 @@
-/* test_conv.c — CONV2D (im2col + GEMM and pointwise), DEPTHWISE_CONV2D and
- * CONV_TRANSPOSE2D against naive loops: odd sizes, size-1 dims, strides, dilations,
- * asymmetric pads, groups, channel multipliers, with and without bias and activation. */
+/* test_conv.c — CONV2D (im2col + GEMM and pointwise), CONV2D_PACKED, DEPTHWISE_CONV2D
+ * and CONV_TRANSPOSE2D against naive loops: odd sizes, size-1 dims, strides, dilations,
+ * asymmetric pads, groups, channel multipliers, with and without bias and activation
+ * (relu field: 1 relu, 2 clip [-0.25, 0.3], 3 sigmoid). */
 #include "test.h"
+
+#include <math.h>
 
 typedef struct conv_case {
     int64_t n, c, h, w, m, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, group;
@@ -12,9 +15,26 @@ typedef struct conv_case {
 static void conv_attrs(attr_buf *a, const conv_case *k) {
     int64_t v[11] = {k->kh, k->kw, k->sh, k->sw, k->pt, k->pl, k->pb, k->pr, k->dh, k->dw, k->group};
     for (int i = 0; i < 11; i++) ab_i32(a, (int32_t)v[i]);
-    ab_i32(a, k->relu ? KILN_UNARY_RELU : 0);
-    ab_f32(a, 0);
-    ab_f32(a, 0);
+    int32_t act[4] = {0, KILN_UNARY_RELU, KILN_UNARY_CLIP, KILN_UNARY_SIGMOID};
+    ab_i32(a, act[k->relu]);
+    ab_f32(a, k->relu == 2 ? -0.25f : 0);
+    ab_f32(a, k->relu == 2 ? 0.3f : 0);
+}
+
+static double ref_act(int relu, double s) {
+    if (relu == 1) return s < 0 ? 0 : s;
+    if (relu == 2) return s < -0.25 ? -0.25 : (s > 0.3 ? 0.3 : s);
+    if (relu == 3) return 1.0 / (1.0 + exp(-s));
+    return s;
+}
+
+/* OIHW [M, K] → CONV2D_PACKED panels [ceil(M/6), K, 6], zero past M. */
+static float *pack_panels(const float *w, int64_t m, int64_t kdim, int64_t *panels) {
+    *panels = (m + 5) / 6;
+    float *out = calloc((size_t)(*panels * kdim * 6), sizeof(float));
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t k = 0; k < kdim; k++) out[((r / 6) * kdim + k) * 6 + r % 6] = w[r * kdim + k];
+    return out;
 }
 
 static void run_conv_case(const conv_case *k) {
@@ -38,13 +58,20 @@ static void run_conv_case(const conv_case *k) {
                                 s += (double)x[((n * k->c + g * cg + ci) * k->h + ih) * k->w + iw] *
                                      w[((m * cg + ci) * k->kh + ki) * k->kw + kj];
                             }
-                    if (k->relu && s < 0) s = 0;
-                    want[((n * k->m + m) * oh + i) * ow + j] = (float)s;
+                    want[((n * k->m + m) * oh + i) * ow + j] = (float)ref_act(k->relu, s);
                 }
     pb *p = pb_new();
     int64_t xd[4] = {k->n, k->c, k->h, k->w}, wd[4] = {k->m, cg, k->kh, k->kw}, bd[1] = {k->m}, yd[4] = {k->n, k->m, oh, ow};
     int64_t cd[2] = {cg * k->kh * k->kw, oh * ow};
-    uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw = pb_constant(p, KILN_F32, 4, wd, w);
+    uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw;
+    if (k->op == KILN_OP_CONV2D_PACKED) {
+        int64_t pd[3] = {0, cg * k->kh * k->kw, 6};
+        float *packed = pack_panels(w, k->m, pd[1], &pd[0]);
+        tw = pb_constant(p, KILN_F32, 3, pd, packed);
+        free(packed);
+    } else {   /* CONV2D_WINOGRAD too: the plain OIHW weights, transformed at load */
+        tw = pb_constant(p, KILN_F32, 4, wd, w);
+    }
     uint32_t tb = k->bias ? pb_constant(p, KILN_F32, 1, bd, b) : 0xFFFFFFFFu;
     uint32_t ty = pb_output(p, "y", KILN_F32, 4, yd);
     int pointwise = k->kh == 1 && k->kw == 1 && k->sh == 1 && k->sw == 1 && !k->pt && !k->pl && !k->pb && !k->pr;
@@ -57,14 +84,19 @@ static void run_conv_case(const conv_case *k) {
     pb_instr(p, (uint16_t)k->op, a.data, a.size, 3, ins, nout, outs);
     char what[200];
     snprintf(what, sizeof what, "%s n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld p%lld,%lld,%lld,%lld d%lld,%lld g%lld",
-             k->op == KILN_OP_CONV2D ? "conv2d" : "depthwise", (long long)k->n, (long long)k->c, (long long)k->h,
+             k->op == KILN_OP_CONV2D ? "conv2d" : k->op == KILN_OP_DEPTHWISE_CONV2D ? "depthwise" : k->op == KILN_OP_CONV2D_PACKED ? "packed" : "winograd", (long long)k->n, (long long)k->c, (long long)k->h,
              (long long)k->w, (long long)k->m, (long long)k->kh, (long long)k->kw, (long long)k->sh, (long long)k->sw,
              (long long)k->pt, (long long)k->pl, (long long)k->pb, (long long)k->pr, (long long)k->dh, (long long)k->dw,
              (long long)k->group);
     const void *inputs[1] = {x};
     float *wants[1] = {want};
     size_t counts[1] = {yn};
-    test_run_f32(p, what, inputs, 1, wants, counts, 1e-4f, 1e-4f);
+    /* Winograd's transforms round differently from a direct sum: it must agree to 1e-4 of
+     * the output's largest magnitude, not of each (possibly cancelling) element. */
+    float atol = 1e-4f;
+    if (k->op == KILN_OP_CONV2D_WINOGRAD)
+        for (size_t i = 0; i < yn; i++) atol = fabsf(want[i]) * 1e-4f > atol ? fabsf(want[i]) * 1e-4f : atol;
+    test_run_f32(p, what, inputs, 1, wants, counts, 1e-4f, atol);
     free(x); free(w); free(b); free(want);
 }
 
@@ -115,8 +147,71 @@ static void run_ct_case(const conv_case *k) {
     free(x); free(w); free(b); free(want); free(acc);
 }
 
+/* CONV2D_WINOGRAD's load: weights stored as f16 are widened, then transformed (vs the
+ * direct conv on the same rounded weights); weights that are a plan input, or in the old
+ * transformed layout [36, P, C, 6], are refused with a clear message. */
+static void winograd_load_cases(void) {
+    enum { C = 3, H = 6, W = 5, M = 7 };
+    float x[C * H * W], w[M * C * 9], want[M * H * W];
+    uint16_t halves[M * C * 9];
+    static const float old_layout[36 * 2 * C * 6];
+    test_fill(x, C * H * W, 201); test_fill(w, M * C * 9, 202);
+    for (int i = 0; i < M * C * 9; i++) {          /* multiples of 1/64 in [-1, 1): exact in f16 */
+        w[i] = (float)(int)(w[i] * 64.0f) / 64.0f;
+        int q = (int)(w[i] * 64.0f), mag = q < 0 ? -q : q, shift = 0;
+        if (q == 0) { halves[i] = 0; continue; }
+        while ((mag << shift) < 1024) shift++;       /* mag / 64 = 1.f * 2^(4 - shift) */
+        halves[i] = (uint16_t)((q < 0 ? 0x8000 : 0) | ((19 - shift) << 10) | ((mag << shift) - 1024));
+    }
+    for (int m = 0; m < M; m++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                double s = 0;
+                for (int c = 0; c < C; c++)
+                    for (int ki = 0; ki < 3; ki++)
+                        for (int kj = 0; kj < 3; kj++) {
+                            int ih = i - 1 + ki, iw = j - 1 + kj;
+                            if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                                s += (double)x[(c * H + ih) * W + iw] * w[((m * C + c) * 3 + ki) * 3 + kj];
+                        }
+                want[(m * H + i) * W + j] = (float)s;
+            }
+    conv_case k = {1, C, H, W, M, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, KILN_OP_CONV2D_WINOGRAD, 0, 0};
+    int64_t xd[4] = {1, C, H, W}, wd[4] = {M, C, 3, 3}, ud[4] = {36, 2, C, 6}, yd[4] = {1, M, H, W};
+    for (int variant = 0; variant < 3; variant++) {
+        pb *p = pb_new();
+        uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw;
+        if (variant == 0) tw = pb_constant_f16(p, 4, wd, halves);
+        else if (variant == 1) tw = pb_input(p, "w", KILN_F32, 4, wd);
+        else tw = pb_constant(p, KILN_F32, 4, ud, old_layout);
+        uint32_t ty = pb_output(p, "y", KILN_F32, 4, yd), ins[3] = {tx, tw, 0xFFFFFFFFu};
+        attr_buf a = {0};
+        conv_attrs(&a, &k);
+        pb_instr(p, KILN_OP_CONV2D_WINOGRAD, a.data, a.size, 3, ins, 1, &ty);
+        if (variant == 0) {
+            const void *inputs[1] = {x};
+            float *wants[1] = {want};
+            size_t counts[1] = {M * H * W};
+            test_run_f32(p, "winograd f16-stored weights", inputs, 1, wants, counts, 1e-4f, 1e-4f);
+            continue;
+        }
+        size_t size;
+        uint8_t *plan = pb_finish(p, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+        kiln_plan *pl = NULL;
+        kiln_error e;
+        kiln_status st = kiln_plan_load_memory(plan, size, &pl, &e);
+        const char *msg = variant == 1 ? "weight must be a constant" : "weight shape must be [7, 3, 3, 3]";
+        CHECK(st == KILN_ERR_MALFORMED && strstr(e.message, msg), "winograd load variant %d: status %d, '%s'", variant,
+              (int)st, st == KILN_OK ? "" : e.message);
+        kiln_plan_free(pl);
+        free(plan);
+        pb_free(p);
+    }
+}
+
 void test_conv(void) {
-    const int C = KILN_OP_CONV2D, D = KILN_OP_DEPTHWISE_CONV2D;
+    winograd_load_cases();
+    const int C = KILN_OP_CONV2D, D = KILN_OP_DEPTHWISE_CONV2D, P = KILN_OP_CONV2D_PACKED, W = KILN_OP_CONV2D_WINOGRAD;
     conv_case cases[] = {
         /* n  c  h  w   m kh kw sh sw pt pl pb pr dh dw g  bias relu op */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, C, 0, 0},
@@ -141,6 +236,30 @@ void test_conv(void) {
         {1, 2, 5, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 0, D, 0, 0},   /* width 1 */
         {1, 2, 3, 2, 2, 3, 3, 1, 2, 0, 1, 0, 1, 1, 1, 2, 1, 0, D, 0, 0},   /* width 2, one row */
         {1, 2, 4, 3, 2, 3, 3, 2, 1, 0, 0, 0, 0, 1, 1, 2, 1, 1, D, 0, 0},   /* no padding, 3 wide */
+        /* packed: M around the 6-row panels, columns around the 16-wide strips and 256-column
+         * blocks, K over one 256-tap slice, every activation path */
+        {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},
+        {2, 4, 8, 6, 6, 3, 3, 2, 2, 1, 0, 1, 1, 1, 1, 1, 1, 2, P, 0, 0},
+        {1, 2, 9, 9, 13, 3, 2, 1, 2, 2, 1, 0, 2, 2, 1, 1, 0, 3, P, 0, 0},
+        {1, 5, 4, 4, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, P, 0, 0},   /* pointwise, one full strip */
+        {2, 6, 5, 7, 4, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},   /* strided 1x1 */
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
+        {1, 3, 1, 11, 2, 1, 3, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 2, P, 0, 0},
+        {1, 30, 17, 19, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, P, 0, 0}, /* K 270, 323 columns */
+        {2, 300, 5, 7, 12, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, P, 0, 0},  /* pointwise K 300 */
+        {1, 16, 33, 32, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, P, 0, 0}, /* 1056 columns, 5 blocks */
+        {1, 7, 20, 21, 6, 3, 3, 2, 2, 0, 1, 1, 0, 2, 2, 1, 1, 0, P, 0, 0},  /* dilated, stride 2 */
+        /* Winograd F(4x4, 3x3): partial tiles, asymmetric / no / large pads, M around the
+         * panels, C over one 256-channel slice, batch 2, tile blocks, every activation */
+        {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0},
+        {2, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0},
+        {1, 2, 9, 10, 13, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1, 0, 3, W, 0, 0},
+        {1, 5, 3, 3, 7, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, W, 0, 0},  /* one output pixel */
+        {1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0},
+        {1, 260, 6, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0}, /* C 260: two K slices */
+        {1, 16, 33, 30, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0}, /* 9x8 tiles */
+        {1, 64, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, W, 0, 0}, /* several tile-row blocks */
+        {2, 9, 35, 34, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, W, 0, 0}, /* vector steps + partial tiles */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_conv_case(&cases[i]);
     conv_case ct[] = {

@@ -28,8 +28,24 @@ size_t test_compare(const char *what, const float *got, const float *want, size_
     return bad;
 }
 
+/* KILN_TEST_DUMP_PLANS=DIR writes every plan the tests run to DIR/test-NNNN.kplan (small
+ * plans covering every opcode: seeds for the plan fuzzer, scripts/fuzz). */
+static void dump_plan(const uint8_t *plan, size_t size) {
+    static unsigned count;
+    const char *dir = getenv("KILN_TEST_DUMP_PLANS");
+    if (!dir) return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/test-%04u.kplan", dir, count++);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(plan, 1, size, f);
+        fclose(f);
+    }
+}
+
 kiln_status test_run(const uint8_t *plan, size_t size, uint32_t threads, const void *const *inputs,
                      void *const *outputs, char *err, size_t err_size) {
+    if (threads == 1) dump_plan(plan, size);
     kiln_error e;
     kiln_plan *p = NULL;
     kiln_session *s = NULL;
@@ -60,7 +76,7 @@ void test_run_f32(pb *b, const char *what, const void *const *inputs, uint32_t n
     uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
     pb_free(b);
     for (uint32_t threads = 1; threads <= 2; threads++) {
-        void *outs[8];
+        void *outs[8] = {0};
         for (uint32_t i = 0; i < nout; i++) outs[i] = calloc(counts[i] ? counts[i] : 1, sizeof(float));
         char err[300] = "";
         kiln_status st = test_run(plan, size, threads, inputs, outs, err, sizeof err);
@@ -156,6 +172,7 @@ int main(int argc, char **argv) {
     test_attention();
     test_f16();
     test_quant_kernels();
+    test_concurrency();
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

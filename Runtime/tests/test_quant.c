@@ -5,6 +5,8 @@
 
 #include "../src/kernels/qgemm.h"
 
+#include <math.h>
+
 static uint32_t g_state = 12345;
 static int32_t rnd(int32_t lo, int32_t hi) {
     g_state = g_state * 1664525u + 1013904223u;
@@ -38,6 +40,81 @@ static void test_core_paths(void) {
         CHECK(bad == 0, "int8 core: portable path differs from the definition");
         free(a); free(b); free(c0); free(c1);
     }
+}
+
+/* The row helpers (activation packing, requantization, depthwise tap): the selected
+ * (AVX2) paths against the portable references, random lengths incl. odd ones. */
+static void test_row_paths(void) {
+    kiln_qpack_fn pack = kiln_qpack_select();
+    kiln_qrequant_row_fn rq = kiln_qrequant_row_select();
+    kiln_qdw_tap_fn tap = kiln_qdw_tap_select();
+    for (int trial = 0; trial < 200; trial++) {
+        int64_t n = rnd(1, 150);
+        uint8_t r0[160], r1[160], o0[160], o1[160], row[2 * 160 + 8];
+        int16_t d0[320], d1[320];
+        int32_t acc[160], a0[160], a1[160];
+        for (int64_t i = 0; i < n; i++) { r0[i] = (uint8_t)rnd(0, 255); r1[i] = (uint8_t)rnd(0, 255); }
+        kiln_qpack_portable(r0, r1, n, d0);
+        pack(r0, r1, n, d1);
+        CHECK(memcmp(d0, d1, sizeof(int16_t) * (size_t)(2 * n)) == 0, "qpack: optimized path differs (n=%lld)", (long long)n);
+        /* Requant: accumulators up to the full i32 range, any shift the format allows. */
+        for (int64_t i = 0; i < n; i++) acc[i] = trial % 3 ? rnd(-3000000, 3000000) : (int32_t)(g_state = g_state * 1664525u + 1013904223u);
+        kiln_qparams q = {0, rnd(0, 255), rnd(0, 60), rnd(190, 255)};
+        int32_t mult = trial % 7 ? rnd(1 << 30, 0x7FFFFFFF) : 0, shift = trial % 5 ? rnd(20, 45) : rnd(1, 62);
+        int32_t bias = rnd(-100000, 100000);
+        kiln_qrequant_row_portable(acc, n, bias, mult, shift, &q, o0);
+        rq(acc, n, bias, mult, shift, &q, o1);
+        CHECK(memcmp(o0, o1, (size_t)n) == 0, "qrequant row: optimized path differs (n=%lld shift=%d)", (long long)n, shift);
+        /* Depthwise tap, stride 1 and 2, with the row exactly as long as the reads need. */
+        int64_t sw = rnd(1, 2), off = rnd(0, 3), lo = rnd(0, (int32_t)n - 1);
+        int64_t wlen = (n - 1) * sw + off + 1;
+        for (int64_t i = 0; i < wlen; i++) row[i] = (uint8_t)rnd(0, 255);
+        for (int64_t i = 0; i < n; i++) a0[i] = a1[i] = rnd(-100000, 100000);
+        int32_t wv = rnd(-128, 127), zp = rnd(0, 255);
+        kiln_qdw_tap_portable(a0, row, lo, n, sw, off, wv, zp);
+        tap(a1, row, lo, n, sw, off, wv, zp);
+        CHECK(memcmp(a0, a1, sizeof(int32_t) * (size_t)n) == 0, "qdw tap: optimized path differs (n=%lld sw=%lld)", (long long)n,
+              (long long)sw);
+    }
+}
+
+/* Per-tensor u8 QuantizeLinear (selected path and portable) and DequantizeLinear (through
+ * the kernels) against the ONNX definition evaluated in double: ties, NaN, infinities,
+ * huge values, odd lengths. */
+static void test_quantize_rows(void) {
+    kiln_quantize_u8_fn fast = kiln_quantize_u8_select();
+    for (int trial = 0; trial < 40; trial++) {
+        int64_t n = rnd(1, 67);
+        float x[67], scale = (float)rnd(1, 1000) / 4096.0f;
+        uint8_t y0[67], y1[67], want[67];
+        int32_t zp = rnd(0, 255);
+        for (int64_t i = 0; i < n; i++) {
+            int32_t kind = rnd(0, 9);
+            x[i] = kind == 0 ? ((float)rnd(-300, 300) + 0.5f) * scale : kind == 1 ? (float)rnd(-5, 5) * 1e30f
+                 : (float)rnd(-400000, 400000) * scale / 1000.0f;
+        }
+        if (trial == 0) { x[0] = NAN; if (n > 1) x[1] = INFINITY; if (n > 2) x[2] = -INFINITY; }
+        for (int64_t i = 0; i < n; i++) {
+            double v = nearbyint((double)(x[i] / scale)) + zp;
+            want[i] = (uint8_t)(v != v ? 0 : v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+        kiln_quantize_u8_portable(x, n, scale, zp, y0);
+        fast(x, n, scale, zp, y1);
+        CHECK(memcmp(y0, want, (size_t)n) == 0, "quantize u8 row: portable path differs from the definition");
+        CHECK(memcmp(y1, want, (size_t)n) == 0, "quantize u8 row: optimized path differs from the definition (n=%lld)", (long long)n);
+    }
+    int64_t n = 37, d1[1] = {1}, dn[1] = {37};
+    uint8_t xq[37], zp[1] = {(uint8_t)rnd(0, 255)};
+    float s1[1] = {0.0371f}, want[37];
+    for (int64_t i = 0; i < n; i++) {
+        xq[i] = (uint8_t)rnd(0, 255);
+        want[i] = (float)((double)(xq[i] - zp[0]) * (double)s1[0]);
+    }
+    attr_buf a = {{0}, 0};
+    ab_i32(&a, -1); ab_i32(&a, 0);
+    tspec in[3] = {{KILN_U8, 1, dn, xq, 0, 0}, {KILN_F32, 0, d1, s1, 1, 0}, {KILN_U8, 0, d1, zp, 1, 0}};
+    tspec out[1] = {{KILN_F32, 1, dn, want, 0, 0}};
+    test_op("dequantize_linear per tensor u8", KILN_OP_DEQUANTIZE_LINEAR, a.data, a.size, 3, in, 1, out, 0, 0);
 }
 
 /* y = clamp(zp + round_half_up(acc * mult / 2^shift)) written out with a division. */
@@ -117,6 +194,8 @@ static void qgemm_case(int64_t rows, int64_t k, int64_t n, int bias) {
 
 void test_quant_kernels(void) {
     test_core_paths();
+    test_row_paths();
+    test_quantize_rows();
     qconv_case(1, 3, 9, 11, 8, 1, 3, 3, 1, 1, 1, 1);      /* odd K = 27 */
     qconv_case(2, 5, 7, 6, 19, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, odd M */
     qconv_case(1, 16, 5, 5, 33, 1, 1, 1, 1, 0, 1, 0);     /* pointwise, no bias */
@@ -124,6 +203,16 @@ void test_quant_kernels(void) {
     qconv_case(1, 40, 23, 21, 24, 1, 3, 3, 1, 1, 1, 1);   /* several pixel blocks */
     qconv_case(1, 7, 10, 9, 7, 7, 3, 3, 1, 1, 1, 1);      /* depthwise */
     qconv_case(2, 5, 9, 8, 10, 5, 3, 3, 2, 1, 1, 0);      /* depthwise, multiplier 2, stride 2 */
+    qconv_case(1, 9, 13, 37, 5, 1, 1, 1, 1, 0, 1, 1);     /* pointwise direct, odd C, pixels not a multiple of 16 */
+    qconv_case(1, 24, 30, 41, 24, 24, 3, 3, 1, 1, 1, 1);  /* depthwise, rows wide enough for the vector path */
+    qconv_case(1, 16, 31, 45, 16, 16, 3, 3, 2, 1, 1, 0);  /* depthwise stride 2, vector path */
+    for (int trial = 0; trial < 12; trial++) {           /* random shapes, pointwise and depthwise */
+        int64_t c = rnd(1, 12), h = rnd(1, 20), w = rnd(1, 50), s = rnd(1, 2), k = trial % 2 ? 3 : 1;
+        int64_t pad = k == 3 ? rnd(0, 1) : 0;
+        if (w + 2 * pad < k || h + 2 * pad < k) { w += 3; h += 3; }
+        if (trial % 4 < 2) qconv_case(rnd(1, 2), c, h, w, rnd(1, 20), 1, k, k, s, pad, 1, trial % 3 != 0);
+        else qconv_case(1, c, h, w, c, c, 3, 3, s, 1, 1, trial % 3 != 0);
+    }
     qgemm_case(1, 37, 21, 1);
     qgemm_case(70, 64, 10, 1);
     qgemm_case(3, 5, 33, 0);

@@ -83,44 +83,48 @@ int npy_read(const char *path, npy_array *a, char *err, size_t es) {
     memset(a, 0, sizeof *a);
     FILE *f = fopen(path, "rb");
     if (!f) return fail(err, es, path, "cannot open file");
+    int bad = npy_read_stream(f, path, a, err, es);
+    fclose(f);
+    return bad;
+}
+
+int npy_read_stream(FILE *f, const char *path, npy_array *a, char *err, size_t es) {
+    memset(a, 0, sizeof *a);
     unsigned char pre[12];
     size_t got = fread(pre, 1, 10, f);
-    if (got < 10 || memcmp(pre, "\x93NUMPY", 6) != 0) { fclose(f); return fail(err, es, path, "not a .npy file"); }
+    if (got < 10 || memcmp(pre, "\x93NUMPY", 6) != 0) return fail(err, es, path, "not a .npy file");
     uint32_t major = pre[6], hlen;
     if (major == 1) hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8;
     else if (major == 2 || major == 3) {
-        if (fread(pre + 10, 1, 2, f) != 2) { fclose(f); return fail(err, es, path, "truncated .npy header"); }
+        if (fread(pre + 10, 1, 2, f) != 2) return fail(err, es, path, "truncated .npy header");
         hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8 | (uint32_t)pre[10] << 16 | (uint32_t)pre[11] << 24;
-    } else { fclose(f); return fail(err, es, path, "unsupported .npy format version"); }
-    if (hlen > (1u << 20)) { fclose(f); return fail(err, es, path, "implausible .npy header length"); }
+    } else return fail(err, es, path, "unsupported .npy format version");
+    if (hlen > (1u << 20)) return fail(err, es, path, "implausible .npy header length");
     char *h = malloc(hlen + 1);
-    if (!h || fread(h, 1, hlen, f) != hlen) { free(h); fclose(f); return fail(err, es, path, "truncated .npy header"); }
+    if (!h || fread(h, 1, hlen, f) != hlen) { free(h); return fail(err, es, path, "truncated .npy header"); }
     h[hlen] = 0;
     int bad = parse_header(h, a, path, err, es);
     free(h);
-    if (bad) { fclose(f); return 1; }
-    /* Size the data from the shape without overflow, and check it against the bytes the
-     * file actually holds before allocating (a short file must not cost a huge malloc). */
-    uint64_t bytes = kiln_dtype_size(a->dtype);
-    for (uint32_t i = 0; i < a->rank && bytes; i++) {
-        uint64_t d = (uint64_t)a->dims[i];
-        if (d && bytes > UINT64_MAX / d) { fclose(f); return fail(err, es, path, "shape is too large"); }
-        bytes *= d;
+    if (bad) return 1;
+    uint64_t count = 1;
+    for (uint32_t i = 0; i < a->rank; i++) {
+        if (a->dims[i] && count > (UINT64_C(1) << 56) / (uint64_t)a->dims[i]) return fail(err, es, path, "array too large");
+        count *= (uint64_t)a->dims[i];
     }
-    long start = ftell(f), end = -1;
-    if (start >= 0 && fseek(f, 0, SEEK_END) == 0) end = ftell(f);
-    if (end >= 0 && fseek(f, start, SEEK_SET) != 0) { fclose(f); return fail(err, es, path, "cannot read file"); }
-    if ((end >= 0 && bytes > (uint64_t)(end - start)) || bytes > SIZE_MAX) { /* end < 0: a pipe */
+    a->bytes = count * kiln_dtype_size(a->dtype);
+    /* A header may claim any shape: check the data is there before allocating for it. */
+    long here = ftell(f), end = -1;
+    if (here >= 0 && fseek(f, 0, SEEK_END) == 0) end = ftell(f);
+    if (here >= 0 && fseek(f, here, SEEK_SET) != 0) return fail(err, es, path, "cannot read file");
+    if (end >= here && here >= 0 && (uint64_t)(end - here) < a->bytes) {
         char msg[96];
-        snprintf(msg, sizeof msg, "truncated data (%lld of %llu bytes)", (long long)(end - start), (unsigned long long)bytes);
-        fclose(f);
+        snprintf(msg, sizeof msg, "truncated data (%llu of %llu bytes)", (unsigned long long)(end - here),
+                 (unsigned long long)a->bytes);
         return fail(err, es, path, msg);
     }
-    a->bytes = bytes;
     a->data = malloc(a->bytes ? (size_t)a->bytes : 1);
-    if (!a->data) { fclose(f); return fail(err, es, path, "out of memory"); }
+    if (!a->data) return fail(err, es, path, "out of memory");
     got = a->bytes ? fread(a->data, 1, (size_t)a->bytes, f) : 0;
-    fclose(f);
     if (got != a->bytes) {
         char msg[96];
         snprintf(msg, sizeof msg, "truncated data (%zu of %llu bytes)", got, (unsigned long long)a->bytes);

@@ -5,6 +5,8 @@
 
 #include "kiln.h"
 
+#include <stdio.h>
+
 typedef struct npy_array {
     kiln_dtype dtype;
     uint32_t rank;
@@ -15,6 +17,8 @@ typedef struct npy_array {
 
 /* Reads `path`; on failure returns nonzero with a one-line reason in err. */
 int npy_read(const char *path, npy_array *out, char *err, size_t err_size);
+/* The same from an open stream; `path` only names it in messages. */
+int npy_read_stream(FILE *f, const char *path, npy_array *out, char *err, size_t err_size);
 /* Writes a .npy (format 1.0); returns nonzero with a reason on failure. */
 int npy_write(const char *path, kiln_dtype dtype, uint32_t rank, const int64_t *dims, const void *data, uint64_t bytes,
               char *err, size_t err_size);

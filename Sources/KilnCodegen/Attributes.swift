@@ -43,7 +43,7 @@ extension Opcode {
             return [.init("func", .i32), .init("alpha", .f32), .init("beta", .f32)]
         case .binary:
             return [.init("func", .i32)]
-        case .conv2d, .depthwiseConv2d, .convTranspose2d:
+        case .conv2d, .depthwiseConv2d, .convTranspose2d, .conv2dPacked, .conv2dWinograd:
             return ["kernel_h", "kernel_w", "stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom",
                     "pad_right", "dilation_h", "dilation_w", "group"].map { AttributeField($0, .i32) } + act
         case .gemm:

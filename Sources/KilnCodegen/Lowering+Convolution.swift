@@ -23,6 +23,9 @@ struct Window2D {
     var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0 }
 }
 
+/// Output channels per weight panel of CONV2D_PACKED (the runtime's micro-kernel height).
+let convPanelRows = 6
+
 extension Lowerer {
     /// Checks the spatial rank (1-D and 2-D run; 3-D does not) and the dtype.
     private func requireWindowInput(_ x: ValueID, _ what: String) throws {
@@ -57,20 +60,58 @@ extension Lowerer {
         let wt = type(w), yt = as4D(type(y).shape)
         let win = Window2D(kernel: Array(wt.shape.dims[2...]), strides: c.strides, pads: c.pads, dilations: c.dilations)
         let channels = type(x).shape[1]
-        let x4 = operand4D(x, "input4d"), w4 = operand4D(w, "weight4d")
+        let x4 = operand4D(x, "input4d")
         let bias = n.operands.count > 2 ? tensor(n.operands[2]) : nil
         let y4 = result4D(y)
         let attrs = win.values + [.i(c.group)] + (try actAttributes(c.activation, y))
         if c.group == channels && c.group > 1 && wt.shape[1] == 1 {
-            try emit(.depthwiseConv2d, attrs, [x4, w4, bias], [y4])
+            try emit(.depthwiseConv2d, attrs, [x4, operand4D(w, "weight4d"), bias], [y4])
+        } else if c.group == 1, constant(w)?.dtype == .f32,
+                  winogradPays(win, channels: channels, outputs: yt[1], pixels: yt[2] * yt[3]) {
+            // The plain 3x3 weights: the runtime transforms them at load (4x smaller plan).
+            try emit(.conv2dWinograd, attrs, [x4, tensor(w), bias], [y4])
+        } else if c.group == 1, let weights = constant(w), weights.dtype == .f32 {
+            // Constant weights only: the packed copy replaces the OIHW one in the plan.
+            let packed = constantTensor("packed", packConvWeights(weights))
+            try emit(.conv2dPacked, attrs, [x4, packed, bias], [y4])
         } else if win.isPointwise {
-            try emit(.conv2d, attrs, [x4, w4, bias], [y4])
+            try emit(.conv2d, attrs, [x4, operand4D(w, "weight4d"), bias], [y4])
         } else {
+            let w4 = operand4D(w, "weight4d")
             let rows = (channels / c.group) * win.kh * win.kw
             let scratch = temp("im2col", TensorType(.f32, [rows, yt[2] * yt[3]]))
             try emit(.conv2d, attrs, [x4, w4, bias], [y4, scratch])
         }
         finish4D(y4, y)
+    }
+
+    /// OIHW weights `[M, C, kh, kw]` (or `[M, C, kw]`) → CONV2D_PACKED's panels
+    /// `[ceil(M/6), C·kh·kw, 6]`: panel p holds output channels 6p..6p+5 tap by tap, zeros
+    /// past M, so the runtime's micro-kernel reads 6 weights per tap from one place.
+    func packConvWeights(_ w: Tensor) -> Tensor {
+        let m = w.shape[0], k = w.count / max(m, 1), panels = (m + convPanelRows - 1) / convPanelRows
+        var out = [UInt8](repeating: 0, count: panels * k * convPanelRows * 4)
+        w.bytes.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { dst in
+                for row in 0..<m {
+                    let (p, r) = (row / convPanelRows, row % convPanelRows)
+                    for tap in 0..<k {
+                        let from = (row * k + tap) * 4, to = ((p * k + tap) * convPanelRows + r) * 4
+                        dst.baseAddress!.advanced(by: to).copyMemory(from: src.baseAddress!.advanced(by: from), byteCount: 4)
+                    }
+                }
+            }
+        }
+        return Tensor(type: TensorType(.f32, [panels, k, convPanelRows]), bytes: out)
+    }
+
+    /// Winograd F(4x4, 3x3) for 3x3 stride-1 undilated convs where it measured faster than
+    /// the packed GEMM: enough channels for the transforms to amortize, and at least 14x14
+    /// outputs (at 7x7 the transformed weights, 4x the size, dominate the time). The plan
+    /// keeps the 3x3 weights; the runtime transforms them once at load.
+    func winogradPays(_ w: Window2D, channels: Int, outputs: Int, pixels: Int) -> Bool {
+        w.kh == 3 && w.kw == 3 && w.sh == 1 && w.sw == 1 && w.dh == 1 && w.dw == 1
+            && channels >= 16 && outputs >= 16 && pixels >= 196
     }
 
     mutating func lowerConvTranspose(_ c: ConvTranspose, _ n: Node) throws {

@@ -50,6 +50,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case transpose, concat, split, slice, expand, tile, pad, depthToSpace, spaceToDepth
     case gather, gatherElements, resize, recurrent, quantizeLinear, dequantizeLinear
     case oneHot, trilu, range, attention
+    case conv2dPacked = 60, conv2dWinograd
     case qconv2d = 80, qgemm
 
     /// Kernels marked *in place* in the spec: a result may occupy exactly an operand's
@@ -63,7 +64,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
              .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
              .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
              .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention,
-             .qconv2d, .qgemm:
+             .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm:
             return false
         }
     }

@@ -6,7 +6,8 @@ public enum RankRule: Hashable, Sendable, CustomStringConvertible {
     /// The largest rank: the factorization is exact (up to float rounding).
     case full
     /// The smallest rank whose weight reconstruction error is within the budget, and only
-    /// where the FLOPs drop; otherwise the layer is left alone.
+    /// where the FLOPs and the modelled time (`ConvCostModel`, convs) drop; otherwise the
+    /// layer is left alone.
     case auto
     /// This rank (capped at the largest one) on every eligible layer.
     case fixed(Int)
@@ -31,19 +32,26 @@ public enum RankRule: Hashable, Sendable, CustomStringConvertible {
 
     /// The rank to use for a layer, or nil to leave it alone, with the reason.
     /// `error(r)` is the relative reconstruction error at rank r (non-increasing in r,
-    /// zero at `maxRank`), `flops(r)` the cost of the factored layer (increasing in r).
+    /// zero at `maxRank`), `flops(r)` the cost of the factored layer (increasing in r);
+    /// `time(r)`, when given, the factored layer's modelled time (increasing in r) to
+    /// compare with `timeBefore` (see `ConvCostModel`).
     /// Algorithm (auto): r* = the smallest r in 1…maxRank with error(r) ≤ budget; taken only
-    /// when flops(r*) < flopsBefore — a larger rank costs more and a smaller one misses the
-    /// budget, so no other rank can qualify.
+    /// when flops(r*) < flopsBefore and time(r*) < timeBefore — a larger rank costs more and
+    /// a smaller one misses the budget, so no other rank can qualify.
     func choose(maxRank: Int, budget: Double, error: (Int) -> Double, flops: (Int) -> Int,
-                flopsBefore: Int) -> (rank: Int?, note: String) {
+                flopsBefore: Int, time: ((Int) -> Double)? = nil, timeBefore: Double = 0) -> (rank: Int?, note: String) {
         switch self {
         case .full: return (maxRank, "")
         case .fixed(let n): return (min(n, maxRank), "")
         case .auto:
             guard let r = (1...maxRank).first(where: { error($0) <= budget }) else { return (nil, "") }
-            if flops(r) < flopsBefore { return (r, "") }
-            return (nil, "rank \(r)/\(maxRank) meets the budget but does not reduce FLOPs")
+            guard flops(r) < flopsBefore else { return (nil, "rank \(r)/\(maxRank) meets the budget but does not reduce FLOPs") }
+            if let time, time(r) >= timeBefore {
+                let cut = 100 * Double(flopsBefore - flops(r)) / Double(flopsBefore)
+                return (nil, "rank \(r)/\(maxRank) meets the budget and cuts FLOPs " + String(format: "%.0f%%", cut)
+                        + " but modelled time \(ConvCostModel.format(time(r))) ≥ \(ConvCostModel.format(timeBefore))")
+            }
+            return (r, "")
         }
     }
 }
@@ -52,7 +60,8 @@ public enum RankRule: Hashable, Sendable, CustomStringConvertible {
 public struct LayerReport: Hashable, Sendable {
     /// The node's name (its result's name when the node has none).
     public var layer: String
-    /// What was chosen: "rank 3/9", "sparsity 50%", or "kept" when the layer is left alone.
+    /// What was chosen: "rank 3/9", "sparsity 50%", "channels 12/16", or "kept" when the layer
+    /// is left alone.
     public var choice: String
     public var changed: Bool
     /// Relative weight reconstruction error ‖W − W'‖_F / ‖W‖_F.

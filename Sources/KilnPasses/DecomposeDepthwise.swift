@@ -18,6 +18,10 @@ import KilnIR
 /// Rank per layer follows `RankRule`; the error is ‖W − W_r‖_F / ‖W‖_F over the whole
 /// layer, computed from the singular values and reported as measured from the factors.
 /// FLOPs per output pixel: Cout·Cin·K² before, Cin·r·K² + Cout·Cin·r after.
+/// `auto` also requires the modelled time to drop: Cout·Cin·K²/G before against
+/// Cin·r·K²/D + Cout·Cin·r/P after, with the measured throughputs G (im2col + GEMM conv),
+/// D (depthwise with multiplier) and P (1x1 conv) of `ConvCostModel` — G/D ≈ 4, so e.g. a
+/// rank-1 3x3 layer with Cout ≤ 4 is left alone although its FLOPs drop.
 /// Leaves alone: grouped and depthwise convs, 1x1 kernels (nothing to split), weights that
 /// are not float constants.
 public struct DecomposeDepthwise: Pass {
@@ -83,7 +87,11 @@ public struct DecomposeDepthwise: Pass {
         let flopsBefore = 2 * pixels * cout * cin * k, paramsBefore = cout * cin * k + bias
         func flops(_ r: Int) -> Int { 2 * pixels * cin * r * (k + cout) }
         func error(_ r: Int) -> Double { total == 0 ? 0 : (tail[r] / total).squareRoot() }
-        let (chosen, note) = rank.choose(maxRank: maxRank, budget: budget, error: error, flops: flops, flopsBefore: flopsBefore)
+        func time(_ r: Int) -> Double {
+            ConvCostModel.decomposedTime(depthwiseFlops: 2 * pixels * cin * r * k, pointwiseFlops: 2 * pixels * cin * r * cout)
+        }
+        let (chosen, note) = rank.choose(maxRank: maxRank, budget: budget, error: error, flops: flops, flopsBefore: flopsBefore,
+                                         time: time, timeBefore: ConvCostModel.gemmConvTime(flops: flopsBefore))
         let layer = layerName(node, graph)
         guard let r = chosen else {
             return (LayerReport(layer: layer, choice: "kept", changed: false, error: 0, flopsBefore: flopsBefore,

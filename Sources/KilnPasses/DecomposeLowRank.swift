@@ -12,7 +12,9 @@ import KilnIR
 /// Algorithm: the K × N weight as used (B' = Bᵀ when trans_b) is U·diag(s)·Vᵀ; the first
 /// layer multiplies by U_r·diag(s_r) (K × r), the second by Vᵀ_r (r × N) and keeps alpha,
 /// beta, C and any fused activation. Exact at r = min(K, N). Rank per layer follows `RankRule`; the error is
-/// ‖B − B_r‖_F / ‖B‖_F. FLOPs per output row: 2·K·N before, 2·r·(K + N) after.
+/// ‖B − B_r‖_F / ‖B‖_F. FLOPs per output row: 2·K·N before, 2·r·(K + N) after. Both
+/// sides run on the same GEMM kernel, so `auto`'s time model (`ConvCostModel`) reduces to
+/// FLOPs here (thin GEMMs run somewhat below peak; not modelled).
 /// Leaves alone: weights that are not float constant matrices, a constant first operand
 /// (W·x), and matrices with a dimension of 1.
 public struct DecomposeLowRank: Pass {

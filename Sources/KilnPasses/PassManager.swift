@@ -18,6 +18,7 @@ public enum PassManager {
         DecomposeDepthwise(),
         DecomposeLowRank(),
         PruneMagnitude(),
+        PruneChannels(),
     ]
 
     /// The pipeline of each level.

@@ -51,6 +51,7 @@ extension PassManager {
         case DecomposeDepthwise().name: return try DecomposeDepthwise(options)
         case DecomposeLowRank().name: return try DecomposeLowRank(options)
         case PruneMagnitude().name: return try PruneMagnitude(options)
+        case PruneChannels().name: return try PruneChannels(options)
         default: throw KilnError("pass '\(options.base)' takes no options")
         }
     }

@@ -18,8 +18,8 @@ struct CompressionOptions: ParsableArguments {
     var errorBudget: String?
 
     @Option(name: .customLong("prune"),
-            help: ArgumentHelp("Zero the smallest weights: magnitude=FRACTION of every Conv/Gemm/MatMul weight.",
-                               valueName: "magnitude=f"))
+            help: ArgumentHelp("Zero the smallest weights (magnitude=FRACTION of every Conv/Gemm/MatMul weight) or remove the lowest-L1 output channels of Conv/Gemm layers (channels=FRACTION).",
+                               valueName: "magnitude=f|channels=f"))
     var prune: String?
 
     @Option(name: .customLong("prune-layer"),
@@ -48,9 +48,16 @@ struct CompressionOptions: ParsableArguments {
             do { _ = try RankRule(parsing: parts[1]) } catch { throw ValidationError("--decompose \(parts[0]): \(error)") }
             names.append("decompose-\(parts[0]){rank=\(parts[1]);rel=\(budget)}")
         }
-        if prune != nil || !pruneLayers.isEmpty {
+        var channels: String?
+        if let p = prune, p.hasPrefix("channels=") {
+            guard let f = Double(p.dropFirst(9)), f >= 0, f <= 1 else {
+                throw ValidationError("--prune expects channels=FRACTION with a fraction in [0, 1], got '\(p)'")
+            }
+            channels = "prune-channels{fraction=\(f)}"
+        }
+        if (prune != nil && channels == nil) || !pruneLayers.isEmpty {
             var options: [String] = []
-            if let p = prune {
+            if let p = prune, channels == nil {
                 guard p.hasPrefix("magnitude="), let f = Double(p.dropFirst(10)), f >= 0, f <= 1 else {
                     throw ValidationError("--prune expects magnitude=FRACTION with a fraction in [0, 1], got '\(p)'")
                 }
@@ -66,6 +73,7 @@ struct CompressionOptions: ParsableArguments {
             }
             names.append("prune-magnitude{\(options.joined(separator: ";"))}")
         }
+        if let c = channels { names.append(c) }
         return names.isEmpty ? [] : names + ["eliminate-dead-code"]
     }
 }

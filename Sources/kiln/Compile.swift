@@ -60,7 +60,15 @@ struct Compile: ParsableCommand {
             } catch let e as KilnRuntimeError {
                 throw KilnError("internal error: the runtime rejects the compiled plan: \(e.message)")
             }
-            try Data(plan.bytes).write(to: URL(fileURLWithPath: output))
+            do {
+                try Data(plan.bytes).write(to: URL(fileURLWithPath: output))
+            } catch {
+                let dir = (output as NSString).deletingLastPathComponent
+                var isDirectory: ObjCBool = false
+                let exists = FileManager.default.fileExists(atPath: dir.isEmpty ? "." : dir, isDirectory: &isDirectory)
+                    && isDirectory.boolValue
+                throw KilnError("\(output): cannot write the plan" + (exists ? "" : " (no directory \(dir))"))
+            }
             print("\(output): \(plan.summary)")
             try observers.finish(planBytes: plan.bytes.count, options: inspection)
         }

@@ -82,9 +82,14 @@ func writeOutputs(_ graph: Graph, _ outputs: [Tensor], to dir: String) throws {
 
 /// Writes `DIR/<sanitized name>.npy` for each output.
 func writeOutputs(_ names: [String], _ outputs: [Tensor], to dir: String) throws {
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    do {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    } catch {
+        throw KilnError("cannot create the output directory \(dir)")
+    }
     for (name, t) in zip(names, outputs) {
         let file = URL(fileURLWithPath: dir).appendingPathComponent(Npy.fileName(for: name) + ".npy")
-        try Data(try Npy.encode(t)).write(to: file)
+        let bytes = try Npy.encode(t)
+        do { try Data(bytes).write(to: file) } catch { throw KilnError("\(file.path): cannot write the output") }
     }
 }

@@ -13,7 +13,7 @@ final class LoweringTests: XCTestCase {
                           dilations: Array(repeating: 1, count: s), group: group))
     }
 
-    /// conv 3x3 (im2col) + bias with a fused relu → flatten → gemm (trans_b) → softmax.
+    /// conv 3x3 (packed weights) + bias with a fused relu → flatten → gemm (trans_b) → softmax.
     func testConvReluGemm() throws {
         var b = GraphBuilder(name: "convnet")
         let x = b.input("x", TensorType(.f32, [1, 3, 6, 6]))
@@ -30,11 +30,12 @@ final class LoweringTests: XCTestCase {
         b.output(g)
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 3, 6, 6], seed: 5)])
         // The relu is the conv's `act`.
-        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2d, .copy, .gemm, .softmax])
+        XCTAssertEqual(plan.program.instructions.map(\.opcode), [.conv2dPacked, .copy, .gemm, .softmax])
         XCTAssertEqual(activation(plan.program.instructions[0]), [.int(Int64(UnaryFunc.relu.rawValue))])
         XCTAssertEqual(activation(plan.program.instructions[2]), [.int(0)])
-        // The conv's im2col scratch: (C/g·kh·kw) × (OH·OW) floats.
-        XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].results[1]!].type.shape, [27, 36])
+        // Weights packed in panels of 6 output channels: [ceil(4/6), C·kh·kw, 6]; no scratch.
+        XCTAssertEqual(plan.program.tensors[plan.program.instructions[0].operands[1]!].type.shape, [1, 27, 6])
+        XCTAssertEqual(plan.program.instructions[0].results.count, 1)
         // The reshape is an alias: same arena offset as the conv result.
         XCTAssertEqual(plan.memory.offsets[plan.program.instructions[1].results[0]!],
                        plan.memory.offsets[plan.program.instructions[1].operands[0]!])
@@ -63,16 +64,16 @@ final class LoweringTests: XCTestCase {
         b.output(mm)
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 2, 5, 5], seed: 3)])
         let ins = plan.program.instructions
-        XCTAssertEqual(ins.map(\.opcode), [.conv2d, .conv2d, .unary, .binary, .copy, .matmul])
+        XCTAssertEqual(ins.map(\.opcode), [.conv2dPacked, .conv2dPacked, .unary, .binary, .copy, .matmul])
         XCTAssertEqual(activation(ins[0]), [.int(Int64(UnaryFunc.leakyRelu.rawValue))])
-        XCTAssertEqual(AttributeCoder.decode(.conv2d, ins[0].attributes[...])?.first { $0.0 == "act_alpha" }?.1, [.float(Double(Float(0.1)))])
+        XCTAssertEqual(AttributeCoder.decode(ins[0].opcode, ins[0].attributes[...])?.first { $0.0 == "act_alpha" }?.1, [.float(Double(Float(0.1)))])
         XCTAssertEqual(activation(ins[1]), [.int(0)])
         XCTAssertEqual(ins[3].attributes.count, 16)
         XCTAssertEqual(activation(ins[3]), [.int(Int64(UnaryFunc.clip.rawValue))])
         XCTAssertEqual(activation(ins[5]), [.int(Int64(UnaryFunc.sigmoid.rawValue))])
     }
 
-    /// Kernel choice: depthwise (group = C), pointwise (1x1, no scratch), grouped conv,
+    /// Kernel choice: depthwise (group = C), pointwise (packed, no scratch), grouped conv,
     /// strided conv; batch norm folded to scale/shift; clip; pooling; global mean.
     func testMobileNetStyleBlock() throws {
         var b = GraphBuilder(name: "block")
@@ -92,7 +93,7 @@ final class LoweringTests: XCTestCase {
         let plan = try R.checkAgainstEvaluator(b.graph, inputs: [R.random([1, 4, 7, 7], seed: 9)])
         let ops = plan.program.instructions.map(\.opcode)
         // The clip stays a UNARY: the lowering fuses nothing, and batch_norm has no IR field.
-        XCTAssertEqual(ops, [.depthwiseConv2d, .batchNorm, .unary, .conv2d, .conv2d, .pool2d, .reduce])
+        XCTAssertEqual(ops, [.depthwiseConv2d, .batchNorm, .unary, .conv2dPacked, .conv2d, .pool2d, .reduce])
         XCTAssertEqual(activation(plan.program.instructions[1]), [.int(0)])
         XCTAssertEqual(plan.program.instructions[3].results.count, 1, "pointwise conv needs no scratch")
         XCTAssertEqual(plan.program.instructions[4].results.count, 2, "strided grouped conv has an im2col scratch")

@@ -6,7 +6,8 @@ import XCTest
 final class PlanWriterTests: XCTestCase {
     typealias R = RunSupport
 
-    /// x [1,2,4,4] → conv 3x3 → relu → max pool; w is shared by two convs (stored once);
+    /// x [1,2,4,4] → conv 3x3 → relu → max pool; w and its copy pack to the same panels
+    /// (stored once);
     /// a quantized input's parameters go to QPARAMS.
     func makeGraph() throws -> Graph {
         var b = GraphBuilder(name: "small")
@@ -60,8 +61,8 @@ final class PlanWriterTests: XCTestCase {
                 XCTAssertEqual(entry.scales, t.type.quantization?.scales ?? [])
                 XCTAssertEqual(entry.zeroPoints, t.type.quantization?.zeroPoints ?? [])
             }
-            // The shared weights are stored once.
-            let w = file.tensors.filter { $0.name == "w" || $0.name == "w_copy" }
+            // The two convs' packed weights are equal: stored once.
+            let w = file.tensors.filter { $0.name == "c.packed" || $0.name == "c2.packed" }
             XCTAssertEqual(w.count, 2)
             XCTAssertEqual(w[0].offset, w[1].offset)
             XCTAssertEqual(file.instructions.map(\.opcode), p.instructions.map(\.opcode))
@@ -114,7 +115,7 @@ final class PlanWriterTests: XCTestCase {
         let compiled = try PlanCompiler.compile(try makeGraph(), options: PlanOptions(compress: false))
         let report = try PlanReader.read(compiled.bytes).report
         XCTAssertTrue(report.contains("plan format 1.0, flags 0x0, 7 sections"), report)
-        XCTAssertTrue(report.contains("0: CONV2D %x, %w, - -> %c, %c.im2col  {kernel_h=3 kernel_w=3"), report)
+        XCTAssertTrue(report.contains("0: CONV2D_PACKED %x, %c.packed, - -> %c  {kernel_h=3 kernel_w=3"), report)
         XCTAssertTrue(report.contains("memory plan: arena \(compiled.memory.arenaSize) bytes"), report)
         let pool = try XCTUnwrap(compiled.program.instructions.firstIndex { $0.opcode == .pool2d })
         let yLine = try XCTUnwrap(report.split(separator: "\n").last { $0.contains(" y ") })

@@ -69,6 +69,13 @@ final class CompressionTests: XCTestCase {
         let kept = RankRule.auto.choose(maxRank: 4, budget: 0.05, error: error, flops: flops, flopsBefore: 20)
         XCTAssertNil(kept.rank)
         XCTAssertEqual(kept.note, "rank 2/4 meets the budget but does not reduce FLOPs")
+        // FLOPs drop (20 < 25) but the modelled time does not (3.0 ≥ 2.5e-6 s).
+        let slow = RankRule.auto.choose(maxRank: 4, budget: 0.05, error: error, flops: flops, flopsBefore: 25,
+                                        time: { Double($0) * 1.5e-6 }, timeBefore: 2.5e-6)
+        XCTAssertNil(slow.rank)
+        XCTAssertEqual(slow.note, "rank 2/4 meets the budget and cuts FLOPs 20% but modelled time 3 µs ≥ 2.5 µs")
+        XCTAssertEqual(RankRule.auto.choose(maxRank: 4, budget: 0.05, error: error, flops: flops, flopsBefore: 25,
+                                            time: { Double($0) }, timeBefore: 2.5).rank, 2)
         XCTAssertEqual(RankRule.fixed(9).choose(maxRank: 4, budget: 0, error: error, flops: flops, flopsBefore: 1).rank, 4)
         XCTAssertEqual(RankRule.full.choose(maxRank: 4, budget: 0, error: error, flops: flops, flopsBefore: 1).rank, 4)
         XCTAssertEqual(try RankRule(parsing: "3"), .fixed(3))
@@ -89,6 +96,24 @@ final class CompressionTests: XCTestCase {
         XCTAssertEqual(message("fold-batchnorm{x=1}"), "pass 'fold-batchnorm' takes no options")
         XCTAssertEqual(message("decompose-depthwise{rank}"), "pass decompose-depthwise: option 'rank' is not key=value")
         XCTAssertNil(message("decompose-depthwise{rank=auto;rel=0.05}"))
+    }
+
+    func testAutoKeepsLayerWhoseModelledTimeGrows() throws {
+        // Cin 1, Cout 4, 3x3, rank-1 weight (one non-zero): 5x6 pixels. FLOPs 2·30·36 = 2160
+        // before, 2·30·13 = 780 after; modelled 2160/57e9 = 0.0379 µs before,
+        // 2·30·9/14e9 + 2·30·4/62e9 = 0.0424 µs after (ConvCostModel's constants).
+        var b = GraphBuilder(name: "conv")
+        let x = b.input("x", TensorType(.f32, Shape([1, 1, 5, 6])))
+        var w = [Double](repeating: 0, count: 36)
+        w[3 * 9 + 4] = 2
+        let wv = b.constant(Tensor(.f32, Shape([4, 1, 3, 3]), doubles: w), name: "w")
+        b.output(try b.add1(.conv(Conv(strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1)), [x, wv],
+                            name: "y", nodeName: "layer"))
+        var g = b.graph
+        let report = try DecomposeDepthwise(rank: .auto, budget: 0.01).decompose(&g)
+        XCTAssertEqual(report.layers.map(\.choice), ["kept"])
+        XCTAssertEqual(report.layers[0].note, "rank 1/4 meets the budget and cuts FLOPs 64% but modelled time 0.0424 µs ≥ 0.0379 µs")
+        XCTAssertEqual(g.nodes.count, b.graph.nodes.count)
     }
 
     func testReportTotals() throws {

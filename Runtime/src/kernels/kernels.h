@@ -5,7 +5,8 @@
 #include "../internal.h"
 
 extern const kiln_kernel kiln_k_copy, kiln_k_unary, kiln_k_binary, kiln_k_where, kiln_k_cast;
-extern const kiln_kernel kiln_k_conv2d, kiln_k_depthwise_conv2d, kiln_k_conv_transpose2d;
+extern const kiln_kernel kiln_k_conv2d, kiln_k_depthwise_conv2d, kiln_k_conv_transpose2d, kiln_k_conv2d_packed;
+extern const kiln_kernel kiln_k_conv2d_winograd;
 extern const kiln_kernel kiln_k_gemm, kiln_k_matmul;
 extern const kiln_kernel kiln_k_pool2d, kiln_k_batch_norm, kiln_k_instance_norm, kiln_k_layer_norm;
 extern const kiln_kernel kiln_k_group_norm, kiln_k_lrn, kiln_k_softmax;

@@ -9,7 +9,8 @@
  * Algorithm: depthwise (group == C, one input channel per group) runs directly per
  * output plane into an int32 row. Otherwise, per image, group and block of output
  * pixels (sized so the packed block stays in L2): im2col two kernel taps at a time into
- * u8 rows, interleave them as i16 pairs (qgemm.h's B layout), run the GEMM core against
+ * u8 rows (a 1x1 stride-1 unpadded conv reads the input rows directly), interleave them
+ * as i16 pairs (qgemm.h's B layout), run the GEMM core against
  * the weights packed at load (with bias - x_zp * sum(w) folded in), requantize. */
 #include "qgemm.h"
 
@@ -19,8 +20,11 @@ typedef struct qconv_params {
     kiln_conv_attrs a;
     kiln_qparams q;
     int64_t n, c, h, w, m, oh, ow, cg, mg, kdim, kk, ohw, nb, nblocks, mult_dw;
-    int depthwise;
+    int depthwise, direct;       /* direct: 1x1, stride 1, no padding (pack the input rows as they are) */
     kiln_qgemm_fn gemm;
+    kiln_qpack_fn pack;
+    kiln_qrequant_row_fn requant;
+    kiln_qdw_tap_fn tap;
     const int8_t *wraw;          /* the constant weights (depthwise reads them directly) */
     int32_t *mult, *shift, *bias; /* bias: raw (depthwise) or bias - x_zp * sum(w) (GEMM) */
     int32_t *apack;              /* [M][kk] weight pairs (GEMM path) */
@@ -56,8 +60,9 @@ static kiln_status check_qconv(kiln_check *c) {
     size_t size = sizeof(qconv_params) + sizeof(int32_t) * (size_t)(3 * m + (depthwise ? 0 : m * kk));
     qconv_params *p = kiln_params_alloc(c, size);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
-    *p = (qconv_params){a, q, n, ch, h, wd, m, oh, ow, cg, mg, kdim, kk, oh * ow, 0, 0, m / ch, depthwise,
-                        kiln_qgemm_select(), NULL, NULL, NULL, NULL, NULL};
+    int direct = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && !a.pt && !a.pb && !a.pl && !a.pr;
+    *p = (qconv_params){a, q, n, ch, h, wd, m, oh, ow, cg, mg, kdim, kk, oh * ow, 0, 0, m / ch, depthwise, direct,
+                        kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_tap_select(), NULL, NULL, NULL, NULL, NULL};
     p->mult = (int32_t *)(p + 1);
     p->shift = p->mult + m;
     p->bias = p->shift + m;
@@ -140,20 +145,23 @@ static void qconv_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
         int64_t n = (int64_t)job / (p->nblocks * p->a.group);
         int64_t p0 = blk * p->nb, cnt = p->ohw - p0 < p->nb ? p->ohw - p0 : p->nb;
         const uint8_t *xg = j->x + (n * p->c + g * p->cg) * p->h * p->w;
+        if (p->direct && p->kdim % 2) memset(r1, p->q.x_zp, (size_t)cnt); /* the padding tap */
         for (int64_t t = 0; t < p->kk; t++) {
-            im2col_row(p, xg, 2 * t, p0, cnt, r0);
-            im2col_row(p, xg, 2 * t + 1, p0, cnt, r1);
-            int16_t *d = bpack + t * cnt * 2;
-            for (int64_t i = 0; i < cnt; i++) { d[2 * i] = r0[i]; d[2 * i + 1] = r1[i]; }
+            const uint8_t *s0 = r0, *s1 = r1;
+            if (p->direct) {
+                s0 = xg + 2 * t * p->ohw + p0;
+                if (2 * t + 1 < p->kdim) s1 = s0 + p->ohw;
+            } else {
+                im2col_row(p, xg, 2 * t, p0, cnt, r0);
+                im2col_row(p, xg, 2 * t + 1, p0, cnt, r1);
+            }
+            p->pack(s0, s1, cnt, bpack + t * cnt * 2);
         }
         p->gemm(p->mg, cnt, p->kk, p->apack + g * p->mg * p->kk, bpack, cblock);
         for (int64_t mm = 0; mm < p->mg; mm++) {
             int64_t m = g * p->mg + mm;
             uint8_t *out = j->y + (n * p->m + m) * p->ohw + p0;
-            const int32_t *cr = cblock + mm * cnt;
-            int32_t bias = p->bias[m], mult = p->mult[m], shift = p->shift[m];
-            for (int64_t i = 0; i < cnt; i++)
-                out[i] = kiln_requant((int32_t)((uint32_t)cr[i] + (uint32_t)bias), mult, shift, p->q.y_zp, p->q.y_min, p->q.y_max);
+            p->requant(cblock + mm * cnt, cnt, p->bias[m], p->mult[m], p->shift[m], &p->q, out);
         }
     }
 }
@@ -170,7 +178,7 @@ static void qdw_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
         const int8_t *wk = p->wraw + m * a->kh * a->kw;
         uint8_t *out = j->y + (int64_t)plane * p->ohw;
         for (int64_t oh = 0; oh < p->oh; oh++) {
-            for (int64_t ow = 0; ow < p->ow; ow++) acc[ow] = p->bias[m];
+            memset(acc, 0, sizeof(int32_t) * (size_t)p->ow);
             for (int64_t ki = 0; ki < a->kh; ki++) {
                 int64_t ih = oh * a->sh - a->pt + ki * a->dh;
                 if (ih < 0 || ih >= p->h) continue;
@@ -181,16 +189,10 @@ static void qdw_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
                     int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->w - 1 - off, a->sw) + 1;
                     if (lo < 0) lo = 0;
                     if (hi > p->ow) hi = p->ow;
-                    if (a->sw == 1) {
-                        for (int64_t ow = lo; ow < hi; ow++) acc[ow] += wv * ((int32_t)irow[ow + off] - zp);
-                    } else {
-                        for (int64_t ow = lo; ow < hi; ow++) acc[ow] += wv * ((int32_t)irow[ow * a->sw + off] - zp);
-                    }
+                    if (hi > lo) p->tap(acc, irow, lo, hi, a->sw, off, wv, zp);
                 }
             }
-            uint8_t *orow = out + oh * p->ow;
-            for (int64_t ow = 0; ow < p->ow; ow++)
-                orow[ow] = kiln_requant(acc[ow], p->mult[m], p->shift[m], p->q.y_zp, p->q.y_min, p->q.y_max);
+            p->requant(acc, p->ow, p->bias[m], p->mult[m], p->shift[m], &p->q, out + oh * p->ow);
         }
     }
 }

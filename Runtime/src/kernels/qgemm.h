@@ -19,6 +19,14 @@ kiln_qgemm_fn kiln_qgemm_avx2(void);
  * KILN_QGEMM=portable is set in the environment. */
 kiln_qgemm_fn kiln_qgemm_select(void);
 
+/* Interleaves two u8 rows into n i16 pairs of qgemm.h's B layout: d[2i] = r0[i],
+ * d[2i + 1] = r1[i]. */
+typedef void (*kiln_qpack_fn)(const uint8_t *r0, const uint8_t *r1, int64_t n, int16_t *d);
+void kiln_qpack_portable(const uint8_t *r0, const uint8_t *r1, int64_t n, int16_t *d);
+/* AVX2 (u8 unpack + widening) when available, the portable one otherwise or when
+ * KILN_QGEMM=portable is set. */
+kiln_qpack_fn kiln_qpack_select(void);
+
 /* Packs two i16 into the A layout. */
 static inline int32_t kiln_qpair(int32_t lo, int32_t hi) {
     return (int32_t)(((uint32_t)(uint16_t)(int16_t)lo) | ((uint32_t)(uint16_t)(int16_t)hi << 16));
@@ -41,6 +49,26 @@ static inline uint8_t kiln_requant(int32_t acc, int32_t mult, int32_t shift, int
 typedef struct kiln_qparams {
     int32_t x_zp, y_zp, y_min, y_max;
 } kiln_qparams;
+/* out[i] = kiln_requant(acc[i] + bias, ...) for a row of one output channel (qsimd.c). */
+typedef void (*kiln_qrequant_row_fn)(const int32_t *acc, int64_t n, int32_t bias, int32_t mult, int32_t shift,
+                                     const kiln_qparams *q, uint8_t *out);
+void kiln_qrequant_row_portable(const int32_t *acc, int64_t n, int32_t bias, int32_t mult, int32_t shift,
+                                const kiln_qparams *q, uint8_t *out);
+kiln_qrequant_row_fn kiln_qrequant_row_select(void);
+/* One depthwise tap along an output row: acc[o] += wv * (row[o * sw + off] - zp) for o in
+ * [lo, hi) (the caller guarantees those reads are inside the row). */
+typedef void (*kiln_qdw_tap_fn)(int32_t *acc, const uint8_t *row, int64_t lo, int64_t hi, int64_t sw, int64_t off,
+                                int32_t wv, int32_t zp);
+void kiln_qdw_tap_portable(int32_t *acc, const uint8_t *row, int64_t lo, int64_t hi, int64_t sw, int64_t off, int32_t wv,
+                           int32_t zp);
+kiln_qdw_tap_fn kiln_qdw_tap_select(void);
+
+/* Per-tensor QuantizeLinear to u8: y = sat(round_half_even(x / scale) + zp), NaN -> 0
+ * (equal to quant.c's general loop for every input). */
+typedef void (*kiln_quantize_u8_fn)(const float *x, int64_t n, float scale, int32_t zp, uint8_t *y);
+void kiln_quantize_u8_portable(const float *x, int64_t n, float scale, int32_t zp, uint8_t *y);
+kiln_quantize_u8_fn kiln_quantize_u8_select(void);
+
 kiln_status kiln_qparams_read(kiln_check *c, const uint8_t *attr, kiln_qparams *q);
 /* Checks the requant operand for m channels and copies it into mult/shift. */
 kiln_status kiln_qrequant_read(kiln_check *c, const kiln_tdesc *t, int64_t m, int32_t *mult, int32_t *shift);

@@ -23,10 +23,30 @@ void kiln_qgemm_portable(int64_t m, int64_t n, int64_t kk, const int32_t *a, con
     }
 }
 
+void kiln_qpack_portable(const uint8_t *r0, const uint8_t *r1, int64_t n, int16_t *d) {
+    for (int64_t i = 0; i < n; i++) { d[2 * i] = r0[i]; d[2 * i + 1] = r1[i]; }
+}
+
+static int force_portable(void) {
+    const char *force = getenv("KILN_QGEMM");
+    return force && strcmp(force, "portable") == 0;
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
 #define KILN_AVX2 __attribute__((target("avx2")))
+
+/* 16 columns at a time: byte-unpack the two rows (r0[i], r1[i] adjacent), zero-extend to i16. */
+KILN_AVX2 static void qpack_avx2(const uint8_t *r0, const uint8_t *r1, int64_t n, int16_t *d) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(r0 + i)), b = _mm_loadu_si128((const __m128i *)(r1 + i));
+        _mm256_storeu_si256((__m256i *)(d + 2 * i), _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b)));
+        _mm256_storeu_si256((__m256i *)(d + 2 * i + 16), _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b)));
+    }
+    kiln_qpack_portable(r0 + i, r1 + i, n - i, d + 2 * i);
+}
 
 /* Columns [j0, n) of rows [i0, i0 + rows) one row at a time (leftovers of the 4x16 tiles). */
 KILN_AVX2 static void qgemm_rows_avx2(int64_t i0, int64_t rows, int64_t j0, int64_t n, int64_t kk, const int32_t *a,
@@ -95,13 +115,22 @@ kiln_qgemm_fn kiln_qgemm_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") ? qgemm_avx2 : NULL;
 }
+static kiln_qpack_fn qpack_avx2_fn(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? qpack_avx2 : NULL;
+}
 #else
 kiln_qgemm_fn kiln_qgemm_avx2(void) { return NULL; }
+static kiln_qpack_fn qpack_avx2_fn(void) { return NULL; }
 #endif
 
+kiln_qpack_fn kiln_qpack_select(void) {
+    kiln_qpack_fn f = force_portable() ? NULL : qpack_avx2_fn();
+    return f ? f : kiln_qpack_portable;
+}
+
 kiln_qgemm_fn kiln_qgemm_select(void) {
-    const char *force = getenv("KILN_QGEMM");
-    if (force && strcmp(force, "portable") == 0) return kiln_qgemm_portable;
+    if (force_portable()) return kiln_qgemm_portable;
     kiln_qgemm_fn f = kiln_qgemm_avx2();
     return f ? f : kiln_qgemm_portable;
 }

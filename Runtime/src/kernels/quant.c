@@ -5,7 +5,7 @@
  * position of the other axes (scale shaped like x with that axis divided).
  * QUANTIZE: f32 → i8/u8/i16/u16/i32: saturate(round_half_even(x / scale) + zp).
  * DEQUANTIZE: i8/u8/i16/u16/i32 → f32: (x - zp) * scale. */
-#include "common.h"
+#include "qgemm.h"
 
 #include <math.h>
 
@@ -13,6 +13,7 @@ typedef struct quant_params {
     int64_t outer, n, inner, block, nblocks;
     int per_tensor;
     uint8_t qtype;
+    kiln_quantize_u8_fn u8; /* per-tensor f32 -> u8 fast path (qsimd.c) */
 } quant_params;
 
 static kiln_status check_q(kiln_check *c, int quantize) {
@@ -32,6 +33,7 @@ static kiln_status check_q(kiln_check *c, int quantize) {
     int32_t axis_attr = kiln_rdi32(c->attr);
     p->block = kiln_rdi32(c->attr + 4);
     p->qtype = q->dtype;
+    p->u8 = kiln_quantize_u8_select();
     if (axis_attr == -1 && p->block == 0) {
         p->per_tensor = 1;
         if (s->count != 1) return kiln_check_fail(c, "per-tensor scale must have one element");
@@ -100,6 +102,10 @@ static void run_quantize(const kiln_exec *e, const kiln_instr *ins) {
     const float *x = KILN_IN(e, ins, 0), *s = KILN_IN(e, ins, 1);
     const void *z = ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2);
     void *y = KILN_OUT(e, ins, 0);
+    if (p->per_tensor && p->qtype == KILN_U8) {
+        p->u8(x, (int64_t)xt->count, s[0], z ? *(const uint8_t *)z : 0, y);
+        return;
+    }
     for (uint64_t i = 0; i < xt->count; i++) {
         int64_t k = scale_index(p, (int64_t)i);
         store_q(y, p->qtype, (int64_t)i, nearbyint((double)(x[i] / s[k])) + (double)load_q(z, p->qtype, k)); /* f32 division, as ONNX Runtime and numpy */
@@ -112,6 +118,12 @@ static void run_dequantize(const kiln_exec *e, const kiln_instr *ins) {
     const void *x = KILN_IN(e, ins, 0), *z = ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2);
     const float *s = KILN_IN(e, ins, 1);
     float *y = KILN_OUT(e, ins, 0);
+    if (p->per_tensor && p->qtype == KILN_U8) { /* (x - zp) * s is exact in double, so the f32 product is the same */
+        const uint8_t *xq = x;
+        float zf = z ? (float)*(const uint8_t *)z : 0.0f, s0 = s[0];
+        for (uint64_t i = 0; i < xt->count; i++) y[i] = ((float)xq[i] - zf) * s0;
+        return;
+    }
     for (uint64_t i = 0; i < xt->count; i++) {
         int64_t k = scale_index(p, (int64_t)i);
         y[i] = (float)((double)(load_q(x, p->qtype, (int64_t)i) - load_q(z, p->qtype, k)) * (double)s[k]);

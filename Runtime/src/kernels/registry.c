@@ -42,6 +42,8 @@ static const kiln_kernel *const kKernels[KILN_OP_COUNT] = {
     [KILN_OP_TRILU] = &kiln_k_trilu,
     [KILN_OP_RANGE] = &kiln_k_range,
     [KILN_OP_ATTENTION] = &kiln_k_attention,
+    [KILN_OP_CONV2D_PACKED] = &kiln_k_conv2d_packed,
+    [KILN_OP_CONV2D_WINOGRAD] = &kiln_k_conv2d_winograd,
     [KILN_OP_QCONV2D] = &kiln_k_qconv2d,
     [KILN_OP_QGEMM] = &kiln_k_qgemm,
 };

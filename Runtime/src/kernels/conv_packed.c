@@ -1,0 +1,196 @@
+/* conv_packed.c — CONV2D_PACKED: group-1 convolution against weights the compiler packed
+ * into 6-row panels, computed by Kiln's own GEMM (microkernel.h) with the epilogue fused.
+ *
+ * Operands: x f32 [N,C,H,W]; w f32 [P, K, 6] with K = C*kh*kw and P = ceil(M/6), where
+ * w[p][k][r] is the OIHW weight of output channel 6p+r at flat tap k = (ci*kh + ki)*kw + kj
+ * (zero for 6p+r >= M); optional bias f32 [M]. Result: y f32 [N,M,OH,OW], M = y's dim 1.
+ * Attributes: the conv block (group must be 1).
+ * Algorithm, per image: the output pixels (GEMM columns) are cut into blocks of at most
+ * NB columns; a work item is one column block and a range of panels (the panels are split
+ * too when there are fewer blocks than threads). Per item and K slice of at most KC taps,
+ * im2col writes the slice into the thread's workspace (pointwise convs read the input in
+ * place instead); every panel x 16-column strip pair then runs the 6x16 micro-kernel,
+ * which adds to C after the first slice and applies bias and activation on the last.
+ * The block (KC x NB floats) stays in L2, each strip in L1 while a chunk of panels
+ * (slice_gemm) uses it. */
+#include "microkernel.h"
+
+#define KC 256
+#define NB 256
+
+/* Row stride of the packed im2col block: the block width rounded up to whole strips plus
+ * one strip, so consecutive rows do not map to the same few L1 sets (a plain 1 KB stride
+ * would leave a 256-row strip only 4 sets x 8 ways). */
+static size_t block_stride(int64_t nb) { return (size_t)((nb + KILN_NR - 1) / KILN_NR * KILN_NR + KILN_NR); }
+
+typedef struct cp_params {
+    kiln_conv_attrs a;
+    int64_t n, c, h, w, m, oh, ow, kdim, ohw, panels;
+    int pointwise;
+} cp_params;
+
+static kiln_status check_cp(kiln_check *c) {
+    const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
+    cp_params *p = kiln_params_alloc(c, sizeof *p);
+    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    kiln_status st = kiln_conv_attrs_read(c, &p->a);
+    if (st != KILN_OK) return st;
+    if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, w, "weight", KILN_F32)) ||
+        (st = kiln_require_dtype(c, y, "result", KILN_F32)))
+        return st;
+    if (x->rank != 4 || w->rank != 3 || y->rank != 4)
+        return kiln_check_fail(c, "input and result must be rank 4, packed weight rank 3");
+    const kiln_conv_attrs *a = &p->a;
+    if (a->group != 1) return kiln_check_fail(c, "group must be 1");
+    p->n = x->dims[0]; p->c = x->dims[1]; p->h = x->dims[2]; p->w = x->dims[3]; p->m = y->dims[1];
+    p->kdim = p->c * a->kh * a->kw;
+    p->panels = (p->m + KILN_MR - 1) / KILN_MR;
+    if (w->dims[0] != p->panels || w->dims[1] != p->kdim || w->dims[2] != KILN_MR)
+        return kiln_check_fail(c, "packed weight shape must be [%lld, %lld, %d]", (long long)p->panels,
+                               (long long)p->kdim, KILN_MR);
+    int64_t ekh = (a->kh - 1) * a->dh + 1, ekw = (a->kw - 1) * a->dw + 1;
+    int64_t hp = p->h + a->pt + a->pb, wp = p->w + a->pl + a->pr;
+    if (hp < ekh || wp < ekw) return kiln_check_fail(c, "kernel is larger than the padded input");
+    p->oh = (hp - ekh) / a->sh + 1;
+    p->ow = (wp - ekw) / a->sw + 1;
+    if (y->dims[0] != p->n || y->dims[2] != p->oh || y->dims[3] != p->ow)
+        return kiln_check_fail(c, "result shape does not match [N, M, %lld, %lld]", (long long)p->oh, (long long)p->ow);
+    if (b && (b->dtype != KILN_F32 || b->count != (uint64_t)p->m)) return kiln_check_fail(c, "bias must be f32 [M]");
+    p->ohw = p->oh * p->ow;
+    p->pointwise = a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 && a->pt == 0 && a->pl == 0 && a->pb == 0 &&
+                   a->pr == 0;
+    kiln_need_workspace(c, (size_t)KC * block_stride(NB));
+    return kiln_check_gemm_dims(c, p->m, p->ohw, p->kdim);
+}
+
+/* im2col of taps [k0, k0+kc) x columns [c0, c0+nb) of image x into ws, row-major with row
+ * stride block_stride(nb), zeros in the padding and past the last column. Per tap and
+ * output row, the valid input columns are one run (a memcpy at stride 1). */
+static void pack_block(const cp_params *p, const float *x, int64_t k0, size_t kc, int64_t c0, int64_t nb, float *ws) {
+    const kiln_conv_attrs *a = &p->a;
+    size_t ld = block_stride(nb);
+    for (size_t kk = 0; kk < kc; kk++) {
+        int64_t k = k0 + (int64_t)kk;
+        int64_t kj = k % a->kw, ki = (k / a->kw) % a->kh, ci = k / (a->kw * a->kh);
+        const float *plane = x + ci * p->h * p->w;
+        float *dst = ws + kk * ld - c0;            /* dst[col] for absolute column col */
+        int64_t off = kj * a->dw - a->pl;
+        int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->w - 1 - off, a->sw) + 1;
+        if (lo < 0) lo = 0;
+        if (hi > p->ow) hi = p->ow;
+        if (hi < lo) hi = lo;
+        for (int64_t col = c0; col < c0 + nb;) {
+            int64_t oh = col / p->ow, ow0 = col % p->ow;
+            int64_t ow1 = p->ow - ow0 < c0 + nb - col ? p->ow : ow0 + (c0 + nb - col);
+            int64_t ih = oh * a->sh - a->pt + ki * a->dh;
+            float *d = dst + col - ow0;            /* d[ow] */
+            int64_t l = lo > ow0 ? lo : ow0, h = hi < ow1 ? hi : ow1;
+            if (ih < 0 || ih >= p->h || h <= l) {
+                memset(d + ow0, 0, sizeof(float) * (size_t)(ow1 - ow0));
+            } else {
+                const float *row = plane + ih * p->w;
+                for (int64_t ow = ow0; ow < l; ow++) d[ow] = 0.0f;
+                if (a->sw == 1) memcpy(d + l, row + l + off, sizeof(float) * (size_t)(h - l));
+                else for (int64_t ow = l; ow < h; ow++) d[ow] = row[ow * a->sw + off];
+                for (int64_t ow = h; ow < ow1; ow++) d[ow] = 0.0f;
+            }
+            col += ow1 - ow0;
+        }
+        for (size_t i = (size_t)nb; i < ld; i++) ws[kk * ld + i] = 0.0f;
+    }
+}
+
+typedef struct cp_job {
+    const cp_params *p;
+    const float *x, *w, *bias;
+    float *y;
+    float *workspace;
+    size_t workspace_floats;
+    int64_t blocks, parts, panels_per_part;
+} cp_job;
+
+/* Computes panels [pa, pb) x strips of one K slice: B strips of 16 columns at b (row
+ * stride ldb, strips sstride floats apart), except the last, partial strip, which is at
+ * tail (packed, row stride 16) when given. Panels go in chunks of MCP, so a chunk's A
+ * slice stays in L2 while each B strip is reused from L1 by every panel of the chunk. */
+#define MCP 32
+static void slice_gemm(const cp_params *p, const float *w, const float *bias, float *y, int64_t k0, size_t kc,
+                       int64_t c0, int64_t nb, int64_t pa, int64_t pb, const float *b, size_t ldb, size_t sstride,
+                       const float *tail) {
+    int64_t strips = (nb + KILN_NR - 1) / KILN_NR;
+    for (int64_t q0 = pa; q0 < pb; q0 += MCP) {
+        int64_t q1 = q0 + MCP < pb ? q0 + MCP : pb;
+        for (int64_t s = 0; s < strips; s++) {
+            int cols = (int)(nb - s * KILN_NR < KILN_NR ? nb - s * KILN_NR : KILN_NR);
+            const float *bs = tail && cols < KILN_NR ? tail : b + (size_t)s * sstride;
+            size_t ld = tail && cols < KILN_NR ? KILN_NR : ldb;
+            /* B rows are far apart (the input itself, or a block wider than a strip): fetch
+             * the next strip's rows into L2 while this one computes, since the hardware
+             * prefetchers do not follow hundreds of strided streams. */
+            if (s + 1 < strips && ldb != KILN_NR)
+                for (size_t kk = 0; kk < kc; kk++) {
+                    const float *nx = b + (size_t)(s + 1) * sstride + kk * ldb;
+                    __builtin_prefetch(nx, 0, 2);
+                    __builtin_prefetch(nx + KILN_NR - 1, 0, 2);
+                }
+            for (int64_t pn = q0; pn < q1; pn++) {
+                int64_t r0 = pn * KILN_MR;
+                kiln_tile_out o = {y + r0 * p->ohw + c0 + s * KILN_NR, (size_t)p->ohw,
+                                   (int)(p->m - r0 < KILN_MR ? p->m - r0 : KILN_MR), cols, k0 > 0,
+                                   k0 + (int64_t)kc >= p->kdim, bias ? bias + r0 : NULL, &p->a.act};
+                kiln_micro_tile(kc, w + (pn * p->kdim + k0) * KILN_MR, bs, ld, &o);
+            }
+        }
+    }
+}
+
+static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const cp_job *j = ctx;
+    const cp_params *p = j->p;
+    float *ws = j->workspace + (size_t)thread * j->workspace_floats;
+    for (size_t item = begin; item < end; item++) {
+        int64_t part = (int64_t)item % j->parts, blk = ((int64_t)item / j->parts) % j->blocks;
+        int64_t n = (int64_t)item / (j->parts * j->blocks);
+        int64_t c0 = blk * NB, nb = p->ohw - c0 < NB ? p->ohw - c0 : NB;
+        int64_t pa = part * j->panels_per_part, pb = pa + j->panels_per_part;
+        if (pb > p->panels) pb = p->panels;
+        const float *x = j->x + n * p->c * p->h * p->w;
+        float *y = j->y + n * p->m * p->ohw;
+        for (int64_t k0 = 0; k0 < p->kdim; k0 += KC) {
+            size_t kc = (size_t)(p->kdim - k0 < KC ? p->kdim - k0 : KC);
+            if (p->pointwise) {
+                /* B is the input itself; only a partial last strip is packed (zero-padded). */
+                int64_t full = nb / KILN_NR * KILN_NR;
+                if (full < nb) {
+                    for (size_t kk = 0; kk < kc; kk++) {
+                        const float *src = x + (k0 + (int64_t)kk) * p->ohw + c0 + full;
+                        float *d = ws + kk * KILN_NR;
+                        for (int64_t i = 0; i < KILN_NR; i++) d[i] = i < nb - full ? src[i] : 0.0f;
+                    }
+                }
+                slice_gemm(p, j->w, j->bias, y, k0, kc, c0, nb, pa, pb, x + k0 * p->ohw + c0, (size_t)p->ohw,
+                           KILN_NR, full < nb ? ws : NULL);
+            } else {
+                pack_block(p, x, k0, kc, c0, nb, ws);
+                slice_gemm(p, j->w, j->bias, y, k0, kc, c0, nb, pa, pb, ws, block_stride(nb), KILN_NR, NULL);
+            }
+        }
+    }
+}
+
+static void run_cp(const kiln_exec *e, const kiln_instr *ins) {
+    const cp_params *p = ins->params;
+    cp_job j = {p, KILN_IN(e, ins, 0), KILN_IN(e, ins, 1),
+                ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2), KILN_OUT(e, ins, 0),
+                e->workspace, e->workspace_floats, (p->ohw + NB - 1) / NB, 1, p->panels};
+    /* Too few column blocks to keep every thread busy: split the panels as well. */
+    if (e->threads > 1 && j.blocks * p->n < 2 * (int64_t)e->threads) {
+        int64_t want = (2 * (int64_t)e->threads + j.blocks * p->n - 1) / (j.blocks * p->n);
+        j.panels_per_part = (p->panels + want - 1) / want;
+        j.parts = (p->panels + j.panels_per_part - 1) / j.panels_per_part;
+    }
+    kiln_parallel_for(e, (size_t)(p->n * j.blocks * j.parts), cp_items, &j);
+}
+
+const kiln_kernel kiln_k_conv2d_packed = {KILN_OP_CONV2D_PACKED, "conv2d_packed", KILN_CONV_ATTR_SIZE, 2, 3, 1, 1, 0,
+                                          check_cp, run_cp, 0};

@@ -1,0 +1,127 @@
+/* microkernel.h — the 6x16 register-blocked GEMM micro-kernel behind CONV2D_PACKED (and
+ * the Winograd convolution), with the conv epilogue applied while the tile is in registers.
+ *
+ * A is pre-packed: a panel of 6 rows stored column by column (kc steps of 6 consecutive
+ * floats: the compiler packs conv weights this way). B is a strip of 16 columns read row
+ * by row, rows ldb floats apart: a packed strip (ldb = 16) or the input itself.
+ * The kernel computes the 6x16 tile sum_p A[p][r] * B[p][c] and writes its top-left
+ * rows x cols corner into C (row stride ldc): stored, or added to C when accumulating (a
+ * later K block). On the last K block it then adds bias[r] and applies the activation.
+ * With AVX2+FMA the tile lives in 12 ymm registers; elsewhere plain loops the compiler
+ * vectorizes. Both round identically up to FMA contraction. */
+#ifndef KILN_MICROKERNEL_H
+#define KILN_MICROKERNEL_H
+
+#include "common.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define KILN_MK_AVX2 1
+#endif
+
+#define KILN_MR 6
+#define KILN_NR 16
+
+typedef struct kiln_tile_out {
+    float *c;                    /* top-left of the tile in C */
+    size_t ldc;
+    int rows, cols;              /* valid part, <= 6 x 16 */
+    int accumulate;              /* add to C (not the first K block) */
+    int last;                    /* last K block: bias + activation */
+    const float *bias;           /* bias of the tile's first row, or NULL */
+    const kiln_act *act;
+} kiln_tile_out;
+
+/* Stores a finished 6x16 tile t (row stride 16) into C with the epilogue. */
+static inline void kiln_tile_store_scalar(const float *t, const kiln_tile_out *o) {
+    for (int r = 0; r < o->rows; r++) {
+        float *crow = o->c + (size_t)r * o->ldc;
+        const float *trow = t + r * KILN_NR;
+        float b = o->last && o->bias ? o->bias[r] : 0.0f;
+        for (int j = 0; j < o->cols; j++) crow[j] = (o->accumulate ? crow[j] : 0.0f) + trow[j] + b;
+        if (o->last) kiln_apply_act(o->act, crow, (size_t)o->cols);
+    }
+}
+
+#ifdef KILN_MK_AVX2
+/* Epilogue for a full 6x16 tile of vectors (relu / clip / identity in registers). */
+static inline void kiln_tile_store_avx2(__m256 acc[KILN_MR][2], const kiln_tile_out *o) {
+    int func = o->last ? o->act->func : KILN_UNARY_IDENTITY;
+    int inline_act = func == KILN_UNARY_IDENTITY || func == KILN_UNARY_RELU || func == KILN_UNARY_CLIP;
+    __m256 lo = _mm256_set1_ps(func == KILN_UNARY_CLIP ? o->act->alpha : 0.0f);
+    __m256 hi = _mm256_set1_ps(func == KILN_UNARY_CLIP ? o->act->beta : 0.0f);
+    for (int r = 0; r < KILN_MR; r++) {
+        float *crow = o->c + (size_t)r * o->ldc;
+        __m256 v0 = acc[r][0], v1 = acc[r][1];
+        if (o->accumulate) {
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(crow));
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(crow + 8));
+        }
+        if (o->last && o->bias) {
+            __m256 b = _mm256_broadcast_ss(o->bias + r);
+            v0 = _mm256_add_ps(v0, b);
+            v1 = _mm256_add_ps(v1, b);
+        }
+        if (func == KILN_UNARY_RELU) {
+            v0 = _mm256_max_ps(lo, v0);
+            v1 = _mm256_max_ps(lo, v1);
+        } else if (func == KILN_UNARY_CLIP) {
+            /* min(max(x, lo), hi); max/min return their second operand on NaN, so a NaN x
+             * passes through as in the scalar clip. */
+            v0 = _mm256_min_ps(hi, _mm256_max_ps(lo, v0));
+            v1 = _mm256_min_ps(hi, _mm256_max_ps(lo, v1));
+        }
+        _mm256_storeu_ps(crow, v0);
+        _mm256_storeu_ps(crow + 8, v1);
+        if (!inline_act) kiln_apply_act(o->act, crow, KILN_NR);
+    }
+}
+#endif
+
+/* The tile of nv vectors per row (nv = 2: 6x16; nv = 1: 6x8 for narrow last strips, whose
+ * other 8 columns are not computed). */
+static inline __attribute__((always_inline)) void kiln_micro_6xn(size_t kc, const float *restrict a,
+                                                                 const float *restrict b, size_t ldb,
+                                                                 const kiln_tile_out *o, const int nv) {
+#ifdef KILN_MK_AVX2
+    __m256 acc[KILN_MR][2];
+    for (int r = 0; r < KILN_MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (size_t p = 0; p < kc; p++, a += KILN_MR, b += ldb) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = nv == 2 ? _mm256_loadu_ps(b + 8) : b0;
+        for (int r = 0; r < KILN_MR; r++) {
+            __m256 av = _mm256_broadcast_ss(a + r);
+            acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+            if (nv == 2) acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+        }
+    }
+    if (nv == 2 && o->rows == KILN_MR && o->cols == KILN_NR) {
+        kiln_tile_store_avx2(acc, o);
+        return;
+    }
+    float t[KILN_MR * KILN_NR];
+    for (int r = 0; r < KILN_MR; r++) {
+        _mm256_storeu_ps(t + r * KILN_NR, acc[r][0]);
+        _mm256_storeu_ps(t + r * KILN_NR + 8, acc[r][1]);
+    }
+    kiln_tile_store_scalar(t, o);
+#else
+    float t[KILN_MR * KILN_NR];
+    int width = nv * 8;
+    for (int i = 0; i < KILN_MR * KILN_NR; i++) t[i] = 0.0f;
+    for (size_t p = 0; p < kc; p++, a += KILN_MR, b += ldb)
+        for (int r = 0; r < KILN_MR; r++) {
+            float av = a[r];
+            for (int j = 0; j < width; j++) t[r * KILN_NR + j] += av * b[j];
+        }
+    kiln_tile_store_scalar(t, o);
+#endif
+}
+
+/* One tile: the 6x8 kernel when at most 8 columns are valid. */
+static inline void kiln_micro_tile(size_t kc, const float *restrict a, const float *restrict b, size_t ldb,
+                                   const kiln_tile_out *o) {
+    if (o->cols <= 8) kiln_micro_6xn(kc, a, b, ldb, o, 1);
+    else kiln_micro_6xn(kc, a, b, ldb, o, 2);
+}
+
+#endif

@@ -1,0 +1,52 @@
+import XCTest
+import KilnIR
+@testable import KilnPasses
+
+/// prune-channels beyond the .kir cases: removing channels that are all zero (weights and
+/// bias) must not change the outputs (the original graph's reference evaluation is the
+/// oracle), report rows and reasons, and option errors.
+final class PruneChannelsTests: XCTestCase {
+    /// conv(3x3, 4 channels, channels 1 and 3 zero) → relu → maxpool → mul by [4,1,1] → conv(2 channels).
+    func graph() throws -> Graph {
+        var b = GraphBuilder(name: "chain")
+        let x = b.input("x", TensorType(.f32, Shape([1, 2, 5, 5])))
+        var w1 = (0..<72).map { Double(($0 * 37) % 11) / 5 - 1 }
+        for c in [1, 3] { for i in 0..<18 { w1[c * 18 + i] = 0 } }
+        let wv = b.constant(Tensor(.f32, Shape([4, 2, 3, 3]), doubles: w1), name: "w1")
+        let bias = b.constant(Tensor(.f32, [4], doubles: [0.5, 0, -0.25, 0]), name: "b1")
+        let conv = Conv(strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1)
+        let h = try b.add1(.conv(conv), [x, wv, bias], name: "h", nodeName: "conv1")
+        let r = try b.add1(.unary(.relu), [h], name: "r")
+        let p = try b.add1(.pool(Pool(kind: .max, kernel: [2, 2], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
+                                      ceilMode: false, countIncludePad: false)), [r], name: "p")
+        let scale = b.constant(Tensor(.f32, Shape([4, 1, 1]), doubles: [1, 2, 3, 4]), name: "scale")
+        let s = try b.add1(.binary(.mul), [p, scale], name: "s")
+        let w2 = b.constant(Tensor(.f32, Shape([2, 4, 1, 1]), doubles: [1, -1, 2, 0.5, -3, 1, 0.25, 2]), name: "w2")
+        b.output(try b.add1(.conv(Conv(strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1)), [s, w2], name: "y", nodeName: "conv2"))
+        return b.graph
+    }
+
+    func testRemovingZeroChannelsKeepsOutputs() throws {
+        let g = try graph()
+        var d = g
+        let report = try PruneChannels(fraction: 0.5).prune(&d)
+        try Verifier.verify(d)
+        XCTAssertEqual(report.layers.map(\.choice), ["channels 2/4", "kept"])
+        XCTAssertEqual(report.layers[1].note, "y is a graph output")
+        XCTAssertEqual(report.layers[0].paramsBefore, 76)
+        XCTAssertEqual(report.layers[0].paramsAfter, 38)
+        XCTAssertEqual(report.layers[0].error, 0)
+        let input = Tensor(.f32, [1, 2, 5, 5], doubles: (0..<50).map { Double(($0 * 13) % 7) - 3 })
+        let want = try Evaluator.run(g, inputs: [input])[0].doubles, got = try Evaluator.run(d, inputs: [input])[0].doubles
+        XCTAssertEqual(want.count, got.count)
+        for (a, b) in zip(want, got) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
+    func testOptionErrors() {
+        func message(_ spec: String) -> String? {
+            do { _ = try PassManager.pass(named: spec); return nil } catch { return (error as? KilnError)?.message }
+        }
+        XCTAssertEqual(message("prune-channels{fraction=2}"), "pass prune-channels: fraction must be a number in [0.0, 1.0], got '2'")
+        XCTAssertNil(message("prune-channels{fraction=0.25}"))
+    }
+}

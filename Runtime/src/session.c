@@ -79,9 +79,11 @@ static void profile_report(const kiln_session *s) {
         }
         shown[ns] = best;
         const kiln_instr *in = &p->instrs[best];
-        const kiln_tdesc *out = &p->tensors[in->ids[in->nin]];
+        uint32_t r = 0; /* first present result (e.g. a recurrent op's Y may be absent) */
+        while (r + 1 < in->nout && in->ids[in->nin + r] == KILN_NO_TENSOR) r++;
+        uint32_t id = in->ids[in->nin + r];
         fprintf(stderr, "  #%-4u %-18s %9.3f ms  -> %s\n", best, in->kernel->name, s->profile[best] * 1e3 / runs,
-                out->name);
+                id == KILN_NO_TENSOR ? "(none)" : p->tensors[id].name);
     }
 }
 

@@ -9,7 +9,9 @@
  * (clamped input index, weight); zero-weight taps are dropped, so untouched axes have one
  * tap. A coordinate outside the input in tf_crop_and_resize marks the output element as
  * the extrapolation value. Running visits, per output element, the product of its axes'
- * taps. */
+ * taps. When every axis but the last two has a single tap per coordinate (the usual N, C
+ * untouched), a 2-D loop does the same products and sums in the same order without the
+ * per-element odometer over all axes. */
 #include "common.h"
 
 #include <math.h>
@@ -18,6 +20,7 @@ typedef struct tap { int64_t index; float weight; } tap;
 
 typedef struct resize_params {
     uint32_t rank;
+    int plane;                   /* the 2-D fast path applies */
     float extrapolation;
     int64_t out_dims[KILN_MAX_RANK], in_str[KILN_MAX_RANK], axis_off[KILN_MAX_RANK];
     /* per axis and output coordinate: ntaps (0 = outside) and 4 taps */
@@ -129,13 +132,55 @@ static kiln_status check_resize(kiln_check *c) {
         }
         off += y->dims[d];
     }
+    p->plane = x->rank >= 2;
+    if (p->plane)
+        for (int64_t k = 0; k < p->axis_off[x->rank - 2]; k++) /* the taps of the outer axes */
+            if (p->ntaps[k] != 1) p->plane = 0;
     return KILN_OK;
+}
+
+/* The 2-D path: outer axes contribute one tap each (weight and offset hoisted). */
+static void run_plane(const resize_params *p, const float *x, float *y) {
+    uint32_t r = p->rank, outer_rank = r - 2;
+    int64_t outer = 1, oh_n = p->out_dims[r - 2], ow_n = p->out_dims[r - 1], idx[KILN_MAX_RANK] = {0};
+    int64_t sh = p->in_str[r - 2], sw = p->in_str[r - 1];
+    const uint8_t *nh_all = p->ntaps + p->axis_off[r - 2], *nw_all = p->ntaps + p->axis_off[r - 1];
+    const tap *th_all = p->taps + 4 * p->axis_off[r - 2], *tw_all = p->taps + 4 * p->axis_off[r - 1];
+    for (uint32_t d = 0; d < outer_rank; d++) outer *= p->out_dims[d];
+    for (int64_t o = 0; o < outer; o++) {
+        double w0 = 1;
+        int64_t off0 = 0;
+        for (uint32_t d = 0; d < outer_rank; d++) {
+            const tap *t = p->taps + 4 * (p->axis_off[d] + idx[d]);
+            w0 *= t->weight;
+            off0 += t->index * p->in_str[d];
+        }
+        for (int64_t oh = 0; oh < oh_n; oh++) {
+            int nh = nh_all[oh];
+            const tap *th = th_all + 4 * oh;
+            for (int64_t ow = 0; ow < ow_n; ow++) {
+                int nw = nw_all[ow];
+                const tap *tw = tw_all + 4 * ow;
+                if (nh == 0 || nw == 0) { *y++ = p->extrapolation; continue; }
+                double acc = 0;
+                for (int a = 0; a < nh; a++) {
+                    double wa = w0 * th[a].weight;
+                    const float *xa = x + off0 + th[a].index * sh;
+                    for (int b = 0; b < nw; b++) acc += wa * tw[b].weight * xa[tw[b].index * sw];
+                }
+                *y++ = (float)acc;
+            }
+        }
+        int d = (int)outer_rank - 1;
+        while (d >= 0 && ++idx[d] >= p->out_dims[d]) idx[d--] = 0;
+    }
 }
 
 static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
     const resize_params *p = ins->params;
     const float *x = KILN_IN(e, ins, 0);
     float *y = KILN_OUT(e, ins, 0);
+    if (p->plane) { run_plane(p, x, y); return; }
     const kiln_tdesc *yt = &e->plan->tensors[ins->ids[1]];
     uint32_t r = p->rank;
     int64_t idx[KILN_MAX_RANK] = {0};

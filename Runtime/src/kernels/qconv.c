@@ -211,4 +211,4 @@ static void run_qconv(const kiln_exec *e, const kiln_instr *ins) {
     else qconv_blocks(&j, 0, jobs, 0);
 }
 
-const kiln_kernel kiln_k_qconv2d = {KILN_OP_QCONV2D, "qconv2d", KILN_CONV_ATTR_SIZE + 16, 3, 4, 1, 1, 0, check_qconv, run_qconv};
+const kiln_kernel kiln_k_qconv2d = {KILN_OP_QCONV2D, "qconv2d", KILN_CONV_ATTR_SIZE + 16, 3, 4, 1, 1, 0, check_qconv, run_qconv, 0};

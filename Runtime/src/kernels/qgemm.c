@@ -96,4 +96,4 @@ static void run_qgemm(const kiln_exec *e, const kiln_instr *ins) {
     else qgemm_blocks(&j, 0, blocks, 0);
 }
 
-const kiln_kernel kiln_k_qgemm = {KILN_OP_QGEMM, "qgemm", 16, 3, 4, 1, 1, 0, check_qgemm, run_qgemm};
+const kiln_kernel kiln_k_qgemm = {KILN_OP_QGEMM, "qgemm", 16, 3, 4, 1, 1, 0, check_qgemm, run_qgemm, 0};

@@ -43,8 +43,12 @@ static kiln_status check_cp(kiln_check *c) {
     const kiln_conv_attrs *a = &p->a;
     if (a->group != 1) return kiln_check_fail(c, "group must be 1");
     p->n = x->dims[0]; p->c = x->dims[1]; p->h = x->dims[2]; p->w = x->dims[3]; p->m = y->dims[1];
-    p->kdim = p->c * a->kh * a->kw;
     p->panels = (p->m + KILN_MR - 1) / KILN_MR;
+    /* C·kh·kw must equal the weight's middle dim: compare by division first, so hostile
+     * kernel sizes cannot overflow the product (found by fuzz-plan). */
+    if (p->c > w->dims[1] / (a->kh * a->kw))
+        return kiln_check_fail(c, "packed weight shape must be [%lld, C*kh*kw, %d]", (long long)p->panels, KILN_MR);
+    p->kdim = p->c * a->kh * a->kw;
     if (w->dims[0] != p->panels || w->dims[1] != p->kdim || w->dims[2] != KILN_MR)
         return kiln_check_fail(c, "packed weight shape must be [%lld, %lld, %d]", (long long)p->panels,
                                (long long)p->kdim, KILN_MR);

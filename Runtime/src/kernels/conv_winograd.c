@@ -91,6 +91,7 @@ static kiln_status check_wg(kiln_check *c) {
     p->th = (p->oh + 3) / 4;
     p->tw = (p->ow + 3) / 4;
     p->wp = 4 * p->tw + 2;
+    if (p->c > INT64_MAX / 36 / p->tw) return kiln_check_fail(c, "input is too large");
     int64_t rows = WG_BUDGET / (36 * p->c * p->tw);
     p->max_rows = rows < 1 ? 1 : rows > p->th ? p->th : rows;
     if ((st = kiln_check_gemm_dims(c, p->m, p->max_rows * p->tw, p->c)) != KILN_OK) return st;

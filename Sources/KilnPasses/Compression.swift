@@ -3,6 +3,13 @@ import KilnIR
 
 /// How a decomposition pass picks each layer's rank (`--decompose depthwise=full|auto|N`).
 public enum RankRule: Hashable, Sendable, CustomStringConvertible {
+    /// The `rank` and `rel` options of the decompose passes (defaults: full rank, 1%).
+    static func options(_ options: PassOptions) throws -> (RankRule, Double) {
+        try options.requireKeys(["rank", "rel"])
+        return (try options.value("rank").map(RankRule.init(parsing:)) ?? .full,
+                try options.number("rel", in: 0...1) ?? 0.01)
+    }
+
     /// The largest rank: the factorization is exact (up to float rounding).
     case full
     /// The smallest rank whose weight reconstruction error is within the budget, and only
@@ -74,6 +81,13 @@ public struct LayerReport: Hashable, Sendable {
 
 /// What a compression pass did to each eligible layer, with totals.
 public struct CompressionReport: Hashable, Sendable {
+    /// Gives the table to the context's remarks; whether the pass changed the graph (what
+    /// `Pass.run` returns).
+    func delivered(to context: PassContext) -> Bool {
+        context.remarks?(text)
+        return changed
+    }
+
     public var title: String
     public var layers: [LayerReport] = []
 

@@ -35,17 +35,14 @@ public struct DecomposeDepthwise: Pass {
     }
 
     init(_ options: PassOptions) throws {
-        try options.requireKeys(["rank", "rel"])
-        self.init(rank: try options.value("rank").map(RankRule.init(parsing:)) ?? .full,
-                  budget: try options.number("rel", in: 0...1) ?? 0.01)
+        let (rank, budget) = try RankRule.options(options)
+        self.init(rank: rank, budget: budget)
     }
 
     public var name: String { "decompose-depthwise" }
 
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        let report = try decompose(&graph)
-        context.remarks?(report.text)
-        return report.changed
+        try decompose(&graph).delivered(to: context)
     }
 
     /// Decomposes every eligible conv and reports each one.

@@ -27,17 +27,14 @@ public struct DecomposeLowRank: Pass {
     }
 
     init(_ options: PassOptions) throws {
-        try options.requireKeys(["rank", "rel"])
-        self.init(rank: try options.value("rank").map(RankRule.init(parsing:)) ?? .full,
-                  budget: try options.number("rel", in: 0...1) ?? 0.01)
+        let (rank, budget) = try RankRule.options(options)
+        self.init(rank: rank, budget: budget)
     }
 
     public var name: String { "decompose-low-rank" }
 
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        let report = try decompose(&graph)
-        context.remarks?(report.text)
-        return report.changed
+        try decompose(&graph).delivered(to: context)
     }
 
     public func decompose(_ graph: inout Graph) throws -> CompressionReport {

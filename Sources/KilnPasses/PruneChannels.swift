@@ -44,9 +44,7 @@ public struct PruneChannels: Pass {
     public var name: String { "prune-channels" }
 
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        let report = try prune(&graph)
-        context.remarks?(report.text)
-        return report.changed
+        try prune(&graph).delivered(to: context)
     }
 
     /// One edit of a constant operand: keep `keep` along `axis`.

@@ -41,9 +41,7 @@ public struct PruneMagnitude: Pass {
     public var name: String { "prune-magnitude" }
 
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        let report = try prune(&graph)
-        context.remarks?(report.text)
-        return report.changed
+        try prune(&graph).delivered(to: context)
     }
 
     public func prune(_ graph: inout Graph) throws -> CompressionReport {

@@ -51,7 +51,7 @@ public enum QuantizeInt8 {
             switch n.op {
             case .conv(let a): guard w.shape.rank == 4 else { continue }; fused = a.activation
             case .gemm(let a):
-                guard !a.transA, w.shape.rank == 2, n.operands.count == 2 || constant(n.operands[2])!.shape.elementCount == (a.transB ? w.shape[0] : w.shape[1]) else { continue }
+                guard !a.transA, w.shape.rank == 2, n.operands.count == 2 || constant(n.operands[2])?.shape.elementCount == (a.transB ? w.shape[0] : w.shape[1]) else { continue }
                 fused = a.activation
             case .matMul(let a): guard w.shape.rank == 2, n.operands.count == 2 else { continue }; fused = a.activation
             default: continue

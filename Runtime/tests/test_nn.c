@@ -190,6 +190,13 @@ static void test_resize(void) {
                 (tspec)F32(rs_cubic_half_in0), (tspec)F32(rs_cubic_half_out0));
     resize_case("resize linear tf_crop_and_resize", KILN_RESIZE_LINEAR, KILN_COORD_TF_CROP_AND_RESIZE, 0, 0, -0.75f, s3, roi,
                 (tspec)F32(rs_linear_crop_in0), (tspec)F32(rs_linear_crop_out0));
+    /* An empty result with a huge other axis loads and runs without building 2^40 taps
+     * (fuzz-plan found the loader asking for gigabytes here). */
+    static const int64_t empty_in_dims[4] = {1, 1, 2, 2}, empty_out_dims[4] = {1, 0, (int64_t)1 << 40, 2};
+    static const float empty_in[4] = {1, 2, 3, 4}, empty_out[1] = {0};
+    float s5[4] = {1, 1, 2, 1};
+    resize_case("resize to an empty result with a 2^40 axis", KILN_RESIZE_LINEAR, KILN_COORD_ASYMMETRIC, 0, 0, -0.75f, s5,
+                NULL, (tspec){KILN_F32, 4, empty_in_dims, empty_in, 0, 0}, (tspec){KILN_F32, 4, empty_out_dims, empty_out, 0, 0});
 }
 
 void test_nn(void) {

@@ -107,6 +107,13 @@ static kiln_status check_resize(kiln_check *c) {
         total += (uint64_t)y->dims[d];
         if (x->dims[d] == 0 && y->dims[d] != 0) return kiln_check_fail(c, "cannot resize an empty axis");
     }
+    /* An empty result computes nothing. Otherwise every dim is at most the result's element
+     * count, which the loader has already bounded by the arena, so the tap table is too (an
+     * empty result with a huge other dim would otherwise ask for gigabytes of taps). */
+    if (y->count == 0) {
+        if (!kiln_params_alloc(c, sizeof(resize_params))) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+        return KILN_OK;
+    }
     size_t bytes = sizeof(resize_params) + (size_t)total * (4 * sizeof(tap) + 1) + sizeof(tap);
     resize_params *p = kiln_params_alloc(c, bytes);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
@@ -178,10 +185,11 @@ static void run_plane(const resize_params *p, const float *x, float *y) {
 
 static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
     const resize_params *p = ins->params;
+    const kiln_tdesc *yt = &e->plan->tensors[ins->ids[1]];
+    if (yt->count == 0) return;
     const float *x = KILN_IN(e, ins, 0);
     float *y = KILN_OUT(e, ins, 0);
     if (p->plane) { run_plane(p, x, y); return; }
-    const kiln_tdesc *yt = &e->plan->tensors[ins->ids[1]];
     uint32_t r = p->rank;
     int64_t idx[KILN_MAX_RANK] = {0};
     for (uint64_t o = 0; o < yt->count; o++) {

@@ -44,10 +44,14 @@ let package = Package(
                 "KilnIR", "KilnONNX", "KilnPasses", "KilnCodegen", "KilnRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR"], exclude: ["Fixtures"]),
+        // Test-only support code shared by several test targets (the fuzz mutator).
+        .target(name: "KilnTestSupport", path: "Tests/KilnTestSupport"),
+        .testTarget(name: "KilnIRTests", dependencies: ["KilnIR", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "KilnONNXTests",
-            dependencies: ["KilnIR", "KilnONNX", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "KilnIR", "KilnONNX", "KilnTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "KilnCodegenTests", dependencies: ["KilnIR", "KilnCodegen", "KilnONNX", "KilnPasses", "KilnRuntime"]),

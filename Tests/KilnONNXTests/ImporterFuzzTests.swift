@@ -1,4 +1,5 @@
 import Foundation
+import KilnTestSupport
 import KilnIR
 import XCTest
 @testable import KilnONNX

@@ -1,17 +1,17 @@
 import Foundation
 
-/// A deterministic byte mutator for the fuzz tests (the same file lives in KilnIRTests and
-/// KilnONNXTests, which cannot share test code): a SplitMix64 generator and libFuzzer-style
+/// A deterministic byte mutator for the fuzz tests of KilnIRTests and KilnONNXTests
+/// (this support target is shared by both): a SplitMix64 generator and libFuzzer-style
 /// mutations — bit flips, byte and integer overwrites with boundary values, truncation,
 /// insertion, deletion, duplication of a range and splicing with another seed. Same seed,
 /// same sequence of cases on every machine.
-struct FuzzMutator {
+public struct FuzzMutator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
     /// SplitMix64 (Steele, Lea, Flood 2014).
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -20,7 +20,7 @@ struct FuzzMutator {
     }
 
     /// Uniform in 0..<n (n > 0); the modulo bias is irrelevant here.
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 
     private static let interestingBytes: [UInt8] = [0, 1, 0x7F, 0x80, 0xFF, 0x20, 0x0A]
     private static let interestingInts: [UInt64] = [
@@ -29,7 +29,7 @@ struct FuzzMutator {
 
     /// 1-4 mutations of `input`; `other` is a second seed for splicing, `extra` optional
     /// format-specific snippets (tokens) to insert.
-    mutating func mutate(_ input: [UInt8], other: [UInt8], extra: [[UInt8]] = []) -> [UInt8] {
+    public mutating func mutate(_ input: [UInt8], other: [UInt8], extra: [[UInt8]] = []) -> [UInt8] {
         var b = input
         for _ in 0...below(4) { b = mutateOnce(b, other: other, extra: extra) }
         return b
@@ -64,17 +64,17 @@ struct FuzzMutator {
 
 /// Run length for the fuzz tests: `iterations` by default; with KILN_FUZZ_SECONDS set
 /// (scripts/fuzz), as many cases as fit in that many seconds.
-struct FuzzBudget {
-    let iterations: Int
-    let deadline: Date?
+public struct FuzzBudget {
+    public let iterations: Int
+    public let deadline: Date?
 
-    init(iterations: Int) {
+    public init(iterations: Int) {
         self.iterations = iterations
         let seconds = ProcessInfo.processInfo.environment["KILN_FUZZ_SECONDS"].flatMap(Double.init)
         deadline = seconds.map { Date(timeIntervalSinceNow: $0) }
     }
 
-    func more(_ done: Int) -> Bool {
+    public func more(_ done: Int) -> Bool {
         if let deadline { return done % 64 != 0 || Date() < deadline }
         return done < iterations
     }
@@ -82,7 +82,7 @@ struct FuzzBudget {
 
 /// The case being run, written before each one: if a trap kills the test process the
 /// input that caused it is left here.
-func fuzzRecordCurrent(_ bytes: [UInt8], target: String) -> URL {
+public func fuzzRecordCurrent(_ bytes: [UInt8], target: String) -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-fuzz-\(target)-current")
     try? Data(bytes).write(to: url)
     return url

@@ -73,7 +73,7 @@ struct ChannelGroupFinder {
                         edits.formUnion(e)
                         if resize { resized.insert(p) }
                     case .refused(let why):
-                        fail("\(name) comes from \(node.op.mnemonic) \(layerName(node, graph))" + why)
+                        fail("\(name) comes from \(node.op.mnemonic) \(layerName(node, graph))" + (isDense(node.op) ? " (not a prunable layer: weights or bias not float constants, or trans_a)" : why))
                     }
                 }
             } else {
@@ -105,6 +105,13 @@ struct ChannelGroupFinder {
         g.edits = edits.sorted()
         g.resized = resized.sorted()
         return g
+    }
+
+    /// A group-1 conv or a gemm: one that is not a layer has weights that are not float constants.
+    func isDense(_ op: Op) -> Bool {
+        if case .conv(let c) = op { return c.group == 1 }
+        if case .gemm = op { return true }
+        return false
     }
 
     /// The edit of a consumer that ends the channel axis: a group-1 Conv (weight axis 1), a

@@ -97,6 +97,8 @@ final class PruneChannelsTests: XCTestCase {
             "dont_prune_group_with_output": ["d: group of 2 layers: y is a graph output", "s: group of 2 layers: y is a graph output"],
             "dont_prune_into_enlarging_constant": ["h: feeds add a (h is broadcast to [1,4,2,2])", "y: y is a graph output"],
             "dont_prune_into_concat": ["h: feeds concat c", "y: y is a graph output"],
+            "dont_prune_group_with_dynamic_weight": ["s: d comes from conv d (not a prunable layer: weights or bias not float constants, or trans_a)",
+                                                     "y: y is a graph output"],
         ])
     }
 

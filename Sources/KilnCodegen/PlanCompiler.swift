@@ -1,4 +1,5 @@
 import KilnIR
+import KilnPasses
 
 /// A compiled plan with what the CLI reports about it.
 public struct CompiledPlan: Sendable {
@@ -31,6 +32,8 @@ public enum PlanCompiler {
         var program = try Lowering.lower(graph)
         if options.halfWeights { program.storeWeightsAsF16() }
         let memory = program.planMemory()
+        var options = options
+        options.decomposedLayers = graph.decomposedLayers.map(\.description)
         let bytes = try PlanWriter.write(program, memory: memory, options: options)
         return CompiledPlan(bytes: bytes, program: program, memory: memory)
     }

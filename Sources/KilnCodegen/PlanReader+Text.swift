@@ -33,7 +33,13 @@ extension PlanFile {
                      + sections.map { [$0.name, "\($0.offset)", "\($0.storedSize)", "\($0.uncompressedSize)", hex32($0.crc)] })
         out.append("")
         out.append("metadata:")
-        for (k, v) in metadata { out.append("  \(k) = \(v)") }
+        for (k, v) in metadata where k != "decomposed_layers" { out.append("  \(k) = \(v)") }
+        if let layers = metadata("decomposed_layers") {
+            let lines = layers.split(separator: "\n")
+            out.append("")
+            out.append("decomposed layers (\(lines.count)):")
+            out += lines.map { "  \($0)" }
+        }
         out.append("")
         out.append("tensors (\(tensors.count)):")
         out += table([["id", "name", "dtype", "shape", "storage", "offset", "bytes"]] + tensors.enumerated().map { i, t in

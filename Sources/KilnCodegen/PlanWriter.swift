@@ -11,6 +11,10 @@ public struct PlanOptions: Sendable {
     public var pipeline: String
     /// Store large f32 constants as f16 (`--quantize fp16`, see `HalfWeights`).
     public var halfWeights: Bool
+    /// The decomposed layers (`DecomposedLayer.description`, one per line in the
+    /// `decomposed_layers` metadata, written only when there are any). `PlanCompiler`
+    /// fills it from the graph.
+    public var decomposedLayers: [String] = []
 
     public init(compress: Bool = true, sourceSHA256: String = "", pipeline: String = "", halfWeights: Bool = false) {
         self.compress = compress; self.sourceSHA256 = sourceSHA256; self.pipeline = pipeline
@@ -42,7 +46,7 @@ public enum PlanWriter {
             ("pipeline", options.pipeline),
             ("arena_size", String(memory.arenaSize)),
             ("peak_memory", String(memory.peakLiveBytes)),
-        ])
+        ] + (options.decomposedLayers.isEmpty ? [] : [("decomposed_layers", options.decomposedLayers.joined(separator: "\n"))]))
         var sections: [(SectionKind, stored: [UInt8], size: Int)] = [
             (.strings, s.strings.bytes, s.strings.bytes.count),
             (.tensors, s.tensors.bytes, s.tensors.bytes.count),

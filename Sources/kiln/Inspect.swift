@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnCodegen
 import KilnIR
+import KilnPasses
 
 enum InspectFormat: String, ExpressibleByArgument, CaseIterable {
     case kir, json, dot
@@ -19,7 +20,9 @@ struct Inspect: ParsableCommand {
             --format json prints the op histogram, parameter count, FLOPs per op and in total, and the \
             inputs and outputs with their types. --format dot prints Graphviz; with --output FILE.svg \
             (or .png/.pdf) it renders through the `dot` program. Given a plan (.kplan), it prints the \
-            header, sections, metadata, tensor table, instructions and the memory plan.
+            header, sections, metadata, the decomposed layers, tensor table, instructions and the memory plan. \
+            For a model, --format kir ends with a comment listing the layers decompose-depthwise and \
+            decompose-low-rank split (json: "decomposed_layers").
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -41,7 +44,7 @@ struct Inspect: ParsableCommand {
         try reporting {
             switch format {
             case .kir:
-                try emit(Printer.print(graph, constants: constants == .full ? .full : .summary))
+                try emit(Printer.print(graph, constants: constants == .full ? .full : .summary) + decomposedComment(graph))
             case .json:
                 try emit(jsonSummary(graph))
             case .dot:
@@ -92,6 +95,14 @@ struct Inspect: ParsableCommand {
         try require(process.terminationStatus == 0, "dot failed to render \(output) (exit \(process.terminationStatus))")
     }
 
+    /// `// decomposed layers (n):` and one `//   conv1 → depthwise r=2 + pointwise` line per
+    /// layer after the IR (comments: the text still parses), or "" when there are none.
+    private func decomposedComment(_ g: Graph) -> String {
+        let layers = g.decomposedLayers
+        guard !layers.isEmpty else { return "" }
+        return (["// decomposed layers (\(layers.count)):"] + layers.map { "//   \($0)" }).joined(separator: "\n") + "\n"
+    }
+
     private func jsonSummary(_ g: Graph) throws -> String {
         let stats = g.statistics
         func io(_ ids: [ValueID]) -> [[String: Any]] {
@@ -107,6 +118,9 @@ struct Inspect: ParsableCommand {
             "flops_total": stats.totalFlops,
             "inputs": io(g.inputs),
             "outputs": io(g.outputs),
+            "decomposed_layers": g.decomposedLayers.map {
+                ["layer": $0.layer, "kind": $0.kind.rawValue, "rank": $0.rank] as [String: Any]
+            },
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"

@@ -8,6 +8,7 @@ reports (stderr of `kiln compile`) are checked against numpy's singular values.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
@@ -237,3 +238,34 @@ def test_bad_options_are_one_line_errors(kiln, tmp_path, flags, message):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode != 0
     assert message in run.stderr
+
+
+def test_inspect_lists_decomposed_layers(kiln, tmp_path):
+    """`kiln inspect` names the layers the decompose passes split: from a plan's
+    `decomposed_layers` metadata, and from a .kir graph (comment after the IR, and json)."""
+    plan = tmp_path / "d.kplan"
+    run_kiln(kiln, "compile", GRAPHS / "lenet.onnx", "-o", plan, "--decompose", "depthwise=2", "--decompose", "low-rank=4")
+    text = run_kiln(kiln, "inspect", plan).stdout
+    start = text.index("decomposed layers (5):\n")
+    assert text[start:].split("\n\n")[0].splitlines() == [
+        "decomposed layers (5):",
+        "  /conv1/Conv → depthwise r=2 + pointwise",
+        "  /conv2/Conv → depthwise r=2 + pointwise",
+        "  /fc1/Gemm → low-rank r=4 (u, v)",
+        "  /fc2/Gemm → low-rank r=4 (u, v)",
+        "  /fc3/Gemm → low-rank r=4 (u, v)",
+    ]
+    assert "decomposed_layers =" not in text  # listed once, in its own section
+    plain = tmp_path / "p.kplan"
+    run_kiln(kiln, "compile", GRAPHS / "lenet.onnx", "-o", plain)
+    assert "decomposed" not in run_kiln(kiln, "inspect", plain).stdout
+
+    kir = tmp_path / "d.kir"
+    kir.write_text(run_kiln(kiln, "opt", GRAPHS / "lenet.onnx", "--passes", "decompose-depthwise{rank=3;rel=0.01}",
+                            "--constants", "full").stdout)
+    lines = run_kiln(kiln, "inspect", kir).stdout.splitlines()
+    assert lines[-3:] == ["// decomposed layers (2):", "//   /conv1/Conv → depthwise r=3 + pointwise",
+                          "//   /conv2/Conv → depthwise r=3 + pointwise"]
+    summary = json.loads(run_kiln(kiln, "inspect", kir, "--format", "json").stdout)
+    assert summary["decomposed_layers"] == [{"layer": "/conv1/Conv", "kind": "depthwise", "rank": 3},
+                                            {"layer": "/conv2/Conv", "kind": "depthwise", "rank": 3}]

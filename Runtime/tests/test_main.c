@@ -158,21 +158,34 @@ void ab_f64(attr_buf *a, double v) { ab_put(a, &v, 8); }
 
 int write_fixtures(const char *dir);
 
+/* `kiln-test` runs every group; `kiln-test NAME...` only the named ones (scripts/edge-check
+ * times them one by one under qemu). */
+static const struct { const char *name; void (*run)(void); } groups[] = {
+    {"loader", test_loader},     {"gemm", test_gemm},           {"conv", test_conv},
+    {"elementwise", test_elementwise}, {"layout", test_layout}, {"nn", test_nn},
+    {"misc", test_misc},         {"threads", test_threads},     {"attention", test_attention},
+    {"f16", test_f16},           {"quant", test_quant_kernels}, {"concurrency", test_concurrency},
+};
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--fixtures") == 0) return write_fixtures(argv[2]);
+    const size_t ngroups = sizeof groups / sizeof groups[0];
+    for (int a = 1; a < argc; a++) {
+        size_t g = 0;
+        while (g < ngroups && strcmp(argv[a], groups[g].name) != 0) g++;
+        if (g == ngroups) {
+            fprintf(stderr, "kiln-test: unknown test group '%s' (groups:", argv[a]);
+            for (g = 0; g < ngroups; g++) fprintf(stderr, " %s", groups[g].name);
+            fprintf(stderr, ")\n");
+            return 2;
+        }
+    }
     printf("kiln runtime %s tests (blas %d, zstd %d)\n", kiln_version(), kiln_has_blas(), kiln_has_zstd());
-    test_loader();
-    test_gemm();
-    test_conv();
-    test_elementwise();
-    test_layout();
-    test_nn();
-    test_misc();
-    test_threads();
-    test_attention();
-    test_f16();
-    test_quant_kernels();
-    test_concurrency();
+    for (size_t g = 0; g < ngroups; g++) {
+        int wanted = argc == 1;
+        for (int a = 1; a < argc; a++) wanted |= strcmp(argv[a], groups[g].name) == 0;
+        if (wanted) groups[g].run();
+    }
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

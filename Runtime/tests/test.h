@@ -74,5 +74,6 @@ void test_f16(void);
 void test_quant_kernels(void);
 void test_concurrency(void);
 void test_vmath(void);
+void test_gemm_small(void);
 
 #endif

@@ -174,6 +174,7 @@ int main(int argc, char **argv) {
     test_quant_kernels();
     test_concurrency();
     test_vmath();
+    test_gemm_small();
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

@@ -1,5 +1,5 @@
-/* gemm.c — the GEMM entry point (OpenBLAS cblas_sgemm when built with KILN_USE_BLAS,
- * the portable C GEMM otherwise) and the GEMM and MATMUL opcodes. */
+/* gemm.c — the GEMM entry point (few rows: gemm_small.c; else OpenBLAS cblas_sgemm when
+ * built with KILN_USE_BLAS, the portable C GEMM otherwise) and the GEMM and MATMUL opcodes. */
 #include "../internal.h"
 
 #ifdef KILN_USE_BLAS
@@ -14,6 +14,7 @@ void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n
             for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
+    if (kiln_sgemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
 #ifdef KILN_USE_BLAS
     (void)e;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,

@@ -205,9 +205,11 @@ kiln_status kiln_session_run(kiln_session *s) {
             return session_fail(s, KILN_ERR_INPUT_NOT_SET, "session: input \"%s\" is not set",
                                 p->tensors[p->inputs[i]].name);
 #ifdef KILN_USE_BLAS
-    if (blas_threads != (int)s->threads) {
-        openblas_set_num_threads((int)s->threads);
-        blas_threads = (int)s->threads;
+    /* OpenBLAS stays single-threaded: large GEMMs are split over the session's own pool
+     * (kiln_sgemm), small ones never wait for a thread to wake. */
+    if (blas_threads != 1) {
+        openblas_set_num_threads(1);
+        blas_threads = 1;
     }
 #endif
     kiln_exec e = {p, s->pool, s->ptr, s->workspace, s->workspace_floats, s->threads};

@@ -10,8 +10,9 @@
  * tap. A coordinate outside the input in tf_crop_and_resize marks the output element as
  * the extrapolation value. Running visits, per output element, the product of its axes'
  * taps. When every axis but the last two has a single tap per coordinate (the usual N, C
- * untouched), a 2-D loop does the same products and sums in the same order without the
- * per-element odometer over all axes. */
+ * untouched), a 2-D loop does the same products and sums in float (the generic path sums
+ * in double; both are within float rounding of each other) without the per-element
+ * odometer over all axes, and a single-tap pixel (nearest) is one multiply and a load. */
 #include "common.h"
 
 #include <math.h>
@@ -155,6 +156,7 @@ static void run_plane(const resize_params *p, const float *x, float *y) {
             w0 *= t->weight;
             off0 += t->index * p->in_str[d];
         }
+        float w0f = (float)w0;
         for (int64_t oh = 0; oh < oh_n; oh++) {
             int nh = nh_all[oh];
             const tap *th = th_all + 4 * oh;
@@ -162,13 +164,17 @@ static void run_plane(const resize_params *p, const float *x, float *y) {
                 int nw = nw_all[ow];
                 const tap *tw = tw_all + 4 * ow;
                 if (nh == 0 || nw == 0) { *y++ = p->extrapolation; continue; }
-                double acc = 0;
+                if (nh == 1 && nw == 1) { /* nearest, or an exact source pixel */
+                    *y++ = w0f * th[0].weight * tw[0].weight * x[off0 + th[0].index * sh + tw[0].index * sw];
+                    continue;
+                }
+                float acc = 0;
                 for (int a = 0; a < nh; a++) {
-                    double wa = w0 * th[a].weight;
+                    float wa = w0f * th[a].weight;
                     const float *xa = x + off0 + th[a].index * sh;
                     for (int b = 0; b < nw; b++) acc += wa * tw[b].weight * xa[tw[b].index * sw];
                 }
-                *y++ = (float)acc;
+                *y++ = acc;
             }
         }
         int d = (int)outer_rank - 1;

@@ -32,7 +32,8 @@ static void one(int simd, int ta, int tb, size_t m, size_t n, size_t k, float al
     memcpy(want, c0, csz * 4);
     int took = kiln_sgemm_small_path(simd, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc);
     reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, want, ldc);
-    int should = (m <= 4 && (!ta || (m == 1 && lda == 1))) || (n == 1 && ldc == 1 && (tb || ldb == 1));
+    int should = (m <= 4 && (!ta || (m == 1 && lda == 1))) || (n == 1 && ldc == 1 && (tb || ldb == 1)) ||
+                 (!tb && n <= 64 && k <= 1024);
     CHECK(took == should, "gemm_small m%zu n%zu k%zu ta%d tb%d ldc%zu: took %d, expected %d", m, n, k, ta, tb, ldc, took,
           should);
     if (took) {
@@ -57,7 +58,17 @@ void test_gemm_small(void) {
                             one(simd, ta, tb, ms[mi], ns[ni], ks[ki], 1.0f, 0.0f, 0);
                             one(simd, ta, tb, ms[mi], ns[ni], ks[ki], 0.5f, -2.0f, 3);
                         }
-    /* N = 1 with many rows (a transposed conv of a 1x1 input) */
+    /* N = 1 with many rows (a transposed conv of a 1x1 input); narrow C at many rows (row
+     * tails 1..3, column tails); and shapes it declines (wide or transposed B, long K) */
+    const size_t rows[] = {6, 37, 512}, cols[] = {16, 23, 64, 65};
     for (int simd = 0; simd < 2; simd++)
-        for (int ta = 0; ta < 2; ta++) one(simd, ta, 0, 37, 1, 32, 1.0f, 0.0f, 0);
+        for (int ta = 0; ta < 2; ta++) {
+            one(simd, ta, 0, 37, 1, 32, 1.0f, 0.0f, 0);
+            for (size_t r = 0; r < 3; r++)
+                for (size_t q = 0; q < 4; q++) {
+                    one(simd, ta, 0, rows[r], cols[q], 64, 1.0f, 0.0f, 0);
+                    one(simd, ta, 1, rows[r], cols[q], 9, 0.5f, -2.0f, 3);
+                }
+            one(simd, ta, 0, 9, 16, 1025, 1.0f, 0.0f, 0);
+        }
 }

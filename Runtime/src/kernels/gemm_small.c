@@ -11,6 +11,9 @@
  * - op(B) = B (stored [K, N]): C[i][j0..j0+16) = sum_p A[i][p] * B[p][j0..j0+16), the 16
  *   columns of every A row held in registers across the whole K loop; tail columns masked.
  * - N = 1 is C^T = op(B)^T op(A)^T, an M = 1 problem with the roles swapped.
+ * - Narrow C (N <= 64, K <= 1024, op(B) = B) at any M, either layout of A: panels of 4 rows
+ *   x 16 columns of C held in 8 registers over the K loop (per p: two B loads, four A
+ *   broadcasts, eight FMAs).
  * Then C = alpha * acc (+ beta * C when beta != 0). The portable path (same loops in plain
  * C) is always built and is what the tests compare the AVX2 path with. */
 #include "../internal.h"
@@ -18,6 +21,8 @@
 #include <string.h>
 
 #define KILN_SMALL_M 4
+#define KILN_SMALL_N 64
+#define KILN_SMALL_K 1024
 
 /* ---- portable -------------------------------------------------------------------------- */
 
@@ -38,14 +43,15 @@ static void rows_bt_portable(size_t m, size_t n, size_t k, float alpha, const fl
         }
 }
 
-static void rows_b_portable(size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda, const float *b,
-                            size_t ldb, float beta, float *c, size_t ldc) {
+/* A element (i, p) is a[i * ai + p * ap]: either layout of A. */
+static void rows_b_portable(size_t m, size_t n, size_t k, float alpha, const float *a, size_t ai, size_t ap,
+                            const float *b, size_t ldb, float beta, float *c, size_t ldc) {
     for (size_t i = 0; i < m; i++)
         for (size_t j0 = 0; j0 < n; j0 += 16) {
             size_t w = n - j0 < 16 ? n - j0 : 16;
             float acc[16] = {0};
             for (size_t p = 0; p < k; p++) {
-                float av = a[i * lda + p];
+                float av = a[i * ai + p * ap];
                 const float *br = b + p * ldb + j0;
                 for (size_t l = 0; l < w; l++) acc[l] += av * br[l];
             }
@@ -109,33 +115,52 @@ static void rows_bt(size_t m, size_t n, size_t k, float alpha, const float *a, s
     if (j0 < n) rows_bt_portable(m, n - j0, k, alpha, a, lda, b + j0 * ldb, ldb, beta, c + j0, ldc);
 }
 
-static void rows_b(size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda, const float *b, size_t ldb,
-                   float beta, float *c, size_t ldc) {
-    for (size_t j0 = 0; j0 < n; j0 += 16) {
-        size_t w = n - j0 < 16 ? n - j0 : 16;
-        __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(w > 8 ? 8 : w)), idx);
-        __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(w > 8 ? w - 8 : 0)), idx);
-        for (size_t i = 0; i < m; i++) {
-            __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-            const float *ar = a + i * lda, *br = b + j0;
-            if (w == 16) {
-                for (size_t p = 0; p < k; p++, br += ldb) {
-                    __m256 av = _mm256_broadcast_ss(ar + p);
-                    s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(br), s0);
-                    s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(br + 8), s1);
-                }
-            } else {
-                for (size_t p = 0; p < k; p++, br += ldb) {
-                    __m256 av = _mm256_broadcast_ss(ar + p);
-                    s0 = _mm256_fmadd_ps(av, _mm256_maskload_ps(br, m0), s0);
-                    s1 = _mm256_fmadd_ps(av, _mm256_maskload_ps(br + 8, m1), s1);
-                }
-            }
-            float *cr = c + i * ldc + j0;
-            store8(cr, s0, w > 8 ? 8 : w, alpha, beta);
-            if (w > 8) store8(cr + 8, s1, w - 8, alpha, beta);
+/* Rows [i0, i0 + R) x columns [j0, j0 + w) with w <= 16, R = 4 or 1 (the accumulators of
+ * four rows and 16 columns fill 8 of the 16 ymm registers; named, so they stay there). */
+#define PANEL_LOAD                                                                          \
+    __m256 b0 = w == 16 ? _mm256_loadu_ps(br) : _mm256_maskload_ps(br, m0);                 \
+    __m256 b1 = w == 16 ? _mm256_loadu_ps(br + 8) : _mm256_maskload_ps(br + 8, m1);
+#define PANEL_ROW(r, x0, x1)                                                                \
+    {                                                                                       \
+        __m256 av = _mm256_broadcast_ss(ar + (r) * ai);                                     \
+        x0 = _mm256_fmadd_ps(av, b0, x0);                                                   \
+        x1 = _mm256_fmadd_ps(av, b1, x1);                                                   \
+    }
+#define PANEL_STORE(r, x0, x1)                                                              \
+    {                                                                                       \
+        float *cr = c + (i0 + (r)) * ldc + j0;                                              \
+        store8(cr, x0, w > 8 ? 8 : w, alpha, beta);                                         \
+        if (w > 8) store8(cr + 8, x1, w - 8, alpha, beta);                                  \
+    }
+
+static void panel_b(int four, size_t i0, size_t j0, size_t w, size_t k, float alpha, const float *a, size_t ai,
+                    size_t ap, const float *b, size_t ldb, float beta, float *c, size_t ldc) {
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(w > 8 ? 8 : w)), idx);
+    __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(w > 8 ? w - 8 : 0)), idx);
+    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+    const float *br = b + j0, *ar = a + i0 * ai;
+    if (four) {
+        for (size_t p = 0; p < k; p++, br += ldb, ar += ap) {
+            PANEL_LOAD
+            PANEL_ROW(0, s00, s01) PANEL_ROW(1, s10, s11) PANEL_ROW(2, s20, s21) PANEL_ROW(3, s30, s31)
         }
+        PANEL_STORE(0, s00, s01) PANEL_STORE(1, s10, s11) PANEL_STORE(2, s20, s21) PANEL_STORE(3, s30, s31)
+    } else {
+        for (size_t p = 0; p < k; p++, br += ldb, ar += ap) {
+            PANEL_LOAD
+            PANEL_ROW(0, s00, s01)
+        }
+        PANEL_STORE(0, s00, s01)
+    }
+}
+
+static void rows_b(size_t m, size_t n, size_t k, float alpha, const float *a, size_t ai, size_t ap, const float *b,
+                   size_t ldb, float beta, float *c, size_t ldc) {
+    for (size_t j0 = 0; j0 < n; j0 += 16) {
+        size_t w = n - j0 < 16 ? n - j0 : 16, i = 0;
+        for (; i + 4 <= m; i += 4) panel_b(1, i, j0, w, k, alpha, a, ai, ap, b, ldb, beta, c, ldc);
+        for (; i < m; i++) panel_b(0, i, j0, w, k, alpha, a, ai, ap, b, ldb, beta, c, ldc);
     }
 }
 #else
@@ -147,7 +172,7 @@ static void rows_b(size_t m, size_t n, size_t k, float alpha, const float *a, si
 static void run_rows(int simd, int bt, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                      const float *b, size_t ldb, float beta, float *c, size_t ldc) {
     if (bt) (simd ? rows_bt : rows_bt_portable)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    else (simd ? rows_b : rows_b_portable)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else (simd ? rows_b : rows_b_portable)(m, n, k, alpha, a, lda, 1, b, ldb, beta, c, ldc);
 }
 
 int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
@@ -162,6 +187,13 @@ int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n
      * a dense column; op(A)^T is A's storage read as B' (transposed unless trans_a). */
     if (n == 1 && ldc == 1 && (trans_b || ldb == 1)) {
         run_rows(simd, !trans_a, 1, m, k, alpha, b, k, a, lda, beta, c, m);
+        return 1;
+    }
+    /* narrow C (N <= KILN_SMALL_N) with B rows contiguous: 4 x 16 register panels, either
+     * layout of A (a transposed conv's W^T x X at small images) */
+    if (!trans_b && n <= KILN_SMALL_N && k <= KILN_SMALL_K) {
+        size_t ai = trans_a ? 1 : lda, ap = trans_a ? lda : 1;
+        (simd ? rows_b : rows_b_portable)(m, n, k, alpha, a, ai, ap, b, ldb, beta, c, ldc);
         return 1;
     }
     return 0;

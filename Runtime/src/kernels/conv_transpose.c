@@ -53,6 +53,7 @@ static kiln_status check_ct(kiln_check *c) {
     return kiln_check_gemm_dims(c, p->rows, p->hw, p->cg);
 }
 
+#define COL_TAPS_MAX 16
 typedef struct col2im_job { const ct_params *p; const float *col, *bias; float *y; int64_t g; } col2im_job;
 
 static void col2im_channels(void *ctx, size_t begin, size_t end, uint32_t thread) {
@@ -60,6 +61,14 @@ static void col2im_channels(void *ctx, size_t begin, size_t end, uint32_t thread
     const ct_params *p = j->p;
     const kiln_conv_attrs *a = &p->a;
     (void)thread;
+    /* the [lo, hi) input columns of every kernel column (divisions hoisted out of the loops) */
+    int64_t los[COL_TAPS_MAX], his[COL_TAPS_MAX];
+    for (int64_t kj = 0; kj < a->kw && kj < COL_TAPS_MAX; kj++) {
+        int64_t off = kj * a->dw - a->pl;
+        int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->ow - 1 - off, a->sw) + 1;
+        los[kj] = lo < 0 ? 0 : lo;
+        his[kj] = hi > p->w ? p->w : hi;
+    }
     for (size_t mo = begin; mo < end; mo++) {
         int64_t mch = j->g * p->mg + (int64_t)mo;
         float *plane = j->y + mch * p->oh * p->ow;
@@ -68,16 +77,24 @@ static void col2im_channels(void *ctx, size_t begin, size_t end, uint32_t thread
         for (int64_t ki = 0; ki < a->kh; ki++)
             for (int64_t kj = 0; kj < a->kw; kj++) {
                 const float *crow = j->col + (((int64_t)mo * a->kh + ki) * a->kw + kj) * p->hw;
-                int64_t off = kj * a->dw - a->pl;
-                int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->ow - 1 - off, a->sw) + 1;
-                if (lo < 0) lo = 0;
-                if (hi > p->w) hi = p->w;
+                int64_t off = kj * a->dw - a->pl, lo, hi;
+                if (kj < COL_TAPS_MAX) {
+                    lo = los[kj];
+                    hi = his[kj];
+                } else {
+                    lo = kiln_ceil_div(-off, a->sw);
+                    hi = kiln_floor_div(p->ow - 1 - off, a->sw) + 1;
+                    if (lo < 0) lo = 0;
+                    if (hi > p->w) hi = p->w;
+                }
                 for (int64_t ih = 0; ih < p->h; ih++) {
                     int64_t oh = ih * a->sh - a->pt + ki * a->dh;
                     if (oh < 0 || oh >= p->oh) continue;
-                    float *orow = plane + oh * p->ow;
-                    const float *src = crow + ih * p->w;
-                    for (int64_t iw = lo; iw < hi; iw++) orow[iw * a->sw + off] += src[iw];
+                    float *restrict orow = plane + oh * p->ow;
+                    const float *restrict src = crow + ih * p->w;
+                    if (a->sw == 1) for (int64_t iw = lo; iw < hi; iw++) orow[iw + off] += src[iw];
+                    else if (a->sw == 2) for (int64_t iw = lo; iw < hi; iw++) orow[2 * iw + off] += src[iw];
+                    else for (int64_t iw = lo; iw < hi; iw++) orow[iw * a->sw + off] += src[iw];
                 }
             }
     }

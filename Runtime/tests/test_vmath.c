@@ -91,5 +91,24 @@ void test_vmath(void) {
         check_fn(name, tanhs[k], ref_tanh, -20.0, 20.0, 1e-30, bound);
         check_edges(name, tanhs[k], 2);
     }
+    /* gelu_erf: |error| <= 1.5e-7 |x| (A&S 7.1.26) plus float rounding */
+    vfn gelus[2] = {kiln_vgelu_erf, kiln_vgelu_erf_portable};
+    for (int k = 0; k < 2; k++) {
+        float x[1001], y[1001];
+        double worst = 0;
+        for (int rep = 0; rep < 40; rep++) {
+            for (int i = 0; i < 1001; i++) x[i] = -10.0f + 20.0f * (float)(rep * 1001 + i) / 40040.0f;
+            gelus[k](x, y, 1001);
+            for (int i = 0; i < 1001; i++) {
+                double xv = x[i], want = 0.5 * xv * (1.0 + erf(xv / sqrt(2.0)));
+                double err = fabs(y[i] - want) / (fabs(xv) > 1e-3 ? fabs(xv) : 1e-3);
+                if (err > worst) worst = err;
+            }
+        }
+        CHECK(worst <= 3e-7, "gelu_erf (%s): error %.3g x |x| exceeds 3e-7", path[k], worst);
+        float nan_in = NAN, out;
+        gelus[k](&nan_in, &out, 1);
+        CHECK(out != out, "gelu_erf (%s) of NaN is %g", path[k], out);
+    }
     printf("vmath: simd path %s\n", kiln_vmath_simd() ? "on" : "off (portable only)");
 }

@@ -1,6 +1,6 @@
 /* unary.c — elementwise unary functions and activations (UNARY opcode; also the fused
  * activations of conv/gemm/matmul/batch_norm). f32 computes in float with the C99 math
- * library, except sigmoid, tanh and silu (vmath.c: vectorized, within a few ulps); i32/i64 support identity/abs/neg/sign/relu/clip; bool supports not;
+ * library, except sigmoid, tanh, silu and gelu_erf (vmath.c: vectorized; see its error bounds); i32/i64 support identity/abs/neg/sign/relu/clip; bool supports not;
  * is_nan/is_inf map f32 to bool. Attributes: i32 func, f32 alpha, f32 beta. */
 #include "common.h"
 #include "vmath.h"
@@ -51,7 +51,7 @@ void kiln_unary_f32(int32_t func, float alpha, float beta, const float *in, floa
     case KILN_UNARY_LEAKY_RELU: MAP(x < 0.0f ? alpha * x : x);
     case KILN_UNARY_SIGMOID: kiln_vsigmoid(in, out, n); break;
     case KILN_UNARY_TANH: kiln_vtanh(in, out, n); break;
-    case KILN_UNARY_GELU_ERF: MAP(0.5f * x * (1.0f + erff(x * 0.70710678118654752f)));
+    case KILN_UNARY_GELU_ERF: kiln_vgelu_erf(in, out, n); break;
     case KILN_UNARY_GELU_TANH: MAP(0.5f * x * (1.0f + tanhf(k_gelu * (x + 0.044715f * x * x * x))));
     case KILN_UNARY_HARD_SWISH: MAP(x * fminf(fmaxf(x * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f));
     case KILN_UNARY_HARD_SIGMOID: MAP(fminf(fmaxf(alpha * x + beta, 0.0f), 1.0f));

@@ -33,7 +33,7 @@ static void one(int simd, int ta, int tb, size_t m, size_t n, size_t k, float al
     int took = kiln_sgemm_small_path(simd, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc);
     reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, want, ldc);
     int should = (m <= 4 && (!ta || (m == 1 && lda == 1))) || (n == 1 && ldc == 1 && (tb || ldb == 1)) ||
-                 (!tb && n <= 64 && k <= 1024);
+                 (!tb && k <= 1024 && (n <= 64 || (double)m * n * k <= 1048576.0));
     CHECK(took == should, "gemm_small m%zu n%zu k%zu ta%d tb%d ldc%zu: took %d, expected %d", m, n, k, ta, tb, ldc, took,
           should);
     if (took) {
@@ -70,5 +70,7 @@ void test_gemm_small(void) {
                     one(simd, ta, 1, rows[r], cols[q], 9, 0.5f, -2.0f, 3);
                 }
             one(simd, ta, 0, 9, 16, 1025, 1.0f, 0.0f, 0);
+            one(simd, ta, 0, 16, 256, 64, 1.0f, 0.0f, 0);  /* 262144 MACs: taken */
+            one(simd, ta, 0, 64, 257, 64, 1.0f, 0.0f, 0);  /* 1052672 MACs: declined */
         }
 }

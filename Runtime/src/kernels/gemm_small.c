@@ -11,7 +11,8 @@
  * - op(B) = B (stored [K, N]): C[i][j0..j0+16) = sum_p A[i][p] * B[p][j0..j0+16), the 16
  *   columns of every A row held in registers across the whole K loop; tail columns masked.
  * - N = 1 is C^T = op(B)^T op(A)^T, an M = 1 problem with the roles swapped.
- * - Narrow C (N <= 64, K <= 1024, op(B) = B) at any M, either layout of A: panels of 4 rows
+ * - Narrow C (N <= 64, K <= 1024, op(B) = B) at any M, or any such product of at most 1M
+ *   multiply-adds (a batch-16 Linear layer), either layout of A: panels of 4 rows
  *   x 16 columns of C held in 8 registers over the K loop (per p: two B loads, four A
  *   broadcasts, eight FMAs).
  * Then C = alpha * acc (+ beta * C when beta != 0). The portable path (same loops in plain
@@ -23,6 +24,7 @@
 #define KILN_SMALL_M 4
 #define KILN_SMALL_N 64
 #define KILN_SMALL_K 1024
+#define KILN_SMALL_MACS 1048576.0
 
 /* ---- portable -------------------------------------------------------------------------- */
 
@@ -190,8 +192,8 @@ int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n
         return 1;
     }
     /* narrow C (N <= KILN_SMALL_N) with B rows contiguous: 4 x 16 register panels, either
-     * layout of A (a transposed conv's W^T x X at small images) */
-    if (!trans_b && n <= KILN_SMALL_N && k <= KILN_SMALL_K) {
+     * layout of A (a transposed conv's W^T x X at small images), and small products */
+    if (!trans_b && k <= KILN_SMALL_K && (n <= KILN_SMALL_N || (double)m * (double)n * (double)k <= KILN_SMALL_MACS)) {
         size_t ai = trans_a ? 1 : lda, ap = trans_a ? lda : 1;
         (simd ? rows_b : rows_b_portable)(m, n, k, alpha, a, ai, ap, b, ldb, beta, c, ldc);
         return 1;

@@ -4,7 +4,8 @@
  * itself at this size; here B streams through once.
  *
  * Algorithm:
- * - op(B) = B^T (B stored [N, K], the usual Gemm/Linear layout): C[i][j] = A_i . B_j. Eight
+ * - op(B) = B^T (B stored [N, K], the usual Gemm/Linear layout), M <= 4 or at most 1M
+ *   multiply-adds (K <= 1024) with A rows contiguous: C[i][j] = A_i . B_j. Eight
  *   B rows at a time, each dotted with every A row in an 8-lane accumulator; the eight
  *   accumulators of one A row are reduced to one vector of 8 results by a transpose-add
  *   tree (hadd, then 128-bit halves), then the k % 8 tail.
@@ -181,7 +182,8 @@ int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n
                           size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc) {
     simd = simd && SMALL_SIMD;
     if (m == 0 || n == 0 || k == 0) return 0;
-    if (m <= KILN_SMALL_M && (!trans_a || (m == 1 && lda == 1))) {
+    int small = (double)m * (double)n * (double)k <= KILN_SMALL_MACS && k <= KILN_SMALL_K;
+    if ((m <= KILN_SMALL_M || (small && trans_b)) && (!trans_a || (m == 1 && lda == 1))) {
         run_rows(simd, trans_b, m, n, k, alpha, a, trans_a ? k : lda, b, ldb, beta, c, ldc);
         return 1;
     }
@@ -193,7 +195,7 @@ int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n
     }
     /* narrow C (N <= KILN_SMALL_N) with B rows contiguous: 4 x 16 register panels, either
      * layout of A (a transposed conv's W^T x X at small images), and small products */
-    if (!trans_b && k <= KILN_SMALL_K && (n <= KILN_SMALL_N || (double)m * (double)n * (double)k <= KILN_SMALL_MACS)) {
+    if (!trans_b && k <= KILN_SMALL_K && (n <= KILN_SMALL_N || small)) {
         size_t ai = trans_a ? 1 : lda, ap = trans_a ? lda : 1;
         (simd ? rows_b : rows_b_portable)(m, n, k, alpha, a, ai, ap, b, ldb, beta, c, ldc);
         return 1;

@@ -65,10 +65,11 @@ static void tap_ranges(const pool_params *p, int64_t *lo, int64_t *hi) {
     }
 }
 
-/* Stride 1 with AVX2: each output row in chunks of 8 columns held in a register across
+/* Stride 1 or 2 with AVX2: each output row in chunks of 8 columns held in a register across
  * all kernel taps (a row written and re-read per tap stalls on store forwarding, and these
  * rows are short, 7..32); a tap's lanes outside its [lo, hi) load nothing and count as
- * -inf (max) or 0 (sum). Max keeps a NaN from either side, like the C loop. */
+ * -inf (max) or 0 (sum); stride 2 loads 16 inputs and keeps the even lanes (shuffle, then
+ * a 64-bit lane permute). Max keeps a NaN from either side, like the C loop. */
 #if defined(__AVX2__)
 #include <immintrin.h>
 #define HAVE_ROWS_SIMD 1
@@ -88,7 +89,19 @@ static void rows_simd(const pool_params *p, const int64_t *lo, const int64_t *hi
                     __m256i m = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo[kj]), col),
                                                     _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi[kj]), col));
                     int64_t off = kj * p->dw - p->pl;
-                    __m256 v = _mm256_maskload_ps(irow + ow0 + off, m);
+                    __m256 v;
+                    if (p->sw == 1) {
+                        v = _mm256_maskload_ps(irow + ow0 + off, m);
+                    } else { /* stride 2: the even lanes of 16 loaded inputs */
+                        __m256i lo_cols = _mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+                        __m256i hi_cols = _mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+                        __m256i even = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
+                        const float *src = irow + 2 * ow0 + off;
+                        __m256 va = _mm256_maskload_ps(src, _mm256_and_si256(lo_cols, even));
+                        __m256 vb = _mm256_maskload_ps(src + 8, _mm256_and_si256(hi_cols, even));
+                        __m256 sh = _mm256_shuffle_ps(va, vb, _MM_SHUFFLE(2, 0, 2, 0));
+                        v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(sh), _MM_SHUFFLE(3, 1, 2, 0)));
+                    }
                     if (avg) {
                         acc = _mm256_add_ps(acc, v);
                     } else {
@@ -159,7 +172,7 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
             float *out = j->y + (int64_t)plane * p->oh * p->ow;
             const float *in = j->x + (int64_t)plane * p->h * p->w;
 #ifdef HAVE_ROWS_SIMD
-            if (p->sw == 1 && p->w < INT32_MAX / 2) rows_simd(p, lo, hi, in, out, avg);
+            if ((p->sw == 1 || p->sw == 2) && p->w < INT32_MAX / 4) rows_simd(p, lo, hi, in, out, avg);
             else
 #endif
                 tap_rows(p, lo, hi, in, out, avg);

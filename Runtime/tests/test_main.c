@@ -1,4 +1,5 @@
 /* test_main.c — runs every C test of the runtime; exit status 1 on any failure. */
+#define _POSIX_C_SOURCE 200809L
 #include "test.h"
 
 #include "../src/internal.h"
@@ -161,6 +162,9 @@ int write_fixtures(const char *dir);
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--fixtures") == 0) return write_fixtures(argv[2]);
     printf("kiln runtime %s tests (blas %d, zstd %d)\n", kiln_version(), kiln_has_blas(), kiln_has_zstd());
+    /* the tests' tensors are small: without this, 2-thread sessions would run them all on
+     * the calling thread (session.c's serial policy) and never reach the threaded paths */
+    setenv("KILN_SERIAL_ELEMS", "0", 1);
     test_loader();
     test_gemm();
     test_conv();

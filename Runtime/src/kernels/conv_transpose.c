@@ -145,8 +145,8 @@ static void col2im_phased(void *ctx, size_t begin, size_t end, uint32_t thread) 
                 const float *ctap = j->col + ((int64_t)mo * a->kh + ki) * a->kw * p->hw + ih * p->w;
                 for (int64_t kj = 0; kj < a->kw; kj++) {
                     const float *src = ctap + kj * p->hw;
-                    float *dst = ph + at[kj];
-                    for (int64_t iw = los[kj]; iw < his[kj]; iw++) dst[iw] += src[iw];
+                    int64_t base = at[kj]; /* may be negative; base + iw >= 0 for iw >= lo */
+                    for (int64_t iw = los[kj]; iw < his[kj]; iw++) ph[base + iw] += src[iw];
                 }
             }
             float *orow = plane + oh * p->ow;

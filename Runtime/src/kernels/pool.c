@@ -172,7 +172,8 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
             float *out = j->y + (int64_t)plane * p->oh * p->ow;
             const float *in = j->x + (int64_t)plane * p->h * p->w;
 #ifdef HAVE_ROWS_SIMD
-            if ((p->sw == 1 || p->sw == 2) && p->w < INT32_MAX / 4) rows_simd(p, lo, hi, in, out, avg);
+            if ((p->sw == 1 || p->sw == 2) && p->w < INT32_MAX / 4 && p->ow < INT32_MAX / 4)
+                rows_simd(p, lo, hi, in, out, avg);
             else
 #endif
                 tap_rows(p, lo, hi, in, out, avg);

@@ -166,6 +166,15 @@ void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n
 /* Portable GEMM used when built without BLAS; also exported for tests. */
 void kiln_sgemm_portable(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                          const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
+/* GEMM with few rows or columns (gemm_small.c): computes C and returns 1 when M <= 4 (A
+ * rows contiguous), N = 1, or K <= 1024 with N <= 64 (B not transposed) or at most 1M
+ * multiply-adds (A rows contiguous when B is transposed); returns 0,
+ * touching nothing, otherwise. The _path form picks the
+ * SIMD (simd = 1, when built) or the portable loops, for tests. */
+int kiln_sgemm_small(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                     const float *b, size_t ldb, float beta, float *c, size_t ldc);
+int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
+                          size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
 /* Workspace floats per thread the portable GEMM needs. */
 size_t kiln_sgemm_workspace_floats(void);
 

@@ -3,7 +3,13 @@
  * Profiling (opt-in): with KILN_PROFILE=1 in the environment when the session is created,
  * every instruction is timed and kiln_session_free prints the time per kernel and the
  * slowest instructions to stderr (KILN_PROFILE=cpu: the calling thread's CPU time instead of
- * wall time, steadier on a busy machine at 1 thread). Without it the run loop does no timing. */
+ * wall time, steadier on a busy machine at 1 thread). Without it the run loop does no timing.
+ * Thread policy: an instruction whose operands and results hold fewer than
+ * KILN_SERIAL_ELEMS elements in all runs on the calling thread alone (its kernel sees one
+ * thread and no pool): waking a worker costs more than such a layer's whole work (tiny
+ * models ran 1.5-3x slower at 2 threads than at 1 on a busy 2-core machine).
+ * KILN_SERIAL_ELEMS=N in the environment sets the limit (0: never; the C tests use it to
+ * reach every kernel's threaded path with small tensors). */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
@@ -25,11 +31,14 @@ struct kiln_session {
     size_t workspace_floats;
     kiln_pool *pool;
     uint32_t threads;
+    uint8_t *serial;             /* per instruction: run on the calling thread only */
     double *profile;             /* seconds per instruction, summed over runs (KILN_PROFILE) */
     uint64_t profile_runs;
     int profile_cpu;
     char error[256];
 };
+
+#define KILN_SERIAL_ELEMS 65536u
 
 static double now_seconds(int cpu) {
     struct timespec ts;
@@ -125,6 +134,22 @@ kiln_status kiln_session_create(const kiln_plan *plan, uint32_t threads, kiln_se
         if (t->storage == KILN_STORAGE_CONSTANT) s->ptr[i] = (void *)t->data;
         else s->ptr[i] = s->arena + t->offset;
     }
+    const char *serial_env = getenv("KILN_SERIAL_ELEMS"); /* tests set 0: every kernel's threaded path */
+    uint64_t serial_below = serial_env && *serial_env ? strtoull(serial_env, NULL, 10) : KILN_SERIAL_ELEMS;
+    if (threads > 1 && serial_below > 0) {
+        s->serial = calloc(plan->instr_count ? plan->instr_count : 1, 1);
+        if (!s->serial) {
+            kiln_session_free(s);
+            return kiln_fail(error, KILN_ERR_OUT_OF_MEMORY, "session: out of memory");
+        }
+        for (uint32_t i = 0; i < plan->instr_count; i++) {
+            const kiln_instr *in = &plan->instrs[i];
+            uint64_t elems = 0;
+            for (uint32_t k = 0; k < (uint32_t)in->nin + in->nout; k++)
+                if (in->ids[k] != KILN_NO_TENSOR) elems += plan->tensors[in->ids[k]].count;
+            s->serial[i] = elems < serial_below;
+        }
+    }
     const char *prof = getenv("KILN_PROFILE");
     if (prof && *prof && strcmp(prof, "0") != 0) {
         s->profile = calloc(plan->instr_count ? plan->instr_count : 1, sizeof(double));
@@ -148,6 +173,7 @@ void kiln_session_free(kiln_session *s) {
     if (!s) return;
     if (s->profile) profile_report(s);
     free(s->profile);
+    free(s->serial);
     kiln_pool_free(s->pool);
     kiln_aligned_free(s->arena);
     kiln_aligned_free(s->workspace);
@@ -205,21 +231,25 @@ kiln_status kiln_session_run(kiln_session *s) {
             return session_fail(s, KILN_ERR_INPUT_NOT_SET, "session: input \"%s\" is not set",
                                 p->tensors[p->inputs[i]].name);
 #ifdef KILN_USE_BLAS
-    if (blas_threads != (int)s->threads) {
-        openblas_set_num_threads((int)s->threads);
-        blas_threads = (int)s->threads;
+    /* OpenBLAS stays single-threaded: large GEMMs are split over the session's own pool
+     * (kiln_sgemm), small ones never wait for a thread to wake. */
+    if (blas_threads != 1) {
+        openblas_set_num_threads(1);
+        blas_threads = 1;
     }
 #endif
     kiln_exec e = {p, s->pool, s->ptr, s->workspace, s->workspace_floats, s->threads};
+    kiln_exec e1 = {p, NULL, s->ptr, s->workspace, s->workspace_floats, 1};
     if (s->profile) {
         for (uint32_t i = 0; i < p->instr_count; i++) {
             double t0 = now_seconds(s->profile_cpu);
-            p->instrs[i].kernel->run(&e, &p->instrs[i]);
+            p->instrs[i].kernel->run(s->serial && s->serial[i] ? &e1 : &e, &p->instrs[i]);
             s->profile[i] += now_seconds(s->profile_cpu) - t0;
         }
         s->profile_runs++;
     } else {
-        for (uint32_t i = 0; i < p->instr_count; i++) p->instrs[i].kernel->run(&e, &p->instrs[i]);
+        for (uint32_t i = 0; i < p->instr_count; i++)
+            p->instrs[i].kernel->run(s->serial && s->serial[i] ? &e1 : &e, &p->instrs[i]);
     }
     s->error[0] = 0;
     return KILN_OK;

@@ -1,4 +1,5 @@
 /* test_main.c — runs every C test of the runtime; exit status 1 on any failure. */
+#define _POSIX_C_SOURCE 200809L
 #include "test.h"
 
 #include "../src/internal.h"
@@ -165,6 +166,7 @@ static const struct { const char *name; void (*run)(void); } groups[] = {
     {"elementwise", test_elementwise}, {"layout", test_layout}, {"nn", test_nn},
     {"misc", test_misc},         {"threads", test_threads},     {"attention", test_attention},
     {"f16", test_f16},           {"quant", test_quant_kernels}, {"concurrency", test_concurrency},
+    {"vmath", test_vmath},       {"gemm_small", test_gemm_small},
 };
 
 int main(int argc, char **argv) {
@@ -181,6 +183,9 @@ int main(int argc, char **argv) {
         }
     }
     printf("kiln runtime %s tests (blas %d, zstd %d)\n", kiln_version(), kiln_has_blas(), kiln_has_zstd());
+    /* the tests' tensors are small: without this, 2-thread sessions would run them all on
+     * the calling thread (session.c's serial policy) and never reach the threaded paths */
+    setenv("KILN_SERIAL_ELEMS", "0", 1);
     for (size_t g = 0; g < ngroups; g++) {
         int wanted = argc == 1;
         for (int a = 1; a < argc; a++) wanted |= strcmp(argv[a], groups[g].name) == 0;

@@ -9,7 +9,8 @@
  * 1. col[M/g*kh*kw, H*W] = W_g^T x X_g (one sgemm, A transposed).
  * 2. col2im: y[mo][ih*sh - pt + ki*dh][iw*sw - pl + kj*dw] += col[(mo,ki,kj)][(ih,iw)],
  *    skipping positions outside the output; output channels are split over threads
- *    (each owns its plane, so no two threads add into the same element).
+ *    (each owns its plane, so no two threads add into the same element). Output rows up
+ *    to 1024 wide are built one at a time in stride phases (col2im_phased).
  * 3. y starts as the bias (or zero); the fused activation runs last. */
 #include "common.h"
 
@@ -53,6 +54,7 @@ static kiln_status check_ct(kiln_check *c) {
     return kiln_check_gemm_dims(c, p->rows, p->hw, p->cg);
 }
 
+#define COL_TAPS_MAX 16
 typedef struct col2im_job { const ct_params *p; const float *col, *bias; float *y; int64_t g; } col2im_job;
 
 static void col2im_channels(void *ctx, size_t begin, size_t end, uint32_t thread) {
@@ -60,6 +62,14 @@ static void col2im_channels(void *ctx, size_t begin, size_t end, uint32_t thread
     const ct_params *p = j->p;
     const kiln_conv_attrs *a = &p->a;
     (void)thread;
+    /* the [lo, hi) input columns of every kernel column (divisions hoisted out of the loops) */
+    int64_t los[COL_TAPS_MAX], his[COL_TAPS_MAX];
+    for (int64_t kj = 0; kj < a->kw && kj < COL_TAPS_MAX; kj++) {
+        int64_t off = kj * a->dw - a->pl;
+        int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->ow - 1 - off, a->sw) + 1;
+        los[kj] = lo < 0 ? 0 : lo;
+        his[kj] = hi > p->w ? p->w : hi;
+    }
     for (size_t mo = begin; mo < end; mo++) {
         int64_t mch = j->g * p->mg + (int64_t)mo;
         float *plane = j->y + mch * p->oh * p->ow;
@@ -68,18 +78,85 @@ static void col2im_channels(void *ctx, size_t begin, size_t end, uint32_t thread
         for (int64_t ki = 0; ki < a->kh; ki++)
             for (int64_t kj = 0; kj < a->kw; kj++) {
                 const float *crow = j->col + (((int64_t)mo * a->kh + ki) * a->kw + kj) * p->hw;
-                int64_t off = kj * a->dw - a->pl;
-                int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->ow - 1 - off, a->sw) + 1;
-                if (lo < 0) lo = 0;
-                if (hi > p->w) hi = p->w;
+                int64_t off = kj * a->dw - a->pl, lo, hi;
+                if (kj < COL_TAPS_MAX) {
+                    lo = los[kj];
+                    hi = his[kj];
+                } else {
+                    lo = kiln_ceil_div(-off, a->sw);
+                    hi = kiln_floor_div(p->ow - 1 - off, a->sw) + 1;
+                    if (lo < 0) lo = 0;
+                    if (hi > p->w) hi = p->w;
+                }
                 for (int64_t ih = 0; ih < p->h; ih++) {
                     int64_t oh = ih * a->sh - a->pt + ki * a->dh;
                     if (oh < 0 || oh >= p->oh) continue;
-                    float *orow = plane + oh * p->ow;
-                    const float *src = crow + ih * p->w;
-                    for (int64_t iw = lo; iw < hi; iw++) orow[iw * a->sw + off] += src[iw];
+                    float *restrict orow = plane + oh * p->ow;
+                    const float *restrict src = crow + ih * p->w;
+                    if (a->sw == 1) for (int64_t iw = lo; iw < hi; iw++) orow[iw + off] += src[iw];
+                    else if (a->sw == 2) for (int64_t iw = lo; iw < hi; iw++) orow[2 * iw + off] += src[iw];
+                    else for (int64_t iw = lo; iw < hi; iw++) orow[iw * a->sw + off] += src[iw];
                 }
             }
+    }
+}
+
+/* col2im by output rows (used when the stack tables below fit): the output row is built
+ * in `sw` phase rows (phase f holds columns f, f+sw, ...), where every tap's input row adds
+ * at unit stride (a vectorizable add, no strided read-modify-write of the output), then
+ * the phases interleave into the output row. */
+#define PHASE_ROW_MAX 1024
+#define ROW_TAPS_MAX 2048
+static int col2im_phased_fits(const ct_params *p) {
+    const kiln_conv_attrs *a = &p->a;
+    return a->kw <= COL_TAPS_MAX && p->ow + a->sw <= PHASE_ROW_MAX && p->oh * a->kh <= ROW_TAPS_MAX;
+}
+
+static void col2im_phased(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const col2im_job *j = ctx;
+    const ct_params *p = j->p;
+    const kiln_conv_attrs *a = &p->a;
+    (void)thread;
+    int64_t sw = a->sw, L = (p->ow + sw - 1) / sw, los[COL_TAPS_MAX], his[COL_TAPS_MAX], at[COL_TAPS_MAX];
+    for (int64_t kj = 0; kj < a->kw; kj++) {
+        int64_t off = kj * a->dw - a->pl;
+        int64_t lo = kiln_ceil_div(-off, sw), hi = kiln_floor_div(p->ow - 1 - off, sw) + 1;
+        los[kj] = lo < 0 ? 0 : lo;
+        his[kj] = hi > p->w ? p->w : hi;
+        int64_t q = kiln_floor_div(off, sw);
+        at[kj] = (off - q * sw) * L + q; /* phase row (off mod sw), shifted by q */
+    }
+    int32_t ihs[ROW_TAPS_MAX]; /* input row of (oh, ki), or -1 */
+    for (int64_t oh = 0; oh < p->oh; oh++)
+        for (int64_t ki = 0; ki < a->kh; ki++) {
+            int64_t n = oh + a->pt - ki * a->dh;
+            ihs[oh * a->kh + ki] = (n >= 0 && n % a->sh == 0 && n / a->sh < p->h) ? (int32_t)(n / a->sh) : -1;
+        }
+    float ph[PHASE_ROW_MAX];
+    for (size_t mo = begin; mo < end; mo++) {
+        int64_t mch = j->g * p->mg + (int64_t)mo;
+        float *plane = j->y + mch * p->oh * p->ow;
+        float bias = j->bias ? j->bias[mch] : 0.0f;
+        for (int64_t oh = 0; oh < p->oh; oh++) {
+            for (int64_t i = 0; i < sw * L; i++) ph[i] = bias;
+            for (int64_t ki = 0; ki < a->kh; ki++) {
+                int64_t ih = ihs[oh * a->kh + ki];
+                if (ih < 0) continue;
+                const float *ctap = j->col + ((int64_t)mo * a->kh + ki) * a->kw * p->hw + ih * p->w;
+                for (int64_t kj = 0; kj < a->kw; kj++) {
+                    const float *src = ctap + kj * p->hw;
+                    int64_t base = at[kj]; /* may be negative; base + iw >= 0 for iw >= lo */
+                    for (int64_t iw = los[kj]; iw < his[kj]; iw++) ph[base + iw] += src[iw];
+                }
+            }
+            float *orow = plane + oh * p->ow;
+            if (sw == 1) {
+                memcpy(orow, ph, sizeof(float) * (size_t)p->ow);
+            } else {
+                for (int64_t f = 0; f < sw; f++)
+                    for (int64_t t = 0; t * sw + f < p->ow; t++) orow[t * sw + f] = ph[f * L + t];
+            }
+        }
     }
 }
 
@@ -95,9 +172,9 @@ static void run_ct(const kiln_exec *e, const kiln_instr *ins) {
             kiln_sgemm(e, 1, 0, (size_t)p->rows, (size_t)p->hw, (size_t)p->cg, 1.0f, w + g * p->cg * p->rows,
                        (size_t)p->rows, xg, (size_t)p->hw, 0.0f, col, (size_t)p->hw);
             col2im_job j = {p, col, bias, yn, g};
-            if (e->threads > 1 && p->rows * p->hw >= 2 * KILN_PARALLEL_GRAIN)
-                kiln_parallel_for(e, (size_t)p->mg, col2im_channels, &j);
-            else col2im_channels(&j, 0, (size_t)p->mg, 0);
+            kiln_range_fn fn = col2im_phased_fits(p) ? col2im_phased : col2im_channels;
+            if (e->threads > 1 && p->rows * p->hw >= 2 * KILN_PARALLEL_GRAIN) kiln_parallel_for(e, (size_t)p->mg, fn, &j);
+            else fn(&j, 0, (size_t)p->mg, 0);
         }
         kiln_conv_epilogue(e, NULL, yn, p->m, p->oh * p->ow, &p->a.act);
     }

@@ -1,9 +1,46 @@
-/* gemm.c — the GEMM entry point (OpenBLAS cblas_sgemm when built with KILN_USE_BLAS,
- * the portable C GEMM otherwise) and the GEMM and MATMUL opcodes. */
+/* gemm.c — the GEMM entry point (few rows: gemm_small.c; else OpenBLAS cblas_sgemm when
+ * built with KILN_USE_BLAS, the portable C GEMM otherwise) and the GEMM and MATMUL opcodes. */
 #include "../internal.h"
 
 #ifdef KILN_USE_BLAS
 #include <cblas.h>
+#endif
+
+#ifdef KILN_USE_BLAS
+/* OpenBLAS runs single-threaded (session.c); with more threads a GEMM of at least this many
+ * multiply-adds (~0.1 ms on one core) is split over the session's pool in column blocks of
+ * 16 (or row blocks of 8 when M > N). Smaller ones stay on the calling thread: waking a
+ * worker costs more than it saves there, and far more on a busy machine. */
+#define KILN_GEMM_PARALLEL_MACS 4194304.0
+
+typedef struct blas_job {
+    int trans_a, trans_b;
+    size_t m, n, k;
+    float alpha;
+    const float *a;
+    size_t lda;
+    const float *b;
+    size_t ldb;
+    float beta;
+    float *c;
+    size_t ldc;
+    int split_n;
+} blas_job;
+
+static void blas_call(const blas_job *j, size_t m0, size_t m1, size_t n0, size_t n1) {
+    if (m1 <= m0 || n1 <= n0) return;
+    const float *a = j->a + (j->trans_a ? m0 : m0 * j->lda), *b = j->b + (j->trans_b ? n0 * j->ldb : n0);
+    cblas_sgemm(CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans, j->trans_b ? CblasTrans : CblasNoTrans,
+                (int)(m1 - m0), (int)(n1 - n0), (int)j->k, j->alpha, a, (int)j->lda, b, (int)j->ldb, j->beta,
+                j->c + m0 * j->ldc + n0, (int)j->ldc);
+}
+
+static void blas_units(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const blas_job *j = ctx;
+    (void)thread;
+    if (j->split_n) blas_call(j, 0, j->m, begin * 16, end * 16 < j->n ? end * 16 : j->n);
+    else blas_call(j, begin * 8, end * 8 < j->m ? end * 8 : j->m, 0, j->n);
+}
 #endif
 
 void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
@@ -14,10 +51,16 @@ void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n
             for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
+    if (kiln_sgemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
 #ifdef KILN_USE_BLAS
-    (void)e;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
-                (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    blas_job j = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0};
+    if (!e || e->threads < 2 || (double)m * (double)n * (double)k < KILN_GEMM_PARALLEL_MACS) {
+        blas_call(&j, 0, m, 0, n);
+    } else {
+        j.split_n = n >= m;
+        size_t units = j.split_n ? (n + 15) / 16 : (m + 7) / 8;
+        kiln_parallel_for(e, units, blas_units, &j);
+    }
 #else
     kiln_sgemm_portable(e, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif

@@ -9,10 +9,11 @@
  * taps inside the input, or with count_include_pad by the taps inside the padded input
  * (taps beyond it, possible in ceil mode, never count). A max window entirely in the
  * padding yields -inf. 1-D pooling is 2-D with H = 1; global pooling is REDUCE.
- * Max pooling goes row by row instead: the output row starts at -inf and each kernel tap
- * (ki, kj) whose input row exists folds in its input columns over the range of ow where
- * they exist (computed once per tap), so the inner loop is a branch-free select that
- * vectorizes; a NaN input wins and then stays. */
+ * Max pooling, and average pooling whose windows all count kh*kw taps, go row by row
+ * instead: the output row starts at -inf (or 0) and each kernel tap (ki, kj) whose input
+ * row exists folds in its input columns over the range of ow where they exist (computed
+ * once per call for every kj), so the inner loop is a branch-free select or add that
+ * vectorizes; a NaN input wins and then stays; the average is the sum times 1/(kh*kw). */
 #include "common.h"
 
 #include <math.h>
@@ -52,28 +53,96 @@ static kiln_status check_pool(kiln_check *c) {
 
 typedef struct pool_job { const pool_params *p; const float *x; float *y; } pool_job;
 
-static void max_rows(const pool_params *p, const float *in, float *out) {
+/* Output columns [lo, hi) where kernel column kj reads an input column, for every kj
+ * (kw <= TAPS_MAX; computed once per call: the divisions cost more than the pooling). */
+#define TAPS_MAX 32
+static void tap_ranges(const pool_params *p, int64_t *lo, int64_t *hi) {
+    for (int64_t kj = 0; kj < p->kw; kj++) {
+        int64_t off = kj * p->dw - p->pl;
+        int64_t l = kiln_ceil_div(-off, p->sw), h = kiln_floor_div(p->w - 1 - off, p->sw) + 1;
+        lo[kj] = l < 0 ? 0 : l;
+        hi[kj] = h > p->ow ? p->ow : h;
+    }
+}
+
+/* Stride 1 or 2 with AVX2: each output row in chunks of 8 columns held in a register across
+ * all kernel taps (a row written and re-read per tap stalls on store forwarding, and these
+ * rows are short, 7..32); a tap's lanes outside its [lo, hi) load nothing and count as
+ * -inf (max) or 0 (sum); stride 2 loads 16 inputs and keeps the even lanes (shuffle, then
+ * a 64-bit lane permute). Max keeps a NaN from either side, like the C loop. */
+#if defined(__AVX2__)
+#include <immintrin.h>
+#define HAVE_ROWS_SIMD 1
+static void rows_simd(const pool_params *p, const int64_t *lo, const int64_t *hi, const float *in, float *out, int avg) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 neutral = _mm256_set1_ps(avg ? 0.0f : -INFINITY);
+    for (int64_t oh = 0; oh < p->oh; oh++) {
+        for (int64_t ow0 = 0; ow0 < p->ow; ow0 += 8) {
+            __m256 acc = neutral;
+            __m256i col = _mm256_add_epi32(_mm256_set1_epi32((int)ow0), lane);
+            for (int64_t ki = 0; ki < p->kh; ki++) {
+                int64_t ih = oh * p->sh - p->pt + ki * p->dh;
+                if (ih < 0 || ih >= p->h) continue;
+                const float *irow = in + ih * p->w;
+                for (int64_t kj = 0; kj < p->kw; kj++) {
+                    if (hi[kj] <= ow0 || lo[kj] >= ow0 + 8) continue;
+                    __m256i m = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo[kj]), col),
+                                                    _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi[kj]), col));
+                    int64_t off = kj * p->dw - p->pl;
+                    __m256 v;
+                    if (p->sw == 1) {
+                        v = _mm256_maskload_ps(irow + ow0 + off, m);
+                    } else { /* stride 2: the even lanes of 16 loaded inputs */
+                        __m256i lo_cols = _mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+                        __m256i hi_cols = _mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+                        __m256i even = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
+                        const float *src = irow + 2 * ow0 + off;
+                        __m256 va = _mm256_maskload_ps(src, _mm256_and_si256(lo_cols, even));
+                        __m256 vb = _mm256_maskload_ps(src + 8, _mm256_and_si256(hi_cols, even));
+                        __m256 sh = _mm256_shuffle_ps(va, vb, _MM_SHUFFLE(2, 0, 2, 0));
+                        v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(sh), _MM_SHUFFLE(3, 1, 2, 0)));
+                    }
+                    if (avg) {
+                        acc = _mm256_add_ps(acc, v);
+                    } else {
+                        v = _mm256_blendv_ps(neutral, v, _mm256_castsi256_ps(m));
+                        __m256 y = _mm256_max_ps(acc, v); /* v when either is NaN */
+                        acc = _mm256_blendv_ps(y, acc, _mm256_cmp_ps(acc, acc, _CMP_UNORD_Q));
+                    }
+                }
+            }
+            int64_t left = p->ow - ow0;
+            __m256i sm = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left > 8 ? 8 : left)), lane);
+            _mm256_maskstore_ps(out + oh * p->ow + ow0, sm, acc);
+        }
+    }
+}
+#endif
+
+/* avg = 1: sum the taps; else max (a NaN input wins and then stays). */
+static void tap_rows(const pool_params *p, const int64_t *lo, const int64_t *hi, const float *in, float *out, int avg) {
     for (int64_t oh = 0; oh < p->oh; oh++) {
         float *orow = out + oh * p->ow;
-        for (int64_t ow = 0; ow < p->ow; ow++) orow[ow] = -INFINITY;
+        for (int64_t ow = 0; ow < p->ow; ow++) orow[ow] = avg ? 0.0f : -INFINITY;
         for (int64_t ki = 0; ki < p->kh; ki++) {
             int64_t ih = oh * p->sh - p->pt + ki * p->dh;
             if (ih < 0 || ih >= p->h) continue;
             const float *irow = in + ih * p->w;
             for (int64_t kj = 0; kj < p->kw; kj++) {
-                int64_t off = kj * p->dw - p->pl;
-                int64_t lo = kiln_ceil_div(-off, p->sw), hi = kiln_floor_div(p->w - 1 - off, p->sw) + 1;
-                if (lo < 0) lo = 0;
-                if (hi > p->ow) hi = p->ow;
-                if (p->sw == 1) {
-                    for (int64_t ow = lo; ow < hi; ow++) {
-                        float v = irow[ow + off], r = orow[ow];
-                        orow[ow] = (v > r || v != v) ? v : r;
+                int64_t off = kj * p->dw - p->pl, l = lo[kj], h = hi[kj];
+                if (avg && p->sw == 1) {
+                    for (int64_t ow = l; ow < h; ow++) orow[ow] += irow[ow + off];
+                } else if (avg) {
+                    for (int64_t ow = l; ow < h; ow++) orow[ow] += irow[ow * p->sw + off];
+                } else if (p->sw == 1) {
+                    for (int64_t ow = l; ow < h; ow++) {
+                        float v = irow[ow + off], r = orow[ow], m = v > r ? v : r;
+                        orow[ow] = v != v ? v : m; /* two selects: vectorizes */
                     }
                 } else {
-                    for (int64_t ow = lo; ow < hi; ow++) {
-                        float v = irow[ow * p->sw + off], r = orow[ow];
-                        orow[ow] = (v > r || v != v) ? v : r;
+                    for (int64_t ow = l; ow < h; ow++) {
+                        float v = irow[ow * p->sw + off], r = orow[ow], m = v > r ? v : r;
+                        orow[ow] = v != v ? v : m;
                     }
                 }
             }
@@ -81,13 +150,36 @@ static void max_rows(const pool_params *p, const float *in, float *out) {
     }
 }
 
+/* Every average window counts kh*kw taps: no padding (or padding that counts) and no
+ * window reaching past the padded input (ceil mode). */
+static int avg_count_constant(const pool_params *p) {
+    int64_t ekh = (p->kh - 1) * p->dh + 1, ekw = (p->kw - 1) * p->dw + 1;
+    int padded = p->pt || p->pl || p->pb || p->pr;
+    return (!padded || p->include_pad) && (p->oh - 1) * p->sh + ekh <= p->h + p->pt + p->pb &&
+           (p->ow - 1) * p->sw + ekw <= p->w + p->pl + p->pr;
+}
+
 static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const pool_job *j = ctx;
     const pool_params *p = j->p;
     (void)thread;
-    if (p->kind == KILN_POOL_MAX) {
-        for (size_t plane = begin; plane < end; plane++)
-            max_rows(p, j->x + (int64_t)plane * p->h * p->w, j->y + (int64_t)plane * p->oh * p->ow);
+    int avg = p->kind == KILN_POOL_AVERAGE && avg_count_constant(p);
+    if ((p->kind == KILN_POOL_MAX || avg) && p->kw <= TAPS_MAX) {
+        int64_t lo[TAPS_MAX], hi[TAPS_MAX];
+        tap_ranges(p, lo, hi);
+        float scale = 1.0f / (float)(p->kh * p->kw);
+        for (size_t plane = begin; plane < end; plane++) {
+            float *out = j->y + (int64_t)plane * p->oh * p->ow;
+            const float *in = j->x + (int64_t)plane * p->h * p->w;
+#ifdef HAVE_ROWS_SIMD
+            if ((p->sw == 1 || p->sw == 2) && p->w < INT32_MAX / 4 && p->ow < INT32_MAX / 4)
+                rows_simd(p, lo, hi, in, out, avg);
+            else
+#endif
+                tap_rows(p, lo, hi, in, out, avg);
+            if (avg)
+                for (int64_t i = 0; i < p->oh * p->ow; i++) out[i] *= scale;
+        }
         return;
     }
     for (size_t plane = begin; plane < end; plane++) {

@@ -108,69 +108,11 @@ static int64_t y_at(const rnn_params *p, int64_t t, int64_t d, int64_t b) {
 }
 static int64_t x_row(const rnn_params *p, int64_t t, int64_t b) { return p->layout ? b * p->seq + t : t * p->batch + b; }
 
-/* C[i][j] = sum_p A[i][p] * B[j][p] for few rows of A (the per-step recurrent product at
- * small batch): a GEMV per row. A BLAS or packed GEMM call repacks R every step, which
- * costs more than the product itself. Algorithm: four rows of B at a time, each dotted
- * with the A row in 8 independent lanes (one ymm register with AVX2+FMA), lanes summed
- * at the end, then the k % 8 tail. */
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-static float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-#endif
-
-static void dot4(int64_t k, const float *a, const float *b0, int64_t ldb, float *out) {
-    const float *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-    float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-    int64_t p = 0;
-#if defined(__AVX2__) && defined(__FMA__)
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    for (; p + 8 <= k; p += 8) {
-        __m256 av = _mm256_loadu_ps(a + p);
-        s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b0 + p), s0);
-        s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b1 + p), s1);
-        s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b2 + p), s2);
-        s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b3 + p), s3);
-    }
-    t0 = hsum8(s0); t1 = hsum8(s1); t2 = hsum8(s2); t3 = hsum8(s3);
-#else
-    float s0[8] = {0}, s1[8] = {0}, s2[8] = {0}, s3[8] = {0};
-    for (; p + 8 <= k; p += 8)
-        for (int l = 0; l < 8; l++) {
-            float av = a[p + l];
-            s0[l] += av * b0[p + l]; s1[l] += av * b1[p + l]; s2[l] += av * b2[p + l]; s3[l] += av * b3[p + l];
-        }
-    for (int l = 0; l < 8; l++) { t0 += s0[l]; t1 += s1[l]; t2 += s2[l]; t3 += s3[l]; }
-#endif
-    for (; p < k; p++) { t0 += a[p] * b0[p]; t1 += a[p] * b1[p]; t2 += a[p] * b2[p]; t3 += a[p] * b3[p]; }
-    out[0] = t0; out[1] = t1; out[2] = t2; out[3] = t3;
-}
-
-static void gemv_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
-                      int64_t ldc) {
-    for (int64_t i = 0; i < m; i++) {
-        const float *ar = a + i * lda;
-        float *cr = c + i * ldc;
-        int64_t j = 0;
-        for (; j + 4 <= n; j += 4) dot4(k, ar, b + j * ldb, ldb, cr + j);
-        for (; j < n; j++) {
-            const float *br = b + j * ldb;
-            float t = 0;
-            for (int64_t p = 0; p < k; p++) t += ar[p] * br[p];
-            cr[j] = t;
-        }
-    }
-}
-
-/* hidden-state product C = A * B^T: GEMV rows at small batch, GEMM otherwise. */
+/* hidden-state product C = A * B^T (at small batch kiln_sgemm takes gemm_small.c's
+ * path: no repacking of R every step). */
 static void state_product(const kiln_exec *e, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                           const float *b, int64_t ldb, float *c, int64_t ldc) {
-    if (m <= 4) gemv_rows(m, n, k, a, lda, b, ldb, c, ldc);
-    else kiln_sgemm(e, 0, 1, (size_t)m, (size_t)n, (size_t)k, 1.0f, a, (size_t)lda, b, (size_t)ldb, 0.0f, c, (size_t)ldc);
+    kiln_sgemm(e, 0, 1, (size_t)m, (size_t)n, (size_t)k, 1.0f, a, (size_t)lda, b, (size_t)ldb, 0.0f, c, (size_t)ldc);
 }
 
 static void run_direction(const kiln_exec *e, const kiln_instr *ins, const rnn_params *p, int64_t d, float *scratch) {

@@ -1,8 +1,9 @@
 /* unary.c — elementwise unary functions and activations (UNARY opcode; also the fused
  * activations of conv/gemm/matmul/batch_norm). f32 computes in float with the C99 math
- * library; i32/i64 support identity/abs/neg/sign/relu/clip; bool supports not;
+ * library, except sigmoid, tanh, silu and gelu_erf (vmath.c: vectorized; see its error bounds); i32/i64 support identity/abs/neg/sign/relu/clip; bool supports not;
  * is_nan/is_inf map f32 to bool. Attributes: i32 func, f32 alpha, f32 beta. */
 #include "common.h"
+#include "vmath.h"
 
 #include <math.h>
 
@@ -30,6 +31,16 @@ static inline float clip_f32(float x, float lo, float hi) {
     return y > hi ? hi : y;
 }
 
+/* x * sigmoid(x) in stack-sized chunks (in may equal out). */
+static void silu(const float *in, float *out, size_t n) {
+    float buf[256];
+    for (size_t i = 0; i < n; i += 256) {
+        size_t m = n - i < 256 ? n - i : 256;
+        kiln_vsigmoid(in + i, buf, m);
+        for (size_t j = 0; j < m; j++) out[i + j] = in[i + j] * buf[j];
+    }
+}
+
 static float softplus(float x) { return (x > 0.0f ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
 
 void kiln_unary_f32(int32_t func, float alpha, float beta, const float *in, float *out, size_t n) {
@@ -38,9 +49,9 @@ void kiln_unary_f32(int32_t func, float alpha, float beta, const float *in, floa
     case KILN_UNARY_IDENTITY: if (in != out) memmove(out, in, n * sizeof(float)); break;
     case KILN_UNARY_RELU: MAP(x < 0.0f ? 0.0f : x);
     case KILN_UNARY_LEAKY_RELU: MAP(x < 0.0f ? alpha * x : x);
-    case KILN_UNARY_SIGMOID: MAP(1.0f / (1.0f + expf(-x)));
-    case KILN_UNARY_TANH: MAP(tanhf(x));
-    case KILN_UNARY_GELU_ERF: MAP(0.5f * x * (1.0f + erff(x * 0.70710678118654752f)));
+    case KILN_UNARY_SIGMOID: kiln_vsigmoid(in, out, n); break;
+    case KILN_UNARY_TANH: kiln_vtanh(in, out, n); break;
+    case KILN_UNARY_GELU_ERF: kiln_vgelu_erf(in, out, n); break;
     case KILN_UNARY_GELU_TANH: MAP(0.5f * x * (1.0f + tanhf(k_gelu * (x + 0.044715f * x * x * x))));
     case KILN_UNARY_HARD_SWISH: MAP(x * fminf(fmaxf(x * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f));
     case KILN_UNARY_HARD_SIGMOID: MAP(fminf(fmaxf(alpha * x + beta, 0.0f), 1.0f));
@@ -74,7 +85,7 @@ void kiln_unary_f32(int32_t func, float alpha, float beta, const float *in, floa
     case KILN_UNARY_ASINH: MAP(asinhf(x));
     case KILN_UNARY_ACOSH: MAP(acoshf(x));
     case KILN_UNARY_ATANH: MAP(atanhf(x));
-    case KILN_UNARY_SILU: MAP(x / (1.0f + expf(-x)));
+    case KILN_UNARY_SILU: silu(in, out, n); break;
     case KILN_UNARY_AFFINE: MAP(alpha * x + beta);
     case KILN_UNARY_SCALED_TANH: MAP(alpha * tanhf(beta * x));
     default: break; /* rejected at load time */

@@ -17,6 +17,9 @@
 #include "microkernel.h"
 
 #define KC 256
+#ifndef KC512
+#define KC512 128
+#endif
 #define NB 256
 
 /* Row stride of the packed im2col block: the block width rounded up to whole strips plus
@@ -163,8 +166,10 @@ static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
         if (pb > p->panels) pb = p->panels;
         const float *x = j->x + n * p->c * p->h * p->w;
         float *y = j->y + n * p->m * p->ohw;
-        for (int64_t k0 = 0; k0 < p->kdim; k0 += KC) {
-            size_t kc = (size_t)(p->kdim - k0 < KC ? p->kdim - k0 : KC);
+        /* AVX-512's 32-column B tiles take twice the L1 per tap: half the K slice. */
+        const int64_t kstep = p->isa == KILN_ISA_AVX512 ? KC512 : KC;
+        for (int64_t k0 = 0; k0 < p->kdim; k0 += kstep) {
+            size_t kc = (size_t)(p->kdim - k0 < kstep ? p->kdim - k0 : kstep);
 #ifdef KILN_HAVE_AVX512
             if (p->isa == KILN_ISA_AVX512) {
                 /* 32-column tiles with masked edges: pointwise reads the input in place. */

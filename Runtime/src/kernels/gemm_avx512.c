@@ -9,7 +9,8 @@
  * six broadcast A values feed 12 FMAs. On the last K block the epilogue adds the bias and
  * applies relu/clip in registers (other activations run on the stored row). Tiles of at
  * most 16 columns use a 6x16 variant. Rounding matches the portable kernel up to FMA
- * contraction (the summation order over k is the same). */
+ * contraction (the summation order over k is the same). kiln_gemv_avx512 serves the
+ * GEMM opcode's single-row case (a classifier's fully connected layer). */
 #include "microkernel.h"
 
 #ifdef KILN_HAVE_AVX512
@@ -120,6 +121,69 @@ KILN_AVX512 void kiln_gemm_panels_avx512(size_t kc, const float *a, size_t astri
                 else if (cols == 16) micro512(kc, ap, bs, ldb, &t, cols, 1, 1);
                 else micro512(kc, ap, bs, ldb, &t, cols, 1, 0);
             }
+        }
+    }
+}
+#endif
+
+#ifdef KILN_HAVE_AVX512
+/* Lanes [0, count) of a 16-lane mask (none for count <= 0). */
+KILN_AVX512 static inline __mmask16 lanes(int64_t count) {
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
+}
+
+/* y[j] = alpha * sum_k a[k] * B(k, j) (+ beta * y[j] when beta != 0), j < n: B(k, j) is
+ * b[j * ldb + k] when trans_b (four dot products at a time, 16 taps per step, masked
+ * tail) and b[k * ldb + j] otherwise (64 columns at a time in four accumulators, B rows
+ * streamed once). Summation order differs from a GEMM only in the grouping of k. */
+KILN_AVX512 void kiln_gemv_avx512(int trans_b, int64_t n, int64_t k, float alpha, const float *a, const float *b,
+                                  size_t ldb, float beta, float *y) {
+    if (trans_b) {
+        int64_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            const float *b0 = b + (size_t)j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (int64_t kk = 0; kk < k; kk += 16) {
+                __mmask16 m = lanes(k - kk);
+                __m512 av = _mm512_maskz_loadu_ps(m, a + kk);
+                s0 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b0 + kk), s0);
+                s1 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b1 + kk), s1);
+                s2 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b2 + kk), s2);
+                s3 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b3 + kk), s3);
+            }
+            float d[4] = {_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2),
+                          _mm512_reduce_add_ps(s3)};
+            for (int q = 0; q < 4; q++) y[j + q] = alpha * d[q] + (beta != 0.0f ? beta * y[j + q] : 0.0f);
+        }
+        for (; j < n; j++) {
+            const float *bj = b + (size_t)j * ldb;
+            __m512 s = _mm512_setzero_ps();
+            for (int64_t kk = 0; kk < k; kk += 16) {
+                __mmask16 m = lanes(k - kk);
+                s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + kk), _mm512_maskz_loadu_ps(m, bj + kk), s);
+            }
+            y[j] = alpha * _mm512_reduce_add_ps(s) + (beta != 0.0f ? beta * y[j] : 0.0f);
+        }
+        return;
+    }
+    for (int64_t j = 0; j < n; j += 64) {
+        __mmask16 m0 = lanes(n - j), m1 = lanes(n - j - 16), m2 = lanes(n - j - 32), m3 = lanes(n - j - 48);
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (int64_t kk = 0; kk < k; kk++) {
+            const float *row = b + (size_t)kk * ldb + j;
+            __m512 av = _mm512_set1_ps(a[kk]);
+            s0 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m0, row), s0);
+            s1 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m1, row + 16), s1);
+            s2 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m2, row + 32), s2);
+            s3 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m3, row + 48), s3);
+        }
+        __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+        __m512 acc[4] = {s0, s1, s2, s3};
+        __mmask16 ms[4] = {m0, m1, m2, m3};
+        for (int v = 0; v < 4; v++) {
+            __m512 r = _mm512_mul_ps(va, acc[v]);
+            if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(ms[v], y + j + 16 * v), r);
+            _mm512_mask_storeu_ps(y + j + 16 * v, ms[v], r);
         }
     }
 }

@@ -147,6 +147,10 @@ static inline void kiln_micro_tile(kiln_isa isa, size_t kc, const float *restric
 void kiln_gemm_panels_avx512(size_t kc, const float *a, size_t astride, int64_t panels, int64_t m, const float *b,
                              size_t ldb, int64_t ncols, float *c, size_t ldc, int accumulate, int last,
                              const float *bias, const kiln_act *act);
+/* y = alpha * a B + beta * y for one row a [k] (beta 0: y is only written); B [k, n]
+ * row-major with row stride ldb, or [n, k] when trans_b. Needs an AVX-512 CPU. */
+void kiln_gemv_avx512(int trans_b, int64_t n, int64_t k, float alpha, const float *a, const float *b, size_t ldb,
+                      float beta, float *y);
 #endif
 
 #endif

@@ -14,8 +14,8 @@
  * the few border columns go tap by tap. The activation runs once per finished plane.
  * With AVX2+FMA the interior goes 8 outputs per step (stride 2 deinterleaves the input
  * with shuffles; the last partial step at stride 1 uses masked loads and stores); on
- * AVX-512 CPUs (isa.c) 16 per step first (stride 2 deinterleaves with two-source
- * permutes; stride 1's partial step masks), then AVX2 and scalar finish the row. */
+ * AVX-512 CPUs (isa.c) 16 per step (stride 2 deinterleaves with two-source permutes),
+ * the last partial step with lane masks at both strides. */
 #include "common.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -155,9 +155,12 @@ static int64_t dw3x3_avx2(const float *r0, const float *r1, const float *r2, con
 #endif
 
 #ifdef KILN_HAVE_AVX512
-/* 16 interior outputs at a time; returns the first column not done. Stride 1 finishes the
- * row with one masked step; stride 2 reads r[i..i+33], so it stops where that would pass
- * the row (AVX2 and the scalar loop finish). */
+/* Lanes [0, count) of a 16-lane mask (none for count <= 0). */
+KILN_AVX512 static inline __mmask16 dw_lanes(int64_t count) {
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
+}
+
+/* 16 interior outputs at a time, the last step masked; does the whole interior. */
 KILN_AVX512 static int64_t dw3x3_avx512(const float *r0, const float *r1, const float *r2, const float *wk, float bias,
                                         float *out, int64_t lo, int64_t hi, int64_t stride, int64_t off,
                                         int64_t width) {
@@ -181,20 +184,26 @@ KILN_AVX512 static int64_t dw3x3_avx512(const float *r0, const float *r1, const 
     }
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    for (; ow + 16 <= hi && ow * 2 + off + 34 <= width; ow += 16) {
-        const int64_t i = ow * 2 + off;
+    for (; ow < hi; ow += 16) {
+        /* n outputs read input columns i .. i + 2n: whole vectors while they stay in the
+         * row, lane masks for the last step (masked-off lanes are not read). */
+        const int64_t i = ow * 2 + off, n = hi - ow < 16 ? hi - ow : 16;
+        const int whole = n == 16 && i + 34 <= width;
+        const int64_t len = 2 * n + 1;
+        const __mmask16 ma = whole ? (__mmask16)0xFFFF : dw_lanes(len), mb = whole ? (__mmask16)0xFFFF : dw_lanes(len - 16);
+        const __mmask16 ma2 = whole ? (__mmask16)0xFFFF : dw_lanes(len - 2), mb2 = whole ? (__mmask16)0xFFFF : dw_lanes(len - 18);
         __m512 acc = vb;
         for (int k = 0; k < 3; k++) {
             const float *r = rows[k] + i;
-            __m512 a = _mm512_loadu_ps(r), b = _mm512_loadu_ps(r + 16);
-            __m512 a2 = _mm512_loadu_ps(r + 2), b2 = _mm512_loadu_ps(r + 18);
+            __m512 a = _mm512_maskz_loadu_ps(ma, r), b = _mm512_maskz_loadu_ps(mb, r + 16);
+            __m512 a2 = _mm512_maskz_loadu_ps(ma2, r + 2), b2 = _mm512_maskz_loadu_ps(mb2, r + 18);
             acc = _mm512_fmadd_ps(w[3 * k], _mm512_permutex2var_ps(a, even, b), acc);
             acc = _mm512_fmadd_ps(w[3 * k + 1], _mm512_permutex2var_ps(a, odd, b), acc);
             acc = _mm512_fmadd_ps(w[3 * k + 2], _mm512_permutex2var_ps(a2, even, b2), acc);
         }
-        _mm512_storeu_ps(out + ow, acc);
+        _mm512_mask_storeu_ps(out + ow, dw_lanes(n), acc);
     }
-    return ow;
+    return hi;
 }
 #endif
 

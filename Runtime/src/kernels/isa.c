@@ -32,15 +32,15 @@ static int cpu_has_avx512(void) { return 0; }
 #endif
 
 kiln_isa kiln_isa_detect(void) {
-    kiln_isa best = KILN_ISA_PORTABLE;
+    kiln_isa avx2 = KILN_ISA_PORTABLE;       /* the AVX2 kernels are compiled in by -march */
 #if defined(__AVX2__) && defined(__FMA__)
-    best = KILN_ISA_AVX2;
-#endif
-#ifdef KILN_HAVE_AVX512
-    if (cpu_has_avx512()) best = KILN_ISA_AVX512;
+    avx2 = KILN_ISA_AVX2;
 #endif
     const char *cap = getenv("KILN_FKERNELS");
     if (cap && strcmp(cap, "portable") == 0) return KILN_ISA_PORTABLE;
-    if (cap && strcmp(cap, "avx2") == 0 && best > KILN_ISA_AVX2) return KILN_ISA_AVX2;
-    return best;
+    if (cap && strcmp(cap, "avx2") == 0) return avx2;
+#ifdef KILN_HAVE_AVX512
+    if (cpu_has_avx512()) return KILN_ISA_AVX512;
+#endif
+    return avx2;
 }

@@ -140,8 +140,14 @@ static void input_transform(const wg_params *p, const float *xc, int64_t t0, int
             const float *s = t[k];
             float *o0 = out + (size_t)(6 * k) * vstride;
             int64_t q = 0;
+#ifdef KILN_HAVE_AVX512
+            if (p->isa == KILN_ISA_AVX512) {
+                wg_input_row_avx512(s, o0, vstride, p->tw);
+                q = p->tw;
+            }
+#endif
 #ifdef KILN_MK_AVX2
-            if (p->isa != KILN_ISA_PORTABLE) q = wg_input_row_avx2(s, o0, vstride, p->tw);
+            if (p->isa != KILN_ISA_PORTABLE && q < p->tw) q = wg_input_row_avx2(s, o0, vstride, p->tw);
 #endif
             for (; q < p->tw; q++) {
                 const float *e = s + 4 * q;
@@ -163,11 +169,19 @@ static void output_transform(const wg_params *p, const float *mm, size_t mstride
     for (int64_t th = t0; th < t1; th++) {
         const float *row = mm + (th - t0) * p->tw;
         int64_t q = 0;
-#ifdef KILN_MK_AVX2
+#if defined(KILN_MK_AVX2) || defined(KILN_HAVE_AVX512)
         float *yr[4];
         int64_t nrows = p->oh - 4 * th < 4 ? p->oh - 4 * th : 4;
         for (int64_t i = 0; i < nrows; i++) yr[i] = ym + (4 * th + i) * p->ow;
-        if (p->isa != KILN_ISA_PORTABLE) q = wg_output_row_avx2(row, mstride, p->tw, bias, yr, nrows, p->ow);
+#endif
+#ifdef KILN_HAVE_AVX512
+        if (p->isa == KILN_ISA_AVX512) {
+            wg_output_row_avx512(row, mstride, p->tw, bias, yr, nrows, p->ow);
+            q = p->tw;
+        }
+#endif
+#ifdef KILN_MK_AVX2
+        if (p->isa != KILN_ISA_PORTABLE && q < p->tw) q = wg_output_row_avx2(row, mstride, p->tw, bias, yr, nrows, p->ow);
 #endif
         for (; q < p->tw; q++) {
             float z[6][4], o[4][4];

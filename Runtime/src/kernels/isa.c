@@ -27,8 +27,6 @@ static int cpu_has_avx512(void) {
     const unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31); /* F, DQ, BW, VL */
     return (b & need) == need;
 }
-#else
-static int cpu_has_avx512(void) { return 0; }
 #endif
 
 kiln_isa kiln_isa_detect(void) {

@@ -1,6 +1,7 @@
 /* bench_conv.c — conv GFLOP/s through a plan, CONV2D (im2col + sgemm + epilogue) and
  * CONV2D_PACKED (Kiln's micro-kernel), next to the bare kiln_sgemm on the same M x N x K,
- * for ResNet-18 and MobileNetV2 layers. Not a test: `make bench`. */
+ * for ResNet-18 and MobileNetV2 layers; the packed and Winograd kernels also capped at AVX2
+ * (KILN_FKERNELS=avx2) to show what AVX-512 gives. Not a test: `make bench`. */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
 
@@ -45,21 +46,6 @@ static double time_conv(uint16_t op, uint32_t threads, int64_t c, int64_t h, int
             for (int64_t q = 0; q < kdim; q++) packed[((r / 6) * kdim + q) * 6 + r % 6] = w[r * kdim + q];
         tw = pb_constant(p, KILN_F32, 3, pd, packed);
         free(packed);
-    } else if (op == KILN_OP_CONV2D_WINOGRAD) {
-        static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                       {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-        int64_t ud[4] = {36, panels, c, 6};
-        float *u = calloc((size_t)(36 * panels * c * 6), sizeof(float));
-        for (int64_t r = 0; r < m; r++)
-            for (int64_t ci = 0; ci < c; ci++)
-                for (int q = 0; q < 36; q++) {
-                    double acc = 0;
-                    for (int i = 0; i < 3; i++)
-                        for (int jj = 0; jj < 3; jj++) acc += G[q / 6][i] * w[(r * c + ci) * 9 + i * 3 + jj] * G[q % 6][jj];
-                    u[((q * panels + r / 6) * c + ci) * 6 + r % 6] = (float)acc;
-                }
-        tw = pb_constant(p, KILN_F32, 4, ud, u);
-        free(u);
     } else {
         tw = pb_constant(p, KILN_F32, 4, wd, w);
     }
@@ -93,7 +79,9 @@ int main(int argc, char **argv) {
                            {16, 112, 96, 1, 1}, {144, 56, 24, 1, 1}, {24, 56, 144, 1, 1}, {192, 28, 32, 1, 1},
                            {384, 14, 64, 1, 1}, {576, 14, 96, 1, 1}, {960, 7, 160, 1, 1}, {160, 7, 960, 1, 1},
                            {320, 7, 1280, 1, 1}};
+    int only = argc > 2 ? atoi(argv[2]) : -1;     /* `bench-conv THREADS LAYER`: one layer */
     for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
+        if (only >= 0 && (size_t)only != l) continue;
         int64_t c = layers[l][0], h = layers[l][1], m = layers[l][2], k = layers[l][3], s = layers[l][4], pad = k / 2;
         int64_t oh = (h + 2 * pad - k) / s + 1, kdim = c * k * k, ohw = oh * oh;
         float *x = malloc(sizeof(float) * (size_t)(c * h * h)), *w = malloc(sizeof(float) * (size_t)(m * kdim));
@@ -102,6 +90,11 @@ int main(int argc, char **argv) {
         double best = time_conv(KILN_OP_CONV2D, threads, c, h, m, k, s, x, w, b);
         double pbest = time_conv(KILN_OP_CONV2D_PACKED, threads, c, h, m, k, s, x, w, b);
         double wbest = k == 3 && s == 1 ? time_conv(KILN_OP_CONV2D_WINOGRAD, threads, c, h, m, k, s, x, w, b) : 0;
+        /* The same kernels capped at AVX2 (isa.c), for the AVX-512 speedup. */
+        setenv("KILN_FKERNELS", "avx2", 1);
+        double pbest2 = time_conv(KILN_OP_CONV2D_PACKED, threads, c, h, m, k, s, x, w, b);
+        double wbest2 = k == 3 && s == 1 ? time_conv(KILN_OP_CONV2D_WINOGRAD, threads, c, h, m, k, s, x, w, b) : 0;
+        unsetenv("KILN_FKERNELS");
         double gbest = 1e30;
         /* bare GEMM of the same shape */
         float *col = malloc(sizeof(float) * (size_t)(kdim * ohw)), *y = malloc(sizeof(float) * (size_t)(m * ohw));
@@ -118,10 +111,11 @@ int main(int argc, char **argv) {
             if (r && t < gbest) gbest = t;
         }
         double flops = 2.0 * (double)m * (double)ohw * (double)kdim;
-        printf("c%-3lld %3lldx%-3lld -> m%-4lld k%lld s%lld: conv %6.1f | packed %6.1f | sgemm %6.1f GFLOP/s | packed %7.3f ms",
+        printf("c%-3lld %3lldx%-3lld -> m%-4lld k%lld s%lld: conv %6.1f | packed %6.1f (avx2 %6.1f) | sgemm %6.1f GFLOP/s",
                (long long)c, (long long)h, (long long)h, (long long)m, (long long)k, (long long)s, flops / best * 1e-9,
-               flops / pbest * 1e-9, flops / gbest * 1e-9, pbest * 1e3);
-        if (wbest > 0) printf(" | winograd %7.3f ms (%.0f effective GFLOP/s)", wbest * 1e3, flops / wbest * 1e-9);
+               flops / pbest * 1e-9, flops / pbest2 * 1e-9, flops / gbest * 1e-9);
+        if (wbest > 0)
+            printf(" | winograd %.0f (avx2 %.0f) effective GFLOP/s", flops / wbest * 1e-9, flops / wbest2 * 1e-9);
         printf("\n");
         kiln_pool_free(pool); kiln_aligned_free(work); free(col); free(y);
         free(x); free(w); free(b);

@@ -1,8 +1,13 @@
 /* test_conv.c — CONV2D (im2col + GEMM and pointwise), CONV2D_PACKED, DEPTHWISE_CONV2D
  * and CONV_TRANSPOSE2D against naive loops: odd sizes, size-1 dims, strides, dilations,
  * asymmetric pads, groups, channel multipliers, with and without bias and activation
- * (relu field: 1 relu, 2 clip [-0.25, 0.3], 3 sigmoid). */
+ * (relu field: 1 relu, 2 clip [-0.25, 0.3], 3 sigmoid). The packed, Winograd and
+ * depthwise cases run once per float-kernel path (KILN_FKERNELS: portable, AVX2, and the
+ * best this CPU has, AVX-512 here), each at 1 and 2 threads. */
+#define _POSIX_C_SOURCE 200809L
 #include "test.h"
+
+#include "../src/kernels/common.h"
 
 #include <math.h>
 
@@ -36,6 +41,8 @@ static float *pack_panels(const float *w, int64_t m, int64_t kdim, int64_t *pane
         for (int64_t k = 0; k < kdim; k++) out[((r / 6) * kdim + k) * 6 + r % 6] = w[r * kdim + k];
     return out;
 }
+
+static const char *g_isa = "best";   /* the KILN_FKERNELS cap of the current pass */
 
 static void run_conv_case(const conv_case *k) {
     int64_t oh = (k->h + k->pt + k->pb - ((k->kh - 1) * k->dh + 1)) / k->sh + 1;
@@ -83,8 +90,8 @@ static void run_conv_case(const conv_case *k) {
     uint32_t ins[3] = {tx, tw, tb};
     pb_instr(p, (uint16_t)k->op, a.data, a.size, 3, ins, nout, outs);
     char what[200];
-    snprintf(what, sizeof what, "%s n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld p%lld,%lld,%lld,%lld d%lld,%lld g%lld",
-             k->op == KILN_OP_CONV2D ? "conv2d" : k->op == KILN_OP_DEPTHWISE_CONV2D ? "depthwise" : k->op == KILN_OP_CONV2D_PACKED ? "packed" : "winograd", (long long)k->n, (long long)k->c, (long long)k->h,
+    snprintf(what, sizeof what, "[%s] %s n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld p%lld,%lld,%lld,%lld d%lld,%lld g%lld",
+             g_isa, k->op == KILN_OP_CONV2D ? "conv2d" : k->op == KILN_OP_DEPTHWISE_CONV2D ? "depthwise" : k->op == KILN_OP_CONV2D_PACKED ? "packed" : "winograd", (long long)k->n, (long long)k->c, (long long)k->h,
              (long long)k->w, (long long)k->m, (long long)k->kh, (long long)k->kw, (long long)k->sh, (long long)k->sw,
              (long long)k->pt, (long long)k->pl, (long long)k->pb, (long long)k->pr, (long long)k->dh, (long long)k->dw,
              (long long)k->group);
@@ -209,7 +216,31 @@ static void winograd_load_cases(void) {
     }
 }
 
+/* The path chosen at load: AVX-512 exactly when the CPU reports F, BW, DQ and VL (GCC's
+ * and clang's own cpuid checks, which include the OS's ZMM state); caps lower it. */
+static void isa_cases(void) {
+    unsetenv("KILN_FKERNELS");
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#if defined(__AVX2__) && defined(__FMA__)
+    const kiln_isa base = KILN_ISA_AVX2;     /* compiled in by -march */
+#else
+    const kiln_isa base = KILN_ISA_PORTABLE;
+#endif
+    CHECK(kiln_isa_detect() == (avx512 ? KILN_ISA_AVX512 : base), "isa %d, cpu avx512 %d", (int)kiln_isa_detect(),
+          avx512);
+    setenv("KILN_FKERNELS", "avx2", 1);
+    CHECK(kiln_isa_detect() == base, "avx2 cap: %d", (int)kiln_isa_detect());
+#endif
+    setenv("KILN_FKERNELS", "portable", 1);
+    CHECK(kiln_isa_detect() == KILN_ISA_PORTABLE, "portable cap: %d", (int)kiln_isa_detect());
+    unsetenv("KILN_FKERNELS");
+}
+
 void test_conv(void) {
+    isa_cases();
     winograd_load_cases();
     const int C = KILN_OP_CONV2D, D = KILN_OP_DEPTHWISE_CONV2D, P = KILN_OP_CONV2D_PACKED, W = KILN_OP_CONV2D_WINOGRAD;
     conv_case cases[] = {
@@ -249,6 +280,13 @@ void test_conv(void) {
         {2, 300, 5, 7, 12, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, P, 0, 0},  /* pointwise K 300 */
         {1, 16, 33, 32, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, P, 0, 0}, /* 1056 columns, 5 blocks */
         {1, 7, 20, 21, 6, 3, 3, 2, 2, 0, 1, 1, 0, 2, 2, 1, 1, 0, P, 0, 0},  /* dilated, stride 2 */
+        /* around the AVX-512 32-column tiles: 49 (32 + masked 17), 31, 33, 16 columns, more
+         * than 32 panels (two panel chunks), K 290 with a partial tile (masked accumulate) */
+        {1, 20, 7, 7, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},
+        {1, 9, 1, 31, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 3, P, 0, 0},
+        {2, 5, 3, 11, 200, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
+        {1, 290, 4, 4, 11, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
+        {1, 29, 8, 9, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, P, 0, 0},
         /* Winograd F(4x4, 3x3): partial tiles, asymmetric / no / large pads, M around the
          * panels, C over one 256-channel slice, batch 2, tile blocks, every activation */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0},
@@ -260,8 +298,18 @@ void test_conv(void) {
         {1, 16, 33, 30, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0}, /* 9x8 tiles */
         {1, 64, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, W, 0, 0}, /* several tile-row blocks */
         {2, 9, 35, 34, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, W, 0, 0}, /* vector steps + partial tiles */
+        {1, 300, 7, 7, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0}, /* 34 panels, 2 K slices */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_conv_case(&cases[i]);
+    /* Each kernel path on this machine: capped at portable, at AVX2, then uncapped. */
+    static const char *const isas[] = {"portable", "avx2", NULL};
+    for (int v = 0; v < 3; v++) {
+        if (isas[v]) setenv("KILN_FKERNELS", isas[v], 1);
+        else unsetenv("KILN_FKERNELS");
+        g_isa = isas[v] ? isas[v] : "best";
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            if (!isas[v] || cases[i].op != C) run_conv_case(&cases[i]);
+    }
+    g_isa = "best";
     conv_case ct[] = {
         {1, 3, 4, 5, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},
         {2, 4, 3, 3, 6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 1, 1, 0, 0, 0},

@@ -1,5 +1,7 @@
 /* test_gemm.c — the portable GEMM and the configured GEMM against a naive triple loop
- * (odd sizes, sizes 1, both transposes, alpha/beta), and the GEMM / MATMUL opcodes. */
+ * (odd sizes, sizes 1, both transposes, alpha/beta), and the GEMM / MATMUL opcodes (the
+ * GEMM opcode's one-row case under each float-kernel path, KILN_FKERNELS). */
+#define _POSIX_C_SOURCE 200809L
 #include "test.h"
 
 #include "../src/internal.h"
@@ -66,6 +68,51 @@ static void test_gemm_op(void) {
     float *wants[1] = {want};
     size_t counts[1] = {12};
     test_run_f32(pl, "gemm op", inputs, 1, wants, counts, 1e-5f, 1e-5f);
+}
+
+/* GEMM opcode with M = 1 (the AVX-512 matrix-vector path on such CPUs): Y = relu(0.75 *
+ * A B + 1.5 * C) or without C, against a double-precision loop. */
+static void gemm_row_case(int64_t n, int64_t k, int ta, int tb, int with_c, const char *isa) {
+    int64_t ad[2] = {ta ? k : 1, ta ? 1 : k}, bd[2] = {tb ? n : k, tb ? k : n}, cd[1] = {n}, yd[2] = {1, n};
+    float *a = malloc(sizeof(float) * (size_t)k), *b = malloc(sizeof(float) * (size_t)(n * k));
+    float *c = malloc(sizeof(float) * (size_t)n), *want = malloc(sizeof(float) * (size_t)n);
+    test_fill(a, (size_t)k, 21); test_fill(b, (size_t)(n * k), 22); test_fill(c, (size_t)n, 23);
+    for (int64_t j = 0; j < n; j++) {
+        double acc = 0;
+        for (int64_t p = 0; p < k; p++) acc += (double)a[p] * b[tb ? j * k + p : p * n + j];
+        double v = 0.75 * acc + (with_c ? 1.5 * c[j] : 0.0);
+        want[j] = v < 0 ? 0.0f : (float)v;
+    }
+    pb *pl = pb_new();
+    uint32_t tta = pb_input(pl, "a", KILN_F32, 2, ad), ttb = pb_constant(pl, KILN_F32, 2, bd, b);
+    uint32_t ttc = with_c ? pb_constant(pl, KILN_F32, 1, cd, c) : 0xFFFFFFFFu, ty = pb_output(pl, "y", KILN_F32, 2, yd);
+    attr_buf at = {0};
+    ab_i32(&at, ta); ab_i32(&at, tb); ab_f32(&at, 0.75f); ab_f32(&at, with_c ? 1.5f : 0.0f);
+    ab_i32(&at, KILN_UNARY_RELU); ab_f32(&at, 0); ab_f32(&at, 0);
+    uint32_t ins[3] = {tta, ttb, ttc};
+    pb_instr(pl, KILN_OP_GEMM, at.data, at.size, with_c ? 3 : 2, ins, 1, &ty);
+    char what[96];
+    snprintf(what, sizeof what, "[%s] gemm row n%lld k%lld ta=%d tb=%d c=%d", isa, (long long)n, (long long)k, ta, tb,
+             with_c);
+    const void *inputs[1] = {a};
+    float *wants[1] = {want};
+    size_t counts[1] = {(size_t)n};
+    test_run_f32(pl, what, inputs, 1, wants, counts, 1e-4f, 1e-4f);
+    free(a); free(b); free(c); free(want);
+}
+
+static void test_gemm_row_op(void) {
+    static const char *const isas[] = {"portable", NULL};
+    int64_t shapes[][2] = {{1, 1}, {1000, 1280}, {67, 33}, {5, 16}, {130, 7}, {3, 200}};
+    for (int v = 0; v < 2; v++) {
+        if (isas[v]) setenv("KILN_FKERNELS", isas[v], 1);
+        else unsetenv("KILN_FKERNELS");
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int t = 0; t < 4; t++)
+                gemm_row_case(shapes[s][0], shapes[s][1], t & 1, t >> 1, (int)((s + (size_t)t) % 2),
+                              isas[v] ? isas[v] : "best");
+    }
+    unsetenv("KILN_FKERNELS");
 }
 
 /* matmul: a [2,1,3,4] x b [3,4,5] → [2,3,3,5] (broadcast batch), and x [2,3,4] x w [4,5] (folded). */
@@ -144,5 +191,6 @@ void test_gemm(void) {
                 gemm_case(shapes[s][0], shapes[s][1], shapes[s][2], ta, tb, s % 2 ? 0.5f : 1.0f, s % 3 ? 0.0f : 1.5f,
                           (uint32_t)(1 + s % 2));
     test_gemm_op();
+    test_gemm_row_op();
     test_matmul_op();
 }

@@ -70,6 +70,16 @@ kiln_status kiln_conv_attrs_read(kiln_check *c, kiln_conv_attrs *a);
 void kiln_conv_epilogue(const kiln_exec *e, const float *bias, float *y, int64_t channels, int64_t plane,
                         const kiln_act *act);
 
+/* Float-kernel instruction sets, best last (isa.c). AVX-512 code is compiled on x86-64
+ * GCC/clang with target attributes (KILN_AVX512 on each function), whatever -march says. */
+typedef enum kiln_isa { KILN_ISA_PORTABLE = 0, KILN_ISA_AVX2 = 1, KILN_ISA_AVX512 = 2 } kiln_isa;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define KILN_HAVE_AVX512 1
+#define KILN_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+#endif
+/* The best set this CPU and OS run, capped by KILN_FKERNELS=portable|avx2|avx512. */
+kiln_isa kiln_isa_detect(void);
+
 /* Ceil of a / b for b > 0 and any a. */
 static inline int64_t kiln_ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 static inline int64_t kiln_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }

@@ -12,10 +12,14 @@
  * place instead); every panel x 16-column strip pair then runs the 6x16 micro-kernel,
  * which adds to C after the first slice and applies bias and activation on the last.
  * The block (KC x NB floats) stays in L2, each strip in L1 while a chunk of panels
- * (slice_gemm) uses it. */
+ * (slice_gemm) uses it. On AVX-512 CPUs kiln_gemm_panels_avx512 runs the same loop
+ * with 6x32 tiles on the same packed weights. */
 #include "microkernel.h"
 
 #define KC 256
+#ifndef KC512
+#define KC512 128
+#endif
 #define NB 256
 
 /* Row stride of the packed im2col block: the block width rounded up to whole strips plus
@@ -27,6 +31,7 @@ typedef struct cp_params {
     kiln_conv_attrs a;
     int64_t n, c, h, w, m, oh, ow, kdim, ohw, panels;
     int pointwise;
+    kiln_isa isa;                /* chosen at load (isa.c) */
 } cp_params;
 
 static kiln_status check_cp(kiln_check *c) {
@@ -63,6 +68,7 @@ static kiln_status check_cp(kiln_check *c) {
     p->ohw = p->oh * p->ow;
     p->pointwise = a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 && a->pt == 0 && a->pl == 0 && a->pb == 0 &&
                    a->pr == 0;
+    p->isa = kiln_isa_detect();
     kiln_need_workspace(c, (size_t)KC * block_stride(NB));
     return kiln_check_gemm_dims(c, p->m, p->ohw, p->kdim);
 }
@@ -142,7 +148,7 @@ static void slice_gemm(const cp_params *p, const float *w, const float *bias, fl
                 kiln_tile_out o = {y + r0 * p->ohw + c0 + s * KILN_NR, (size_t)p->ohw,
                                    (int)(p->m - r0 < KILN_MR ? p->m - r0 : KILN_MR), cols, k0 > 0,
                                    k0 + (int64_t)kc >= p->kdim, bias ? bias + r0 : NULL, &p->a.act};
-                kiln_micro_tile(kc, w + (pn * p->kdim + k0) * KILN_MR, bs, ld, &o);
+                kiln_micro_tile(p->isa, kc, w + (pn * p->kdim + k0) * KILN_MR, bs, ld, &o);
             }
         }
     }
@@ -160,8 +166,27 @@ static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
         if (pb > p->panels) pb = p->panels;
         const float *x = j->x + n * p->c * p->h * p->w;
         float *y = j->y + n * p->m * p->ohw;
-        for (int64_t k0 = 0; k0 < p->kdim; k0 += KC) {
-            size_t kc = (size_t)(p->kdim - k0 < KC ? p->kdim - k0 : KC);
+        /* AVX-512's 32-column B tiles take twice the L1 per tap: half the K slice. */
+        const int64_t kstep = p->isa == KILN_ISA_AVX512 ? KC512 : KC;
+        for (int64_t k0 = 0; k0 < p->kdim; k0 += kstep) {
+            size_t kc = (size_t)(p->kdim - k0 < kstep ? p->kdim - k0 : kstep);
+#ifdef KILN_HAVE_AVX512
+            if (p->isa == KILN_ISA_AVX512) {
+                /* 32-column tiles with masked edges: pointwise reads the input in place. */
+                const float *b = x + k0 * p->ohw + c0;
+                size_t ldb = (size_t)p->ohw;
+                if (!p->pointwise) {
+                    pack_block(p, x, k0, kc, c0, nb, ws);
+                    b = ws;
+                    ldb = block_stride(nb);
+                }
+                kiln_gemm_panels_avx512(kc, j->w + (pa * p->kdim + k0) * KILN_MR, (size_t)p->kdim * KILN_MR, pb - pa,
+                                        p->m - pa * KILN_MR, b, ldb, nb, y + pa * KILN_MR * p->ohw + c0,
+                                        (size_t)p->ohw, k0 > 0, k0 + (int64_t)kc >= p->kdim,
+                                        j->bias ? j->bias + pa * KILN_MR : NULL, &p->a.act);
+                continue;
+            }
+#endif
             if (p->pointwise) {
                 /* B is the input itself; only a partial last strip is packed (zero-padded). */
                 int64_t full = nb / KILN_NR * KILN_NR;

@@ -25,6 +25,7 @@ typedef struct wg_params {
     int64_t n, c, h, w, m, oh, ow, th, tw, panels, wp;
     int64_t max_rows;            /* tile rows per block at most */
     float *u;                    /* transformed weights, in the same allocation */
+    kiln_isa isa;                /* chosen at load (isa.c) */
 } wg_params;
 
 /* g [M, C, 3, 3] -> u [36, P, C, 6]: u = G g G^T per (m, c), in double, rounded once. */
@@ -100,6 +101,7 @@ static kiln_status check_wg(kiln_check *c) {
     if (ufloats > (SIZE_MAX - head - 64) / sizeof(float)) return kiln_check_fail(c, "transformed weights too large");
     uint8_t *mem = kiln_params_alloc(c, head + 64 + ufloats * sizeof(float));
     if (!mem) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for the Winograd weights");
+    q.isa = kiln_isa_detect();
     p = (wg_params *)(void *)mem;
     *p = q;
     p->u = (float *)(void *)(mem + head + (64 - (uintptr_t)(mem + head) % 64) % 64);
@@ -138,8 +140,14 @@ static void input_transform(const wg_params *p, const float *xc, int64_t t0, int
             const float *s = t[k];
             float *o0 = out + (size_t)(6 * k) * vstride;
             int64_t q = 0;
+#ifdef KILN_HAVE_AVX512
+            if (p->isa == KILN_ISA_AVX512) {
+                wg_input_row_avx512(s, o0, vstride, p->tw);
+                q = p->tw;
+            }
+#endif
 #ifdef KILN_MK_AVX2
-            q = wg_input_row_avx2(s, o0, vstride, p->tw);
+            if (p->isa != KILN_ISA_PORTABLE && q < p->tw) q = wg_input_row_avx2(s, o0, vstride, p->tw);
 #endif
             for (; q < p->tw; q++) {
                 const float *e = s + 4 * q;
@@ -161,11 +169,19 @@ static void output_transform(const wg_params *p, const float *mm, size_t mstride
     for (int64_t th = t0; th < t1; th++) {
         const float *row = mm + (th - t0) * p->tw;
         int64_t q = 0;
-#ifdef KILN_MK_AVX2
+#if defined(KILN_MK_AVX2) || defined(KILN_HAVE_AVX512)
         float *yr[4];
         int64_t nrows = p->oh - 4 * th < 4 ? p->oh - 4 * th : 4;
         for (int64_t i = 0; i < nrows; i++) yr[i] = ym + (4 * th + i) * p->ow;
-        q = wg_output_row_avx2(row, mstride, p->tw, bias, yr, nrows, p->ow);
+#endif
+#ifdef KILN_HAVE_AVX512
+        if (p->isa == KILN_ISA_AVX512) {
+            wg_output_row_avx512(row, mstride, p->tw, bias, yr, nrows, p->ow);
+            q = p->tw;
+        }
+#endif
+#ifdef KILN_MK_AVX2
+        if (p->isa != KILN_ISA_PORTABLE && q < p->tw) q = wg_output_row_avx2(row, mstride, p->tw, bias, yr, nrows, p->ow);
 #endif
         for (; q < p->tw; q++) {
             float z[6][4], o[4][4];
@@ -218,6 +234,14 @@ static void wg_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
             const float *u = j->u + (size_t)xi * p->panels * p->c * KILN_MR;
             for (int64_t k0 = 0; k0 < p->c; k0 += 256) {
                 size_t kc = (size_t)(p->c - k0 < 256 ? p->c - k0 : 256);
+#ifdef KILN_HAVE_AVX512
+                if (p->isa == KILN_ISA_AVX512) {
+                    kiln_gemm_panels_avx512(kc, u + k0 * KILN_MR, (size_t)p->c * KILN_MR, p->panels, p->m,
+                                            v + xi * vstride + (size_t)k0 * ld, ld, tb, mm + xi * mstride, ld, k0 > 0,
+                                            0, NULL, &wg_identity);
+                    continue;
+                }
+#endif
                 for (int64_t s = 0; s < strips; s++) {
                     const float *b = v + xi * vstride + (size_t)k0 * ld + (size_t)s * KILN_NR;
                     for (int64_t pn = 0; pn < p->panels; pn++) {
@@ -226,7 +250,7 @@ static void wg_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
                                            (int)(p->m - r0 < KILN_MR ? p->m - r0 : KILN_MR),
                                            (int)(tb - s * KILN_NR < KILN_NR ? tb - s * KILN_NR : KILN_NR), k0 > 0, 0,
                                            NULL, &wg_identity};
-                        kiln_micro_tile(kc, u + (pn * p->c + k0) * KILN_MR, b, ld, &o);
+                        kiln_micro_tile(p->isa, kc, u + (pn * p->c + k0) * KILN_MR, b, ld, &o);
                     }
                 }
             }

@@ -13,12 +13,16 @@
  * input) in one pass, nine multiply-adds per pixel from registers, vectorized over ow;
  * the few border columns go tap by tap. The activation runs once per finished plane.
  * With AVX2+FMA the interior goes 8 outputs per step (stride 2 deinterleaves the input
- * with shuffles; the last partial step at stride 1 uses masked loads and stores). */
+ * with shuffles; the last partial step at stride 1 uses masked loads and stores); on
+ * AVX-512 CPUs (isa.c) 16 per step (stride 2 deinterleaves with two-source permutes),
+ * the last partial step with lane masks at both strides. */
 #include "common.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
 #define KILN_DW_AVX2 1
+#endif
+#if defined(KILN_DW_AVX2) || defined(KILN_HAVE_AVX512)
+#include <immintrin.h>
 #endif
 
 typedef struct dw_params {
@@ -26,6 +30,7 @@ typedef struct dw_params {
     int64_t n, c, h, w, m, oh, ow, mult;
     int fast3x3;                 /* 3x3, dilation 1, stride 1 or 2 in W */
     int64_t lo3, hi3;            /* its interior output columns (all taps inside) */
+    kiln_isa isa;                /* chosen at load (isa.c) */
 } dw_params;
 
 static kiln_status check_dw(kiln_check *c) {
@@ -59,6 +64,7 @@ static kiln_status check_dw(kiln_check *c) {
     if (p->lo3 > p->ow) p->lo3 = p->ow;
     if (p->hi3 > p->ow) p->hi3 = p->ow;
     if (p->hi3 < p->lo3) p->hi3 = p->lo3;
+    p->isa = kiln_isa_detect();
     return KILN_OK;
 }
 
@@ -148,15 +154,72 @@ static int64_t dw3x3_avx2(const float *r0, const float *r1, const float *r2, con
 }
 #endif
 
-static void dw3x3_interior(const float *restrict r0, const float *restrict r1, const float *restrict r2,
+#ifdef KILN_HAVE_AVX512
+/* Lanes [0, count) of a 16-lane mask (none for count <= 0). */
+KILN_AVX512 static inline __mmask16 dw_lanes(int64_t count) {
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
+}
+
+/* 16 interior outputs at a time, the last step masked; does the whole interior. */
+KILN_AVX512 static int64_t dw3x3_avx512(const float *r0, const float *r1, const float *r2, const float *wk, float bias,
+                                        float *out, int64_t lo, int64_t hi, int64_t stride, int64_t off,
+                                        int64_t width) {
+    __m512 w[9], vb = _mm512_set1_ps(bias);
+    for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(wk[i]);
+    const float *rows[3] = {r0, r1, r2};
+    int64_t ow = lo;
+    if (stride == 1) {
+        for (; ow < hi; ow += 16) {
+            __mmask16 m = hi - ow >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (hi - ow)) - 1);
+            const int64_t i = ow + off;
+            __m512 acc = vb;
+            for (int k = 0; k < 3; k++) {
+                acc = _mm512_fmadd_ps(w[3 * k], _mm512_maskz_loadu_ps(m, rows[k] + i), acc);
+                acc = _mm512_fmadd_ps(w[3 * k + 1], _mm512_maskz_loadu_ps(m, rows[k] + i + 1), acc);
+                acc = _mm512_fmadd_ps(w[3 * k + 2], _mm512_maskz_loadu_ps(m, rows[k] + i + 2), acc);
+            }
+            _mm512_mask_storeu_ps(out + ow, m, acc);
+        }
+        return hi;
+    }
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (; ow < hi; ow += 16) {
+        /* n outputs read input columns i .. i + 2n: whole vectors while they stay in the
+         * row, lane masks for the last step (masked-off lanes are not read). */
+        const int64_t i = ow * 2 + off, n = hi - ow < 16 ? hi - ow : 16;
+        const int whole = n == 16 && i + 34 <= width;
+        const int64_t len = 2 * n + 1;
+        const __mmask16 ma = whole ? (__mmask16)0xFFFF : dw_lanes(len), mb = whole ? (__mmask16)0xFFFF : dw_lanes(len - 16);
+        const __mmask16 ma2 = whole ? (__mmask16)0xFFFF : dw_lanes(len - 2), mb2 = whole ? (__mmask16)0xFFFF : dw_lanes(len - 18);
+        __m512 acc = vb;
+        for (int k = 0; k < 3; k++) {
+            const float *r = rows[k] + i;
+            __m512 a = _mm512_maskz_loadu_ps(ma, r), b = _mm512_maskz_loadu_ps(mb, r + 16);
+            __m512 a2 = _mm512_maskz_loadu_ps(ma2, r + 2), b2 = _mm512_maskz_loadu_ps(mb2, r + 18);
+            acc = _mm512_fmadd_ps(w[3 * k], _mm512_permutex2var_ps(a, even, b), acc);
+            acc = _mm512_fmadd_ps(w[3 * k + 1], _mm512_permutex2var_ps(a, odd, b), acc);
+            acc = _mm512_fmadd_ps(w[3 * k + 2], _mm512_permutex2var_ps(a2, even, b2), acc);
+        }
+        _mm512_mask_storeu_ps(out + ow, dw_lanes(n), acc);
+    }
+    return hi;
+}
+#endif
+
+static void dw3x3_interior(kiln_isa isa, const float *restrict r0, const float *restrict r1, const float *restrict r2,
                            const float *restrict wk, float bias, float *restrict out, int64_t lo, int64_t hi,
                            int64_t stride, int64_t off, int64_t width) {
     const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7],
                 w8 = wk[8];
+#ifdef KILN_HAVE_AVX512
+    if (isa == KILN_ISA_AVX512) lo = dw3x3_avx512(r0, r1, r2, wk, bias, out, lo, hi, stride, off, width);
+#endif
 #ifdef KILN_DW_AVX2
-    lo = dw3x3_avx2(r0, r1, r2, wk, bias, out, lo, hi, stride, off, width);
+    if (isa != KILN_ISA_PORTABLE) lo = dw3x3_avx2(r0, r1, r2, wk, bias, out, lo, hi, stride, off, width);
 #else
     (void)width;
+    (void)isa;
 #endif
     if (stride == 1) {
         DW3X3_ROW(1)
@@ -170,7 +233,7 @@ static void dw3x3_row(const dw_params *p, const float *in, const float *wk, floa
     const kiln_conv_attrs *a = &p->a;
     const float *r0 = in + ih0 * p->w, *r1 = r0 + p->w, *r2 = r1 + p->w;
     int64_t off = -a->pl, lo = p->lo3, hi = p->hi3;
-    dw3x3_interior(r0, r1, r2, wk, bias, out, lo, hi, a->sw, off, p->w);
+    dw3x3_interior(p->isa, r0, r1, r2, wk, bias, out, lo, hi, a->sw, off, p->w);
     for (int64_t ow = 0; ow < p->ow; ow++) {
         if (ow == lo) ow = hi;
         if (ow >= p->ow) break;

@@ -66,7 +66,7 @@ void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n
 #endif
 }
 
-#include "common.h"
+#include "microkernel.h"
 
 /* GEMM: Y[M,N] = act(alpha * op(A) * op(B) + beta * C). Operands A f32 [M,K] ([K,M] when
  * trans_a), B f32 [K,N] ([N,K] when trans_b), optional C f32 broadcastable to [M,N]
@@ -77,6 +77,7 @@ typedef struct gemm_params {
     float alpha, beta;
     int64_t m, n, k, c_row_stride, c_col_stride;
     kiln_act act;
+    kiln_isa isa;                /* chosen at load (isa.c) */
 } gemm_params;
 
 static kiln_status check_gemm(kiln_check *c) {
@@ -107,6 +108,7 @@ static kiln_status check_gemm(kiln_check *c) {
         p->c_row_stride = cm == 1 ? 0 : cn;
         p->c_col_stride = cn == 1 ? 0 : 1;
     }
+    p->isa = kiln_isa_detect();
     return kiln_check_gemm_dims(c, p->m, p->n, p->k);
 }
 
@@ -121,6 +123,15 @@ static void run_gemm(const kiln_exec *e, const kiln_instr *ins) {
             for (int64_t j = 0; j < p->n; j++) y[i * p->n + j] = cc[i * p->c_row_stride + j * p->c_col_stride];
         beta = p->beta;
     }
+#ifdef KILN_HAVE_AVX512
+    /* One row (a classifier's fully connected layer): a matrix-vector product streaming B
+     * once (a single A row is contiguous either way). */
+    if (p->m == 1 && p->isa == KILN_ISA_AVX512 && p->k > 0) {
+        kiln_gemv_avx512(p->trans_b, p->n, p->k, p->alpha, a, b, (size_t)(p->trans_b ? p->k : p->n), beta, y);
+        kiln_apply_act(&p->act, y, (size_t)p->n);
+        return;
+    }
+#endif
     kiln_sgemm(e, p->trans_a, p->trans_b, (size_t)p->m, (size_t)p->n, (size_t)p->k, p->alpha, a,
                (size_t)(p->trans_a ? p->m : p->k), b, (size_t)(p->trans_b ? p->k : p->n), beta, y, (size_t)p->n);
     kiln_apply_act(&p->act, y, (size_t)(p->m * p->n));

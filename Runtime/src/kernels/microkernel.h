@@ -7,8 +7,10 @@
  * The kernel computes the 6x16 tile sum_p A[p][r] * B[p][c] and writes its top-left
  * rows x cols corner into C (row stride ldc): stored, or added to C when accumulating (a
  * later K block). On the last K block it then adds bias[r] and applies the activation.
- * With AVX2+FMA the tile lives in 12 ymm registers; elsewhere plain loops the compiler
- * vectorizes. Both round identically up to FMA contraction. */
+ * With AVX2+FMA the tile lives in 12 ymm registers; the portable loops (always compiled,
+ * so KILN_FKERNELS=portable can test them anywhere) leave vectorizing to the compiler.
+ * Both round identically up to FMA contraction. On AVX-512 CPUs the callers use
+ * kiln_gemm_panels_avx512 (gemm_avx512.c) instead, on the same packed panels. */
 #ifndef KILN_MICROKERNEL_H
 #define KILN_MICROKERNEL_H
 
@@ -78,12 +80,26 @@ static inline void kiln_tile_store_avx2(__m256 acc[KILN_MR][2], const kiln_tile_
 }
 #endif
 
+/* The portable tile: nv = 2 computes 16 columns, nv = 1 the first 8. */
+static inline void kiln_micro_6xn_portable(size_t kc, const float *restrict a, const float *restrict b, size_t ldb,
+                                           const kiln_tile_out *o, const int nv) {
+    float t[KILN_MR * KILN_NR];
+    int width = nv * 8;
+    for (int i = 0; i < KILN_MR * KILN_NR; i++) t[i] = 0.0f;
+    for (size_t p = 0; p < kc; p++, a += KILN_MR, b += ldb)
+        for (int r = 0; r < KILN_MR; r++) {
+            float av = a[r];
+            for (int j = 0; j < width; j++) t[r * KILN_NR + j] += av * b[j];
+        }
+    kiln_tile_store_scalar(t, o);
+}
+
+#ifdef KILN_MK_AVX2
 /* The tile of nv vectors per row (nv = 2: 6x16; nv = 1: 6x8 for narrow last strips, whose
  * other 8 columns are not computed). */
 static inline __attribute__((always_inline)) void kiln_micro_6xn(size_t kc, const float *restrict a,
                                                                  const float *restrict b, size_t ldb,
                                                                  const kiln_tile_out *o, const int nv) {
-#ifdef KILN_MK_AVX2
     __m256 acc[KILN_MR][2];
     for (int r = 0; r < KILN_MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     for (size_t p = 0; p < kc; p++, a += KILN_MR, b += ldb) {
@@ -104,24 +120,37 @@ static inline __attribute__((always_inline)) void kiln_micro_6xn(size_t kc, cons
         _mm256_storeu_ps(t + r * KILN_NR + 8, acc[r][1]);
     }
     kiln_tile_store_scalar(t, o);
-#else
-    float t[KILN_MR * KILN_NR];
-    int width = nv * 8;
-    for (int i = 0; i < KILN_MR * KILN_NR; i++) t[i] = 0.0f;
-    for (size_t p = 0; p < kc; p++, a += KILN_MR, b += ldb)
-        for (int r = 0; r < KILN_MR; r++) {
-            float av = a[r];
-            for (int j = 0; j < width; j++) t[r * KILN_NR + j] += av * b[j];
-        }
-    kiln_tile_store_scalar(t, o);
+}
 #endif
+
+/* One tile: the 6x8 kernel when at most 8 columns are valid; AVX2 unless isa is
+ * KILN_ISA_PORTABLE (or the build has no AVX2). */
+static inline void kiln_micro_tile(kiln_isa isa, size_t kc, const float *restrict a, const float *restrict b,
+                                   size_t ldb, const kiln_tile_out *o) {
+#ifdef KILN_MK_AVX2
+    if (isa != KILN_ISA_PORTABLE) {
+        if (o->cols <= 8) kiln_micro_6xn(kc, a, b, ldb, o, 1);
+        else kiln_micro_6xn(kc, a, b, ldb, o, 2);
+        return;
+    }
+#else
+    (void)isa;
+#endif
+    kiln_micro_6xn_portable(kc, a, b, ldb, o, o->cols <= 8 ? 1 : 2);
 }
 
-/* One tile: the 6x8 kernel when at most 8 columns are valid. */
-static inline void kiln_micro_tile(size_t kc, const float *restrict a, const float *restrict b, size_t ldb,
-                                   const kiln_tile_out *o) {
-    if (o->cols <= 8) kiln_micro_6xn(kc, a, b, ldb, o, 1);
-    else kiln_micro_6xn(kc, a, b, ldb, o, 2);
-}
+#ifdef KILN_HAVE_AVX512
+/* C (+)= A B over `panels` packed panels (panel q at a + q*astride, kc steps of 6 floats)
+ * and ncols columns of B (kc rows, row stride ldb); panel q writes C rows 6q.. (row
+ * stride ldc), the first m rows valid. accumulate/last/bias/act as in kiln_tile_out, bias
+ * indexed from row 0. Needs an AVX-512 CPU (kiln_isa_detect). */
+void kiln_gemm_panels_avx512(size_t kc, const float *a, size_t astride, int64_t panels, int64_t m, const float *b,
+                             size_t ldb, int64_t ncols, float *c, size_t ldc, int accumulate, int last,
+                             const float *bias, const kiln_act *act);
+/* y = alpha * a B + beta * y for one row a [k] (beta 0: y is only written); B [k, n]
+ * row-major with row stride ldb, or [n, k] when trans_b. Needs an AVX-512 CPU. */
+void kiln_gemv_avx512(int trans_b, int64_t n, int64_t k, float alpha, const float *a, const float *b, size_t ldb,
+                      float beta, float *y);
+#endif
 
 #endif

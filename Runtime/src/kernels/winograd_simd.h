@@ -1,6 +1,8 @@
 /* winograd_simd.h — AVX2 parts of the F(4x4, 3x3) tile transforms (conv_winograd.c),
  * eight tiles per step, one tile per vector lane. Each returns the first tile it left to
- * the scalar code (partial last steps, tiles that would store past the row). */
+ * the scalar code (partial last steps, tiles that would store past the row). The AVX-512
+ * versions take 16 tiles per step and do whole rows: a tile's 4-float groups are gathered
+ * into lanes and scattered back, the last step under lane masks. */
 #ifndef KILN_WINOGRAD_SIMD_H
 #define KILN_WINOGRAD_SIMD_H
 
@@ -92,6 +94,72 @@ static inline int64_t wg_output_row_avx2(const float *x, size_t mstride, int64_t
         for (int64_t i = 0; i < rows; i++) wg_interleave4(o[i], y[i] + 4 * q);
     }
     return q;
+}
+#endif
+
+#ifdef KILN_HAVE_AVX512
+#include <immintrin.h>
+
+/* Lanes [0, count) of a 16-lane mask (none for count <= 0). */
+KILN_AVX512 static inline __mmask16 wg_lanes(int64_t count) {
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
+}
+
+/* wg_input_row_avx2 for every tile: lane t of e_j = s[4(q + t) + j]. */
+KILN_AVX512 static inline void wg_input_row_avx512(const float *s, float *o, size_t vstride, int64_t tw) {
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60);
+    const __m512 z = _mm512_setzero_ps();
+    for (int64_t q = 0; q < tw; q += 16) {
+        const __mmask16 m = wg_lanes(tw - q);
+        const float *b = s + 4 * q;
+        __m512 e0 = _mm512_mask_i32gather_ps(z, m, idx, b, 4), e1 = _mm512_mask_i32gather_ps(z, m, idx, b + 1, 4);
+        __m512 e2 = _mm512_mask_i32gather_ps(z, m, idx, b + 2, 4), e3 = _mm512_mask_i32gather_ps(z, m, idx, b + 3, 4);
+        __m512 e4 = _mm512_mask_i32gather_ps(z, m, idx, b + 4, 4), e5 = _mm512_mask_i32gather_ps(z, m, idx, b + 5, 4);
+        const __m512 c4 = _mm512_set1_ps(4.0f), c5 = _mm512_set1_ps(-5.0f), c2 = _mm512_set1_ps(2.0f);
+        _mm512_mask_storeu_ps(o + q, m, _mm512_add_ps(_mm512_fmadd_ps(c4, e0, _mm512_mul_ps(c5, e2)), e4));
+        _mm512_mask_storeu_ps(o + vstride + q, m,
+                              _mm512_fnmadd_ps(c4, _mm512_add_ps(e1, e2), _mm512_add_ps(e3, e4)));
+        _mm512_mask_storeu_ps(o + 2 * vstride + q, m, _mm512_fmadd_ps(c4, _mm512_sub_ps(e1, e2), _mm512_sub_ps(e4, e3)));
+        _mm512_mask_storeu_ps(o + 3 * vstride + q, m,
+                              _mm512_fnmadd_ps(c2, _mm512_sub_ps(e1, e3), _mm512_sub_ps(e4, e2)));
+        _mm512_mask_storeu_ps(o + 4 * vstride + q, m, _mm512_fmadd_ps(c2, _mm512_sub_ps(e1, e3), _mm512_sub_ps(e4, e2)));
+        _mm512_mask_storeu_ps(o + 5 * vstride + q, m, _mm512_add_ps(_mm512_fmadd_ps(c4, e1, _mm512_mul_ps(c5, e3)), e5));
+    }
+}
+
+/* wg_output_row_avx2 for every tile: output column j of tile q + t goes to
+ * y[i][4(q + t) + j], scattered under a mask that keeps it inside ow. */
+KILN_AVX512 static inline void wg_output_row_avx512(const float *x, size_t mstride, int64_t tw, float bias,
+                                                    float *const *y, int64_t rows, int64_t ow) {
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60);
+    static const float at[6][4] = {{1, 0, 0, 0}, {1, 1, 1, 1}, {1, -1, 1, -1}, {1, 2, 4, 8}, {1, -2, 4, -8},
+                                   {0, 0, 0, 1}};
+    for (int64_t q = 0; q < tw; q += 16) {
+        const __mmask16 m = wg_lanes(tw - q);
+        __m512 o[4][4], vb = _mm512_set1_ps(bias);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) o[i][j] = vb;
+        for (int k = 0; k < 6; k++) {
+            const float *r = x + (size_t)(6 * k) * mstride + q;
+            __m512 x0 = _mm512_maskz_loadu_ps(m, r), x1 = _mm512_maskz_loadu_ps(m, r + mstride),
+                   x2 = _mm512_maskz_loadu_ps(m, r + 2 * mstride), x3 = _mm512_maskz_loadu_ps(m, r + 3 * mstride),
+                   x4 = _mm512_maskz_loadu_ps(m, r + 4 * mstride), x5 = _mm512_maskz_loadu_ps(m, r + 5 * mstride);
+            __m512 s12 = _mm512_add_ps(x1, x2), d12 = _mm512_sub_ps(x1, x2);
+            __m512 s34 = _mm512_add_ps(x3, x4), d34 = _mm512_sub_ps(x3, x4);
+            __m512 z[4] = {_mm512_add_ps(_mm512_add_ps(x0, s12), s34), _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d34, d12),
+                           _mm512_fmadd_ps(_mm512_set1_ps(4.0f), s34, s12),
+                           _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d34, d12), x5)};
+            for (int i = 0; i < 4; i++) {
+                if (at[k][i] == 0.0f) continue;
+                __m512 c = _mm512_set1_ps(at[k][i]);
+                for (int j = 0; j < 4; j++) o[i][j] = _mm512_fmadd_ps(c, z[j], o[i][j]);
+            }
+        }
+        for (int j = 0; j < 4; j++) {
+            const __mmask16 mj = m & wg_lanes((ow - j - 4 * q + 3) / 4);
+            for (int64_t i = 0; i < rows; i++) _mm512_mask_i32scatter_ps(y[i] + 4 * q + j, mj, idx, o[i][j], 4);
+        }
+    }
 }
 #endif
 

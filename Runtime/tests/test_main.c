@@ -172,6 +172,7 @@ int main(int argc, char **argv) {
     test_attention();
     test_f16();
     test_quant_kernels();
+    test_dynq();
     test_concurrency();
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;

@@ -31,7 +31,7 @@ public struct FoldDynamicQuant: Pass {
 
 struct FoldDynamicMatMul: RewritePattern {
     func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
-        guard case .binary(.mul, nil) = node.op, node.operands.count == 2 else { return nil }
+        guard case .binary(.mul, .none) = node.op, node.operands.count == 2 else { return nil }
         for (f, ws) in [(node.operands[0], node.operands[1]), (node.operands[1], node.operands[0])] {
             if let y = try fold(node, f, ws, &r) { return [y] }
         }

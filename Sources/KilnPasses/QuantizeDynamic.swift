@@ -27,11 +27,11 @@ public struct QuantizeDynamic: Pass {
     public init(perRow: Bool = true) { self.perRow = perRow }
     public init(_ options: PassOptions) throws {
         try options.requireKeys(["per_row"])
-        switch options.value("per_row") {
-        case nil, "true": self.init(perRow: true)
-        case "false": self.init(perRow: false)
-        case let v?: throw KilnError("pass quantize-dynamic: per_row must be true or false, got '\(v)'")
+        let v = options.value("per_row") ?? "true"
+        guard v == "true" || v == "false" else {
+            throw KilnError("pass quantize-dynamic: per_row must be true or false, got '\(v)'")
         }
+        self.init(perRow: v == "true")
     }
     public var name: String { "quantize-dynamic" }
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {

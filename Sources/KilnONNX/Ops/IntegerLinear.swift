@@ -67,7 +67,8 @@ extension NodeContext {
         if zt.shape.elementCount != 1 {
             let perColumn = i == 1 && opType == "MatMulInteger" && zt.shape.rank == 1 && type(v).shape.dims.last == zt.shape[0]
             let perChannel = axisShape.map { zt.shape.rank == 1 && zt.shape[0] == $0.first } ?? false
-            try require(perColumn || perChannel, "\(describeInput(zeroPoint)) of shape \(zt.shape) is not supported (a single value\(i == 1 ? opType == "MatMulInteger" ? " or one per column" : " or one per output channel" : ""))")
+            let allowed = i == 0 ? "a single value" : opType == "MatMulInteger" ? "a single value or one per column" : "a single value or one per output channel"
+            try require(perColumn || perChannel, "\(describeInput(zeroPoint)) of shape \(zt.shape) is not supported (\(allowed))")
             if perChannel, let shape = axisShape { zf = try reshape("\(tag)_zero_point_axis", zf, shape) }
         } else if zt.shape.rank > 0 {
             zf = try reshape("\(tag)_zero_point_scalar", zf, [])

@@ -83,7 +83,9 @@ enum kiln_opcode {
     KILN_OP_CONV2D_WINOGRAD = 61,
     KILN_OP_QCONV2D = 80,
     KILN_OP_QGEMM = 81,
-    KILN_OP_COUNT = 82
+    KILN_OP_DYN_QGEMM = 92,
+    KILN_OP_DYN_QPARAMS = 93,
+    KILN_OP_COUNT = 94
 };
 
 /* Unary functions (UNARY's `func`, and the fused `act` of conv/gemm/matmul/batch_norm,

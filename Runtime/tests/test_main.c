@@ -166,7 +166,7 @@ static const struct { const char *name; void (*run)(void); } groups[] = {
     {"elementwise", test_elementwise}, {"layout", test_layout}, {"nn", test_nn},
     {"misc", test_misc},         {"threads", test_threads},     {"attention", test_attention},
     {"f16", test_f16},           {"quant", test_quant_kernels}, {"concurrency", test_concurrency},
-    {"vmath", test_vmath},       {"gemm_small", test_gemm_small},
+    {"vmath", test_vmath},       {"gemm_small", test_gemm_small}, {"dynq", test_dynq},
 };
 
 int main(int argc, char **argv) {

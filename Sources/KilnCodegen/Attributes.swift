@@ -104,6 +104,10 @@ extension Opcode {
             return Opcode.conv2d.attributeFields + quant
         case .qgemm:
             return quant
+        case .dynQgemm:
+            return [.init("per_row", .i32)] + act
+        case .dynQparams:
+            return []
         }
     }
 

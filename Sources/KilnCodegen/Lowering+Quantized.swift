@@ -1,7 +1,8 @@
 import Foundation
 import KilnIR
 
-// qlinear_conv → QCONV2D and qlinear_mat_mul → QGEMM. The requantization multipliers are
+// qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, dyn_quant_mat_mul → DYN_QGEMM and
+// dynamic_quant_params → DYN_QPARAMS. The requantization multipliers are
 // computed here, once, so the kernels do integer work only (PLAN_FORMAT.md, QCONV2D).
 
 extension Lowerer {
@@ -23,6 +24,20 @@ extension Lowerer {
         let bias = try quantizedBias(n)
         let requant = constantTensor("requant", try Requantization.table(q.quant))
         try emit(.qgemm, quantAttributes(q.quant), [tensor(x), tensor(w), requant, bias], [result(y)])
+    }
+
+    /// dyn_quant_mat_mul → DYN_QGEMM: the weight scales become an f32 [N] constant.
+    mutating func lowerDynQuantMatMul(_ q: DynQuantMatMul, _ n: Node) throws {
+        let (x, w, y) = (n.operands[0], n.operands[1], n.results[0])
+        try require(constant(w) != nil, "dyn_quant_mat_mul: the weight must be a constant")
+        let scales = constantTensor("w_scales", Tensor([q.wScales.count], floats: q.wScales))
+        let bias = n.operands.count > 2 ? tensor(n.operands[2]) : nil
+        let act = try actAttributes(q.activation, y)
+        try emit(.dynQgemm, [.i(q.perRow ? 1 : 0)] + act, [tensor(x), tensor(w), scales, bias], [result(y)])
+    }
+
+    mutating func lowerDynamicQuantParams(_ n: Node) throws {
+        try emit(.dynQparams, [], [tensor(n.operands[0])], [result(n.results[0]), result(n.results[1])])
     }
 
     private mutating func quantizedBias(_ n: Node) throws -> Int? {

@@ -54,7 +54,7 @@ extension Graph {
         case .qlinearConv:
             guard ins.count >= 2 else { return 0 }
             return 2 * outs * ins[1].shape.dims.dropFirst().reduce(1, *)
-        case .qlinearMatMul:
+        case .qlinearMatMul, .dynQuantMatMul:
             guard ins.count >= 2 else { return 0 }
             return 2 * outs * ins[1].shape[0]
         case .convTranspose:
@@ -93,6 +93,8 @@ extension Graph {
             return r.direction.count * steps * batch * 2 * gates * h * (x[2] + h)
         case .unary, .binary, .clip, .where, .quantizeLinear, .dequantizeLinear:
             return outs
+        case .dynamicQuantParams:
+            return 2 * (ins.first?.shape.elementCount ?? 0)
         case .attention(let a):
             // q·kᵀ and p·v multiply-adds plus ~5 per score for scale, mask and softmax.
             guard ins.count >= 3, let d = ins[0].shape.dims.last, let dv = ins[2].shape.dims.last else { return 0 }

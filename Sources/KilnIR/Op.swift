@@ -50,6 +50,8 @@ public enum Op: Hashable, Sendable {
     case attention(Attention)
     case qlinearConv(QLinearConv)
     case qlinearMatMul(QLinearMatMul)
+    case dynamicQuantParams(DynamicQuantParams)
+    case dynQuantMatMul(DynQuantMatMul)
 
     /// The op's type rule and reference evaluation.
     public var rule: any OpRule {
@@ -101,6 +103,8 @@ public enum Op: Hashable, Sendable {
         case .attention(let a): return a
         case .qlinearConv(let a): return a
         case .qlinearMatMul(let a): return a
+        case .dynamicQuantParams(let a): return a
+        case .dynQuantMatMul(let a): return ActivatedRule(base: a, activation: a.activation, context: "dyn_quant_mat_mul")
         }
     }
 
@@ -117,6 +121,7 @@ public enum Op: Hashable, Sendable {
         if case .conv(let a) = self { return a.activation }
         if case .gemm(let a) = self { return a.activation }
         if case .matMul(let a) = self { return a.activation }
+        if case .dynQuantMatMul(let a) = self { return a.activation }
         if case .binary(_, let act) = self { return act }
         return nil
     }
@@ -176,6 +181,8 @@ public enum Op: Hashable, Sendable {
         case .attention: return "attention"
         case .qlinearConv: return "qlinear_conv"
         case .qlinearMatMul: return "qlinear_mat_mul"
+        case .dynamicQuantParams: return "dynamic_quant_params"
+        case .dynQuantMatMul: return "dyn_quant_mat_mul"
         }
     }
 }

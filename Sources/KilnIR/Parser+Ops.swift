@@ -91,6 +91,10 @@ extension Parser {
             return .qlinearConv(QLinearConv(conv: conv, quant: try qlinearParams(&a)))
         case "qlinear_mat_mul":
             return .qlinearMatMul(QLinearMatMul(quant: try qlinearParams(&a)))
+        case "dynamic_quant_params": return .dynamicQuantParams(DynamicQuantParams())
+        case "dyn_quant_mat_mul":
+            return .dynQuantMatMul(DynQuantMatMul(wScales: try a.floats("w_scales"), perRow: try a.bool("per_row"),
+                                                  activation: try fusedActivation(&a)))
         default:
             return nil
         }

@@ -47,7 +47,7 @@ extension Printer {
     /// The attributes of `op` without its fused activation.
     private static func ownAttributes(of op: Op) -> [(String, AttributeValue)] {
         switch op {
-        case .constant, .binary, .where, .matMul, .identity, .sizeOf:
+        case .constant, .binary, .where, .matMul, .identity, .sizeOf, .dynamicQuantParams:
             return []
         case .unary(let u):
             return unaryAttributes(u)
@@ -162,6 +162,8 @@ extension Printer {
             return attributes(of: .conv(a.conv)) + qlinearAttributes(a.quant)
         case .qlinearMatMul(let a):
             return qlinearAttributes(a.quant)
+        case .dynQuantMatMul(let a):
+            return [("w_scales", floats(a.wScales)), ("per_row", .bool(a.perRow))]
         }
     }
 

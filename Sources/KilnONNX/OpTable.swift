@@ -143,6 +143,9 @@ enum OpTable {
         case "DequantizeLinear": return { try $0.dequantizeLinear() }
         case "QLinearConv": return { try $0.qlinearConv() }
         case "QLinearMatMul": return { try $0.qlinearMatMul() }
+        case "DynamicQuantizeLinear": return { try $0.dynamicQuantizeLinear() }
+        case "MatMulInteger": return { try $0.matMulInteger() }
+        case "ConvInteger": return { try $0.convInteger() }
         case "If": return { try $0.ifOp() }
         default: return nil
         }

@@ -10,6 +10,8 @@ public enum PassManager {
         EliminateCommonSubexpressions(),
         FoldBatchNorm(),
         FoldQDQ(),
+        FoldDynamicQuant(),
+        QuantizeDynamic(),
         FuseLayerNorm(),
         FuseGelu(),
         FuseAttention(),
@@ -28,7 +30,7 @@ public enum PassManager {
         case .o1:
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
         case .o2, .o3:
-            return ["canonicalize", "fold-qdq", "fold-constants", "eliminate-common-subexpressions", "canonicalize",
+            return ["canonicalize", "fold-qdq", "fold-constants", "fold-dynamic-quant", "eliminate-common-subexpressions", "canonicalize",
                     "fuse-layernorm", "fuse-gelu", "fuse-attention",
                     "fold-batchnorm", "fuse-activation", "fuse-elementwise", "eliminate-dead-code"]
         }

@@ -52,6 +52,7 @@ extension PassManager {
         case DecomposeLowRank().name: return try DecomposeLowRank(options)
         case PruneMagnitude().name: return try PruneMagnitude(options)
         case PruneChannels().name: return try PruneChannels(options)
+        case QuantizeDynamic().name: return try QuantizeDynamic(options)
         default: throw KilnError("pass '\(options.base)' takes no options")
         }
     }

@@ -4,14 +4,20 @@ import KilnIR
 import KilnPasses
 
 /// `kiln compile --quantize int8 --calibration DIR`: static int8 quantization after the
-/// -O pipeline (see `QuantizeInt8`).
+/// -O pipeline (see `QuantizeInt8`). `--quantize dynamic-int8`: gemm/mat_mul weights int8,
+/// activations quantized while running (see `QuantizeDynamic`); it takes no calibration
+/// (giving --calibration is an error, so a user never believes samples were used).
 ///
 /// The calibration folder holds one sample per subfolder, each with `<input>.npy` for
 /// every graph input (names as `kiln run` writes them), or, for a single-input graph,
 /// `.npy` files directly in the folder, one sample each. Samples are read in name order.
 struct QuantizeOptions: ParsableArguments {
-    @Option(name: .customLong("quantize"), help: ArgumentHelp("Quantize the plan: int8 (static, needs --calibration) or fp16 (large f32 weights stored as f16, widened at load: half-size plans).", valueName: "mode"))
+    @Option(name: .customLong("quantize"), help: ArgumentHelp("Quantize the plan: int8 (static, needs --calibration), dynamic-int8 (Gemm/MatMul weights int8 per output column, activations quantized while running: no calibration; for Transformers and MLPs) or fp16 (large f32 weights stored as f16, widened at load: half-size plans).", valueName: "mode"))
     var quantize: String?
+
+    @Option(name: .customLong("dynamic-scale"),
+            help: ArgumentHelp("With --quantize dynamic-int8: one activation range per row (default; each token / batch row) or per tensor (ONNX DynamicQuantizeLinear's, as ONNX Runtime's quantize_dynamic).", valueName: "row|tensor"))
+    var dynamicScale: String?
 
     @Option(name: .customLong("calibration"),
             help: ArgumentHelp("Calibration samples: a folder of .npy files (single-input graphs) or of one subfolder per sample with <input>.npy files.", valueName: "dir"))
@@ -24,8 +30,17 @@ struct QuantizeOptions: ParsableArguments {
     var percentile: Double = 99.99
 
     func validate() throws {
-        if let q = quantize, q != "int8", q != "fp16" { throw ValidationError("--quantize takes int8 or fp16 (got '\(q)')") }
+        if let q = quantize, q != "int8", q != "fp16", q != "dynamic-int8" {
+            throw ValidationError("--quantize takes int8, dynamic-int8 or fp16 (got '\(q)')")
+        }
         if quantize == "int8" && calibration == nil { throw ValidationError("--quantize int8 needs --calibration DIR") }
+        if quantize == "dynamic-int8" && calibration != nil {
+            throw ValidationError("--quantize dynamic-int8 takes no --calibration (activation ranges are computed while running); use --quantize int8 for calibrated static int8")
+        }
+        if let d = dynamicScale {
+            if quantize != "dynamic-int8" { throw ValidationError("--dynamic-scale needs --quantize dynamic-int8") }
+            if d != "row" && d != "tensor" { throw ValidationError("--dynamic-scale takes row or tensor (got '\(d)')") }
+        }
         if quantize == "fp16" && calibration != nil { throw ValidationError("--calibration needs --quantize int8") }
         if quantize == nil && calibration != nil { throw ValidationError("--calibration needs --quantize int8") }
         if CalibrationMethod(rawValue: method) == nil { throw ValidationError("--calibration-method takes minmax or percentile") }
@@ -37,6 +52,12 @@ struct QuantizeOptions: ParsableArguments {
 
     /// Quantizes `graph` to int8 if asked; returns the pipeline note for the plan's metadata.
     func apply(_ graph: inout Graph) throws -> String? {
+        if quantize == "dynamic-int8" {
+            let perRow = dynamicScale != "tensor"
+            let count = try QuantizeDynamic(perRow: perRow).apply(&graph)
+            FileHandle.standardError.write(Data("quantized \(count) Gemm/MatMul ops to dynamic int8 (activation ranges per \(perRow ? "row" : "tensor"))\n".utf8))
+            return "quantize=dynamic-int8,activations=\(perRow ? "row" : "tensor")"
+        }
         guard quantize == "int8", let dir = calibration else { return nil }
         let samples = try loadSamples(dir, graph)
         let report = try QuantizeInt8.run(&graph, samples: samples, method: CalibrationMethod(rawValue: method) ?? .minmax,

@@ -107,9 +107,11 @@ final class TextFormRoundTripTests: XCTestCase {
         case .attention: return 44
         case .qlinearConv: return 45
         case .qlinearMatMul: return 46
+        case .dynamicQuantParams: return 47
+        case .dynQuantMatMul: return 48
         }
     }
-    static let opCaseCount = 47
+    static let opCaseCount = 49
 
     static var allOps: [Op] {
         var ops: [Op] = [
@@ -150,6 +152,9 @@ final class TextFormRoundTripTests: XCTestCase {
                                      quant: QLinearParams(xScale: 0.02, xZeroPoint: 128, wScales: [0.5, 0.25], yScale: 0.1,
                                                           yZeroPoint: 3, yMin: 3, yMax: 255))),
             .qlinearMatMul(QLinearMatMul(quant: QLinearParams(xScale: 1.5, xZeroPoint: 0, wScales: [1e-3], yScale: 0.75, yZeroPoint: 255))),
+            .dynamicQuantParams(DynamicQuantParams()),
+            .dynQuantMatMul(DynQuantMatMul(wScales: [0.5, 1e-3], perRow: true)),
+            .dynQuantMatMul(DynQuantMatMul(wScales: [2], perRow: false, activation: .unary(.gelu(tanh: false)))),
         ]
         ops += unaryOps.map { .unary($0) }
         ops += BinaryOp.allCases.map { .binary($0) }

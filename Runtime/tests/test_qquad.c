@@ -1,0 +1,63 @@
+/* test_qquad.c — the quad-layout int8 GEMM core: every dot-product path this build and
+ * CPU have (AVX-512 VNNI, AVX-VNNI, aarch64 NEON sdot or widening) against the portable
+ * reference bit for bit on random shapes with odd sizes, the reference against the
+ * definition, and the quad packing against its portable version. */
+#include "test.h"
+
+#include "../src/kernels/qgemm.h"
+
+static uint32_t q_state = 777;
+static int32_t qrnd(int32_t lo, int32_t hi) {
+    q_state = q_state * 1664525u + 1013904223u;
+    return lo + (int32_t)((q_state >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+static void check_path(const char *name, kiln_qgemm4_fn fast) {
+    if (!fast) { printf("  (no %s path on this CPU/build)\n", name); return; }
+    printf("  int8 quad core: %s path against the portable reference\n", name);
+    for (int trial = 0; trial < 80; trial++) {
+        int64_t m = qrnd(1, 19), n = qrnd(1, 77), kq = qrnd(1, 41);
+        if (trial % 10 == 0) { m = 8 * qrnd(1, 3); n = 32 * qrnd(1, 3); kq = qrnd(60, 200); }
+        int32_t *a = malloc(sizeof(int32_t) * (size_t)(m * kq));
+        uint8_t *b = malloc((size_t)(kq * n * 4));
+        int32_t *c0 = malloc(sizeof(int32_t) * (size_t)(m * n)), *c1 = malloc(sizeof(int32_t) * (size_t)(m * n));
+        int extreme = trial % 4 == 1; /* all products at their extremes: -128 * 255 */
+        for (int64_t i = 0; i < m * kq; i++)
+            a[i] = extreme ? kiln_qquad(-128, -128, -128, -128) : kiln_qquad(qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127));
+        for (int64_t i = 0; i < kq * n * 4; i++) b[i] = extreme ? 255 : (uint8_t)qrnd(0, 255);
+        kiln_qgemm4_portable(m, n, kq, a, b, c0);
+        memset(c1, 0xA5, sizeof(int32_t) * (size_t)(m * n));
+        fast(m, n, kq, a, b, c1);
+        CHECK(memcmp(c0, c1, sizeof(int32_t) * (size_t)(m * n)) == 0, "int8 quad core %s: differs from portable (m=%lld n=%lld kq=%lld)",
+              name, (long long)m, (long long)n, (long long)kq);
+        int bad = 0;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                int64_t s = 0;
+                for (int64_t t = 0; t < kq; t++)
+                    for (int u = 0; u < 4; u++) s += (int64_t)(int8_t)(uint8_t)((uint32_t)a[i * kq + t] >> (8 * u)) * b[(t * n + j) * 4 + u];
+                bad += s != c0[i * n + j];
+            }
+        CHECK(bad == 0, "int8 quad core: portable path differs from the definition");
+        free(a); free(b); free(c0); free(c1);
+    }
+}
+
+void test_qquad_kernels(void) {
+    check_path("AVX-512 VNNI", kiln_qgemm4_vnni512());
+    check_path("AVX-VNNI", kiln_qgemm4_avxvnni());
+    check_path("NEON", kiln_qgemm4_neon());
+    kiln_qpack4_fn pack = kiln_qpack4_select();
+    for (int trial = 0; trial < 100; trial++) {
+        int64_t n = qrnd(1, 100);
+        uint8_t r[4][100], d0[400], d1[400];
+        for (int u = 0; u < 4; u++)
+            for (int64_t i = 0; i < n; i++) r[u][i] = (uint8_t)qrnd(0, 255);
+        kiln_qpack4_portable(r[0], r[1], r[2], r[3], n, d0);
+        pack(r[0], r[1], r[2], r[3], n, d1);
+        CHECK(memcmp(d0, d1, (size_t)(4 * n)) == 0, "qpack4: optimized path differs (n=%lld)", (long long)n);
+        int bad = 0;
+        for (int64_t i = 0; i < 4 * n; i++) bad += d0[i] != r[i % 4][i / 4];
+        CHECK(bad == 0, "qpack4: portable path differs from the definition");
+    }
+}

@@ -43,7 +43,39 @@ static void check_path(const char *name, kiln_qgemm4_fn fast) {
     }
 }
 
+/* Depthwise rows: the VNNI path against the portable one, and the portable one against
+ * the definition, kernel rows 1..5, strides 1 and 2, odd widths. */
+static void check_dw_rows(void) {
+    kiln_qdw_row_fn fast = kiln_qdw_row_vnni512();
+    if (!fast) printf("  (no AVX-512 VNNI depthwise path on this CPU/build)\n");
+    for (int trial = 0; trial < 120; trial++) {
+        int64_t kh = qrnd(1, 5), sw = qrnd(1, 2), ow = qrnd(1, 70), ow16 = (ow + 15) / 16 * 16;
+        int64_t rstride = ow16 * sw + 16 + qrnd(0, 9);
+        uint8_t *x = malloc((size_t)(kh * rstride));
+        int32_t wq[5], c0[80], c1[80];
+        for (int64_t i = 0; i < kh * rstride; i++) x[i] = (uint8_t)qrnd(0, 255);
+        for (int64_t k = 0; k < kh; k++) wq[k] = kiln_qquad(qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127), trial % 2 ? 0 : qrnd(-128, 127));
+        kiln_qdw_row_portable(x, rstride, kh, sw, ow, wq, c0);
+        int bad = 0;
+        for (int64_t o = 0; o < ow; o++) {
+            int64_t s = 0;
+            for (int64_t k = 0; k < kh; k++)
+                for (int u = 0; u < 4; u++) s += (int64_t)(int8_t)(uint8_t)((uint32_t)wq[k] >> (8 * u)) * x[k * rstride + o * sw + u];
+            bad += s != c0[o];
+        }
+        CHECK(bad == 0, "qdw row: portable path differs from the definition");
+        if (fast) {
+            for (int i = 0; i < 80; i++) c1[i] = 0x5A5A5A5A;
+            fast(x, rstride, kh, sw, ow, wq, c1);
+            CHECK(memcmp(c0, c1, sizeof(int32_t) * (size_t)ow) == 0 && c1[ow] == 0x5A5A5A5A,
+                  "qdw row: VNNI path differs from portable (kh=%lld sw=%lld ow=%lld)", (long long)kh, (long long)sw, (long long)ow);
+        }
+        free(x);
+    }
+}
+
 void test_qquad_kernels(void) {
+    check_dw_rows();
     check_path("AVX-512 VNNI", kiln_qgemm4_vnni512());
     check_path("AVX-VNNI", kiln_qgemm4_avxvnni());
     check_path("NEON", kiln_qgemm4_neon());

@@ -206,6 +206,9 @@ static void qconv_cases(void) {
     qconv_case(1, 16, 31, 45, 16, 16, 3, 3, 2, 1, 1, 0);  /* depthwise stride 2, vector path */
     qconv_case(1, 64, 9, 11, 44, 1, 3, 3, 1, 1, 1, 1);    /* K = 576: 8-row tiles, rows and columns left over */
     qconv_case(1, 30, 12, 13, 17, 1, 1, 1, 1, 0, 1, 1);   /* direct 1x1, C not a multiple of 4 */
+    qconv_case(1, 6, 12, 37, 6, 6, 5, 2, 1, 2, 1, 1);     /* depthwise 5x2, padded */
+    qconv_case(1, 5, 19, 40, 5, 5, 3, 4, 2, 1, 1, 1);     /* depthwise 3x4 stride 2 */
+    qconv_case(1, 4, 15, 21, 4, 4, 3, 3, 1, 2, 2, 0);     /* depthwise dilated (tap path) */
     for (int trial = 0; trial < 12; trial++) {           /* random shapes, pointwise and depthwise */
         int64_t c = rnd(1, 12), h = rnd(1, 20), w = rnd(1, 50), s = rnd(1, 2), k = trial % 2 ? 3 : 1;
         int64_t pad = k == 3 ? rnd(0, 1) : 0;

@@ -7,7 +7,9 @@
  * i32 x_zp, y_zp, y_min, y_max. y = clamp(y_zp + requant(sum((x - x_zp) * w) + bias),
  * y_min, y_max); padding reads as x_zp (real zero). A fused ReLU/clip is the clamp.
  * Algorithm: depthwise (group == C, one input channel per group) runs directly per
- * output plane into an int32 row. Otherwise, per image, group and block of output
+ * output plane into an int32 row: with AVX-512 VNNI and kernels up to 4 wide (stride 1 or
+ * 2, no horizontal dilation), on a zero-point-padded copy of the input plane, one quad
+ * dot product per kernel row (qdw.c); otherwise one tap at a time. Otherwise, per image, group and block of output
  * pixels (sized so the packed block stays in L2): im2col two kernel taps at a time into
  * u8 rows (a 1x1 stride-1 unpadded conv reads the input rows directly), interleave them
  * as i16 pairs (qgemm.h's B layout), run the GEMM core against
@@ -26,6 +28,9 @@ typedef struct qconv_params {
     int64_t kq;                  /* k quads (quad layout), 0 with the pair layout */
     kiln_qgemm4_fn gemm4;        /* non-NULL: the quad layout */
     kiln_qpack4_fn pack4;
+    kiln_qdw_row_fn dwrow;       /* non-NULL: depthwise on the padded plane (pw x ph bytes) */
+    int64_t pw, ph;
+    int32_t *wq;                 /* [M][kh] weight quads for dwrow */
     int depthwise, direct;       /* direct: 1x1, stride 1, no padding (pack the input rows as they are) */
     kiln_qgemm_fn gemm;
     kiln_qpack_fn pack;
@@ -64,17 +69,19 @@ static kiln_status check_qconv(kiln_check *c) {
     if (kdim >= 65536) return kiln_check_fail(c, "C/group * kh * kw must be below 65536");
     int depthwise = cg == 1 && a.group == ch;
     kiln_qgemm4_fn gemm4 = depthwise ? NULL : kiln_qgemm4_select();
+    kiln_qdw_row_fn dwrow = depthwise && a.kw <= 4 && a.dw == 1 && a.sw <= 2 ? kiln_qdw_row_vnni512() : NULL;
     int64_t kq = gemm4 ? (kdim + 3) / 4 : 0;
-    size_t size = sizeof(qconv_params) + sizeof(int32_t) * (size_t)(3 * m + (depthwise ? 0 : gemm4 ? m * kq : m * kk));
+    size_t size = sizeof(qconv_params) + sizeof(int32_t) * (size_t)(3 * m + (dwrow ? m * a.kh : depthwise ? 0 : gemm4 ? m * kq : m * kk));
     qconv_params *p = kiln_params_alloc(c, size);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
     int direct = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && !a.pt && !a.pb && !a.pl && !a.pr;
-    *p = (qconv_params){a, q, n, ch, h, wd, m, oh, ow, cg, mg, kdim, kk, oh * ow, 0, 0, m / ch, kq, gemm4, kiln_qpack4_select(), depthwise, direct,
+    *p = (qconv_params){a, q, n, ch, h, wd, m, oh, ow, cg, mg, kdim, kk, oh * ow, 0, 0, m / ch, kq, gemm4, kiln_qpack4_select(), dwrow, 0, 0, NULL, depthwise, direct,
                         kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_tap_select(), NULL, NULL, NULL, NULL, NULL};
     p->mult = (int32_t *)(p + 1);
     p->shift = p->mult + m;
     p->bias = p->shift + m;
     p->apack = depthwise ? NULL : p->bias + m;
+    p->wq = dwrow ? p->bias + m : NULL;
     if ((st = kiln_qrequant_read(c, rq, m, p->mult, p->shift))) return st;
     const int8_t *wd8 = kiln_qconstant(c, w, "weight");
     const uint8_t *bd = b ? kiln_qconstant(c, b, "bias") : NULL;
@@ -85,7 +92,11 @@ static kiln_status check_qconv(kiln_check *c) {
         const int8_t *wi = wd8 + i * kdim;
         for (int64_t k = 0; k < kdim; k++) sum += wi[k];
         int32_t raw = bd ? kiln_rdi32(bd + 4 * i) : 0;
-        p->bias[i] = depthwise ? raw : (int32_t)((uint32_t)raw - (uint32_t)(q.x_zp * sum));
+        p->bias[i] = depthwise && !dwrow ? raw : (int32_t)((uint32_t)raw - (uint32_t)(q.x_zp * sum));
+        for (int64_t ki = 0; dwrow && ki < a.kh; ki++) {
+            const int8_t *r = wi + ki * a.kw;
+            p->wq[i * a.kh + ki] = kiln_qquad(r[0], a.kw > 1 ? r[1] : 0, a.kw > 2 ? r[2] : 0, a.kw > 3 ? r[3] : 0);
+        }
         if (gemm4)
             for (int64_t t = 0; t < kq; t++) {
                 int32_t v[4];
@@ -95,6 +106,13 @@ static kiln_status check_qconv(kiln_check *c) {
         else if (!depthwise)
             for (int64_t t = 0; t < kk; t++)
                 p->apack[i * kk + t] = kiln_qpair(wi[2 * t], 2 * t + 1 < kdim ? wi[2 * t + 1] : 0);
+    }
+    if (dwrow) { /* the padded plane, rows readable to ((ow + 15) / 16 * 16) * sw + 16 (qgemm.h) */
+        int64_t ow16 = (ow + 15) / 16 * 16;
+        p->ph = hp;
+        p->pw = wp > ow16 * a.sw + 16 ? wp : ow16 * a.sw + 16;
+        kiln_need_workspace(c, (size_t)((p->ph * p->pw + 3) / 4 + ow16));
+        return KILN_OK;
     }
     if (depthwise) {
         kiln_need_workspace(c, (size_t)ow);
@@ -212,6 +230,33 @@ static void qconv_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
     }
 }
 
+/* Depthwise through dwrow: copy the input plane into the zero-point-padded one, then one
+ * dwrow call and one requantized row per output row. */
+static void qdw_planes_padded(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const qconv_job *j = ctx;
+    const qconv_params *p = j->p;
+    const kiln_conv_attrs *a = &p->a;
+    uint8_t *pad = (uint8_t *)(j->ws + thread * j->ws_floats), zp = (uint8_t)p->q.x_zp;
+    int32_t *acc = (int32_t *)(j->ws + thread * j->ws_floats + (p->ph * p->pw + 3) / 4);
+    for (size_t plane = begin; plane < end; plane++) {
+        int64_t n = (int64_t)plane / p->m, m = (int64_t)plane % p->m, ci = m / p->mult_dw;
+        const uint8_t *in = j->x + (n * p->c + ci) * p->h * p->w;
+        uint8_t *out = j->y + (int64_t)plane * p->ohw;
+        for (int64_t r = 0; r < p->ph; r++) {
+            uint8_t *row = pad + r * p->pw;
+            int64_t ih = r - a->pt;
+            if (ih < 0 || ih >= p->h) { memset(row, zp, (size_t)p->pw); continue; }
+            memset(row, zp, (size_t)a->pl);
+            memcpy(row + a->pl, in + ih * p->w, (size_t)p->w);
+            memset(row + a->pl + p->w, zp, (size_t)(p->pw - a->pl - p->w));
+        }
+        for (int64_t oh = 0; oh < p->oh; oh++) {
+            p->dwrow(pad + oh * a->sh * p->pw, a->dh * p->pw, a->kh, a->sw, p->ow, p->wq + m * a->kh, acc);
+            p->requant(acc, p->ow, p->bias[m], p->mult[m], p->shift[m], &p->q, out + oh * p->ow);
+        }
+    }
+}
+
 static void qdw_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const qconv_job *j = ctx;
     const qconv_params *p = j->p;
@@ -248,8 +293,9 @@ static void run_qconv(const kiln_exec *e, const kiln_instr *ins) {
     qconv_job j = {p, KILN_IN(e, ins, 0), KILN_OUT(e, ins, 0), e->workspace, e->workspace_floats};
     if (p->depthwise) {
         size_t planes = (size_t)(p->n * p->m);
-        if (e->threads > 1 && p->n * p->m * p->ohw >= KILN_PARALLEL_GRAIN) kiln_parallel_for(e, planes, qdw_planes, &j);
-        else qdw_planes(&j, 0, planes, 0);
+        void (*dw)(void *, size_t, size_t, uint32_t) = p->dwrow ? qdw_planes_padded : qdw_planes;
+        if (e->threads > 1 && p->n * p->m * p->ohw >= KILN_PARALLEL_GRAIN) kiln_parallel_for(e, planes, dw, &j);
+        else dw(&j, 0, planes, 0);
         return;
     }
     size_t jobs = (size_t)(p->n * p->a.group * p->nblocks);

@@ -47,6 +47,18 @@ typedef void (*kiln_qpack4_fn)(const uint8_t *r0, const uint8_t *r1, const uint8
 void kiln_qpack4_portable(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int64_t n, uint8_t *d);
 kiln_qpack4_fn kiln_qpack4_select(void);
 
+/* Depthwise rows on a zero-point-padded plane (qdw.c), kernels up to 4 wide (dilation 1):
+ * acc[o] = sum over ki < kh, u < 4 of w(wq[ki], u) * x[ki * rstride + o * sw + u] for o <
+ * ow, wq[ki] holding row ki's taps as an i8 quad (zero past kw). The rows must be readable
+ * up to byte ((ow + 15) / 16 * 16) * sw + 16 (the padding of the plane copy). */
+typedef void (*kiln_qdw_row_fn)(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                                int32_t *acc);
+void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                           int32_t *acc);
+/* AVX-512 VNNI (16 outputs per vpdpbusd and kernel row), NULL without it or with
+ * KILN_QGEMM=portable or pairs. */
+kiln_qdw_row_fn kiln_qdw_row_vnni512(void);
+
 /* Packs four i8 into the quad A layout. */
 static inline int32_t kiln_qquad(int32_t w0, int32_t w1, int32_t w2, int32_t w3) {
     return (int32_t)((uint32_t)(uint8_t)w0 | (uint32_t)(uint8_t)w1 << 8 | (uint32_t)(uint8_t)w2 << 16 |

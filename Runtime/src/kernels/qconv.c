@@ -111,7 +111,7 @@ static kiln_status check_qconv(kiln_check *c) {
         int64_t ow16 = (ow + 15) / 16 * 16;
         p->ph = hp;
         p->pw = wp > ow16 * a.sw + 16 ? wp : ow16 * a.sw + 16;
-        kiln_need_workspace(c, (size_t)((p->ph * p->pw + 3) / 4 + ow16));
+        kiln_need_workspace(c, (size_t)((p->ph * p->pw + 3) / 4 + p->ohw));
         return KILN_OK;
     }
     if (depthwise) {
@@ -230,8 +230,8 @@ static void qconv_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
     }
 }
 
-/* Depthwise through dwrow: copy the input plane into the zero-point-padded one, then one
- * dwrow call and one requantized row per output row. */
+/* Depthwise through dwrow: copy the input plane into the zero-point-padded one, one dwrow
+ * call per output row into the plane's int32 accumulators, then one requantization. */
 static void qdw_planes_padded(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const qconv_job *j = ctx;
     const qconv_params *p = j->p;
@@ -250,10 +250,9 @@ static void qdw_planes_padded(void *ctx, size_t begin, size_t end, uint32_t thre
             memcpy(row + a->pl, in + ih * p->w, (size_t)p->w);
             memset(row + a->pl + p->w, zp, (size_t)(p->pw - a->pl - p->w));
         }
-        for (int64_t oh = 0; oh < p->oh; oh++) {
-            p->dwrow(pad + oh * a->sh * p->pw, a->dh * p->pw, a->kh, a->sw, p->ow, p->wq + m * a->kh, acc);
-            p->requant(acc, p->ow, p->bias[m], p->mult[m], p->shift[m], &p->q, out + oh * p->ow);
-        }
+        for (int64_t oh = 0; oh < p->oh; oh++)
+            p->dwrow(pad + oh * a->sh * p->pw, a->dh * p->pw, a->kh, a->sw, p->ow, p->wq + m * a->kh, acc + oh * p->ow);
+        p->requant(acc, p->ohw, p->bias[m], p->mult[m], p->shift[m], &p->q, out);
     }
 }
 

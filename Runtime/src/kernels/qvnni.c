@@ -3,8 +3,8 @@
  * vpdpbusd multiplies u8 (the activations, B) by i8 (the weights, A), sums each lane's
  * four products and adds them to the i32 lane without saturation: exactly the reference's
  * integer sum, no offset or compensation needed.
- * Algorithm (AVX-512): per block of 32 columns (B's block, kq * 128 bytes, stays in cache
- * across the rows), tiles of 8 rows in 16 zmm accumulators, then 4, then 1; per k quad t,
+ * Algorithm (AVX-512): per panel of 8 rows (then 4, then 1; the panel's A stays in cache
+ * while B streams from L2), tiles of 32 columns in 16 zmm accumulators; per k quad t,
  * two 64-byte loads of B (16 columns x 4 k each) and, per row, one broadcast of its A quad
  * and two vpdpbusd. Columns past n are masked off in the loads and stores.
  * Algorithm (AVX-VNNI): tiles of 4 rows x 16 columns (8 of the 16 ymm registers hold
@@ -64,14 +64,17 @@ KILN_VNNI512 static void tile512x1(int64_t n, int64_t kq, const int32_t *a, cons
 }
 
 KILN_VNNI512 static void qgemm4_vnni512(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c) {
-    for (int64_t j = 0; j < n; j += 32) {
-        int64_t w = n - j < 32 ? n - j : 32;
-        __mmask16 k0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
-        __mmask16 k1 = (__mmask16)(w <= 16 ? 0 : w == 32 ? 0xFFFF : (1u << (w - 16)) - 1);
-        int64_t i = 0;
-        for (; i + 8 <= m; i += 8) tile512x8(n, kq, a + i * kq, b + j * 4, c + i * n + j, k0, k1);
-        for (; i + 4 <= m; i += 4) tile512x4(n, kq, a + i * kq, b + j * 4, c + i * n + j, k0, k1);
-        for (; i < m; i++) tile512x1(n, kq, a + i * kq, b + j * 4, c + i * n + j, k0, k1);
+    for (int64_t i = 0; i < m;) {
+        int64_t rows = m - i >= 8 ? 8 : m - i >= 4 ? 4 : 1;
+        for (int64_t j = 0; j < n; j += 32) {
+            int64_t w = n - j < 32 ? n - j : 32;
+            __mmask16 k0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+            __mmask16 k1 = (__mmask16)(w <= 16 ? 0 : w == 32 ? 0xFFFF : (1u << (w - 16)) - 1);
+            if (rows == 8) tile512x8(n, kq, a + i * kq, b + j * 4, c + i * n + j, k0, k1);
+            else if (rows == 4) tile512x4(n, kq, a + i * kq, b + j * 4, c + i * n + j, k0, k1);
+            else tile512x1(n, kq, a + i * kq, b + j * 4, c + i * n + j, k0, k1);
+        }
+        i += rows;
     }
 }
 

@@ -162,6 +162,7 @@ int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--fixtures") == 0) return write_fixtures(argv[2]);
     printf("kiln runtime %s tests (blas %d, zstd %d)\n", kiln_version(), kiln_has_blas(), kiln_has_zstd());
     if (argc == 2 && strcmp(argv[1], "--int8") == 0) { /* the int8 kernels only (quick under qemu) */
+        setvbuf(stdout, NULL, _IOLBF, 0);
         test_qquad_kernels();
         test_quant_kernels();
         printf("%d checks, %d failures\n", g_checks, g_failures);

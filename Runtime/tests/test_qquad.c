@@ -74,8 +74,39 @@ static void check_dw_rows(void) {
     }
 }
 
+/* QGEMM rows (vectors along N): the VNNI path against the portable one, the portable one
+ * against the definition. */
+static void check_gemv(void) {
+    kiln_qgemv4_fn fast = kiln_qgemv4_vnni512();
+    if (!fast) printf("  (no AVX-512 VNNI QGEMM path on this CPU/build)\n");
+    for (int trial = 0; trial < 60; trial++) {
+        int64_t rows = qrnd(1, 5), n = qrnd(1, 150), kq = qrnd(1, 40);
+        uint8_t *x = malloc((size_t)(rows * kq * 4));
+        int32_t *b = malloc(sizeof(int32_t) * (size_t)(kq * n)), *c0 = malloc(sizeof(int32_t) * (size_t)(rows * n));
+        int32_t *c1 = malloc(sizeof(int32_t) * (size_t)(rows * n));
+        for (int64_t i = 0; i < rows * kq * 4; i++) x[i] = (uint8_t)qrnd(0, 255);
+        for (int64_t i = 0; i < kq * n; i++) b[i] = kiln_qquad(qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127));
+        kiln_qgemv4_portable(rows, n, kq, x, b, c0);
+        int bad = 0;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < n; j++) {
+                int64_t s = 0;
+                for (int64_t k = 0; k < kq * 4; k++) s += (int64_t)x[r * kq * 4 + k] * (int8_t)(uint8_t)((uint32_t)b[(k / 4) * n + j] >> (8 * (k % 4)));
+                bad += s != c0[r * n + j];
+            }
+        CHECK(bad == 0, "qgemv4: portable path differs from the definition");
+        if (fast) {
+            fast(rows, n, kq, x, b, c1);
+            CHECK(memcmp(c0, c1, sizeof(int32_t) * (size_t)(rows * n)) == 0, "qgemv4: VNNI path differs (rows=%lld n=%lld kq=%lld)",
+                  (long long)rows, (long long)n, (long long)kq);
+        }
+        free(x); free(b); free(c0); free(c1);
+    }
+}
+
 void test_qquad_kernels(void) {
     check_dw_rows();
+    check_gemv();
     check_path("AVX-512 VNNI", kiln_qgemm4_vnni512());
     check_path("AVX-VNNI", kiln_qgemm4_avxvnni());
     check_path("NEON", kiln_qgemm4_neon());

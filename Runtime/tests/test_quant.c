@@ -222,14 +222,15 @@ void test_quant_kernels(void) {
     test_core_paths();
     test_row_paths();
     test_quantize_rows();
-    /* The conv cases once with the path chosen at load (the quad layout when the CPU has a
+    /* The conv and gemm cases once with the path chosen at load (the quad layout when the CPU has a
      * dot-product core) and once with the pair layout (KILN_QGEMM=pairs). */
     for (int layout = 0; layout < 2; layout++) {
         if (layout) setenv("KILN_QGEMM", "pairs", 1);
         qconv_cases();
+        qgemm_case(1, 37, 21, 1);
+        qgemm_case(70, 64, 10, 1);
+        qgemm_case(3, 5, 33, 0);
+        qgemm_case(2, 130, 77, 1); /* K not a multiple of 4, N past one 64-column step */
     }
     unsetenv("KILN_QGEMM");
-    qgemm_case(1, 37, 21, 1);
-    qgemm_case(70, 64, 10, 1);
-    qgemm_case(3, 5, 33, 0);
 }

@@ -59,6 +59,14 @@ void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_
  * KILN_QGEMM=portable or pairs. */
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void);
 
+/* QGEMM in the quad layout, vectors along N: c[r*n + j] = sum over t < kq, u < 4 of
+ * x[r*kq*4 + 4t + u] * w(b[t*n + j], u): x rows of u8 (K padded to 4 kq with anything: the
+ * padded weights are 0), b the weights as i8 quads of consecutive k per column. */
+typedef void (*kiln_qgemv4_fn)(int64_t rows, int64_t n, int64_t kq, const uint8_t *x, const int32_t *b, int32_t *c);
+void kiln_qgemv4_portable(int64_t rows, int64_t n, int64_t kq, const uint8_t *x, const int32_t *b, int32_t *c);
+/* AVX-512 VNNI (64 columns per step), NULL without it or with KILN_QGEMM=portable or pairs. */
+kiln_qgemv4_fn kiln_qgemv4_vnni512(void);
+
 /* Packs four i8 into the quad A layout. */
 static inline int32_t kiln_qquad(int32_t w0, int32_t w1, int32_t w2, int32_t w3) {
     return (int32_t)((uint32_t)(uint8_t)w0 | (uint32_t)(uint8_t)w1 << 8 | (uint32_t)(uint8_t)w2 << 16 |

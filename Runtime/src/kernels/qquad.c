@@ -22,6 +22,20 @@ void kiln_qgemm4_portable(int64_t m, int64_t n, int64_t kq, const int32_t *a, co
     }
 }
 
+void kiln_qgemv4_portable(int64_t rows, int64_t n, int64_t kq, const uint8_t *x, const int32_t *b, int32_t *c) {
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *xr = x + r * kq * 4;
+        int32_t *cr = c + r * n;
+        for (int64_t j = 0; j < n; j++) cr[j] = 0;
+        for (int64_t t = 0; t < kq; t++)
+            for (int64_t j = 0; j < n; j++) {
+                int32_t q = b[t * n + j];
+                cr[j] += kiln_qquad_at(q, 0) * xr[4 * t] + kiln_qquad_at(q, 1) * xr[4 * t + 1] + kiln_qquad_at(q, 2) * xr[4 * t + 2] +
+                         kiln_qquad_at(q, 3) * xr[4 * t + 3];
+            }
+    }
+}
+
 void kiln_qpack4_portable(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int64_t n, uint8_t *d) {
     for (int64_t i = 0; i < n; i++) {
         d[4 * i] = r0[i];

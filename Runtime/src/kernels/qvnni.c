@@ -11,6 +11,9 @@
  * accumulators), then single rows; 8 leftover columns one row at a time, then scalar. */
 #include "qgemm.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
@@ -143,6 +146,44 @@ KILN_AVXVNNI static void qgemm4_avxvnni(int64_t m, int64_t n, int64_t kq, const 
         }
 }
 
+/* QGEMM rows: per row and block of 64 columns, four zmm accumulators; per k quad, the
+ * row's u8 quad broadcast against four 64-byte loads of weight quads (masked past n). */
+KILN_VNNI512 static void qgemv4_vnni512(int64_t rows, int64_t n, int64_t kq, const uint8_t *x, const int32_t *b, int32_t *c) {
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *xr = x + r * kq * 4;
+        for (int64_t j = 0; j < n; j += 64) {
+            __mmask16 k[4];
+            for (int q = 0; q < 4; q++) {
+                int64_t w = n - j - 16 * q;
+                k[q] = (__mmask16)(w >= 16 ? 0xFFFF : w <= 0 ? 0 : (1u << w) - 1);
+            }
+            __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
+            for (int64_t t = 0; t < kq; t++) {
+                int32_t xq;
+                memcpy(&xq, xr + 4 * t, 4);
+                __m512i xv = _mm512_set1_epi32(xq);
+                const int32_t *bt = b + t * n + j;
+                c0 = _mm512_dpbusd_epi32(c0, xv, _mm512_maskz_loadu_epi32(k[0], bt));
+                c1 = _mm512_dpbusd_epi32(c1, xv, _mm512_maskz_loadu_epi32(k[1], bt + 16));
+                c2 = _mm512_dpbusd_epi32(c2, xv, _mm512_maskz_loadu_epi32(k[2], bt + 32));
+                c3 = _mm512_dpbusd_epi32(c3, xv, _mm512_maskz_loadu_epi32(k[3], bt + 48));
+            }
+            int32_t *cr = c + r * n + j;
+            _mm512_mask_storeu_epi32(cr, k[0], c0);
+            _mm512_mask_storeu_epi32(cr + 16, k[1], c1);
+            _mm512_mask_storeu_epi32(cr + 32, k[2], c2);
+            _mm512_mask_storeu_epi32(cr + 48, k[3], c3);
+        }
+    }
+}
+
+kiln_qgemv4_fn kiln_qgemv4_vnni512(void) {
+    const char *force = getenv("KILN_QGEMM");
+    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0)) return NULL;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qgemv4_vnni512 : NULL;
+}
+
 kiln_qgemm4_fn kiln_qgemm4_vnni512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qgemm4_vnni512 : NULL;
@@ -152,6 +193,7 @@ kiln_qgemm4_fn kiln_qgemm4_avxvnni(void) {
     return __builtin_cpu_supports("avxvnni") ? qgemm4_avxvnni : NULL;
 }
 #else
+kiln_qgemv4_fn kiln_qgemv4_vnni512(void) { return NULL; }
 kiln_qgemm4_fn kiln_qgemm4_vnni512(void) { return NULL; }
 kiln_qgemm4_fn kiln_qgemm4_avxvnni(void) { return NULL; }
 #endif

@@ -1,6 +1,7 @@
 /* test_quant.c — the int8 kernels: the GEMM core's optimized path against the portable
  * reference (bit for bit, random shapes with odd sizes), and QCONV2D (im2col + GEMM,
  * grouped, depthwise) and QGEMM against a direct loop over the definition. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "test.h"
 
 #include "../src/kernels/qgemm.h"
@@ -192,10 +193,7 @@ static void qgemm_case(int64_t rows, int64_t k, int64_t n, int bias) {
     free(x); free(y); free(wt); free(rq); free(b);
 }
 
-void test_quant_kernels(void) {
-    test_core_paths();
-    test_row_paths();
-    test_quantize_rows();
+static void qconv_cases(void) {
     qconv_case(1, 3, 9, 11, 8, 1, 3, 3, 1, 1, 1, 1);      /* odd K = 27 */
     qconv_case(2, 5, 7, 6, 19, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, odd M */
     qconv_case(1, 16, 5, 5, 33, 1, 1, 1, 1, 0, 1, 0);     /* pointwise, no bias */
@@ -206,6 +204,11 @@ void test_quant_kernels(void) {
     qconv_case(1, 9, 13, 37, 5, 1, 1, 1, 1, 0, 1, 1);     /* pointwise direct, odd C, pixels not a multiple of 16 */
     qconv_case(1, 24, 30, 41, 24, 24, 3, 3, 1, 1, 1, 1);  /* depthwise, rows wide enough for the vector path */
     qconv_case(1, 16, 31, 45, 16, 16, 3, 3, 2, 1, 1, 0);  /* depthwise stride 2, vector path */
+    qconv_case(1, 64, 9, 11, 44, 1, 3, 3, 1, 1, 1, 1);    /* K = 576: 8-row tiles, rows and columns left over */
+    qconv_case(1, 30, 12, 13, 17, 1, 1, 1, 1, 0, 1, 1);   /* direct 1x1, C not a multiple of 4 */
+    qconv_case(1, 6, 12, 37, 6, 6, 5, 2, 1, 2, 1, 1);     /* depthwise 5x2, padded */
+    qconv_case(1, 5, 19, 40, 5, 5, 3, 4, 2, 1, 1, 1);     /* depthwise 3x4 stride 2 */
+    qconv_case(1, 4, 15, 21, 4, 4, 3, 3, 1, 2, 2, 0);     /* depthwise dilated (tap path) */
     for (int trial = 0; trial < 12; trial++) {           /* random shapes, pointwise and depthwise */
         int64_t c = rnd(1, 12), h = rnd(1, 20), w = rnd(1, 50), s = rnd(1, 2), k = trial % 2 ? 3 : 1;
         int64_t pad = k == 3 ? rnd(0, 1) : 0;
@@ -213,7 +216,21 @@ void test_quant_kernels(void) {
         if (trial % 4 < 2) qconv_case(rnd(1, 2), c, h, w, rnd(1, 20), 1, k, k, s, pad, 1, trial % 3 != 0);
         else qconv_case(1, c, h, w, c, c, 3, 3, s, 1, 1, trial % 3 != 0);
     }
-    qgemm_case(1, 37, 21, 1);
-    qgemm_case(70, 64, 10, 1);
-    qgemm_case(3, 5, 33, 0);
+}
+
+void test_quant_kernels(void) {
+    test_core_paths();
+    test_row_paths();
+    test_quantize_rows();
+    /* The conv and gemm cases once with the path chosen at load (the quad layout when the CPU has a
+     * dot-product core) and once with the pair layout (KILN_QGEMM=pairs). */
+    for (int layout = 0; layout < 2; layout++) {
+        if (layout) setenv("KILN_QGEMM", "pairs", 1);
+        qconv_cases();
+        qgemm_case(1, 37, 21, 1);
+        qgemm_case(70, 64, 10, 1);
+        qgemm_case(3, 5, 33, 0);
+        qgemm_case(2, 130, 77, 1); /* K not a multiple of 4, N past one 64-column step */
+    }
+    unsetenv("KILN_QGEMM");
 }

@@ -15,6 +15,15 @@ at each thread count:
 and prints a table of ratios (Kiln / ORT: below 1 means Kiln is faster), peak RSS and
 file sizes, plus GFLOP/s from `kiln inspect --format json` FLOP counts. The machine is
 shared and noisy: read ratios, not absolute times.
+
+With --int8 it measures instead, per model at 1 thread: Kiln fp32, Kiln int8 (`kiln compile
+--quantize int8` on --calibration-samples random-normal samples), ONNX Runtime fp32 and
+ONNX Runtime running the model quantized by its own `quantize_static` (QDQ, per-channel
+i8 weights, u8 activations, the same samples). Besides the median wall time it reports the
+median CPU time of the running thread per inference (Kiln: KILN_PROFILE=cpu; ORT:
+time.thread_time around each run, intra-op threads = 1 runs on the calling thread): on a
+machine shared by many processes, wall time mostly measures waiting for a core. The four
+runs are interleaved, --repeats rounds.
 """
 
 from __future__ import annotations
@@ -95,6 +104,97 @@ def ort_median(model: Path, feeds: dict[str, str], threads: int, iters: int, rep
             "cold_s": statistics.median(r["cold_s"] for r in results)}
 
 
+ORT_CPU_SNIPPET = r"""
+import json, sys, time, statistics
+import numpy as np, onnxruntime as ort
+model, iters = sys.argv[1], int(sys.argv[2])
+feeds = {k: np.load(v) for k, v in json.loads(sys.argv[3]).items()}
+so = ort.SessionOptions()
+so.intra_op_num_threads = 1
+so.inter_op_num_threads = 1
+so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+for _ in range(5):
+    sess.run(None, feeds)
+wall, cpu = [], []
+for _ in range(iters):
+    t, c = time.perf_counter(), time.thread_time()
+    sess.run(None, feeds)
+    cpu.append((time.thread_time() - c) * 1000)
+    wall.append((time.perf_counter() - t) * 1000)
+print(json.dumps({"median_ms": statistics.median(wall), "cpu_ms": statistics.median(cpu)}))
+"""
+
+
+def ort_quantize_static(model: Path, out: Path, samples: list[dict]) -> None:
+    """ONNX Runtime's own static quantization: QDQ, per-channel i8 weights, u8 activations,
+    after its recommended pre-processing (quant_pre_process: shape inference and graph
+    optimization, which folds BatchNormalization into Conv)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = out.with_suffix(".pre.onnx")
+    quant_pre_process(str(model), str(pre), skip_symbolic_shape=True)
+    model = pre
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(samples)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    quantize_static(str(model), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+def int8_bench(kiln: Path, todo: dict, work: Path, iters: int, repeats: int, nsamples: int) -> list[dict]:
+    import numpy as np
+
+    rows = []
+    for name, (base, entry) in todo.items():
+        model = base / entry["file"]
+        (inp,) = entry["inputs"]
+        rng = np.random.default_rng(0)
+        cal = work / f"{name}.calibration"
+        cal.mkdir(exist_ok=True)
+        samples = []
+        for i in range(nsamples):
+            x = rng.standard_normal(inp["shape"]).astype(np.float32)
+            np.save(cal / f"s{i}.npy", x)
+            samples.append({inp["name"]: x})
+        f32, i8 = work / f"{name}.f32.kplan", work / f"{name}.int8.kplan"
+        run([kiln, "compile", model, "-o", f32])
+        run([kiln, "compile", model, "-o", i8, "--quantize", "int8", "--calibration", cal])
+        qdq = work / f"{name}.qdq.onnx"
+        ort_quantize_static(model, qdq, samples)
+        feeds = {inp["name"]: str(base / inp["file"])}
+        inputs = [f"--input={inp['name']}={base / inp['file']}"]
+        got = {k: {"wall": [], "cpu": []} for k in ("kiln_f32", "kiln_int8", "ort_f32", "ort_int8")}
+        for _ in range(repeats):
+            for key, plan in (("kiln_f32", f32), ("kiln_int8", i8)):
+                r = subprocess.run([str(kiln), "bench", str(plan), "--threads", "1", "--iterations", str(iters), *inputs],
+                                   capture_output=True, text=True, check=True, env={**os.environ, "KILN_PROFILE": "cpu"})
+                got[key]["wall"].append(float(re.search(r"^median ([0-9.]+) ms", r.stdout, re.M).group(1)))
+                got[key]["cpu"].append(float(re.search(r"([0-9.]+) ms CPU per run", r.stderr).group(1)))
+            for key, m in (("ort_f32", model), ("ort_int8", qdq)):
+                o = json.loads(run([sys.executable, "-c", ORT_CPU_SNIPPET, m, iters, json.dumps(feeds)]).stdout)
+                got[key]["wall"].append(o["median_ms"])
+                got[key]["cpu"].append(o["cpu_ms"])
+        row = {"model": name, **{k: {m: statistics.median(v[m]) for m in v} | {"runs": v} for k, v in got.items()}}
+        print(f"{name:12} " + "  ".join(f"{k} {row[k]['cpu']:.2f} ms cpu / {row[k]['wall']:.1f} ms wall" for k in got), flush=True)
+        rows.append(row)
+    print()
+    print("| model (1 thread, median ms: CPU / wall) | Kiln fp32 | Kiln int8 | ORT fp32 | ORT int8 QDQ | "
+          "Kiln int8 / Kiln fp32 | Kiln int8 / ORT int8 |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        cell = lambda k: f"{r[k]['cpu']:.2f} / {r[k]['wall']:.1f}"
+        print(f"| {r['model']} | {cell('kiln_f32')} | {cell('kiln_int8')} | {cell('ort_f32')} | {cell('ort_int8')} | "
+              f"{r['kiln_int8']['cpu'] / r['kiln_f32']['cpu']:.2f} | {r['kiln_int8']['cpu'] / r['ort_int8']['cpu']:.2f} |")
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Kiln vs ONNX Runtime latency, side by side.")
     p.add_argument("--models", help="comma-separated model names (default: all)")
@@ -104,6 +204,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--full-size", type=Path, default=Path(tempfile.gettempdir()) / "kiln-full-size")
     p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument("--int8", action="store_true", help="int8 mode: Kiln fp32/int8 vs ORT fp32/quantize_static QDQ, 1 thread")
+    p.add_argument("--calibration-samples", type=int, default=4)
     args = p.parse_args(argv)
 
     kiln = kilnutil.kiln_binary()
@@ -112,6 +214,13 @@ def main(argv=None) -> int:
     if args.models:
         todo = {n: todo[n] for n in args.models.split(",")}
     work = Path(tempfile.mkdtemp(prefix="kiln-bench-"))
+    if args.int8:
+        if not args.models:
+            todo = {n: todo[n] for n in ("resnet18", "mobilenetv2")}
+        rows = int8_bench(kiln, todo, work, args.iterations, args.repeats, args.calibration_samples)
+        if args.json:
+            args.json.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "mode": "int8", "rows": rows}, indent=1))
+        return 0
     rows = []
     for name, (base, entry) in todo.items():
         model = base / entry["file"]

@@ -8,8 +8,12 @@
  * Algorithm: the weights are packed at load into the GEMM core's B layout (pairs of rows
  * k, k+1 interleaved per column, as i16), with bias - x_zp * sum_k w folded in. Per block
  * of up to 64 rows (split over threads), x's rows are packed as A pairs in the workspace,
- * the core computes the [rows, N] int32 block, then each element is requantized. */
+ * the core computes the [rows, N] int32 block, then each element is requantized. With AVX-512
+ * VNNI the weights are packed as i8 quads of consecutive k per column instead, x's rows are
+ * copied with K padded to a multiple of 4, and kiln_qgemv4 runs vectors along N. */
 #include "qgemm.h"
+
+#include <string.h>
 
 #define QGEMM_ROWS 64
 
@@ -17,6 +21,8 @@ typedef struct qgemm_params {
     kiln_qparams q;
     int64_t rows, k, kk, n;
     kiln_qgemm_fn gemm;
+    kiln_qgemv4_fn gemv4;        /* non-NULL: the quad layout, bpack holds [kq][N] i32 quads */
+    int64_t kq;
     int32_t *mult, *shift, *bias;
     int16_t *bpack;              /* [kk][N][2] */
 } qgemm_params;
@@ -37,10 +43,11 @@ static kiln_status check_qgemm(kiln_check *c) {
         if (x->dims[i] != y->dims[i]) return kiln_check_fail(c, "leading dimensions of input and result differ");
     if (k >= 65536) return kiln_check_fail(c, "K must be below 65536");
     if (b && (b->dtype != KILN_I32 || b->count != (uint64_t)n)) return kiln_check_fail(c, "bias must be i32 [N]");
-    int64_t kk = (k + 1) / 2;
-    qgemm_params *p = kiln_params_alloc(c, sizeof(qgemm_params) + sizeof(int32_t) * (size_t)(3 * n + kk * n));
+    int64_t kk = (k + 1) / 2, kq = (k + 3) / 4;
+    kiln_qgemv4_fn gemv4 = kiln_qgemv4_vnni512();
+    qgemm_params *p = kiln_params_alloc(c, sizeof(qgemm_params) + sizeof(int32_t) * (size_t)(3 * n + (gemv4 ? kq : kk) * n));
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
-    *p = (qgemm_params){q, k ? (int64_t)(x->count / (uint64_t)k) : 0, k, kk, n, kiln_qgemm_select(), NULL, NULL, NULL, NULL};
+    *p = (qgemm_params){q, k ? (int64_t)(x->count / (uint64_t)k) : 0, k, kk, n, kiln_qgemm_select(), gemv4, kq, NULL, NULL, NULL, NULL};
     p->mult = (int32_t *)(p + 1);
     p->shift = p->mult + n;
     p->bias = p->shift + n;
@@ -55,7 +62,13 @@ static kiln_status check_qgemm(kiln_check *c) {
         int32_t raw = bd ? kiln_rdi32(bd + 4 * j) : 0;
         p->bias[j] = (int32_t)((uint32_t)raw - (uint32_t)(q.x_zp * sum));
     }
-    for (int64_t t = 0; t < kk; t++)
+    for (int64_t t = 0; gemv4 && t < kq; t++)
+        for (int64_t j = 0; j < n; j++) {
+            int32_t v[4];
+            for (int u = 0; u < 4; u++) v[u] = 4 * t + u < k ? wd[(4 * t + u) * n + j] : 0;
+            ((int32_t *)p->bpack)[t * n + j] = kiln_qquad(v[0], v[1], v[2], v[3]);
+        }
+    for (int64_t t = 0; !gemv4 && t < kk; t++)
         for (int64_t j = 0; j < n; j++) {
             p->bpack[(t * n + j) * 2] = wd[2 * t * n + j];
             p->bpack[(t * n + j) * 2 + 1] = 2 * t + 1 < k ? wd[(2 * t + 1) * n + j] : 0;
@@ -70,14 +83,23 @@ static void qgemm_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const qgemm_job *j = ctx;
     const qgemm_params *p = j->p;
     int32_t *apack = (int32_t *)(j->ws + thread * j->ws_floats), *cblock = apack + QGEMM_ROWS * p->kk;
+    uint8_t *xpad = (uint8_t *)apack; /* quad layout: rows of 4 kq bytes (kq <= kk) */
     for (size_t blk = begin; blk < end; blk++) {
         int64_t r0 = (int64_t)blk * QGEMM_ROWS, cnt = p->rows - r0 < QGEMM_ROWS ? p->rows - r0 : QGEMM_ROWS;
-        for (int64_t r = 0; r < cnt; r++) {
-            const uint8_t *xr = j->x + (r0 + r) * p->k;
-            for (int64_t t = 0; t < p->kk; t++)
-                apack[r * p->kk + t] = kiln_qpair(xr[2 * t], 2 * t + 1 < p->k ? xr[2 * t + 1] : 0);
+        if (p->gemv4) {
+            for (int64_t r = 0; r < cnt; r++) {
+                memcpy(xpad + r * p->kq * 4, j->x + (r0 + r) * p->k, (size_t)p->k);
+                memset(xpad + r * p->kq * 4 + p->k, 0, (size_t)(p->kq * 4 - p->k));
+            }
+            p->gemv4(cnt, p->n, p->kq, xpad, (const int32_t *)p->bpack, cblock);
+        } else {
+            for (int64_t r = 0; r < cnt; r++) {
+                const uint8_t *xr = j->x + (r0 + r) * p->k;
+                for (int64_t t = 0; t < p->kk; t++)
+                    apack[r * p->kk + t] = kiln_qpair(xr[2 * t], 2 * t + 1 < p->k ? xr[2 * t + 1] : 0);
+            }
+            p->gemm(cnt, p->n, p->kk, apack, p->bpack, cblock);
         }
-        p->gemm(cnt, p->n, p->kk, apack, p->bpack, cblock);
         for (int64_t r = 0; r < cnt; r++) {
             uint8_t *out = j->y + (r0 + r) * p->n;
             const int32_t *cr = cblock + r * p->n;

@@ -27,6 +27,54 @@ void kiln_qpack_portable(const uint8_t *r0, const uint8_t *r1, int64_t n, int16_
  * KILN_QGEMM=portable is set. */
 kiln_qpack_fn kiln_qpack_select(void);
 
+/* The quad layout (dot-product instructions: x86 vpdpbusd, ARM sdot), used when the CPU
+ * has one: c[i*n + j] = sum over t < kq, u < 4 of w(a[i*kq + t], u) * b[(t*n + j)*4 + u],
+ * where A holds four consecutive-k i8 weights in one i32 (byte u = k 4t + u, lowest byte
+ * first: kiln_qquad) and B four consecutive-k u8 activations per column. Exact integer
+ * sums (|sum| < K * 255 * 128 < 2^31 for K < 65536), so every path equals the reference. */
+typedef void (*kiln_qgemm4_fn)(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c);
+void kiln_qgemm4_portable(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c);
+/* Each NULL when the build or the CPU lacks it (qvnni.c, qneon.c). */
+kiln_qgemm4_fn kiln_qgemm4_vnni512(void);  /* AVX-512 VNNI, 8 rows x 32 columns */
+kiln_qgemm4_fn kiln_qgemm4_avxvnni(void);  /* AVX-VNNI (VEX, 256-bit), 4 rows x 16 columns */
+kiln_qgemm4_fn kiln_qgemm4_neon(void);     /* aarch64: sdot when compiled with dotprod, else widening multiplies */
+/* The fastest quad path this CPU runs, or NULL (then the kernels use the pair layout:
+ * AVX2 or portable); NULL too when KILN_QGEMM=portable or KILN_QGEMM=pairs is set. */
+kiln_qgemm4_fn kiln_qgemm4_select(void);
+/* Interleaves four u8 rows into n quads of B: d[4i + u] = ru[i]. */
+typedef void (*kiln_qpack4_fn)(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int64_t n,
+                               uint8_t *d);
+void kiln_qpack4_portable(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int64_t n, uint8_t *d);
+kiln_qpack4_fn kiln_qpack4_select(void);
+
+/* Depthwise rows on a zero-point-padded plane (qdw.c), kernels up to 4 wide (dilation 1):
+ * acc[o] = sum over ki < kh, u < 4 of w(wq[ki], u) * x[ki * rstride + o * sw + u] for o <
+ * ow, wq[ki] holding row ki's taps as an i8 quad (zero past kw). The rows must be readable
+ * up to byte ((ow + 15) / 16 * 16) * sw + 16 (the padding of the plane copy). */
+typedef void (*kiln_qdw_row_fn)(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                                int32_t *acc);
+void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                           int32_t *acc);
+/* AVX-512 VNNI (16 outputs per vpdpbusd and kernel row), NULL without it or with
+ * KILN_QGEMM=portable or pairs. */
+kiln_qdw_row_fn kiln_qdw_row_vnni512(void);
+
+/* QGEMM in the quad layout, vectors along N: c[r*n + j] = sum over t < kq, u < 4 of
+ * x[r*kq*4 + 4t + u] * w(b[t*n + j], u): x rows of u8 (K padded to 4 kq with anything: the
+ * padded weights are 0), b the weights as i8 quads of consecutive k per column. */
+typedef void (*kiln_qgemv4_fn)(int64_t rows, int64_t n, int64_t kq, const uint8_t *x, const int32_t *b, int32_t *c);
+void kiln_qgemv4_portable(int64_t rows, int64_t n, int64_t kq, const uint8_t *x, const int32_t *b, int32_t *c);
+/* AVX-512 VNNI (64 columns per step), NULL without it or with KILN_QGEMM=portable or pairs. */
+kiln_qgemv4_fn kiln_qgemv4_vnni512(void);
+
+/* Packs four i8 into the quad A layout. */
+static inline int32_t kiln_qquad(int32_t w0, int32_t w1, int32_t w2, int32_t w3) {
+    return (int32_t)((uint32_t)(uint8_t)w0 | (uint32_t)(uint8_t)w1 << 8 | (uint32_t)(uint8_t)w2 << 16 |
+                     (uint32_t)(uint8_t)w3 << 24);
+}
+/* Byte u of a quad as the i8 it holds. */
+static inline int32_t kiln_qquad_at(int32_t q, int u) { return (int8_t)(uint8_t)((uint32_t)q >> (8 * u)); }
+
 /* Packs two i16 into the A layout. */
 static inline int32_t kiln_qpair(int32_t lo, int32_t hi) {
     return (int32_t)(((uint32_t)(uint16_t)(int16_t)lo) | ((uint32_t)(uint16_t)(int16_t)hi << 16));

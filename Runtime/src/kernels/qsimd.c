@@ -1,7 +1,8 @@
 /* qsimd.c — AVX2 row helpers of the int8 kernels, next to their portable references:
  * requantizing an int32 row to u8, one depthwise tap accumulated along an output row, and
  * per-tensor f32 -> u8 QuantizeLinear.
- * Both are integer-exact, so every path equals the reference bit for bit.
+ * Both are integer-exact, so every path equals the reference bit for bit. Requant also has
+ * a 16-lane AVX-512 path (arithmetic 64-bit shifts and min/max, a masked last step), chosen when cpuid has it.
  * Algorithm (requant, 8 lanes): add the bias (wrapping, as the reference), widen even and
  * odd lanes to i64 products with vpmuldq, add the rounding term plus 2^63 so a logical
  * right shift acts as the arithmetic one (then subtract 2^(63 - shift)), clamp in i64 to
@@ -106,6 +107,26 @@ KILN_AVX2 static void qdw_tap_avx2(int32_t *acc, const uint8_t *row, int64_t lo,
     kiln_qdw_tap_portable(acc, row, o, hi, sw, off, wv, zp);
 }
 
+/* 16 lanes: the AVX2 steps with AVX-512's arithmetic 64-bit shift and 64-bit min/max
+ * (acc * mult + 2^(shift-1) < 2^63, so no bias trick is needed), then vpmovdb. */
+__attribute__((target("avx512f,avx512bw"))) static void qrequant_row_avx512(const int32_t *acc, int64_t n, int32_t bias, int32_t mult,
+                                                                   int32_t shift, const kiln_qparams *q, uint8_t *out) {
+    const __m512i vb = _mm512_set1_epi32(bias), vm = _mm512_set1_epi32(mult);
+    const __m512i radd = _mm512_set1_epi64((int64_t)1 << (shift - 1));
+    const __m512i vlo = _mm512_set1_epi64(q->y_min - q->y_zp), vhi = _mm512_set1_epi64(q->y_max - q->y_zp);
+    const __m512i vzp = _mm512_set1_epi32(q->y_zp);
+    const __m128i cnt = _mm_cvtsi32_si128(shift);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+        __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + i), vb);
+        __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
+        pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
+        po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
+        __m512i v = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp);
+        _mm512_mask_cvtepi32_storeu_epi8(out + i, k, v);
+    }
+}
+
 /* max(v, 0) returns its second operand for a NaN v: NaN becomes 0 as in the reference. */
 KILN_AVX2 static void quantize_u8_avx2(const float *x, int64_t n, float scale, int32_t zp, uint8_t *y) {
     const __m256 vs = _mm256_set1_ps(scale), vz = _mm256_set1_ps((float)zp), hi = _mm256_set1_ps(255.0f);
@@ -125,7 +146,10 @@ static int have_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
 }
-kiln_qrequant_row_fn kiln_qrequant_row_select(void) { return have_avx2() ? qrequant_row_avx2 : kiln_qrequant_row_portable; }
+kiln_qrequant_row_fn kiln_qrequant_row_select(void) {
+    if (have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return qrequant_row_avx512;
+    return have_avx2() ? qrequant_row_avx2 : kiln_qrequant_row_portable;
+}
 kiln_qdw_tap_fn kiln_qdw_tap_select(void) { return have_avx2() ? qdw_tap_avx2 : kiln_qdw_tap_portable; }
 kiln_quantize_u8_fn kiln_quantize_u8_select(void) { return have_avx2() ? quantize_u8_avx2 : kiln_quantize_u8_portable; }
 #else

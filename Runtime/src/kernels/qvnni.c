@@ -1,0 +1,199 @@
+/* qvnni.c — the quad-layout int8 GEMM core (qgemm.h) on x86 dot-product instructions:
+ * AVX-512 VNNI and AVX-VNNI (the 256-bit VEX form), each used only when cpuid reports it.
+ * vpdpbusd multiplies u8 (the activations, B) by i8 (the weights, A), sums each lane's
+ * four products and adds them to the i32 lane without saturation: exactly the reference's
+ * integer sum, no offset or compensation needed.
+ * Algorithm (AVX-512): per panel of 8 rows (then 4, then 1; the panel's A stays in cache
+ * while B streams from L2), tiles of 32 columns in 16 zmm accumulators; per k quad t,
+ * two 64-byte loads of B (16 columns x 4 k each) and, per row, one broadcast of its A quad
+ * and two vpdpbusd. Columns past n are masked off in the loads and stores.
+ * Algorithm (AVX-VNNI): tiles of 4 rows x 16 columns (8 of the 16 ymm registers hold
+ * accumulators), then single rows; 8 leftover columns one row at a time, then scalar. */
+#include "qgemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define KILN_VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define KILN_AVXVNNI __attribute__((target("avx2,avxvnni")))
+
+/* Tiles of R in {8, 4, 1} rows x up to 32 columns at b/c (column j0), named accumulators
+ * (GCC keeps arrays of vectors in memory). */
+#define V512_ZERO(r) __m512i c##r##0 = _mm512_setzero_si512(), c##r##1 = c##r##0;
+#define V512_STEP(r)                                                                                       \
+    {                                                                                                      \
+        __m512i av = _mm512_set1_epi32(a[(r) * kq + t]);                                                   \
+        c##r##0 = _mm512_dpbusd_epi32(c##r##0, b0, av);                                                    \
+        c##r##1 = _mm512_dpbusd_epi32(c##r##1, b1, av);                                                    \
+    }
+#define V512_STORE(r)                                                                                      \
+    _mm512_mask_storeu_epi32(c + (r) * n, k0, c##r##0);                                                    \
+    _mm512_mask_storeu_epi32(c + (r) * n + 16, k1, c##r##1);
+#define V512_LOADB                                                                                         \
+    const uint8_t *bt = b + t * n * 4;                                                                     \
+    __m512i b0 = _mm512_maskz_loadu_epi32(k0, bt), b1 = _mm512_maskz_loadu_epi32(k1, bt + 64);
+
+KILN_VNNI512 static void tile512x8(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c, __mmask16 k0,
+                                   __mmask16 k1) {
+    V512_ZERO(0) V512_ZERO(1) V512_ZERO(2) V512_ZERO(3) V512_ZERO(4) V512_ZERO(5) V512_ZERO(6) V512_ZERO(7)
+    for (int64_t t = 0; t < kq; t++) {
+        V512_LOADB
+        V512_STEP(0) V512_STEP(1) V512_STEP(2) V512_STEP(3) V512_STEP(4) V512_STEP(5) V512_STEP(6) V512_STEP(7)
+    }
+    V512_STORE(0) V512_STORE(1) V512_STORE(2) V512_STORE(3) V512_STORE(4) V512_STORE(5) V512_STORE(6) V512_STORE(7)
+}
+
+KILN_VNNI512 static void tile512x4(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c, __mmask16 k0,
+                                   __mmask16 k1) {
+    V512_ZERO(0) V512_ZERO(1) V512_ZERO(2) V512_ZERO(3)
+    for (int64_t t = 0; t < kq; t++) {
+        V512_LOADB
+        V512_STEP(0) V512_STEP(1) V512_STEP(2) V512_STEP(3)
+    }
+    V512_STORE(0) V512_STORE(1) V512_STORE(2) V512_STORE(3)
+}
+
+KILN_VNNI512 static void tile512x1(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c, __mmask16 k0,
+                                   __mmask16 k1) {
+    V512_ZERO(0)
+    for (int64_t t = 0; t < kq; t++) {
+        V512_LOADB
+        V512_STEP(0)
+    }
+    V512_STORE(0)
+}
+
+KILN_VNNI512 static void qgemm4_vnni512(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c) {
+    for (int64_t i = 0; i < m;) {
+        int64_t rows = m - i >= 8 ? 8 : m - i >= 4 ? 4 : 1;
+        for (int64_t j = 0; j < n; j += 32) {
+            int64_t w = n - j < 32 ? n - j : 32;
+            __mmask16 k0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+            __mmask16 k1 = (__mmask16)(w <= 16 ? 0 : w == 32 ? 0xFFFF : (1u << (w - 16)) - 1);
+            if (rows == 8) tile512x8(n, kq, a + i * kq, b + j * 4, c + i * n + j, k0, k1);
+            else if (rows == 4) tile512x4(n, kq, a + i * kq, b + j * 4, c + i * n + j, k0, k1);
+            else tile512x1(n, kq, a + i * kq, b + j * 4, c + i * n + j, k0, k1);
+        }
+        i += rows;
+    }
+}
+
+/* AVX-VNNI tiles: R in {4, 1} rows x 16 columns (two ymm per row). */
+#define V256_ZERO(r) __m256i c##r##0 = _mm256_setzero_si256(), c##r##1 = c##r##0;
+#define V256_STEP(r)                                                                                       \
+    {                                                                                                      \
+        __m256i av = _mm256_set1_epi32(a[(r) * kq + t]);                                                   \
+        c##r##0 = _mm256_dpbusd_avx_epi32(c##r##0, b0, av);                                                \
+        c##r##1 = _mm256_dpbusd_avx_epi32(c##r##1, b1, av);                                                \
+    }
+#define V256_STORE(r)                                                                                      \
+    _mm256_storeu_si256((__m256i *)(c + (r) * n), c##r##0);                                                \
+    _mm256_storeu_si256((__m256i *)(c + (r) * n + 8), c##r##1);
+#define V256_LOADB                                                                                         \
+    const uint8_t *bt = b + t * n * 4;                                                                     \
+    __m256i b0 = _mm256_loadu_si256((const __m256i *)bt), b1 = _mm256_loadu_si256((const __m256i *)(bt + 32));
+
+KILN_AVXVNNI static void tile256x4(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c) {
+    V256_ZERO(0) V256_ZERO(1) V256_ZERO(2) V256_ZERO(3)
+    for (int64_t t = 0; t < kq; t++) {
+        V256_LOADB
+        V256_STEP(0) V256_STEP(1) V256_STEP(2) V256_STEP(3)
+    }
+    V256_STORE(0) V256_STORE(1) V256_STORE(2) V256_STORE(3)
+}
+
+KILN_AVXVNNI static void tile256x1(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c) {
+    V256_ZERO(0)
+    for (int64_t t = 0; t < kq; t++) {
+        V256_LOADB
+        V256_STEP(0)
+    }
+    V256_STORE(0)
+}
+
+/* One row, 8 columns. */
+KILN_AVXVNNI static void tile256x1h(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int64_t t = 0; t < kq; t++)
+        acc = _mm256_dpbusd_avx_epi32(acc, _mm256_loadu_si256((const __m256i *)(b + t * n * 4)), _mm256_set1_epi32(a[t]));
+    _mm256_storeu_si256((__m256i *)c, acc);
+}
+
+KILN_AVXVNNI static void qgemm4_avxvnni(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, int32_t *c) {
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        int64_t i = 0;
+        for (; i + 4 <= m; i += 4) tile256x4(n, kq, a + i * kq, b + j * 4, c + i * n + j);
+        for (; i < m; i++) tile256x1(n, kq, a + i * kq, b + j * 4, c + i * n + j);
+    }
+    if (j + 8 <= n) {
+        for (int64_t i = 0; i < m; i++) tile256x1h(n, kq, a + i * kq, b + j * 4, c + i * n + j);
+        j += 8;
+    }
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t jj = j; jj < n; jj++) {
+            int32_t s = 0;
+            for (int64_t t = 0; t < kq; t++) {
+                const uint8_t *bq = b + (t * n + jj) * 4;
+                int32_t q = a[i * kq + t];
+                s += kiln_qquad_at(q, 0) * bq[0] + kiln_qquad_at(q, 1) * bq[1] + kiln_qquad_at(q, 2) * bq[2] +
+                     kiln_qquad_at(q, 3) * bq[3];
+            }
+            c[i * n + jj] = s;
+        }
+}
+
+/* QGEMM rows: per row and block of 64 columns, four zmm accumulators; per k quad, the
+ * row's u8 quad broadcast against four 64-byte loads of weight quads (masked past n). */
+KILN_VNNI512 static void qgemv4_vnni512(int64_t rows, int64_t n, int64_t kq, const uint8_t *x, const int32_t *b, int32_t *c) {
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *xr = x + r * kq * 4;
+        for (int64_t j = 0; j < n; j += 64) {
+            __mmask16 k[4];
+            for (int q = 0; q < 4; q++) {
+                int64_t w = n - j - 16 * q;
+                k[q] = (__mmask16)(w >= 16 ? 0xFFFF : w <= 0 ? 0 : (1u << w) - 1);
+            }
+            __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
+            for (int64_t t = 0; t < kq; t++) {
+                int32_t xq;
+                memcpy(&xq, xr + 4 * t, 4);
+                __m512i xv = _mm512_set1_epi32(xq);
+                const int32_t *bt = b + t * n + j;
+                c0 = _mm512_dpbusd_epi32(c0, xv, _mm512_maskz_loadu_epi32(k[0], bt));
+                c1 = _mm512_dpbusd_epi32(c1, xv, _mm512_maskz_loadu_epi32(k[1], bt + 16));
+                c2 = _mm512_dpbusd_epi32(c2, xv, _mm512_maskz_loadu_epi32(k[2], bt + 32));
+                c3 = _mm512_dpbusd_epi32(c3, xv, _mm512_maskz_loadu_epi32(k[3], bt + 48));
+            }
+            int32_t *cr = c + r * n + j;
+            _mm512_mask_storeu_epi32(cr, k[0], c0);
+            _mm512_mask_storeu_epi32(cr + 16, k[1], c1);
+            _mm512_mask_storeu_epi32(cr + 32, k[2], c2);
+            _mm512_mask_storeu_epi32(cr + 48, k[3], c3);
+        }
+    }
+}
+
+kiln_qgemv4_fn kiln_qgemv4_vnni512(void) {
+    const char *force = getenv("KILN_QGEMM");
+    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0)) return NULL;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qgemv4_vnni512 : NULL;
+}
+
+kiln_qgemm4_fn kiln_qgemm4_vnni512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qgemm4_vnni512 : NULL;
+}
+kiln_qgemm4_fn kiln_qgemm4_avxvnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avxvnni") ? qgemm4_avxvnni : NULL;
+}
+#else
+kiln_qgemv4_fn kiln_qgemv4_vnni512(void) { return NULL; }
+kiln_qgemm4_fn kiln_qgemm4_vnni512(void) { return NULL; }
+kiln_qgemm4_fn kiln_qgemm4_avxvnni(void) { return NULL; }
+#endif

@@ -1,0 +1,126 @@
+/* test_qquad.c — the quad-layout int8 GEMM core: every dot-product path this build and
+ * CPU have (AVX-512 VNNI, AVX-VNNI, aarch64 NEON sdot or widening) against the portable
+ * reference bit for bit on random shapes with odd sizes, the reference against the
+ * definition, and the quad packing against its portable version. */
+#include "test.h"
+
+#include "../src/kernels/qgemm.h"
+
+static uint32_t q_state = 777;
+static int32_t qrnd(int32_t lo, int32_t hi) {
+    q_state = q_state * 1664525u + 1013904223u;
+    return lo + (int32_t)((q_state >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+static void check_path(const char *name, kiln_qgemm4_fn fast) {
+    if (!fast) { printf("  (no %s path on this CPU/build)\n", name); return; }
+    printf("  int8 quad core: %s path against the portable reference\n", name);
+    for (int trial = 0; trial < 80; trial++) {
+        int64_t m = qrnd(1, 19), n = qrnd(1, 77), kq = qrnd(1, 41);
+        if (trial % 10 == 0) { m = 8 * qrnd(1, 3); n = 32 * qrnd(1, 3); kq = qrnd(60, 200); }
+        int32_t *a = malloc(sizeof(int32_t) * (size_t)(m * kq));
+        uint8_t *b = malloc((size_t)(kq * n * 4));
+        int32_t *c0 = malloc(sizeof(int32_t) * (size_t)(m * n)), *c1 = malloc(sizeof(int32_t) * (size_t)(m * n));
+        int extreme = trial % 4 == 1; /* all products at their extremes: -128 * 255 */
+        for (int64_t i = 0; i < m * kq; i++)
+            a[i] = extreme ? kiln_qquad(-128, -128, -128, -128) : kiln_qquad(qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127));
+        for (int64_t i = 0; i < kq * n * 4; i++) b[i] = extreme ? 255 : (uint8_t)qrnd(0, 255);
+        kiln_qgemm4_portable(m, n, kq, a, b, c0);
+        memset(c1, 0xA5, sizeof(int32_t) * (size_t)(m * n));
+        fast(m, n, kq, a, b, c1);
+        CHECK(memcmp(c0, c1, sizeof(int32_t) * (size_t)(m * n)) == 0, "int8 quad core %s: differs from portable (m=%lld n=%lld kq=%lld)",
+              name, (long long)m, (long long)n, (long long)kq);
+        int bad = 0;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                int64_t s = 0;
+                for (int64_t t = 0; t < kq; t++)
+                    for (int u = 0; u < 4; u++) s += (int64_t)(int8_t)(uint8_t)((uint32_t)a[i * kq + t] >> (8 * u)) * b[(t * n + j) * 4 + u];
+                bad += s != c0[i * n + j];
+            }
+        CHECK(bad == 0, "int8 quad core: portable path differs from the definition");
+        free(a); free(b); free(c0); free(c1);
+    }
+}
+
+/* Depthwise rows: the VNNI path against the portable one, and the portable one against
+ * the definition, kernel rows 1..5, strides 1 and 2, odd widths. */
+static void check_dw_rows(void) {
+    kiln_qdw_row_fn fast = kiln_qdw_row_vnni512();
+    if (!fast) printf("  (no AVX-512 VNNI depthwise path on this CPU/build)\n");
+    for (int trial = 0; trial < 120; trial++) {
+        int64_t kh = qrnd(1, 5), sw = qrnd(1, 2), ow = qrnd(1, 70), ow16 = (ow + 15) / 16 * 16;
+        int64_t rstride = ow16 * sw + 16 + qrnd(0, 9);
+        uint8_t *x = malloc((size_t)(kh * rstride));
+        int32_t wq[5], c0[80], c1[80];
+        for (int64_t i = 0; i < kh * rstride; i++) x[i] = (uint8_t)qrnd(0, 255);
+        for (int64_t k = 0; k < kh; k++) wq[k] = kiln_qquad(qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127), trial % 2 ? 0 : qrnd(-128, 127));
+        kiln_qdw_row_portable(x, rstride, kh, sw, ow, wq, c0);
+        int bad = 0;
+        for (int64_t o = 0; o < ow; o++) {
+            int64_t s = 0;
+            for (int64_t k = 0; k < kh; k++)
+                for (int u = 0; u < 4; u++) s += (int64_t)(int8_t)(uint8_t)((uint32_t)wq[k] >> (8 * u)) * x[k * rstride + o * sw + u];
+            bad += s != c0[o];
+        }
+        CHECK(bad == 0, "qdw row: portable path differs from the definition");
+        if (fast) {
+            for (int i = 0; i < 80; i++) c1[i] = 0x5A5A5A5A;
+            fast(x, rstride, kh, sw, ow, wq, c1);
+            CHECK(memcmp(c0, c1, sizeof(int32_t) * (size_t)ow) == 0 && c1[ow] == 0x5A5A5A5A,
+                  "qdw row: VNNI path differs from portable (kh=%lld sw=%lld ow=%lld)", (long long)kh, (long long)sw, (long long)ow);
+        }
+        free(x);
+    }
+}
+
+/* QGEMM rows (vectors along N): the VNNI path against the portable one, the portable one
+ * against the definition. */
+static void check_gemv(void) {
+    kiln_qgemv4_fn fast = kiln_qgemv4_vnni512();
+    if (!fast) printf("  (no AVX-512 VNNI QGEMM path on this CPU/build)\n");
+    for (int trial = 0; trial < 60; trial++) {
+        int64_t rows = qrnd(1, 5), n = qrnd(1, 150), kq = qrnd(1, 40);
+        uint8_t *x = malloc((size_t)(rows * kq * 4));
+        int32_t *b = malloc(sizeof(int32_t) * (size_t)(kq * n)), *c0 = malloc(sizeof(int32_t) * (size_t)(rows * n));
+        int32_t *c1 = malloc(sizeof(int32_t) * (size_t)(rows * n));
+        for (int64_t i = 0; i < rows * kq * 4; i++) x[i] = (uint8_t)qrnd(0, 255);
+        for (int64_t i = 0; i < kq * n; i++) b[i] = kiln_qquad(qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127));
+        kiln_qgemv4_portable(rows, n, kq, x, b, c0);
+        int bad = 0;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < n; j++) {
+                int64_t s = 0;
+                for (int64_t k = 0; k < kq * 4; k++) s += (int64_t)x[r * kq * 4 + k] * (int8_t)(uint8_t)((uint32_t)b[(k / 4) * n + j] >> (8 * (k % 4)));
+                bad += s != c0[r * n + j];
+            }
+        CHECK(bad == 0, "qgemv4: portable path differs from the definition");
+        if (fast) {
+            fast(rows, n, kq, x, b, c1);
+            CHECK(memcmp(c0, c1, sizeof(int32_t) * (size_t)(rows * n)) == 0, "qgemv4: VNNI path differs (rows=%lld n=%lld kq=%lld)",
+                  (long long)rows, (long long)n, (long long)kq);
+        }
+        free(x); free(b); free(c0); free(c1);
+    }
+}
+
+void test_qquad_kernels(void) {
+    check_dw_rows();
+    check_gemv();
+    check_path("AVX-512 VNNI", kiln_qgemm4_vnni512());
+    check_path("AVX-VNNI", kiln_qgemm4_avxvnni());
+    check_path("NEON", kiln_qgemm4_neon());
+    kiln_qpack4_fn pack = kiln_qpack4_select();
+    for (int trial = 0; trial < 100; trial++) {
+        int64_t n = qrnd(1, 100);
+        uint8_t r[4][100], d0[400], d1[400];
+        for (int u = 0; u < 4; u++)
+            for (int64_t i = 0; i < n; i++) r[u][i] = (uint8_t)qrnd(0, 255);
+        kiln_qpack4_portable(r[0], r[1], r[2], r[3], n, d0);
+        pack(r[0], r[1], r[2], r[3], n, d1);
+        CHECK(memcmp(d0, d1, (size_t)(4 * n)) == 0, "qpack4: optimized path differs (n=%lld)", (long long)n);
+        int bad = 0;
+        for (int64_t i = 0; i < 4 * n; i++) bad += d0[i] != r[i % 4][i / 4];
+        CHECK(bad == 0, "qpack4: portable path differs from the definition");
+    }
+}

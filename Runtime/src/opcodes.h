@@ -83,7 +83,8 @@ enum kiln_opcode {
     KILN_OP_CONV2D_WINOGRAD = 61,
     KILN_OP_QCONV2D = 80,
     KILN_OP_QGEMM = 81,
-    KILN_OP_COUNT = 82
+    KILN_OP_SPARSE_GEMM = 90,
+    KILN_OP_COUNT = 91
 };
 
 /* Unary functions (UNARY's `func`, and the fused `act` of conv/gemm/matmul/batch_norm,

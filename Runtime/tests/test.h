@@ -73,5 +73,6 @@ void test_attention(void);
 void test_f16(void);
 void test_quant_kernels(void);
 void test_concurrency(void);
+void test_sparse(void);
 
 #endif

@@ -173,6 +173,7 @@ int main(int argc, char **argv) {
     test_f16();
     test_quant_kernels();
     test_concurrency();
+    test_sparse();
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

@@ -62,10 +62,15 @@ static void kernel_case(int64_t k, int64_t n, int zero_pct) {
         int lanes = rows <= 8 ? 8 : 16;
         for (int64_t p = 0; p < k; p++)
             for (int i = 0; i < lanes; i++) xt[p * lanes + i] = i < rows ? x[i * k + p] : 0.0f;
-        for (int64_t i = 0; i < 16 * n; i++) got[i] = -7.0f;
-        kiln_csr_rows_block(&a, xt, lanes, rows, got, n, 0, n);
-        CHECK(test_compare(what, got, want, (size_t)(rows * n), 1e-5f, 1e-5f) == 0, "block rows=%d %s", rows, what);
-        CHECK(rows == 16 || got[rows * n] == -7.0f, "block rows=%d wrote past its rows (%s)", rows, what);
+        for (int simd_path = 0; simd_path < 2; simd_path++) {
+            for (int64_t i = 0; i < 16 * n; i++) got[i] = -7.0f;
+            if (!simd_path) kiln_csr_rows_block_portable(&a, xt, lanes, rows, got, n, 0, n);
+            else if (!kiln_csr_rows_block_simd(&a, xt, lanes, rows, got, n, 0, n)) continue;
+            CHECK(test_compare(what, got, want, (size_t)(rows * n), 1e-5f, 1e-5f) == 0, "block rows=%d simd=%d %s",
+                  rows, simd_path, what);
+            CHECK(rows == 16 || got[rows * n] == -7.0f, "block rows=%d simd=%d wrote past its rows (%s)", rows,
+                  simd_path, what);
+        }
     }
     free(w); free(x); free(val); free(want); free(got); free(simd); free(xt); free(col); free(rowptr);
 }

@@ -160,13 +160,67 @@ int kiln_csr_rows_simd(const kiln_csr *a, const float *x, float *y, int64_t j0, 
         for (int i = 0; i < rows_used; i++) y[i * ldy + j] = acc[i];                             \
     }
 
-void kiln_csr_rows_block(const kiln_csr *a, const float *xt, int lanes, int rows_used, float *y, int64_t ldy,
-                         int64_t j0, int64_t j1) {
+void kiln_csr_rows_block_portable(const kiln_csr *a, const float *xt, int lanes, int rows_used, float *y, int64_t ldy,
+                                  int64_t j0, int64_t j1) {
     if (lanes == 8) {
         SPARSE_BLOCK_BODY(8)
     } else {
         SPARSE_BLOCK_BODY(KILN_SPARSE_LANES)
     }
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+/* Four accumulators over consecutive non-zeros (t mod 4) hide the FMA latency. */
+static inline __m256 block8_row(const kiln_csr *a, const float *xt, int64_t j, size_t off) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t t = a->rowptr[j], end = a->rowptr[j + 1];
+    const int32_t *col = a->col;
+    const float *val = a->val;
+    size_t w = off ? KILN_SPARSE_LANES : 8;
+    for (; t + 4 <= end; t += 4) {
+        s0 = _mm256_fmadd_ps(_mm256_set1_ps(val[t]), _mm256_loadu_ps(xt + (size_t)col[t] * w + off), s0);
+        s1 = _mm256_fmadd_ps(_mm256_set1_ps(val[t + 1]), _mm256_loadu_ps(xt + (size_t)col[t + 1] * w + off), s1);
+        s2 = _mm256_fmadd_ps(_mm256_set1_ps(val[t + 2]), _mm256_loadu_ps(xt + (size_t)col[t + 2] * w + off), s2);
+        s3 = _mm256_fmadd_ps(_mm256_set1_ps(val[t + 3]), _mm256_loadu_ps(xt + (size_t)col[t + 3] * w + off), s3);
+    }
+    for (; t < end; t++) s0 = _mm256_fmadd_ps(_mm256_set1_ps(val[t]), _mm256_loadu_ps(xt + (size_t)col[t] * w + off), s0);
+    return _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+}
+#endif
+
+int kiln_csr_rows_block_simd(const kiln_csr *a, const float *xt, int lanes, int rows_used, float *y, int64_t ldy,
+                             int64_t j0, int64_t j1) {
+#if defined(__AVX2__) && defined(__FMA__)
+    float acc[KILN_SPARSE_LANES];
+    for (int64_t j = j0; j < j1; j++) {
+        if (lanes == 8) {
+            _mm256_storeu_ps(acc, block8_row(a, xt, j, 0));
+        } else {
+#if defined(__AVX512F__)
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            int64_t t = a->rowptr[j], end = a->rowptr[j + 1];
+            const int32_t *col = a->col;
+            const float *val = a->val;
+            for (; t + 4 <= end; t += 4) {
+                s0 = _mm512_fmadd_ps(_mm512_set1_ps(val[t]), _mm512_loadu_ps(xt + (size_t)col[t] * 16), s0);
+                s1 = _mm512_fmadd_ps(_mm512_set1_ps(val[t + 1]), _mm512_loadu_ps(xt + (size_t)col[t + 1] * 16), s1);
+                s2 = _mm512_fmadd_ps(_mm512_set1_ps(val[t + 2]), _mm512_loadu_ps(xt + (size_t)col[t + 2] * 16), s2);
+                s3 = _mm512_fmadd_ps(_mm512_set1_ps(val[t + 3]), _mm512_loadu_ps(xt + (size_t)col[t + 3] * 16), s3);
+            }
+            for (; t < end; t++) s0 = _mm512_fmadd_ps(_mm512_set1_ps(val[t]), _mm512_loadu_ps(xt + (size_t)col[t] * 16), s0);
+            _mm512_storeu_ps(acc, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+#else
+            _mm256_storeu_ps(acc, block8_row(a, xt, j, 0));
+            _mm256_storeu_ps(acc + 8, block8_row(a, xt, j, 8));
+#endif
+        }
+        for (int i = 0; i < rows_used; i++) y[i * ldy + j] = acc[i];
+    }
+    return 1;
+#else
+    (void)a; (void)xt; (void)lanes; (void)rows_used; (void)y; (void)ldy; (void)j0; (void)j1;
+    return 0;
+#endif
 }
 
 typedef struct sparse_job {
@@ -184,7 +238,9 @@ static void sparse_range(void *ctx, size_t begin, size_t end, uint32_t thread) {
         if (!kiln_csr_rows_simd(&p->csr, jb->x, jb->y, (int64_t)begin, (int64_t)end))
             kiln_csr_rows_portable(&p->csr, jb->x, jb->y, (int64_t)begin, (int64_t)end);
     } else {
-        kiln_csr_rows_block(&p->csr, jb->xt, jb->lanes, jb->rows, jb->y, p->n, (int64_t)begin, (int64_t)end);
+        if (!kiln_csr_rows_block_simd(&p->csr, jb->xt, jb->lanes, jb->rows, jb->y, p->n, (int64_t)begin, (int64_t)end))
+            kiln_csr_rows_block_portable(&p->csr, jb->xt, jb->lanes, jb->rows, jb->y, p->n, (int64_t)begin,
+                                         (int64_t)end);
     }
 }
 

@@ -27,7 +27,11 @@ int kiln_csr_rows_simd(const kiln_csr *a, const float *x, float *y, int64_t j0, 
 /* Batched rows: xt holds up to KILN_SPARSE_LANES input rows transposed ([cols][lanes],
  * zero in unused lanes; lanes is 8 or 16); y[i·ldy + j] = Σ val·xt[col][i] for
  * i < rows_used. */
-void kiln_csr_rows_block(const kiln_csr *a, const float *xt, int lanes, int rows_used, float *y, int64_t ldy,
-                         int64_t j0, int64_t j1);
+void kiln_csr_rows_block_portable(const kiln_csr *a, const float *xt, int lanes, int rows_used, float *y, int64_t ldy,
+                                  int64_t j0, int64_t j1);
+/* The same with AVX-512 (16 lanes) / AVX2 vectors, four accumulators over consecutive
+ * non-zeros; returns 0 when the build has no AVX2+FMA (nothing written). */
+int kiln_csr_rows_block_simd(const kiln_csr *a, const float *xt, int lanes, int rows_used, float *y, int64_t ldy,
+                             int64_t j0, int64_t j1);
 
 #endif

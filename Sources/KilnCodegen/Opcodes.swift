@@ -52,6 +52,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case oneHot, trilu, range, attention
     case conv2dPacked = 60, conv2dWinograd
     case qconv2d = 80, qgemm
+    case sparseGemm = 90
 
     /// Kernels marked *in place* in the spec: a result may occupy exactly an operand's
     /// bytes. (COPY is also allowed to alias its operand; see `MemoryPlanner`.)
@@ -64,7 +65,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
              .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
              .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
              .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention,
-             .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm:
+             .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .sparseGemm:
             return false
         }
     }

@@ -7,14 +7,20 @@ import KilnIR
 
 /// When a Gemm / MatMul with a constant weight runs as SPARSE_GEMM.
 ///
-/// Measured on the development machine (Emerald Rapids, AVX-512, OpenBLAS GEMM; Runtime
+/// Measured on the development machine (Emerald Rapids, AVX-512; Runtime
 /// `build/bench-sparse`, 1 thread, thread CPU time, median of 9 alternating samples) over
 /// FC shapes 784×128, 128×64, 64×64, 64×256, 256×64, 768×3072, 1024×1024 and M = 1, 4,
-/// 16, 64 rows: SPARSE_GEMM is faster than GEMM at ≥ 60 % zeros in every cell (worst
-/// ratio 0.81, 64×64 at M = 4), while at 50 % the smallest layers are break-even (64×64
-/// at M = 1 and 4: 0.96). The threshold is 60 %; dense weights (no zeros) never qualify,
-/// so their plans are unchanged. Runtime/PLAN_FORMAT.md (SPARSE_GEMM) and the README
-/// record the table.
+/// 16, 64, 256 rows, against GEMM as the runtime runs it here (Debian's OpenBLAS, which
+/// detects this CPU as "Prescott" and uses SSE3 kernels): SPARSE_GEMM is faster at ≥ 60 %
+/// zeros in every cell (worst ratio 0.81, 64×64 at M = 4); at 50 % the smallest layers
+/// are break-even (64×64 at M = 1 and 4: 0.96). So the threshold is 60 %; weights without
+/// zeros never qualify, so their plans are unchanged.
+/// Caveat, measured too: with OpenBLAS's AVX-512 kernels (`OPENBLAS_CORETYPE=SKYLAKEX`)
+/// dense GEMM is 4–8× faster on cache-resident layers and SPARSE_GEMM then only pays for
+/// weights larger than L2 (768×3072, 1024×1024: from 30–60 % zeros at M ≤ 16, 60–70 % at
+/// M = 64), never for the ≤ 400 KB layers at M ≤ 4. With such a GEMM the rule should gain
+/// a minimum weight size (about 2 MiB). Runtime/PLAN_FORMAT.md (SPARSE_GEMM) and the README
+/// record both tables.
 enum SparseChoice {
     /// Minimum fraction of exact zeros in the weight.
     static let minZeroFraction = 0.6

@@ -38,7 +38,7 @@ def pruned_onnx(name, fraction):
 def opcode_counts(kiln, plan):
     """{opcode name: count} from `kiln inspect PLAN`."""
     out = run_kiln(kiln, "inspect", plan).stdout
-    return {op: len(re.findall(rf"\b{op}\b", out)) for op in ("sparse_gemm", "gemm", "matmul")}
+    return {op: len(re.findall(rf"\b{op}\b", out)) for op in ("SPARSE_GEMM", "GEMM", "MATMUL")}
 
 
 def run_c_tool(name, plan, out_dir):
@@ -54,7 +54,7 @@ def test_pruned_model_runs_sparse_and_matches_ort(kiln, tmp_path, name, fraction
     plan = tmp_path / f"{name}.kplan"
     run_kiln(kiln, "compile", GRAPHS / MANIFEST["models"][name]["file"], "-o", plan, "--prune", f"magnitude={fraction}")
     counts = opcode_counts(kiln, plan)
-    assert counts["sparse_gemm"] == sparse_layers, counts
+    assert counts["SPARSE_GEMM"] == sparse_layers, counts
     want = ort_outputs(pruned_onnx(name, fraction), name)
     assert_close(run_plan(kiln, name, plan, tmp_path / "out"), want)
     assert_close(run_c_tool(name, plan, tmp_path / "out-c"), want)
@@ -66,7 +66,7 @@ def test_below_threshold_and_dense_weights_stay_dense(kiln, tmp_path):
         plan = tmp_path / "mlp.kplan"
         run_kiln(kiln, "compile", model, "-o", plan, *flags)
         counts = opcode_counts(kiln, plan)
-        assert counts["sparse_gemm"] == 0 and counts["gemm"] == 3, (flags, counts)
+        assert counts["SPARSE_GEMM"] == 0 and counts["GEMM"] == 3, (flags, counts)
 
 
 def test_sparse_plans_are_deterministic_and_smaller(kiln, tmp_path):

@@ -167,7 +167,7 @@ static const struct { const char *name; void (*run)(void); } groups[] = {
     {"misc", test_misc},         {"threads", test_threads},     {"attention", test_attention},
     {"f16", test_f16},           {"quant", test_quant_kernels}, {"concurrency", test_concurrency},
     {"vmath", test_vmath},       {"gemm_small", test_gemm_small}, {"dynq", test_dynq},
-    {"qquad", test_qquad_kernels},
+    {"qquad", test_qquad_kernels}, {"sparse", test_sparse},
 };
 
 int main(int argc, char **argv) {

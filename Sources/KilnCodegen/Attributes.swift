@@ -104,6 +104,8 @@ extension Opcode {
             return Opcode.conv2d.attributeFields + quant
         case .qgemm:
             return quant
+        case .sparseGemm:
+            return [.init("trans_b", .i32), .init("alpha", .f32), .init("beta", .f32)] + act
         case .dynQgemm:
             return [.init("per_row", .i32)] + act
         case .dynQparams:

@@ -52,6 +52,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case oneHot, trilu, range, attention
     case conv2dPacked = 60, conv2dWinograd
     case qconv2d = 80, qgemm
+    case sparseGemm = 90
     case dynQgemm = 92, dynQparams
 
     /// Kernels marked *in place* in the spec: a result may occupy exactly an operand's
@@ -65,7 +66,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
              .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
              .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
              .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention,
-             .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .dynQgemm, .dynQparams:
+             .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .sparseGemm, .dynQgemm, .dynQparams:
             return false
         }
     }

@@ -17,6 +17,7 @@ extern const kiln_kernel kiln_k_gather, kiln_k_gather_elements, kiln_k_resize, k
 extern const kiln_kernel kiln_k_quantize_linear, kiln_k_dequantize_linear, kiln_k_one_hot, kiln_k_trilu, kiln_k_range;
 extern const kiln_kernel kiln_k_attention;
 extern const kiln_kernel kiln_k_qconv2d, kiln_k_qgemm;
+extern const kiln_kernel kiln_k_sparse_gemm;
 extern const kiln_kernel kiln_k_dyn_qgemm, kiln_k_dyn_qparams;
 
 #endif

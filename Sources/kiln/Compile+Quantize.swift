@@ -4,87 +4,101 @@ import KilnIR
 import KilnPasses
 
 /// `kiln compile --quantize int8 --calibration DIR`: static int8 quantization after the
-/// -O pipeline (see `QuantizeInt8`).
+/// -O pipeline (see `QuantizeInt8`), with an accuracy report against the fp32 model and
+/// an optional accuracy budget (`QuantizeBudgetSearch`).
 ///
-/// The calibration folder holds one sample per subfolder, each with `<input>.npy` for
-/// every graph input (names as `kiln run` writes them), or, for a single-input graph,
-/// `.npy` files directly in the folder, one sample each. Samples are read in name order.
+/// Sample folders (`--calibration`, `--validation`): see `SampleFolder`.
 struct QuantizeOptions: ParsableArguments {
     @Option(name: .customLong("quantize"), help: ArgumentHelp("Quantize the plan: int8 (static, needs --calibration) or fp16 (large f32 weights stored as f16, widened at load: half-size plans).", valueName: "mode"))
     var quantize: String?
 
     @Option(name: .customLong("calibration"),
-            help: ArgumentHelp("Calibration samples: a folder of .npy files (single-input graphs) or of one subfolder per sample with <input>.npy files.", valueName: "dir"))
+            help: ArgumentHelp("Calibration samples: a folder of .npy files (single-input graphs), of .npz files (an array per input) or of one subfolder per sample with <input>.npy files.", valueName: "dir"))
     var calibration: String?
 
-    @Option(name: .customLong("calibration-method"), help: "How activation ranges are chosen: minmax (default) or percentile.")
+    @Option(name: .customLong("calibration-method"), help: "How activation ranges are chosen: minmax (default), percentile or entropy (KL-divergence threshold).")
     var method: String = "minmax"
 
     @Option(name: .customLong("percentile"), help: "Percentile for --calibration-method percentile (default 99.99).")
     var percentile: Double = 99.99
 
+    @Option(name: .customLong("validation"),
+            help: ArgumentHelp("Held-out samples (same formats as --calibration) on which the int8 plan's accuracy is also reported.", valueName: "dir"))
+    var validation: String?
+
+    @Option(name: .customLong("accuracy-budget"),
+            help: ArgumentHelp("Keep the most sensitive layers in float until the int8 plan meets cosine=C (worst output cosine vs fp32 >= C) or max-rel=R on the calibration samples.", valueName: "metric=value"))
+    var budget: String?
+
+    @Flag(name: .customLong("fallback-float"), help: "When --accuracy-budget cannot be met even with every layer in float, write the fp32 plan instead of failing.")
+    var fallbackFloat = false
+
     func validate() throws {
         if let q = quantize, q != "int8", q != "fp16" { throw ValidationError("--quantize takes int8 or fp16 (got '\(q)')") }
         if quantize == "int8" && calibration == nil { throw ValidationError("--quantize int8 needs --calibration DIR") }
-        if quantize == "fp16" && calibration != nil { throw ValidationError("--calibration needs --quantize int8") }
-        if quantize == nil && calibration != nil { throw ValidationError("--calibration needs --quantize int8") }
-        if CalibrationMethod(rawValue: method) == nil { throw ValidationError("--calibration-method takes minmax or percentile") }
+        if quantize != "int8" {
+            for (given, name) in [(calibration != nil, "--calibration"), (validation != nil, "--validation"),
+                                  (budget != nil, "--accuracy-budget"), (fallbackFloat, "--fallback-float")] where given {
+                throw ValidationError("\(name) needs --quantize int8")
+            }
+        }
+        if CalibrationMethod(rawValue: method) == nil { throw ValidationError("--calibration-method takes minmax, percentile or entropy") }
         if !(percentile > 50 && percentile <= 100) { throw ValidationError("--percentile must be in (50, 100]") }
+        if let b = budget, AccuracyBudget(b) == nil {
+            throw ValidationError("--accuracy-budget takes cosine=C (0 < C <= 1) or max-rel=R (R > 0), got '\(b)'")
+        }
+        if fallbackFloat && budget == nil { throw ValidationError("--fallback-float needs --accuracy-budget") }
     }
 
     /// `--quantize fp16`: the plan stores large f32 weights as f16 (`PlanOptions.halfWeights`).
     var halfWeights: Bool { quantize == "fp16" }
 
-    /// Quantizes `graph` to int8 if asked; returns the pipeline note for the plan's metadata.
+    /// Quantizes `graph` to int8 if asked, printing the accuracy report; returns the
+    /// pipeline note for the plan's metadata.
     func apply(_ graph: inout Graph) throws -> String? {
         guard quantize == "int8", let dir = calibration else { return nil }
-        let samples = try loadSamples(dir, graph)
-        let report = try QuantizeInt8.run(&graph, samples: samples, method: CalibrationMethod(rawValue: method) ?? .minmax,
-                                          percentile: percentile) { i, n in
-            FileHandle.standardError.write(Data("\rcalibrating: sample \(i)/\(n)\(i == n ? "\n" : "")".utf8))
+        let samples = try SampleFolder(option: "--calibration", graph: graph).load(dir)
+        let held = try validation.map { try SampleFolder(option: "--validation", graph: graph).load($0) }
+        let methodName = method + (method == "percentile" ? "@\(percentile)" : "")
+        let candidates = QuantizeInt8.candidates(graph)
+        let cal = try Calibration.run(graph, values: QuantizeInt8.observedValues(candidates), samples: samples,
+                                      method: CalibrationMethod(rawValue: method) ?? .minmax, percentile: percentile) { i, n in
+            progress("calibrating: sample \(i)/\(n)", i == n)
         }
-        FileHandle.standardError.write(Data("quantized \(report.quantized) ops to int8, \(report.boundaries) float→int8 boundaries\n".utf8))
-        return "quantize=int8,calibration=\(method)\(method == "percentile" ? "@\(percentile)" : ""),samples=\(samples.count)"
+        var heldReferences: [[Tensor]] = []
+        for (i, s) in (held ?? []).enumerated() {
+            progress("fp32 reference: validation sample \(i + 1)/\(held?.count ?? 0)", i + 1 == held?.count)
+            heldReferences.append(try Evaluator.run(graph, inputs: s))
+        }
+        let names = graph.outputs.map { graph[$0].name }
+        let judge = AccuracyJudge(samples: samples, references: cal.outputs, outputNames: names)
+        var search = QuantizeBudgetSearch(graph: graph, candidates: candidates, ranges: cal.ranges, judge: judge,
+                                          fallbackFloat: fallbackFloat)
+        let outcome = try search.run(budget: budget.flatMap(AccuracyBudget.init), text: budget ?? "")
+        guard let chosen = outcome else {
+            // Only reached with --fallback-float (otherwise `run` throws).
+            let b = budget ?? ""
+            FileHandle.standardError.write(Data("kiln compile: --accuracy-budget \(b) is not met even with every layer in float; --fallback-float: writing the fp32 plan\n".utf8))
+            return "quantize=none(fallback-float),budget=\(b)"
+        }
+        graph = chosen.graph
+        say("quantized \(chosen.report.quantized) of \(candidates.count) ops to int8 (calibration \(methodName), \(samples.count) samples), \(chosen.report.boundaries) float→int8 boundaries")
+        for line in search.log { say(line) }
+        say("accuracy vs fp32 on the \(samples.count) calibration samples:")
+        for a in chosen.accuracy { say("  " + a.line) }
+        if let held {
+            let validationJudge = AccuracyJudge(samples: held, references: heldReferences, outputNames: names)
+            say("accuracy vs fp32 on the \(held.count) validation samples:")
+            for a in try validationJudge.measure(chosen.graph) { say("  " + a.line) }
+        }
+        let kept = chosen.keptFloat.isEmpty ? "" : ",float=\(chosen.keptFloat.count)"
+        return "quantize=int8,calibration=\(methodName),samples=\(samples.count)" + (budget.map { ",budget=\($0)" } ?? "") + kept
     }
 
-    private func loadSamples(_ dir: String, _ graph: Graph) throws -> [[Tensor]] {
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        try require(fm.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue, "--calibration \(dir): not a folder")
-        let entries = try fm.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
-        let url = URL(fileURLWithPath: dir)
-        let subfolders = entries.filter { e in
-            var d: ObjCBool = false
-            return fm.fileExists(atPath: url.appendingPathComponent(e).path, isDirectory: &d) && d.boolValue
-        }
-        var samples: [[Tensor]] = []
-        if !subfolders.isEmpty {
-            for s in subfolders {
-                samples.append(try graph.inputs.map { id in
-                    let file = url.appendingPathComponent(s).appendingPathComponent(Npy.fileName(for: graph[id].name) + ".npy")
-                    return try loadSample(file.path, graph, id)
-                })
-            }
-        } else {
-            let files = entries.filter { $0.hasSuffix(".npy") }
-            if !files.isEmpty {
-                try require(graph.inputs.count == 1,
-                            "--calibration \(dir): the graph has \(graph.inputs.count) inputs; use one subfolder per sample with <input>.npy files")
-            }
-            for f in files { samples.append([try loadSample(url.appendingPathComponent(f).path, graph, graph.inputs[0])]) }
-        }
-        try require(!samples.isEmpty, "--calibration \(dir): no calibration samples (.npy files or sample subfolders) found")
-        return samples
-    }
+    private func say(_ line: String) { print("kiln compile: \(line)") }
 
-    private func loadSample(_ path: String, _ graph: Graph, _ id: ValueID) throws -> Tensor {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw KilnError("calibration sample \(path): cannot read the file (input '\(graph[id].name)')")
-        }
-        let t = try Npy.decode(Array(data), what: path)
-        let want = graph.type(of: id)
-        try require(t.dtype == want.dtype && t.shape == want.shape,
-                    "calibration sample \(path): input '\(graph[id].name)' expects \(want.dtype.rawValue)\(want.shape), got \(t.dtype.rawValue)\(t.shape)")
-        return t
+    private func progress(_ text: String, _ last: Bool) {
+        guard isatty(2) != 0 else { return }
+        FileHandle.standardError.write(Data("\r\(text)\(last ? "\n" : "")".utf8))
     }
 }

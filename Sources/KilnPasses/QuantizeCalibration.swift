@@ -20,7 +20,8 @@ public enum CalibrationMethod: String, CaseIterable, Sendable {
 /// requested percentile of the negative and of the positive side of it at the end
 /// (never wider than the true min/max). entropy keeps a histogram of |x| per value and
 /// clips the min/max to ±T, T from the KL search with 255 levels for a value never
-/// below zero and 128 (one side of the u8 range) otherwise.
+/// below zero and 128 (one side of the u8 range) otherwise. Graph outputs keep min/max
+/// under every method (clipping a classifier's logits loses its arg-max).
 public struct Calibration {
     public var ranges: [ValueID: (min: Float, max: Float)] = [:]
     /// `outputs[s]`: the graph outputs on sample s.
@@ -54,9 +55,12 @@ public struct Calibration {
                 }
             }
         }
+        let graphOutputs = Set(graph.outputs)
         for (i, v) in values.enumerated() {
             var (a, b) = (lo[i].isFinite ? lo[i] : 0, hi[i].isFinite ? hi[i] : 0)
-            switch method {
+            // A graph output is never clipped: its largest values (a classifier's top
+            // logits) are the ones that matter.
+            switch graphOutputs.contains(v) ? .minmax : method {
             case .minmax: break
             case .percentile:
                 guard !kept[i].isEmpty else { break }

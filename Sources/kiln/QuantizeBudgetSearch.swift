@@ -18,6 +18,8 @@ struct QuantizeBudgetSearch {
     var ranges: [ValueID: (min: Float, max: Float)]
     var judge: AccuracyJudge
     var fallbackFloat = false
+    /// Candidates kept in float whatever the budget (`--keep-float`).
+    var pinned: [Int] = []
     /// What the search did, one line each, for the compile report.
     var log: [String] = []
 
@@ -29,8 +31,8 @@ struct QuantizeBudgetSearch {
     }
 
     mutating func run(budget: AccuracyBudget?, text: String) throws -> Outcome? {
-        var keep: [Int] = []
-        var (q, report) = try QuantizeInt8.rewrite(graph, candidates, ranges: ranges)
+        var keep = pinned
+        var (q, report) = try QuantizeInt8.rewrite(graph, candidates, ranges: ranges, keepFloat: Set(keep))
         var accuracy = try judge.measure(q)
         guard let budget, !budget.met(accuracy) else { return Outcome(graph: q, report: report, accuracy: accuracy, keptFloat: keep) }
         log.append("--accuracy-budget \(text): every layer in int8 gives \(budget.measured(accuracy)) on the calibration samples")
@@ -40,7 +42,7 @@ struct QuantizeBudgetSearch {
             throw KilnError("--accuracy-budget \(text) is not met even with every layer in float; pass --fallback-float to write the fp32 plan")
         }
         var sensitivity: [(k: Int, accuracy: [OutputAccuracy])] = []
-        for k in candidates.indices {
+        for k in candidates.indices where !keep.contains(k) {
             let alone = Set(candidates.indices).subtracting([k])
             sensitivity.append((k, try judge.measure(try QuantizeInt8.rewrite(graph, candidates, ranges: ranges, keepFloat: alone).0)))
         }

@@ -2,7 +2,7 @@ import Foundation
 /// A histogram of |x| for entropy calibration, and the KL-divergence threshold search over it.
 ///
 /// Algorithm (after NVIDIA's "8-bit Inference with TensorRT", GTC 2017):
-/// 1. Accumulate |x| into `bins` equal bins over [0, bins·width). The first nonzero value
+/// 1. Accumulate |x| of the nonzero values into `bins` equal bins over [0, bins·width). The first nonzero value
 ///    sets the width; a larger value later doubles the width (pairs of bins merge) until
 ///    it fits, so every sample counts exactly once and no second pass is needed.
 /// 2. For every candidate cut i (from `levels` bins to the last nonempty bin): the
@@ -11,7 +11,9 @@ import Foundation
 ///    into `levels` groups and spreads each group's total evenly over the group's bins
 ///    that are nonempty in P (what dequantization can represent).
 /// 3. The cut with the smallest KL(P‖Q) wins; the threshold is its upper edge, i·width.
-/// Both P and Q are normalized; a bin with P > 0 but Q = 0 costs as if Q were 1e-12.
+/// Exact zeros (half of a ReLU's output) are left out: the zero point represents them
+/// exactly, and their spike in bin 0 would make every cut that merges bin 0 with its
+/// neighbours look worse than the smallest cut. Both P and Q are normalized; a bin with P > 0 but Q = 0 costs as if Q were 1e-12.
 public struct AbsHistogram: Sendable {
     public static let bins = 2048
     public private(set) var counts = [Double](repeating: 0, count: AbsHistogram.bins)
@@ -23,10 +25,7 @@ public struct AbsHistogram: Sendable {
     public mutating func add(_ xs: [Float]) {
         var m: Float = 0
         for v in xs where v.isFinite { m = Swift.max(m, abs(v)) }
-        guard m > 0 else {
-            counts[0] += Double(xs.lazy.filter(\.isFinite).count)
-            return
-        }
+        guard m > 0 else { return }
         maxAbs = Swift.max(maxAbs, m)
         let n = AbsHistogram.bins
         if width == 0 { width = m / Float(n) * (1 + 1e-6) }
@@ -35,7 +34,7 @@ public struct AbsHistogram: Sendable {
             for i in (n / 2)..<n { counts[i] = 0 }
             width *= 2
         }
-        for v in xs where v.isFinite {
+        for v in xs where v.isFinite && v != 0 {
             counts[Swift.min(n - 1, Int(abs(v) / width))] += 1
         }
     }

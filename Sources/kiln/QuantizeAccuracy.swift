@@ -84,7 +84,7 @@ enum AccuracyBudget: Equatable {
     /// The budget's own measure of `accuracy`, worst output first: "cosine 0.9871".
     func measured(_ accuracy: [OutputAccuracy]) -> String {
         switch self {
-        case .cosine: return String(format: "cosine %.4f", accuracy.map(\.minCosine).min() ?? 1)
+        case .cosine: return String(format: "cosine %.6f", accuracy.map(\.minCosine).min() ?? 1)
         case .maxRel: return String(format: "max rel %.4g", accuracy.map(\.maxRel).max() ?? 0)
         }
     }

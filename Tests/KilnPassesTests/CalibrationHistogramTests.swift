@@ -13,10 +13,10 @@ final class CalibrationHistogramTests: XCTestCase {
         h.add([0.5, -1])
         XCTAssertEqual(h.maxAbs, 1)
         let firstWidth = h.width
-        h.add([3.5, 0.25, .nan])
+        h.add([3.5, 0.25, .nan, 0])
         XCTAssertEqual(h.maxAbs, 3.5)
         XCTAssertEqual(h.width, firstWidth * 4)  // doubled twice: 1 → 2 → 4 > 3.5
-        XCTAssertEqual(h.counts.reduce(0, +), 4)  // the NaN is not counted
+        XCTAssertEqual(h.counts.reduce(0, +), 4)  // the NaN and the zero are not counted
         XCTAssertEqual(h.counts[Int(3.5 / h.width)], 1)
         XCTAssertEqual(h.counts[Int(0.5 / h.width)], 1)
     }

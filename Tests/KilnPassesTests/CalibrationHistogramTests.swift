@@ -1,3 +1,4 @@
+import Foundation
 import KilnIR
 import XCTest
 @testable import KilnPasses
@@ -29,13 +30,18 @@ final class CalibrationHistogramTests: XCTestCase {
         XCTAssertLessThanOrEqual(h.threshold(levels: 255), h.maxAbs)
     }
 
+    /// Exponentially distributed values (mean 1, by inverse CDF on an even grid).
+    func exponential(_ n: Int) -> [Float] { uniform(n).map { -Foundation.log($0) } }
+
+    /// KL keeps what changes the shape of a bell or tail and clips rare far outliers. (A
+    /// uniform bulk is not clipped: merging its bins loses nothing KL can see.)
     func testRareOutliersAreClipped() {
         var h = AbsHistogram()
-        h.add(uniform(100_000))
-        h.add([50, -40, 45])  // 3 values in 100k, 50x the bulk
+        h.add(exponential(100_000))
+        h.add([50, -40, 45])  // 3 values in 100k, far beyond the tail (max 12.2)
         let t = h.threshold(levels: 128)
-        XCTAssertGreaterThan(t, 0.9)
-        XCTAssertLessThan(t, 2)
+        XCTAssertGreaterThan(t, 2)
+        XCTAssertLessThan(t, 40)
     }
 
     func testEntropyCalibrationClipsTheRangeOfAValue() throws {
@@ -43,16 +49,15 @@ final class CalibrationHistogramTests: XCTestCase {
         let x = b.input("x", TensorType(.f32, [1, 1000]))
         b.output(try b.add1(.unary(.relu), [x], name: "y"))
         let g = b.graph
-        var values = uniform(1000).map { $0 * 2 - 1 }
+        var values = exponential(1000).enumerated().map { $0.offset % 2 == 0 ? $0.element : -$0.element }
         values[500] = 80
         let sample = [Tensor([1, 1000], floats: values)]
         let minmax = try Calibration.run(g, values: [x], samples: [sample], method: .minmax, percentile: 100).ranges[x]!
         let entropy = try Calibration.run(g, values: [x], samples: [sample], method: .entropy, percentile: 100)
         XCTAssertEqual(minmax.max, 80)
         let r = entropy.ranges[x]!
-        XCTAssertEqual(r.min, -1, accuracy: 0.05)
-        XCTAssertGreaterThan(r.max, 0.9)
-        XCTAssertLessThan(r.max, 4)
+        XCTAssertLessThan(r.max, 80)
+        XCTAssertGreaterThan(r.max, 2)
         // The graph outputs on each sample come back as the fp32 reference.
         XCTAssertEqual(entropy.outputs.count, 1)
         XCTAssertEqual(entropy.outputs[0][0].floats[500], 80)

@@ -28,15 +28,30 @@ public struct QuantizeReport: Sendable {
 ///    Bias: i32 in units of x_scale * w_scale[m].
 /// 4. Rewrite in node order; dead float nodes are removed at the end.
 public enum QuantizeInt8 {
-    struct Candidate {
-        var node: Int
-        var x: ValueID
-        var out: ValueID
+    /// An op that can become int8: node index, float input, the result the int8 op
+    /// produces (the relu/clip's when one is taken along) and that clamp.
+    public struct Candidate: Sendable {
+        public var node: Int
+        public var x: ValueID
+        public var out: ValueID
         var clamp: (min: Float?, max: Float?)?
+        /// The node's name, or its result's when the node has none.
+        public var name: String
     }
 
     public static func run(_ g: inout Graph, samples: [[Tensor]], method: CalibrationMethod = .minmax,
                            percentile: Double = 99.99, progress: (Int, Int) -> Void = { _, _ in }) throws -> QuantizeReport {
+        let found = candidates(g)
+        guard !found.isEmpty else { return QuantizeReport() }
+        let cal = try Calibration.run(g, values: observedValues(found), samples: samples, method: method,
+                                      percentile: percentile, progress: progress)
+        let report: QuantizeReport
+        (g, report) = try rewrite(g, found, ranges: cal.ranges)
+        return report
+    }
+
+    /// Step 1: the ops of `g` that can become int8, in node order.
+    public static func candidates(_ g: Graph) -> [Candidate] {
         let producers = g.producers, users = g.users
         let outputSet = Set(g.outputs)
         func constant(_ v: ValueID) -> Tensor? {
@@ -56,7 +71,8 @@ public enum QuantizeInt8 {
             case .matMul(let a): guard w.shape.rank == 2, n.operands.count == 2 else { continue }; fused = a.activation
             default: continue
             }
-            var c = Candidate(node: i, x: n.operands[0], out: n.results[0], clamp: nil)
+            var c = Candidate(node: i, x: n.operands[0], out: n.results[0], clamp: nil,
+                              name: n.name.isEmpty ? g[n.results[0]].name : n.name)
             if let f = fused {
                 // An activation fused by fuse-activation: relu and clip become the clamp;
                 // any other keeps the op in float.
@@ -75,20 +91,40 @@ public enum QuantizeInt8 {
             }
             candidates.append(c)
         }
-        var report = QuantizeReport()
-        guard !candidates.isEmpty else { return report }
-        var observed: [ValueID] = []
-        for c in candidates { for v in [c.x, c.out] where !observed.contains(v) { observed.append(v) } }
-        let cal = try Calibration.run(g, values: observed, samples: samples, method: method, percentile: percentile, progress: progress)
+        return candidates
+    }
 
+    /// Step 2's values: every candidate's input and output, once each.
+    public static func observedValues(_ candidates: [Candidate]) -> [ValueID] {
+        var observed: [ValueID] = [], seen = Set<ValueID>()
+        for c in candidates { for v in [c.x, c.out] where seen.insert(v).inserted { observed.append(v) } }
+        return observed
+    }
+
+    /// Steps 3-4: `g` with every candidate not in `keepFloat` (indices into `candidates`)
+    /// rewritten to int8 with the calibrated `ranges`.
+    public static func rewrite(_ g: Graph, _ candidates: [Candidate], ranges: [ValueID: (min: Float, max: Float)],
+                               keepFloat: Set<Int> = []) throws -> (Graph, QuantizeReport) {
+        let producers = g.producers
+        func constant(_ v: ValueID) throws -> Tensor {
+            guard let p = producers[v.index], case .constant(let t) = g.nodes[p].op else {
+                throw KilnError("quantize: operand \(g[v].name) is not a constant")
+            }
+            return t
+        }
+        func range(_ v: ValueID) throws -> (min: Float, max: Float) {
+            guard let r = ranges[v] else { throw KilnError("quantize: no calibrated range for \(g[v].name)") }
+            return r
+        }
+        var report = QuantizeReport()
         var rewriter = QuantRewriter(graph: g)
-        for c in candidates {
+        for (k, c) in candidates.enumerated() where !keepFloat.contains(k) {
             let n = g.nodes[c.node]
-            let xq = rewriter.quantized(c.x, cal.ranges[c.x]!)
-            let yp = ActivationParams(cal.ranges[c.out]!)
+            let xq = rewriter.quantized(c.x, try range(c.x))
+            let yp = ActivationParams(try range(c.out))
             // Weight as [M, …] (conv) or [K, N] (gemm/mat_mul), per output channel scales.
-            var w = constant(n.operands[1])!
-            var bias = n.operands.count > 2 ? constant(n.operands[2])!.floats : nil
+            var w = try constant(n.operands[1])
+            var bias = n.operands.count > 2 ? try constant(n.operands[2]).floats : nil
             var op: (QLinearParams) -> Op
             let channels: Int
             switch n.op {
@@ -125,12 +161,12 @@ public enum QuantizeInt8 {
             try rewriter.replace(c.out, with: op(q), operands: operands, params: yp, name: n.name)
             report.quantized += 1
         }
-        g = rewriter.graph
+        var g = rewriter.graph
         report.boundaries = g.nodes.filter { if case .quantizeLinear = $0.op { return true } else { return false } }.count
         g.sortTopologically()
         g.removeDeadNodes()
         try Verifier.verify(g)
-        return report
+        return (g, report)
     }
 
     /// Symmetric per-channel i8 in [-127, 127]: channel axis 0 for conv weights [M, …],

@@ -4,13 +4,13 @@ import KilnIR
 import KilnPasses
 
 /// `kiln compile --quantize int8 --calibration DIR`: static int8 quantization after the
-/// -O pipeline (see `QuantizeInt8`). `--quantize dynamic-int8`: gemm/mat_mul weights int8,
-/// activations quantized while running (see `QuantizeDynamic`); it takes no calibration
-/// (giving --calibration is an error, so a user never believes samples were used).
+/// -O pipeline (see `QuantizeInt8`), with an accuracy report against the fp32 model and
+/// an optional accuracy budget (`QuantizeBudgetSearch`). `--quantize dynamic-int8`:
+/// gemm/mat_mul weights int8, activations quantized while running (see `QuantizeDynamic`);
+/// it takes no calibration (giving --calibration is an error, so a user never believes
+/// samples were used).
 ///
-/// The calibration folder holds one sample per subfolder, each with `<input>.npy` for
-/// every graph input (names as `kiln run` writes them), or, for a single-input graph,
-/// `.npy` files directly in the folder, one sample each. Samples are read in name order.
+/// Sample folders (`--calibration`, `--validation`): see `SampleFolder`.
 struct QuantizeOptions: ParsableArguments {
     @Option(name: .customLong("quantize"), help: ArgumentHelp("Quantize the plan: int8 (static, needs --calibration), dynamic-int8 (Gemm/MatMul weights int8 per output column, activations quantized while running: no calibration; for Transformers and MLPs) or fp16 (large f32 weights stored as f16, widened at load: half-size plans).", valueName: "mode"))
     var quantize: String?
@@ -20,14 +20,38 @@ struct QuantizeOptions: ParsableArguments {
     var dynamicScale: String?
 
     @Option(name: .customLong("calibration"),
-            help: ArgumentHelp("Calibration samples: a folder of .npy files (single-input graphs) or of one subfolder per sample with <input>.npy files.", valueName: "dir"))
+            help: ArgumentHelp("Calibration samples: a folder of .npy files (single-input graphs), of .npz files (an array per input) or of one subfolder per sample with <input>.npy files.", valueName: "dir"))
     var calibration: String?
 
-    @Option(name: .customLong("calibration-method"), help: "How activation ranges are chosen: minmax (default) or percentile.")
+    @Option(name: .customLong("calibration-method"), help: "How activation ranges are chosen: minmax (default), percentile or entropy (KL-divergence threshold).")
     var method: String = "minmax"
 
     @Option(name: .customLong("percentile"), help: "Percentile for --calibration-method percentile (default 99.99).")
     var percentile: Double = 99.99
+
+    @Option(name: .customLong("validation"),
+            help: ArgumentHelp("Held-out samples (same formats as --calibration) on which the int8 plan's accuracy is also reported.", valueName: "dir"))
+    var validation: String?
+
+    @Option(name: .customLong("accuracy-budget"),
+            help: ArgumentHelp("Keep the most sensitive layers in float until the int8 plan meets cosine=C (worst output cosine vs fp32 >= C) or max-rel=R on the calibration samples; none: quantize every layer (default cosine=\(QuantizeOptions.defaultBudget)).", valueName: "metric=value"))
+    var budgetOption: String?
+
+    /// The budget int8 plans meet unless `--accuracy-budget` says otherwise: with it,
+    /// full-size MobileNetV2 keeps its most sensitive early layers in float (cosine
+    /// 0.974 → ≥ 0.995 on the calibration samples), and models int8 already serves
+    /// well pay one extra measurement.
+    static let defaultBudget = "cosine=0.995"
+
+    /// The budget in force: `--accuracy-budget`, the default, or nil for `none`.
+    var budget: String? { budgetOption == "none" ? nil : budgetOption ?? QuantizeOptions.defaultBudget }
+
+    @Option(name: .customLong("keep-float"),
+            help: ArgumentHelp("A layer to keep in float, by the name the report prints (repeatable).", valueName: "name"))
+    var keepFloat: [String] = []
+
+    @Flag(name: .customLong("fallback-float"), help: "When --accuracy-budget cannot be met even with every layer in float, write the fp32 plan instead of failing.")
+    var fallbackFloat = false
 
     func validate() throws {
         if let q = quantize, q != "int8", q != "fp16", q != "dynamic-int8" {
@@ -41,16 +65,26 @@ struct QuantizeOptions: ParsableArguments {
             if quantize != "dynamic-int8" { throw ValidationError("--dynamic-scale needs --quantize dynamic-int8") }
             if d != "row" && d != "tensor" { throw ValidationError("--dynamic-scale takes row or tensor (got '\(d)')") }
         }
-        if quantize == "fp16" && calibration != nil { throw ValidationError("--calibration needs --quantize int8") }
-        if quantize == nil && calibration != nil { throw ValidationError("--calibration needs --quantize int8") }
-        if CalibrationMethod(rawValue: method) == nil { throw ValidationError("--calibration-method takes minmax or percentile") }
+        if quantize != "int8" {
+            for (given, name) in [(calibration != nil, "--calibration"), (validation != nil, "--validation"),
+                                  (budgetOption != nil, "--accuracy-budget"), (fallbackFloat, "--fallback-float"),
+                                  (!keepFloat.isEmpty, "--keep-float")] where given {
+                throw ValidationError("\(name) needs --quantize int8")
+            }
+        }
+        if CalibrationMethod(rawValue: method) == nil { throw ValidationError("--calibration-method takes minmax, percentile or entropy") }
         if !(percentile > 50 && percentile <= 100) { throw ValidationError("--percentile must be in (50, 100]") }
+        if let b = budgetOption, b != "none", AccuracyBudget(b) == nil {
+            throw ValidationError("--accuracy-budget takes cosine=C (0 < C <= 1) or max-rel=R (R > 0), got '\(b)'; none turns it off")
+        }
+        if fallbackFloat && budgetOption == nil { throw ValidationError("--fallback-float needs --accuracy-budget") }
     }
 
     /// `--quantize fp16`: the plan stores large f32 weights as f16 (`PlanOptions.halfWeights`).
     var halfWeights: Bool { quantize == "fp16" }
 
-    /// Quantizes `graph` to int8 if asked; returns the pipeline note for the plan's metadata.
+    /// Quantizes `graph` to int8 if asked, printing the accuracy report; returns the
+    /// pipeline note for the plan's metadata.
     func apply(_ graph: inout Graph) throws -> String? {
         if quantize == "dynamic-int8" {
             let perRow = dynamicScale != "tensor"
@@ -59,53 +93,54 @@ struct QuantizeOptions: ParsableArguments {
             return "quantize=dynamic-int8,activations=\(perRow ? "row" : "tensor")"
         }
         guard quantize == "int8", let dir = calibration else { return nil }
-        let samples = try loadSamples(dir, graph)
-        let report = try QuantizeInt8.run(&graph, samples: samples, method: CalibrationMethod(rawValue: method) ?? .minmax,
-                                          percentile: percentile) { i, n in
-            FileHandle.standardError.write(Data("\rcalibrating: sample \(i)/\(n)\(i == n ? "\n" : "")".utf8))
+        let samples = try SampleFolder(option: "--calibration", graph: graph).load(dir)
+        let held = try validation.map { try SampleFolder(option: "--validation", graph: graph).load($0) }
+        let methodName = method + (method == "percentile" ? "@\(percentile)" : "")
+        let candidates = QuantizeInt8.candidates(graph)
+        let pinned = try keepFloat.map { name in
+            guard let k = candidates.firstIndex(where: { $0.name == name }) else {
+                throw KilnError("--keep-float \(name): no quantizable layer has that name")
+            }
+            return k
         }
-        FileHandle.standardError.write(Data("quantized \(report.quantized) ops to int8, \(report.boundaries) float→int8 boundaries\n".utf8))
-        return "quantize=int8,calibration=\(method)\(method == "percentile" ? "@\(percentile)" : ""),samples=\(samples.count)"
+        let cal = try Calibration.run(graph, values: QuantizeInt8.observedValues(candidates), samples: samples,
+                                      method: CalibrationMethod(rawValue: method) ?? .minmax, percentile: percentile) { i, n in
+            progress("calibrating: sample \(i)/\(n)", i == n)
+        }
+        var heldReferences: [[Tensor]] = []
+        for (i, s) in (held ?? []).enumerated() {
+            progress("fp32 reference: validation sample \(i + 1)/\(held?.count ?? 0)", i + 1 == held?.count)
+            heldReferences.append(try Evaluator.run(graph, inputs: s))
+        }
+        let names = graph.outputs.map { graph[$0].name }
+        let judge = AccuracyJudge(samples: samples, references: cal.outputs, outputNames: names)
+        var search = QuantizeBudgetSearch(graph: graph, candidates: candidates, ranges: cal.ranges, judge: judge,
+                                          fallbackFloat: fallbackFloat, pinned: pinned)
+        let outcome = try search.run(budget: budget.flatMap(AccuracyBudget.init), text: budget ?? "")
+        guard let chosen = outcome else {
+            // Only reached with --fallback-float (otherwise `run` throws).
+            let b = budget ?? ""
+            FileHandle.standardError.write(Data("kiln compile: --accuracy-budget \(b) is not met even with every layer in float; --fallback-float: writing the fp32 plan\n".utf8))
+            return "quantize=none(fallback-float),budget=\(b)"
+        }
+        graph = chosen.graph
+        say("quantized \(chosen.report.quantized) of \(candidates.count) ops to int8 (calibration \(methodName), \(samples.count) samples), \(chosen.report.boundaries) float→int8 boundaries")
+        for line in search.log { say(line) }
+        say("accuracy vs fp32 on the \(samples.count) calibration samples:")
+        for a in chosen.accuracy { say("  " + a.line) }
+        if let held {
+            let validationJudge = AccuracyJudge(samples: held, references: heldReferences, outputNames: names)
+            say("accuracy vs fp32 on the \(held.count) validation samples:")
+            for a in try validationJudge.measure(chosen.graph) { say("  " + a.line) }
+        }
+        let kept = chosen.keptFloat.isEmpty ? "" : ",float=\(chosen.keptFloat.count)"
+        return "quantize=int8,calibration=\(methodName),samples=\(samples.count)" + (budget.map { ",budget=\($0)" } ?? "") + kept
     }
 
-    private func loadSamples(_ dir: String, _ graph: Graph) throws -> [[Tensor]] {
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        try require(fm.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue, "--calibration \(dir): not a folder")
-        let entries = try fm.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
-        let url = URL(fileURLWithPath: dir)
-        let subfolders = entries.filter { e in
-            var d: ObjCBool = false
-            return fm.fileExists(atPath: url.appendingPathComponent(e).path, isDirectory: &d) && d.boolValue
-        }
-        var samples: [[Tensor]] = []
-        if !subfolders.isEmpty {
-            for s in subfolders {
-                samples.append(try graph.inputs.map { id in
-                    let file = url.appendingPathComponent(s).appendingPathComponent(Npy.fileName(for: graph[id].name) + ".npy")
-                    return try loadSample(file.path, graph, id)
-                })
-            }
-        } else {
-            let files = entries.filter { $0.hasSuffix(".npy") }
-            if !files.isEmpty {
-                try require(graph.inputs.count == 1,
-                            "--calibration \(dir): the graph has \(graph.inputs.count) inputs; use one subfolder per sample with <input>.npy files")
-            }
-            for f in files { samples.append([try loadSample(url.appendingPathComponent(f).path, graph, graph.inputs[0])]) }
-        }
-        try require(!samples.isEmpty, "--calibration \(dir): no calibration samples (.npy files or sample subfolders) found")
-        return samples
-    }
+    private func say(_ line: String) { print("kiln compile: \(line)") }
 
-    private func loadSample(_ path: String, _ graph: Graph, _ id: ValueID) throws -> Tensor {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw KilnError("calibration sample \(path): cannot read the file (input '\(graph[id].name)')")
-        }
-        let t = try Npy.decode(Array(data), what: path)
-        let want = graph.type(of: id)
-        try require(t.dtype == want.dtype && t.shape == want.shape,
-                    "calibration sample \(path): input '\(graph[id].name)' expects \(want.dtype.rawValue)\(want.shape), got \(t.dtype.rawValue)\(t.shape)")
-        return t
+    private func progress(_ text: String, _ last: Bool) {
+        guard isatty(2) != 0 else { return }
+        FileHandle.standardError.write(Data("\r\(text)\(last ? "\n" : "")".utf8))
     }
 }

@@ -85,6 +85,15 @@ def _external_data(path):
     (path.parent / "weights.bin").unlink()
 
 
+def _sample_folder(files):
+    """A folder of calibration samples: {file name: array, or a function writing the file}."""
+    def make(path):
+        path.mkdir()
+        for name, value in files.items():
+            value(path / name) if callable(value) else np.save(path / name, value)
+    return make
+
+
 def _custom_domain():
     model = _model([helper.make_node("Foo", ["x"], ["y"], domain="com.acme")], [_vi("x", [2])], [_vi("y", [2])])
     model.opset_import.append(helper.make_opsetid("com.acme", 1))
@@ -151,6 +160,12 @@ FILES: dict[str, Callable[[Path], None]] = {
     "notnpy.npy": _bytes(b"hello world"),
     "huge.npy": _bytes(_npy_v1(MLP_HEADER.replace(b"(1, 784)", b"(1, 999999999999)"), b"\0" * 16)),
     "object.npy": _bytes(_npy_v1(MLP_HEADER.replace(b"'<f4'", b"'|O'"), X.tobytes())),
+    # calibration folders
+    "calib": _sample_folder({"s0.npy": X}),
+    "calib-empty": _sample_folder({}),
+    "calib-shape": _sample_folder({"s0.npy": X, "s1.npy": X.reshape(784, 1)}),
+    "calib-dtype": _sample_folder({"s0.npy": X.astype(np.float64)}),
+    "calib-npz": _sample_folder({"s0.npz": lambda p: np.savez_compressed(p, x=X)}),
 }
 
 
@@ -340,6 +355,33 @@ CASES: list[Case] = [
          "convert to a numeric dtype"),
     Case("npy-missing", ["kiln", "run", "mlp.kplan", "--input", "x=nope.npy", *RUN],
          "Error: nope.npy: no such file", "wrong path", "check the path"),
+    # Quantization
+    Case("quant-calibration-shape", ["kiln", "compile", "mlp.onnx", "-o", "x.kplan", "--quantize", "int8",
+                                     "--calibration", "calib-shape"],
+         "Error: --calibration sample calib-shape/s1.npy: input 'x' expects f32[1,784], got f32[784,1]",
+         "a calibration sample's shape differs from the model input's", "save each sample with the input's shape"),
+    Case("quant-calibration-dtype", ["kiln", "compile", "mlp.onnx", "-o", "x.kplan", "--quantize", "int8",
+                                     "--calibration", "calib-dtype"],
+         "Error: --calibration sample calib-dtype/s0.npy: input 'x' expects f32[1,784], got f64[1,784]",
+         "a calibration sample's dtype differs from the model input's", "np.save(path, a.astype(np.float32))"),
+    Case("quant-calibration-empty", ["kiln", "compile", "mlp.onnx", "-o", "x.kplan", "--quantize", "int8",
+                                     "--calibration", "calib-empty"],
+         "Error: --calibration calib-empty: no samples (.npy, .npz files or sample subfolders) found",
+         "the calibration folder holds no samples", "put one .npy (or .npz, or subfolder) per sample in it"),
+    Case("quant-calibration-npz-compressed", ["kiln", "compile", "mlp.onnx", "-o", "x.kplan", "--quantize", "int8",
+                                              "--calibration", "calib-npz"],
+         "Error: calib-npz/s0.npz: compressed .npz (np.savez_compressed) is not supported; save with np.savez",
+         "a compressed .npz sample", "np.savez (uncompressed), or one .npy per input"),
+    Case("quant-budget-unreachable", ["kiln", "compile", "mlp.onnx", "-o", "x.kplan", "--quantize", "int8",
+                                      "--calibration", "calib", "--accuracy-budget", "max-rel=1e-12"],
+         "Error: --accuracy-budget max-rel=1e-12 is not met even with every layer in float; "
+         "pass --fallback-float to write the fp32 plan",
+         "the budget is tighter than float rounding: no choice of int8 layers can meet it",
+         "loosen the budget, or pass --fallback-float to get the fp32 plan"),
+    Case("quant-budget-syntax", ["kiln", "compile", "mlp.onnx", "-o", "x.kplan", "--quantize", "int8",
+                                 "--calibration", "calib", "--accuracy-budget", "cosine=2"],
+         "Error: --accuracy-budget takes cosine=C (0 < C <= 1) or max-rel=R (R > 0), got 'cosine=2'; none turns it off",
+         "a malformed --accuracy-budget", "cosine=0.99 or max-rel=0.05", status=64),
     # Command lines
     Case("cli-unknown-subcommand", ["kiln", "frob"], "Error: Unexpected argument 'frob'",
          "no such subcommand", "`kiln --help` lists them", status=64),
@@ -405,7 +447,7 @@ def test_catalogue_is_large_and_unique():
     assert len(CASES) >= 30
     assert len({c.id for c in CASES}) == len(CASES)
     kinds = {c.id.split("-")[0] for c in CASES}
-    assert kinds == {"onnx", "kir", "plan", "npy", "cli"}
+    assert kinds == {"onnx", "kir", "plan", "npy", "quant", "cli"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -1,0 +1,119 @@
+import Foundation
+import KilnCodegen
+import KilnIR
+import KilnRuntime
+
+/// How closely a plan's outputs follow the fp32 model's, per graph output, over a set of
+/// samples: the worst and mean cosine similarity, the largest absolute error, the largest
+/// relative error (max|a-b| / max|b| per sample, as the ledger's drift) and how often the
+/// arg-max agrees (outputs of more than one element).
+struct OutputAccuracy {
+    var name: String
+    var minCosine = 1.0, sumCosine = 0.0
+    var maxAbs = 0.0, maxRel = 0.0
+    var agree = 0, samples = 0
+    var hasTop1 = false
+
+    var meanCosine: Double { samples > 0 ? sumCosine / Double(samples) : 1 }
+
+    mutating func add(_ got: [Float], _ want: [Float]) {
+        var dot = 0.0, ng = 0.0, nw = 0.0, diff = 0.0, scale = 0.0
+        for i in want.indices {
+            let a = Double(got[i]), b = Double(want[i])
+            dot += a * b; ng += a * a; nw += b * b
+            diff = max(diff, abs(a - b)); scale = max(scale, abs(b))
+        }
+        let cosine = ng == 0 && nw == 0 ? 1 : (ng == 0 || nw == 0 ? 0 : dot / (ng.squareRoot() * nw.squareRoot()))
+        minCosine = min(minCosine, cosine)
+        sumCosine += cosine
+        maxAbs = max(maxAbs, diff)
+        maxRel = max(maxRel, scale > 0 ? diff / scale : (diff > 0 ? .infinity : 0))
+        samples += 1
+        if want.count > 1 {
+            hasTop1 = true
+            if argmax(got) == argmax(want) { agree += 1 }
+        }
+    }
+
+    private func argmax(_ xs: [Float]) -> Int {
+        var best = 0
+        for i in xs.indices where xs[i] > xs[best] { best = i }
+        return best
+    }
+
+    /// `logits: cosine min 0.9954 mean 0.9987, max abs 0.0312, max rel 0.0101, top-1 16/16`
+    var line: String {
+        func f(_ v: Double) -> String { String(format: "%.4g", v) }
+        let top1 = hasTop1 ? ", top-1 \(agree)/\(samples)" : ""
+        return "\(name): cosine min \(String(format: "%.4f", minCosine)) mean \(String(format: "%.4f", meanCosine)), "
+            + "max abs \(f(maxAbs)), max rel \(f(maxRel))\(top1)"
+    }
+}
+
+/// `--accuracy-budget cosine=C` (the worst cosine of any output on any calibration
+/// sample ≥ C) or `max-rel=R` (the worst relative error ≤ R).
+enum AccuracyBudget: Equatable {
+    case cosine(Double)
+    case maxRel(Double)
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let v = Double(parts[1]), v.isFinite else { return nil }
+        switch parts[0] {
+        case "cosine" where v > 0 && v <= 1: self = .cosine(v)
+        case "max-rel" where v > 0: self = .maxRel(v)
+        default: return nil
+        }
+    }
+
+    func met(_ accuracy: [OutputAccuracy]) -> Bool {
+        switch self {
+        case .cosine(let c): return accuracy.allSatisfy { $0.minCosine >= c }
+        case .maxRel(let r): return accuracy.allSatisfy { $0.maxRel <= r }
+        }
+    }
+
+    /// How far `accuracy` is from perfect in the budget's metric (larger is worse).
+    func badness(_ accuracy: [OutputAccuracy]) -> Double {
+        switch self {
+        case .cosine: return 1 - (accuracy.map(\.minCosine).min() ?? 1)
+        case .maxRel: return accuracy.map(\.maxRel).max() ?? 0
+        }
+    }
+
+    /// The budget's own measure of `accuracy`, worst output first: "cosine 0.9871".
+    func measured(_ accuracy: [OutputAccuracy]) -> String {
+        switch self {
+        case .cosine: return String(format: "cosine %.6f", accuracy.map(\.minCosine).min() ?? 1)
+        case .maxRel: return String(format: "max rel %.4g", accuracy.map(\.maxRel).max() ?? 0)
+        }
+    }
+}
+
+/// Runs graphs as plans on the C runtime and compares their outputs with fp32 references.
+struct AccuracyJudge {
+    var samples: [[Tensor]]
+    var references: [[Tensor]]
+    var outputNames: [String]
+
+    func measure(_ graph: Graph) throws -> [OutputAccuracy] {
+        let compiled = try PlanCompiler.compile(graph, options: PlanOptions(compress: false))
+        let plan: Plan, session: Session
+        do {
+            plan = try Plan(bytes: compiled.bytes)
+            session = try Session(plan: plan, threads: 1)
+        } catch let e as KilnRuntimeError {
+            throw KilnError("internal error: the runtime rejects a quantized plan: \(e.message)")
+        }
+        var acc = outputNames.map { OutputAccuracy(name: $0) }
+        for (s, inputs) in samples.enumerated() {
+            for (i, t) in inputs.enumerated() { try runtime { try session.setInput(i, bytes: t.bytes) } }
+            try runtime { try session.run() }
+            for (o, want) in references[s].enumerated() {
+                let got = Tensor(type: want.type, bytes: try runtime { try session.output(o) })
+                acc[o].add(got.floats, want.floats)
+            }
+        }
+        return acc
+    }
+}

@@ -94,22 +94,21 @@ struct FoldQDQPattern: RewritePattern {
         var alpha: Float = 1, beta: Double = 1
         let channelAxis: Int, channels: Int
         let make: (QLinearParams) -> Op
-        switch lin.op {
-        case .conv(let c):
+        if case .conv(let c) = lin.op {
             guard c.activation == nil, w.shape.rank == 4 else { return nil }
             channelAxis = 0; channels = w.shape[0]
             make = { .qlinearConv(QLinearConv(conv: c, quant: $0)) }
-        case .gemm(let g):
+        } else if case .gemm(let g) = lin.op {
             guard g.activation == nil, !g.transA, g.alpha > 0, g.alpha.isFinite, w.shape.rank == 2 else { return nil }
             channelAxis = g.transB ? 0 : 1
             channels = w.shape[channelAxis]
             alpha = g.alpha; beta = Double(g.beta)
             make = { .qlinearMatMul(QLinearMatMul(quant: $0)) }
-        case .matMul(let m):
+        } else if case .matMul(let m) = lin.op {
             guard m.activation == nil, w.shape.rank == 2, lin.operands.count == 2 else { return nil }
             channelAxis = 1; channels = w.shape[1]
             make = { .qlinearMatMul(QLinearMatMul(quant: $0)) }
-        default:
+        } else {
             return nil
         }
         let wScales: [Float]

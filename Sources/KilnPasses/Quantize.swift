@@ -63,13 +63,17 @@ public enum QuantizeInt8 {
             guard n.results.count == 1, n.operands.count >= 2, g.type(of: n.operands[0]).dtype == .f32,
                   let w = constant(n.operands[1]), n.operands.count == 2 || constant(n.operands[2]) != nil else { continue }
             let fused: FusedActivation?
-            switch n.op {
-            case .conv(let a): guard w.shape.rank == 4 else { continue }; fused = a.activation
-            case .gemm(let a):
+            if case .conv(let a) = n.op {
+                guard w.shape.rank == 4 else { continue }
+                fused = a.activation
+            } else if case .gemm(let a) = n.op {
                 guard !a.transA, w.shape.rank == 2, n.operands.count == 2 || constant(n.operands[2])?.shape.elementCount == (a.transB ? w.shape[0] : w.shape[1]) else { continue }
                 fused = a.activation
-            case .matMul(let a): guard w.shape.rank == 2, n.operands.count == 2 else { continue }; fused = a.activation
-            default: continue
+            } else if case .matMul(let a) = n.op {
+                guard w.shape.rank == 2, n.operands.count == 2 else { continue }
+                fused = a.activation
+            } else {
+                continue  // only conv, gemm and mat_mul have int8 kernels
             }
             var c = Candidate(node: i, x: n.operands[0], out: n.results[0], clamp: nil,
                               name: n.name.isEmpty ? g[n.results[0]].name : n.name)
@@ -127,18 +131,17 @@ public enum QuantizeInt8 {
             var bias = n.operands.count > 2 ? try constant(n.operands[2]).floats : nil
             var op: (QLinearParams) -> Op
             let channels: Int
-            switch n.op {
-            case .conv(var conv):
+            if case .conv(var conv) = n.op {
                 conv.activation = nil  // the clamp carries it
                 channels = w.shape[0]
                 op = { .qlinearConv(QLinearConv(conv: conv, quant: $0)) }
-            case .gemm(let a):
+            } else if case .gemm(let a) = n.op {
                 if a.transB { w = transposed(w) }
                 w = Tensor(w.shape, floats: w.floats.map { $0 * a.alpha })
                 bias = bias.map { $0.map { $0 * a.beta } }
                 channels = w.shape[1]
                 op = { .qlinearMatMul(QLinearMatMul(quant: $0)) }
-            default:
+            } else {  // mat_mul (candidates holds conv, gemm and mat_mul only)
                 channels = w.shape[1]
                 op = { .qlinearMatMul(QLinearMatMul(quant: $0)) }
             }

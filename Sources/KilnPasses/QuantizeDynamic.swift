@@ -57,8 +57,7 @@ struct QuantizeLinearToDynamic: RewritePattern {
               var w = r.constant(node.operands[1]), w.dtype == .f32, w.shape.rank == 2 else { return nil }
         var bias: [Float]?
         let activation: FusedActivation?
-        switch node.op {
-        case .gemm(let g):
+        if case .gemm(let g) = node.op {
             guard !g.transA, g.alpha.isFinite, g.beta.isFinite else { return nil }
             if g.transB { w = QuantizeInt8.transposed(w) }
             w = Tensor(w.shape, floats: w.floats.map { $0 * g.alpha })
@@ -70,10 +69,10 @@ struct QuantizeLinearToDynamic: RewritePattern {
                 bias = values.map { $0 * g.beta }
             }
             activation = g.activation
-        case .matMul(let m):
+        } else if case .matMul(let m) = node.op {
             guard node.operands.count == 2 else { return nil }
             activation = m.activation
-        default:
+        } else {
             return nil
         }
         let (k, n) = (w.shape[0], w.shape[1])

@@ -1,18 +1,23 @@
-/* gemm.c — the GEMM entry point (few rows: gemm_small.c; else OpenBLAS cblas_sgemm when
- * built with KILN_USE_BLAS, the portable C GEMM otherwise) and the GEMM and MATMUL opcodes. */
+/* gemm.c — the GEMM entry point and the GEMM and MATMUL opcodes. kiln_sgemm picks:
+ * few rows or multiply-adds: gemm_small.c; x86 with AVX-512 or AVX2+FMA (kiln_isa_detect,
+ * capped by KILN_FKERNELS): Kiln's blocked GEMM (gemm_blocked.c), which measured 1.2-8x
+ * faster than Debian's OpenBLAS 0.3.21 on an Emerald Rapids Xeon that OpenBLAS does not
+ * recognize (it falls back to SSE3 kernels there); otherwise OpenBLAS cblas_sgemm when
+ * built with KILN_USE_BLAS, the portable C GEMM without it. */
 #include "../internal.h"
+#include "microkernel.h"
 
 #ifdef KILN_USE_BLAS
 #include <cblas.h>
 #endif
 
-#ifdef KILN_USE_BLAS
-/* OpenBLAS runs single-threaded (session.c); with more threads a GEMM of at least this many
- * multiply-adds (~0.1 ms on one core) is split over the session's pool in column blocks of
- * 16 (or row blocks of 8 when M > N). Smaller ones stay on the calling thread: waking a
+/* With more threads a GEMM of at least this many multiply-adds (~0.1 ms on one core) is
+ * split over the session's pool (OpenBLAS, single-threaded per session.c: in column blocks
+ * of 16, or row blocks of 8 when M > N). Smaller ones stay on the calling thread: waking a
  * worker costs more than it saves there, and far more on a busy machine. */
 #define KILN_GEMM_PARALLEL_MACS 4194304.0
 
+#ifdef KILN_USE_BLAS
 typedef struct blas_job {
     int trans_a, trans_b;
     size_t m, n, k;
@@ -52,9 +57,13 @@ void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n
         return;
     }
     if (kiln_sgemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
+    int parallel = e && e->threads > 1 && (double)m * (double)n * (double)k >= KILN_GEMM_PARALLEL_MACS;
+    if (kiln_sgemm_blocked(e, kiln_isa_detect(), parallel, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                           ldc))
+        return;
 #ifdef KILN_USE_BLAS
     blas_job j = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0};
-    if (!e || e->threads < 2 || (double)m * (double)n * (double)k < KILN_GEMM_PARALLEL_MACS) {
+    if (!parallel) {
         blas_call(&j, 0, m, 0, n);
     } else {
         j.split_n = n >= m;
@@ -65,8 +74,6 @@ void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n
     kiln_sgemm_portable(e, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
 }
-
-#include "microkernel.h"
 
 /* GEMM: Y[M,N] = act(alpha * op(A) * op(B) + beta * C). Operands A f32 [M,K] ([K,M] when
  * trans_a), B f32 [K,N] ([N,K] when trans_b), optional C f32 broadcastable to [M,N]

@@ -48,14 +48,15 @@ static void pack_a(const blocked_job *j, size_t i0, size_t mc, size_t p0, size_t
             }
             continue;
         }
-        for (size_t r = 0; r < KILN_MR; r++) {
-            if (r >= rows) {
-                for (size_t p = 0; p < kc; p++) dst[p * KILN_MR + r] = 0.0f;
-                continue;
-            }
-            const float *src = j->a + (i0 + is + r) * j->lda + p0;
-            for (size_t p = 0; p < kc; p++) dst[p * KILN_MR + r] = j->alpha * src[p];
+        const float *src[KILN_MR];
+        for (size_t r = 0; r < KILN_MR; r++) src[r] = r < rows ? j->a + (i0 + is + r) * j->lda + p0 : NULL;
+        if (rows == KILN_MR) {
+            for (size_t p = 0; p < kc; p++)
+                for (size_t r = 0; r < KILN_MR; r++) dst[p * KILN_MR + r] = j->alpha * src[r][p];
+            continue;
         }
+        for (size_t p = 0; p < kc; p++)
+            for (size_t r = 0; r < KILN_MR; r++) dst[p * KILN_MR + r] = r < rows ? j->alpha * src[r][p] : 0.0f;
     }
 }
 
@@ -65,12 +66,13 @@ static void pack_b(const blocked_job *j, size_t p0, size_t kc, size_t j0, size_t
     for (size_t js = 0; js < nc; js += w, dst += kc * w) {
         size_t cols = nc - js < w ? nc - js : w;
         if (j->trans_b) {
-            for (size_t c = 0; c < cols; c++) {
-                const float *src = j->b + (j0 + js + c) * j->ldb + p0;
-                for (size_t p = 0; p < kc; p++) dst[p * w + c] = src[p];
-            }
-            for (size_t p = 0; p < kc; p++)
+            /* Row p of the strip gathers column p of `cols` rows of B: written in order,
+             * the `cols` source lines stay in L1 over 16 consecutive p. */
+            const float *src = j->b + (j0 + js) * j->ldb + p0;
+            for (size_t p = 0; p < kc; p++) {
+                for (size_t c = 0; c < cols; c++) dst[p * w + c] = src[c * j->ldb + p];
                 for (size_t c = cols; c < w; c++) dst[p * w + c] = 0.0f;
+            }
             continue;
         }
         for (size_t p = 0; p < kc; p++) {

@@ -1,9 +1,12 @@
 /* gemm.c — the GEMM entry point and the GEMM and MATMUL opcodes. kiln_sgemm picks:
  * few rows or multiply-adds: gemm_small.c; x86 with AVX-512 or AVX2+FMA (kiln_isa_detect,
- * capped by KILN_FKERNELS): Kiln's blocked GEMM (gemm_blocked.c), which measured 1.2-8x
- * faster than Debian's OpenBLAS 0.3.21 on an Emerald Rapids Xeon that OpenBLAS does not
- * recognize (it falls back to SSE3 kernels there); otherwise OpenBLAS cblas_sgemm when
- * built with KILN_USE_BLAS, the portable C GEMM without it. */
+ * capped by KILN_FKERNELS): Kiln's blocked GEMM (gemm_blocked.c); otherwise OpenBLAS
+ * cblas_sgemm when built with KILN_USE_BLAS, the portable C GEMM without it. The rule is
+ * measured (bench-gemm, one thread, Emerald Rapids Xeon, Debian OpenBLAS 0.3.21, which
+ * does not know that CPU and runs its SSE3 "Prescott" kernels): blocked AVX-512 60-115
+ * GFLOP/s and blocked AVX2 35-65 vs OpenBLAS 17-30 on 64x256x128 .. 512^3 and 64x3072x768;
+ * OpenBLAS with the right kernels (OPENBLAS_CORETYPE=SKYLAKEX, which a library cannot
+ * set) reaches 100-150, so on CPUs it knows it is up to ~1.5x faster than this path. */
 #include "../internal.h"
 #include "microkernel.h"
 

@@ -114,9 +114,7 @@ kiln_status kiln_session_create(const kiln_plan *plan, uint32_t threads, kiln_se
     s->plan = plan;
     s->threads = threads;
     size_t ws = plan->workspace_floats;
-#ifndef KILN_USE_BLAS
-    if (kiln_sgemm_workspace_floats() > ws) ws = kiln_sgemm_workspace_floats();
-#endif
+    if (kiln_sgemm_workspace_floats() > ws) ws = kiln_sgemm_workspace_floats();   /* packing (gemm_blocked.c) */
     s->workspace_floats = ws;
     if (plan->arena_size > SIZE_MAX / 2) { free(s); return kiln_fail(error, KILN_ERR_OUT_OF_MEMORY, "session: arena too large"); }
     s->arena = kiln_aligned_alloc(plan->arena_size ? (size_t)plan->arena_size : 1);

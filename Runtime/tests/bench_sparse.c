@@ -1,5 +1,6 @@
-/* bench_sparse.c — SPARSE_GEMM vs GEMM (OpenBLAS, or the portable GEMM with NO_BLAS=1)
- * through one-instruction plans, over weight sparsity 0..95% for FC shapes (MLP,
+/* bench_sparse.c — SPARSE_GEMM vs GEMM (kiln_sgemm: Kiln's blocked GEMM on x86 with
+ * AVX2/AVX-512, else OpenBLAS or the portable GEMM; KILN_FKERNELS=portable measures the
+ * fallback) through one-instruction plans, over weight sparsity 0..95% for FC shapes (MLP,
  * transformer projections / FFN, a large FC) and batch rows M. Per point: the median of 9
  * samples, each the mean of enough runs to last >= 2 ms, dense and sparse samples
  * alternating; KILN_BENCH_CPU=1 measures thread CPU time (1 thread, busy machines). Prints the sparse/dense time

@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include "../src/internal.h"
+#include "../src/kernels/microkernel.h"
 
 static void naive_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                        const float *b, size_t ldb, float beta, float *c, size_t ldc) {
@@ -20,12 +21,13 @@ static void gemm_case(size_t m, size_t n, size_t k, int ta, int tb, float alpha,
     size_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
     float *a = malloc(sizeof(float) * (ta ? k : m) * lda + 4), *b = malloc(sizeof(float) * (tb ? n : k) * ldb + 4);
     float *c1 = malloc(sizeof(float) * m * ldc + 4), *c2 = malloc(sizeof(float) * m * ldc + 4);
-    float *c3 = malloc(sizeof(float) * m * ldc + 4);
+    float *c3 = malloc(sizeof(float) * m * ldc + 4), *c4 = malloc(sizeof(float) * m * ldc + 4);
     test_fill(a, (ta ? k : m) * lda, 1);
     test_fill(b, (tb ? n : k) * ldb, 2);
     test_fill(c1, m * ldc, 3);
     memcpy(c2, c1, sizeof(float) * m * ldc);
     memcpy(c3, c1, sizeof(float) * m * ldc);
+    memcpy(c4, c1, sizeof(float) * m * ldc);
     kiln_pool *pool = NULL;
     kiln_pool_create(threads, &pool);
     size_t ws = kiln_sgemm_workspace_floats();
@@ -34,14 +36,43 @@ static void gemm_case(size_t m, size_t n, size_t k, int ta, int tb, float alpha,
     naive_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c1, ldc);
     kiln_sgemm_portable(&e, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c2, ldc);
     kiln_sgemm(&e, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c3, ldc);
-    char what[128];
-    snprintf(what, sizeof what, "gemm %zux%zux%zu ta=%d tb=%d alpha=%g beta=%g threads=%u", m, n, k, ta, tb, alpha, beta,
-             threads);
+    /* The blocked GEMM directly (kiln_sgemm sends few rows to gemm_small.c): it must run for
+     * every non-portable float-kernel path this build and CPU have, and only for those. */
+    kiln_isa isa = kiln_isa_detect();
+    int ran = kiln_sgemm_blocked(&e, isa, threads > 1, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c4, ldc);
+    char what[160];
+    snprintf(what, sizeof what, "gemm %zux%zux%zu ta=%d tb=%d alpha=%g beta=%g threads=%u isa=%d", m, n, k, ta, tb, alpha,
+             beta, threads, (int)isa);
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__)
+    CHECK(ran == (isa != KILN_ISA_PORTABLE && k > 0), "blocked gemm ran=%d %s", ran, what);
+#endif
+    if (ran) CHECK(test_compare(what, c4, c1, m * ldc, 1e-4f, 1e-4f) == 0, "blocked %s", what);
     CHECK(test_compare(what, c2, c1, m * ldc, 1e-4f, 1e-4f) == 0, "portable %s", what);
     CHECK(test_compare(what, c3, c1, m * ldc, 1e-4f, 1e-4f) == 0, "kiln_sgemm %s", what);
     kiln_aligned_free(work);
     kiln_pool_free(pool);
-    free(a); free(b); free(c1); free(c2); free(c3);
+    free(a); free(b); free(c1); free(c2); free(c3); free(c4);
+}
+
+/* Sizes around the blocked GEMM's edges (6-row panels, 16/32-column strips, K blocks of
+ * 256, tiles of 96 rows) under each float-kernel path, with padded strides. */
+static void test_gemm_edges(void) {
+    static const char *const isas[] = {"portable", "avx2", NULL};
+    size_t ns[] = {1, 15, 17, 32, 33, 70}, ks[] = {1, 255, 257, 600};
+    for (int v = 0; v < 3; v++) {
+        if (isas[v]) setenv("KILN_FKERNELS", isas[v], 1);
+        else unsetenv("KILN_FKERNELS");
+        size_t t = 0;
+        for (size_t m = 1; m <= 13; m++)
+            for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+                for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++, t++)
+                    gemm_case(m, ns[ni], ks[ki], (int)(t & 1), (int)((t >> 1) & 1), t % 3 ? 1.0f : -0.75f,
+                              t % 5 == 0 ? 0.0f : t % 5 == 1 ? 1.0f : 0.5f, (uint32_t)(1 + (t / 7) % 2));
+        gemm_case(130, 70, 600, 0, 1, 1.0f, 0.0f, 2);
+        gemm_case(101, 513, 300, 1, 0, 0.5f, 1.0f, 2);
+        gemm_case(192, 64, 512, 1, 1, 1.0f, 0.25f, 1);
+    }
+    unsetenv("KILN_FKERNELS");
 }
 
 static void test_gemm_op(void) {
@@ -190,6 +221,7 @@ void test_gemm(void) {
             for (int tb = 0; tb <= 1; tb++)
                 gemm_case(shapes[s][0], shapes[s][1], shapes[s][2], ta, tb, s % 2 ? 0.5f : 1.0f, s % 3 ? 0.0f : 1.5f,
                           (uint32_t)(1 + s % 2));
+    test_gemm_edges();
     test_gemm_op();
     test_gemm_row_op();
     test_matmul_op();

@@ -1,18 +1,26 @@
-/* gemm.c — the GEMM entry point (few rows: gemm_small.c; else OpenBLAS cblas_sgemm when
- * built with KILN_USE_BLAS, the portable C GEMM otherwise) and the GEMM and MATMUL opcodes. */
+/* gemm.c — the GEMM entry point and the GEMM and MATMUL opcodes. kiln_sgemm picks:
+ * few rows or multiply-adds: gemm_small.c; x86 with AVX-512 or AVX2+FMA (kiln_isa_detect,
+ * capped by KILN_FKERNELS): Kiln's blocked GEMM (gemm_blocked.c); otherwise OpenBLAS
+ * cblas_sgemm when built with KILN_USE_BLAS, the portable C GEMM without it. The rule is
+ * measured (bench-gemm, one thread, Emerald Rapids Xeon, Debian OpenBLAS 0.3.21, which
+ * does not know that CPU and runs its SSE3 "Prescott" kernels): blocked AVX-512 60-115
+ * GFLOP/s and blocked AVX2 35-65 vs OpenBLAS 17-30 on 64x256x128 .. 512^3 and 64x3072x768;
+ * OpenBLAS with the right kernels (OPENBLAS_CORETYPE=SKYLAKEX, which a library cannot
+ * set) reaches 100-150, so on CPUs it knows it is up to ~1.5x faster than this path. */
 #include "../internal.h"
+#include "microkernel.h"
 
 #ifdef KILN_USE_BLAS
 #include <cblas.h>
 #endif
 
-#ifdef KILN_USE_BLAS
-/* OpenBLAS runs single-threaded (session.c); with more threads a GEMM of at least this many
- * multiply-adds (~0.1 ms on one core) is split over the session's pool in column blocks of
- * 16 (or row blocks of 8 when M > N). Smaller ones stay on the calling thread: waking a
+/* With more threads a GEMM of at least this many multiply-adds (~0.1 ms on one core) is
+ * split over the session's pool (OpenBLAS, single-threaded per session.c: in column blocks
+ * of 16, or row blocks of 8 when M > N). Smaller ones stay on the calling thread: waking a
  * worker costs more than it saves there, and far more on a busy machine. */
 #define KILN_GEMM_PARALLEL_MACS 4194304.0
 
+#ifdef KILN_USE_BLAS
 typedef struct blas_job {
     int trans_a, trans_b;
     size_t m, n, k;
@@ -52,9 +60,13 @@ void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n
         return;
     }
     if (kiln_sgemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
+    int parallel = e && e->threads > 1 && (double)m * (double)n * (double)k >= KILN_GEMM_PARALLEL_MACS;
+    if (kiln_sgemm_blocked(e, kiln_isa_detect(), parallel, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                           ldc))
+        return;
 #ifdef KILN_USE_BLAS
     blas_job j = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0};
-    if (!e || e->threads < 2 || (double)m * (double)n * (double)k < KILN_GEMM_PARALLEL_MACS) {
+    if (!parallel) {
         blas_call(&j, 0, m, 0, n);
     } else {
         j.split_n = n >= m;
@@ -65,8 +77,6 @@ void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n
     kiln_sgemm_portable(e, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
 }
-
-#include "microkernel.h"
 
 /* GEMM: Y[M,N] = act(alpha * op(A) * op(B) + beta * C). Operands A f32 [M,K] ([K,M] when
  * trans_a), B f32 [K,N] ([N,K] when trans_b), optional C f32 broadcastable to [M,N]

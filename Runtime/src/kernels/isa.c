@@ -38,7 +38,11 @@ kiln_isa kiln_isa_detect(void) {
     if (cap && strcmp(cap, "portable") == 0) return KILN_ISA_PORTABLE;
     if (cap && strcmp(cap, "avx2") == 0) return avx2;
 #ifdef KILN_HAVE_AVX512
-    if (cpu_has_avx512()) return KILN_ISA_AVX512;
+    /* cpuid traps to the hypervisor in a VM (microseconds): ask once. Threads racing here
+     * store the same value. */
+    static volatile int has512 = -1;
+    if (has512 < 0) has512 = cpu_has_avx512();
+    if (has512) return KILN_ISA_AVX512;
 #endif
     return avx2;
 }

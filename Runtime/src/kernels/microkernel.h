@@ -139,6 +139,13 @@ static inline void kiln_micro_tile(kiln_isa isa, size_t kc, const float *restric
     kiln_micro_6xn_portable(kc, a, b, ldb, o, o->cols <= 8 ? 1 : 2);
 }
 
+/* Kiln's blocked SGEMM (gemm_blocked.c) with the isa's micro-kernel: returns 1 when it
+ * computed C = alpha op(A) op(B) + beta C, 0 when it has no kernel for isa (portable) or
+ * the workspace is too small, C untouched. Runs on e's threads when parallel. */
+int kiln_sgemm_blocked(const kiln_exec *e, kiln_isa isa, int parallel, int trans_a, int trans_b, size_t m, size_t n,
+                       size_t k, float alpha, const float *a, size_t lda, const float *b, size_t ldb, float beta,
+                       float *c, size_t ldc);
+
 #ifdef KILN_HAVE_AVX512
 /* C (+)= A B over `panels` packed panels (panel q at a + q*astride, kc steps of 6 floats)
  * and ncols columns of B (kc rows, row stride ldb); panel q writes C rows 6q.. (row

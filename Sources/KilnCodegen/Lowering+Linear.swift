@@ -8,36 +8,45 @@ import KilnIR
 /// When a Gemm / MatMul with a constant weight runs as SPARSE_GEMM.
 ///
 /// Measured on the development machine (Emerald Rapids, AVX-512; Runtime
-/// `build/bench-sparse`, 1 thread, thread CPU time, median of 9 alternating samples) over
-/// FC shapes 784×128, 128×64, 64×64, 64×256, 256×64, 768×3072, 1024×1024 and M = 1, 4,
-/// 16, 64, 256 rows, against GEMM as the runtime runs it here (Debian's OpenBLAS, which
-/// detects this CPU as "Prescott" and uses SSE3 kernels): SPARSE_GEMM is faster at ≥ 60 %
-/// zeros in every cell (worst ratio 0.81, 64×64 at M = 4); at 50 % the smallest layers
-/// are break-even (64×64 at M = 1 and 4: 0.96). So the threshold is 60 %; weights without
-/// zeros never qualify, so their plans are unchanged.
-/// Caveat, measured too: with OpenBLAS's AVX-512 kernels (`OPENBLAS_CORETYPE=SKYLAKEX`)
-/// dense GEMM is 4–8× faster on cache-resident layers and SPARSE_GEMM then only pays for
-/// weights larger than L2 (768×3072, 1024×1024: from 30–60 % zeros at M ≤ 16, 60–70 % at
-/// M = 64), never for the ≤ 400 KB layers at M ≤ 4. With such a GEMM the rule should gain
-/// a minimum weight size (about 2 MiB). Runtime/PLAN_FORMAT.md (SPARSE_GEMM) and the README
-/// record both tables.
+/// `build/bench-sparse`, 1 thread, thread CPU time, median of 9 alternating samples;
+/// table in README) against dense GEMM as the runtime runs it: the blocked AVX-512/AVX2
+/// GEMM (`gemm_blocked.c`) for M ≥ 5 rows, GEMV / `gemm_small.c` for fewer. Break-even
+/// zero fractions: M = 1: 784×128 90 %, 768×3072 and 1024×1024 70 %; M = 4: 784×128 95 %,
+/// 768×3072 30 %, 1024² 60 %; M = 16: 784×128 50 %, large 30 %; M = 64: 784×128 70 %,
+/// 768×3072 50 %, 1024² 60 %; weights under 64K elements 60–80 % at M ≥ 16 and never (or
+/// 95 %) at M ≤ 4. Hence (`minZeroFraction`):
+/// - M ≤ 4 rows: ≥ 70 % zeros for weights of ≥ 512K elements, else ≥ 95 %;
+/// - M ≥ 5 rows: ≥ 70 % zeros for weights of ≥ 96K elements, else ≥ 80 %.
+/// A weight pruned at exactly the threshold (`--prune magnitude=F` zeroes ⌊F·n⌋) counts.
+/// Weights without zeros never qualify, so their plans are unchanged. (The first version
+/// chose sparse at ≥ 60 % everywhere, measured against Debian's OpenBLAS, which runs its
+/// SSE3 "Prescott" kernels on this CPU and was 3–5× slower than the blocked GEMM.)
 enum SparseChoice {
-    /// Minimum fraction of exact zeros in the weight.
-    static let minZeroFraction = 0.6
+    /// Minimum fraction of exact zeros in a weight of `elements` elements multiplied with
+    /// `rows` rows of activations.
+    static func minZeroFraction(elements: Int, rows: Int) -> Double {
+        if rows <= 4 { return elements >= 512 * 1024 ? 0.7 : 0.95 }
+        return elements >= 96 * 1024 ? 0.7 : 0.8
+    }
 
-    /// The fraction of f32 elements of `w` that are ±0.
-    static func zeroFraction(_ w: Tensor) -> Double {
-        guard w.dtype == .f32, w.count > 0 else { return 0 }
+    /// The number of f32 elements of `w` that are ±0.
+    static func zeroCount(_ w: Tensor) -> Int {
+        guard w.dtype == .f32 else { return 0 }
         var zeros = 0
         w.bytes.withUnsafeBytes { raw in
             for i in 0..<w.count where raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) & 0x7FFF_FFFF == 0 {
                 zeros += 1
             }
         }
-        return Double(zeros) / Double(w.count)
+        return zeros
     }
 
-    static func pays(_ w: Tensor) -> Bool { w.type.quantization == nil && zeroFraction(w) >= minZeroFraction }
+    static func pays(_ w: Tensor, rows: Int) -> Bool {
+        guard w.type.quantization == nil, w.count > 0 else { return false }
+        let need = minZeroFraction(elements: w.count, rows: rows)
+        // ⌊F·n⌋ zeros from pruning at exactly F count as F.
+        return zeroCount(w) >= Int((need * Double(w.count)).rounded(.down))
+    }
 }
 
 extension Lowerer {
@@ -45,7 +54,8 @@ extension Lowerer {
         for v in n.operands { try requireDType(v, [.f32], "gemm") }
         let c = n.operands.count > 2 ? tensor(n.operands[2]) : nil
         let act = try actAttributes(g.activation, n.results[0])
-        if !g.transA, let w = constant(n.operands[1]), w.shape.rank == 2, SparseChoice.pays(w),
+        if !g.transA, let w = constant(n.operands[1]), w.shape.rank == 2,
+           SparseChoice.pays(w, rows: type(n.operands[0]).shape.dims.first ?? 1),
            n.operands.count < 3 || biasIsRow(n.operands[2], columns: g.transB ? w.shape[0] : w.shape[1]) {
             try emit(.sparseGemm, [.b(g.transB), .f(g.alpha), .f(g.beta)] + act,
                      [tensor(n.operands[0]), tensor(n.operands[1]), c], [result(n.results[0])])
@@ -58,7 +68,8 @@ extension Lowerer {
     mutating func lowerMatMul(_ m: MatMul, _ n: Node) throws {
         for v in n.operands { try requireDType(v, [.f32], "mat_mul") }
         let act = try actAttributes(m.activation, n.results[0])
-        if let w = constant(n.operands[1]), w.shape.rank == 2, type(n.operands[0]).shape.rank >= 1, SparseChoice.pays(w) {
+        if let w = constant(n.operands[1]), w.shape.rank == 2, type(n.operands[0]).shape.rank >= 1,
+           SparseChoice.pays(w, rows: type(n.operands[0]).shape.dims.dropLast().reduce(1, *)) {
             try emit(.sparseGemm, [.b(false), .f(1), .f(1)] + act, [tensor(n.operands[0]), tensor(n.operands[1]), nil],
                      [result(n.results[0])])
             return

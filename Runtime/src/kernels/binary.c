@@ -29,6 +29,15 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
         }                                                                                   \
     }
 
+/* The same with one strided loop: ops that are rare in models (integer shape arithmetic,
+ * comparisons, libm-bound float ops) stay small in the binary (the footprint build). */
+#define DEF_BIN_PLAIN(NAME, TA, TO, EXPR)                                                   \
+    KILN_SMALL_CODE static void NAME(const void *av, int64_t sa, const void *bv, int64_t sb, void *ov, int64_t n) { \
+        const TA *A = av, *B = bv;                                                          \
+        TO *O = ov;                                                                         \
+        for (int64_t i = 0; i < n; i++) { TA a = A[i * sa], b = B[i * sb]; O[i] = (TO)(EXPR); } \
+    }
+
 static float fmodpy(float a, float b) {
     float r = fmodf(a, b);
     return (r != 0.0f && ((r < 0.0f) != (b < 0.0f))) ? r + b : r;
@@ -52,15 +61,15 @@ DEF_INT_HELPERS(int32_t, uint32_t, INT32_MIN)
 DEF_INT_HELPERS(int64_t, uint64_t, INT64_MIN)
 
 #define DEF_ARITH(SUF, T, UT)                                                               \
-    DEF_BIN(add_##SUF, T, T, (UT)a + (UT)b)                                                 \
-    DEF_BIN(sub_##SUF, T, T, (UT)a - (UT)b)                                                 \
-    DEF_BIN(mul_##SUF, T, T, (UT)a * (UT)b)                                                 \
-    DEF_BIN(div_##SUF, T, T, T##_div(a, b))                                                 \
-    DEF_BIN(pow_##SUF, T, T, T##_pow(a, b))                                                 \
-    DEF_BIN(min_##SUF, T, T, a < b ? a : b)                                                 \
-    DEF_BIN(max_##SUF, T, T, a > b ? a : b)                                                 \
-    DEF_BIN(mod_##SUF, T, T, T##_mod(a, b))                                                 \
-    DEF_BIN(fmod_##SUF, T, T, T##_fmod(a, b))
+    DEF_BIN_PLAIN(add_##SUF, T, T, (UT)a + (UT)b)                                           \
+    DEF_BIN_PLAIN(sub_##SUF, T, T, (UT)a - (UT)b)                                           \
+    DEF_BIN_PLAIN(mul_##SUF, T, T, (UT)a * (UT)b)                                           \
+    DEF_BIN_PLAIN(div_##SUF, T, T, T##_div(a, b))                                           \
+    DEF_BIN_PLAIN(pow_##SUF, T, T, T##_pow(a, b))                                           \
+    DEF_BIN_PLAIN(min_##SUF, T, T, a < b ? a : b)                                           \
+    DEF_BIN_PLAIN(max_##SUF, T, T, a > b ? a : b)                                           \
+    DEF_BIN_PLAIN(mod_##SUF, T, T, T##_mod(a, b))                                           \
+    DEF_BIN_PLAIN(fmod_##SUF, T, T, T##_fmod(a, b))
 DEF_ARITH(i32, int32_t, uint32_t)
 DEF_ARITH(i64, int64_t, uint64_t)
 
@@ -68,26 +77,26 @@ DEF_BIN(add_f32, float, float, a + b)
 DEF_BIN(sub_f32, float, float, a - b)
 DEF_BIN(mul_f32, float, float, a * b)
 DEF_BIN(div_f32, float, float, a / b)
-DEF_BIN(pow_f32, float, float, powf(a, b))
+DEF_BIN_PLAIN(pow_f32, float, float, powf(a, b))
 DEF_BIN(min_f32, float, float, (a < b || a != a) ? a : b)
 DEF_BIN(max_f32, float, float, (a > b || a != a) ? a : b)
-DEF_BIN(mod_f32, float, float, fmodpy(a, b))
-DEF_BIN(fmod_f32, float, float, fmodf(a, b))
+DEF_BIN_PLAIN(mod_f32, float, float, fmodpy(a, b))
+DEF_BIN_PLAIN(fmod_f32, float, float, fmodf(a, b))
 DEF_BIN(prelu_f32, float, float, a < 0.0f ? a * b : a)
 
 #define DEF_CMP(SUF, T)                                                                     \
-    DEF_BIN(eq_##SUF, T, uint8_t, a == b)                                                   \
-    DEF_BIN(lt_##SUF, T, uint8_t, a < b)                                                    \
-    DEF_BIN(le_##SUF, T, uint8_t, a <= b)                                                   \
-    DEF_BIN(gt_##SUF, T, uint8_t, a > b)                                                    \
-    DEF_BIN(ge_##SUF, T, uint8_t, a >= b)
+    DEF_BIN_PLAIN(eq_##SUF, T, uint8_t, a == b)                                             \
+    DEF_BIN_PLAIN(lt_##SUF, T, uint8_t, a < b)                                              \
+    DEF_BIN_PLAIN(le_##SUF, T, uint8_t, a <= b)                                             \
+    DEF_BIN_PLAIN(gt_##SUF, T, uint8_t, a > b)                                              \
+    DEF_BIN_PLAIN(ge_##SUF, T, uint8_t, a >= b)
 DEF_CMP(f32, float)
 DEF_CMP(i32, int32_t)
 DEF_CMP(i64, int64_t)
 DEF_CMP(b8, uint8_t)
-DEF_BIN(and_b8, uint8_t, uint8_t, (a != 0) & (b != 0))
-DEF_BIN(or_b8, uint8_t, uint8_t, (a != 0) | (b != 0))
-DEF_BIN(xor_b8, uint8_t, uint8_t, (a != 0) ^ (b != 0))
+DEF_BIN_PLAIN(and_b8, uint8_t, uint8_t, (a != 0) & (b != 0))
+DEF_BIN_PLAIN(or_b8, uint8_t, uint8_t, (a != 0) | (b != 0))
+DEF_BIN_PLAIN(xor_b8, uint8_t, uint8_t, (a != 0) ^ (b != 0))
 
 /* Table: [func][column] with columns f32, i32, i64, bool. */
 static const bin_fn kTable[KILN_BINARY_COUNT][4] = {

@@ -77,6 +77,15 @@ typedef enum kiln_isa { KILN_ISA_PORTABLE = 0, KILN_ISA_AVX2 = 1, KILN_ISA_AVX51
 #define KILN_HAVE_AVX512 1
 #define KILN_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 #endif
+/* KILN_SMALL_CODE: compile a function for size whatever the build's -O level: code that is
+ * rare in models and not worth vector loops (integer shape arithmetic, comparisons). */
+#if defined(__clang__)
+#define KILN_SMALL_CODE __attribute__((minsize))
+#elif defined(__GNUC__)
+#define KILN_SMALL_CODE __attribute__((optimize("Os")))
+#else
+#define KILN_SMALL_CODE
+#endif
 /* The best set this CPU and OS run, capped by KILN_FKERNELS=portable|avx2|avx512. */
 kiln_isa kiln_isa_detect(void);
 

@@ -170,13 +170,13 @@ void kiln_csr_rows_block_portable(const kiln_csr *a, const float *xt, int lanes,
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
-/* Four accumulators over consecutive non-zeros (t mod 4) hide the FMA latency. */
-static inline __m256 block8_row(const kiln_csr *a, const float *xt, int64_t j, size_t off) {
+/* Lanes off..off+7 of output column j over xt rows of w lanes. Four accumulators over
+ * consecutive non-zeros (t mod 4) hide the FMA latency. */
+static inline __m256 block8_row(const kiln_csr *a, const float *xt, int64_t j, size_t w, size_t off) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     int64_t t = a->rowptr[j], end = a->rowptr[j + 1];
     const int32_t *col = a->col;
     const float *val = a->val;
-    size_t w = off ? KILN_SPARSE_LANES : 8;
     for (; t + 4 <= end; t += 4) {
         s0 = _mm256_fmadd_ps(_mm256_set1_ps(val[t]), _mm256_loadu_ps(xt + (size_t)col[t] * w + off), s0);
         s1 = _mm256_fmadd_ps(_mm256_set1_ps(val[t + 1]), _mm256_loadu_ps(xt + (size_t)col[t + 1] * w + off), s1);
@@ -194,7 +194,7 @@ int kiln_csr_rows_block_simd(const kiln_csr *a, const float *xt, int lanes, int 
     float acc[KILN_SPARSE_LANES];
     for (int64_t j = j0; j < j1; j++) {
         if (lanes == 8) {
-            _mm256_storeu_ps(acc, block8_row(a, xt, j, 0));
+            _mm256_storeu_ps(acc, block8_row(a, xt, j, 8, 0));
         } else {
 #if defined(__AVX512F__)
             __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
@@ -210,8 +210,8 @@ int kiln_csr_rows_block_simd(const kiln_csr *a, const float *xt, int lanes, int 
             for (; t < end; t++) s0 = _mm512_fmadd_ps(_mm512_set1_ps(val[t]), _mm512_loadu_ps(xt + (size_t)col[t] * 16), s0);
             _mm512_storeu_ps(acc, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 #else
-            _mm256_storeu_ps(acc, block8_row(a, xt, j, 0));
-            _mm256_storeu_ps(acc + 8, block8_row(a, xt, j, 8));
+            _mm256_storeu_ps(acc, block8_row(a, xt, j, KILN_SPARSE_LANES, 0));
+            _mm256_storeu_ps(acc + 8, block8_row(a, xt, j, KILN_SPARSE_LANES, 8));
 #endif
         }
         for (int i = 0; i < rows_used; i++) y[i * ldy + j] = acc[i];

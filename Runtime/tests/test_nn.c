@@ -54,57 +54,25 @@ static void pool_case(const char *what, int32_t kind, const int32_t *v, tspec in
     test_op(what, KILN_OP_POOL2D, a.data, a.size, 1, &in, 1, &out, 1e-5f, 1e-6f);
 }
 
-/* Max pooling against a naive loop over every window: v = {h, w, kh, kw, sh, sw, pt, pl,
- * pb, pr, dh, dw, ceil}; two planes; element 3 is NaN (it must reach every window that
- * covers it). */
-static void maxpool_naive_case(const int64_t *v) {
+/* Max or average pooling against a naive loop over every window: v = {h, w, kh, kw, sh, sw,
+ * pt, pl, pb, pr, dh, dw, ceil}, incl = count_include_pad (average); two planes. For max,
+ * element 3 is NaN (it must reach every window that covers it). For average, this covers
+ * the constant-count row path (no pads, or counted pads without ceil overhang) and the
+ * per-pixel path. */
+static void pool_naive_case(const int64_t *v, int32_t kind, int incl) {
     int64_t h = v[0], w = v[1], kh = v[2], kw = v[3], sh = v[4], sw = v[5], pt = v[6], pl = v[7], pb = v[8],
             pr = v[9], dh = v[10], dw = v[11];
     int64_t eh = h + pt + pb - ((kh - 1) * dh + 1), ew = w + pl + pr - ((kw - 1) * dw + 1);
     int64_t oh = (v[12] ? (eh + sh - 1) / sh : eh / sh) + 1, ow = (v[12] ? (ew + sw - 1) / sw : ew / sw) + 1;
     size_t xn = (size_t)(2 * h * w), yn = (size_t)(2 * oh * ow);
     float *x = malloc(xn * 4), *want = malloc(yn * 4);
-    test_fill(x, xn, 77);
-    if (xn > 3) x[3] = NAN;
+    int max = kind == KILN_POOL_MAX;
+    test_fill(x, xn, max ? 77 : 78);
+    if (max && xn > 3) x[3] = NAN;
     for (int64_t c = 0; c < 2; c++)
         for (int64_t i = 0; i < oh; i++)
             for (int64_t j = 0; j < ow; j++) {
                 float r = -INFINITY;
-                for (int64_t ki = 0; ki < kh; ki++)
-                    for (int64_t kj = 0; kj < kw; kj++) {
-                        int64_t ih = i * sh - pt + ki * dh, iw = j * sw - pl + kj * dw;
-                        if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-                        float e = x[(c * h + ih) * w + iw];
-                        if (e != e || (r == r && e > r)) r = e;
-                    }
-                want[(c * oh + i) * ow + j] = r;
-            }
-    int32_t a[12] = {(int32_t)kh, (int32_t)kw, (int32_t)sh, (int32_t)sw, (int32_t)pt, (int32_t)pl,
-                     (int32_t)pb, (int32_t)pr, (int32_t)dh, (int32_t)dw, 0, 0};
-    int64_t xd[4] = {1, 2, h, w}, yd[4] = {1, 2, oh, ow};
-    char what[120];
-    snprintf(what, sizeof what, "max_pool naive %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld ceil%lld", (long long)h,
-             (long long)w, (long long)kh, (long long)kw, (long long)sh, (long long)sw, (long long)dh, (long long)dw,
-             (long long)v[12]);
-    pool_case(what, KILN_POOL_MAX, a, (tspec){KILN_F32, 4, xd, x, 0, 0}, (tspec){KILN_F32, 4, yd, want, 0, 0});
-    free(x);
-    free(want);
-}
-
-/* Average pooling against a naive loop (v as above; incl = count_include_pad): the
- * constant-count row path (no pads, or counted pads without ceil overhang) and the
- * per-pixel path both. */
-static void avgpool_naive_case(const int64_t *v, int incl) {
-    int64_t h = v[0], w = v[1], kh = v[2], kw = v[3], sh = v[4], sw = v[5], pt = v[6], pl = v[7], pb = v[8],
-            pr = v[9], dh = v[10], dw = v[11];
-    int64_t eh = h + pt + pb - ((kh - 1) * dh + 1), ew = w + pl + pr - ((kw - 1) * dw + 1);
-    int64_t oh = (v[12] ? (eh + sh - 1) / sh : eh / sh) + 1, ow = (v[12] ? (ew + sw - 1) / sw : ew / sw) + 1;
-    size_t xn = (size_t)(2 * h * w), yn = (size_t)(2 * oh * ow);
-    float *x = malloc(xn * 4), *want = malloc(yn * 4);
-    test_fill(x, xn, 78);
-    for (int64_t c = 0; c < 2; c++)
-        for (int64_t i = 0; i < oh; i++)
-            for (int64_t j = 0; j < ow; j++) {
                 double sum = 0;
                 int64_t count = 0;
                 for (int64_t ki = 0; ki < kh; ki++)
@@ -112,19 +80,22 @@ static void avgpool_naive_case(const int64_t *v, int incl) {
                         int64_t ih = i * sh - pt + ki * dh, iw = j * sw - pl + kj * dw;
                         int inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
                         int padded = ih >= -pt && ih < h + pb && iw >= -pl && iw < w + pr;
-                        if (inside) sum += x[(c * h + ih) * w + iw];
                         count += incl ? padded : inside;
+                        if (!inside) continue;
+                        float e = x[(c * h + ih) * w + iw];
+                        sum += e;
+                        if (e != e || (r == r && e > r)) r = e;
                     }
-                want[(c * oh + i) * ow + j] = count ? (float)(sum / (double)count) : 0.0f;
+                want[(c * oh + i) * ow + j] = max ? r : count ? (float)(sum / (double)count) : 0.0f;
             }
     int32_t a[12] = {(int32_t)kh, (int32_t)kw, (int32_t)sh, (int32_t)sw, (int32_t)pt, (int32_t)pl,
                      (int32_t)pb, (int32_t)pr, (int32_t)dh, (int32_t)dw, incl, 0};
     int64_t xd[4] = {1, 2, h, w}, yd[4] = {1, 2, oh, ow};
     char what[120];
-    snprintf(what, sizeof what, "average_pool naive %lldx%lld k%lldx%lld s%lld,%lld p%lld incl%d ceil%lld", (long long)h,
-             (long long)w, (long long)kh, (long long)kw, (long long)sh, (long long)sw, (long long)pt, incl,
-             (long long)v[12]);
-    pool_case(what, KILN_POOL_AVERAGE, a, (tspec){KILN_F32, 4, xd, x, 0, 0}, (tspec){KILN_F32, 4, yd, want, 0, 0});
+    snprintf(what, sizeof what, "%s naive %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld p%lld incl%d ceil%lld",
+             max ? "max_pool" : "average_pool", (long long)h, (long long)w, (long long)kh, (long long)kw,
+             (long long)sh, (long long)sw, (long long)dh, (long long)dw, (long long)pt, incl, (long long)v[12]);
+    pool_case(what, kind, a, (tspec){KILN_F32, 4, xd, x, 0, 0}, (tspec){KILN_F32, 4, yd, want, 0, 0});
     free(x);
     free(want);
 }
@@ -141,15 +112,15 @@ static void test_pools(void) {
                            {10, 11, 3, 2, 3, 2, 0, 1, 2, 0, 2, 2, 1},
                            {5, 33, 3, 5, 1, 3, 1, 2, 1, 2, 1, 1, 1}};
     for (size_t i = 0; i < sizeof naive / sizeof naive[0]; i++) {
-        maxpool_naive_case(naive[i]);
-        avgpool_naive_case(naive[i], 0);
-        avgpool_naive_case(naive[i], 1);
+        pool_naive_case(naive[i], KILN_POOL_MAX, 0);
+        pool_naive_case(naive[i], KILN_POOL_AVERAGE, 0);
+        pool_naive_case(naive[i], KILN_POOL_AVERAGE, 1);
     }
     int64_t lenet_avg[13] = {10, 10, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0}, s1_pad[13] = {16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0};
-    avgpool_naive_case(lenet_avg, 0);
-    avgpool_naive_case(s1_pad, 0);
-    avgpool_naive_case(s1_pad, 1);
-    maxpool_naive_case(s1_pad);
+    pool_naive_case(lenet_avg, KILN_POOL_AVERAGE, 0);
+    pool_naive_case(s1_pad, KILN_POOL_AVERAGE, 0);
+    pool_naive_case(s1_pad, KILN_POOL_AVERAGE, 1);
+    pool_naive_case(s1_pad, KILN_POOL_MAX, 0);
     /*                 kh kw sh sw pt pl pb pr dh dw incl p */
     int32_t mp[12] = {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0};
     int32_t mcd[12] = {2, 3, 2, 2, 0, 0, 0, 0, 2, 1, 0, 0};

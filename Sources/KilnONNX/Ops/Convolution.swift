@@ -8,18 +8,25 @@ extension NodeContext {
         let x = try input(0)
         let w = try input(1)
         let b = try optionalInput(2)
+        let op = try convAttributes(x: x, w: w, names: ("X", "W"))
+        return [try emit1(.conv(op), [x, w] + (b.map { [$0] } ?? []))]
+    }
+
+    /// The Conv attributes (kernel_shape, strides, dilations, pads or auto_pad, group) for
+    /// input `x` and weight `w`, shared by Conv, ConvInteger and QLinearConv; `names` are the
+    /// inputs' names in that op's spec, for the messages.
+    func convAttributes(x: ValueID, w: ValueID, names: (x: String, w: String)) throws -> Conv {
         let xs = type(x).shape.dims
         let ws = type(w).shape.dims
-        try require(xs.count >= 3, "X must have rank 3 or more (N, C, spatial…), got \(type(x).shape)")
-        try require(ws.count == xs.count, "W must have the rank of X, got \(type(w).shape)")
+        try require(xs.count >= 3, "\(names.x) must have rank 3 or more (N, C, spatial…), got \(type(x).shape)")
+        try require(ws.count == xs.count, "\(names.w) must have the rank of \(names.x), got \(type(w).shape)")
         let n = xs.count - 2
         let kernel = try attr.ints("kernel_shape") ?? Array(ws[2...])
         try require(kernel.count == n, "kernel_shape \(kernel) must have \(n) entries")
         let strides = try spatialList("strides", n)
         let dilations = try spatialList("dilations", n)
         let pads = try resolvePads(input: Array(xs[2...]), kernel: kernel, strides: strides, dilations: dilations)
-        let op = Conv(strides: strides, pads: pads, dilations: dilations, group: try attr.int("group", default: 1))
-        return [try emit1(.conv(op), [x, w] + (b.map { [$0] } ?? []))]
+        return Conv(strides: strides, pads: pads, dilations: dilations, group: try attr.int("group", default: 1))
     }
 
     /// ConvTranspose(X, W, B?). When `output_shape` is given (or `auto_pad` is SAME_*, which

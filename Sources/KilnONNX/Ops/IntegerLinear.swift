@@ -37,16 +37,7 @@ extension NodeContext {
         let ws = try inputType(1).shape.dims
         let x = try integerOperand("x", 0, zeroPoint: 2, axisShape: nil)
         let w = try integerOperand("w", 1, zeroPoint: 3, axisShape: ws.isEmpty ? nil : [ws[0]] + ws.dropFirst().map { _ in 1 })
-        let xs = type(x).shape.dims
-        try require(xs.count >= 3, "x must have rank 3 or more (N, C, spatial…), got \(type(x).shape)")
-        try require(ws.count == xs.count, "w must have the rank of x, got \(type(w).shape)")
-        let n = xs.count - 2
-        let kernel = try attr.ints("kernel_shape") ?? Array(ws[2...])
-        try require(kernel.count == n, "kernel_shape \(kernel) must have \(n) entries")
-        let strides = try spatialList("strides", n)
-        let dilations = try spatialList("dilations", n)
-        let pads = try resolvePads(input: Array(xs[2...]), kernel: kernel, strides: strides, dilations: dilations)
-        let op = Conv(strides: strides, pads: pads, dilations: dilations, group: try attr.int("group", default: 1))
+        let op = try convAttributes(x: x, w: w, names: ("x", "w"))
         let y = try helper("float_result", .conv(op), [x, w])
         return [try emit1(.cast(Cast(to: .i32)), [y])]
     }

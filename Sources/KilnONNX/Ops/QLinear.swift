@@ -10,16 +10,7 @@ extension NodeContext {
     func qlinearConv() throws -> [ValueID?] {
         let x = try dequantized("x", 0, axis: 1)
         let w = try dequantized("w", 3, axis: 0)
-        let xs = type(x).shape.dims, ws = type(w).shape.dims
-        try require(xs.count >= 3, "x must have rank 3 or more (N, C, spatial…), got \(type(x).shape)")
-        try require(ws.count == xs.count, "w must have the rank of x, got \(type(w).shape)")
-        let n = xs.count - 2
-        let kernel = try attr.ints("kernel_shape") ?? Array(ws[2...])
-        try require(kernel.count == n, "kernel_shape \(kernel) must have \(n) entries")
-        let strides = try spatialList("strides", n)
-        let dilations = try spatialList("dilations", n)
-        let pads = try resolvePads(input: Array(xs[2...]), kernel: kernel, strides: strides, dilations: dilations)
-        let op = Conv(strides: strides, pads: pads, dilations: dilations, group: try attr.int("group", default: 1))
+        let op = try convAttributes(x: x, w: w, names: ("x", "w"))
         var operands = [x, w]
         if let b = try optionalInput(8) { operands.append(try dequantizedBias(b)) }
         let y = try helper("float_result", .conv(op), operands)

@@ -101,8 +101,8 @@ def _custom_domain():
 
 
 def _old_opset():
-    model = _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [2])], [_vi("y", [2])], opset=9)
-    model.ir_version = 4
+    model = _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [2])], [_vi("y", [2])], opset=6)
+    model.ir_version = 3
     return model
 
 
@@ -133,7 +133,7 @@ FILES: dict[str, Callable[[Path], None]] = {
                                 [_vi("y", [2], TensorProto.STRING)])),
     "reshape.onnx": _save(_model([helper.make_node("Reshape", ["x", "s"], ["y"])], [_vi("x", [2, 3])], [_vi("y", None)],
                                  [numpy_helper.from_array(np.array([5, 5], np.int64), "s")])),
-    "opset9.onnx": _save(_old_opset()),
+    "opset6.onnx": _save(_old_opset()),
     "dynamic.onnx": _save(_model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [1, 3, 8, "W"])],
                                  [_vi("y", None)])),
     # .kir
@@ -246,10 +246,10 @@ CASES: list[Case] = [
          "Error: reshape.onnx: node #0 (Reshape, output 'y'): cannot reshape [2,3] (6 elements) to [5, 5]",
          "a Reshape target does not match the element count (often a wrong --input-shape)",
          "check the input shapes you pinned"),
-    Case("onnx-old-opset", ["kiln", "inspect", "opset9.onnx"],
-         "Error: opset9.onnx: opset 9 is not supported (Kiln supports ai.onnx opsets 11–28)",
-         "the model was exported with an opset older than 11",
-         "re-export with opset_version >= 11 (or onnx.version_converter)"),
+    Case("onnx-old-opset", ["kiln", "inspect", "opset6.onnx"],
+         "Error: opset6.onnx: opset 6 is not supported (Kiln supports ai.onnx opsets 7–28)",
+         "the model was exported with an opset older than 7 (before numpy-style broadcasting)",
+         "re-export with a newer opset (or onnx.version_converter)"),
     Case("onnx-dynamic-dim", ["kiln", "compile", "dynamic.onnx", "-o", "x.kplan"],
          "Error: dynamic.onnx: input 'x' dim 3 ('W') is unknown; pass --input-shape x=1,3,8,W",
          "plans have static shapes; an input has a named (dynamic) dimension",

@@ -39,23 +39,33 @@ extension NodeContext {
         return try emit(.split(Split(axis: axis, sizes: s)), [x]).map { $0 }
     }
 
-    /// Slice(data, starts, ends, axes?, steps?), all parameters known at compile time.
+    /// Slice(data, starts, ends, axes?, steps?), all parameters known at compile time. Before
+    /// opset 10, starts, ends and axes are attributes and there are no steps.
     func slice() throws -> [ValueID?] {
         let x = try input(0)
         let rank = type(x).shape.rank
-        let starts = try requiredConstant(1, "starts").ints
-        let ends = try requiredConstant(2, "ends").ints
+        let starts: [Int], ends: [Int]
+        var axes: [Int]?
+        var steps: [Int]?
+        if opset < 10 {
+            guard let s = try attr.ints("starts") else { throw KilnError("attribute 'starts' is missing") }
+            guard let e = try attr.ints("ends") else { throw KilnError("attribute 'ends' is missing") }
+            (starts, ends, axes) = (s, e, try attr.ints("axes"))
+        } else {
+            starts = try requiredConstant(1, "starts").ints
+            ends = try requiredConstant(2, "ends").ints
+            if let t = try constant(3, "axes"), t.count > 0 { axes = t.ints }
+            if let t = try constant(4, "steps"), t.count > 0 { steps = t.ints }
+        }
         try require(starts.count == ends.count, "starts \(starts) and ends \(ends) differ in length")
-        var axes = Array(0..<starts.count)
-        if let t = try constant(3, "axes"), t.count > 0 { axes = t.ints }
-        var steps = [Int](repeating: 1, count: starts.count)
-        if let t = try constant(4, "steps"), t.count > 0 { steps = t.ints }
-        try require(axes.count == starts.count && steps.count == starts.count,
+        let axesList = axes ?? Array(0..<starts.count)
+        let stepList = steps ?? [Int](repeating: 1, count: starts.count)
+        try require(axesList.count == starts.count && stepList.count == starts.count,
                     "starts, ends, axes and steps must have the same length")
-        try require(!steps.contains(0), "steps \(steps) contain 0")
-        let normalized = try axes.map { try normalizeAxis($0, rank: rank) }
-        try require(Set(normalized).count == normalized.count, "axes \(axes) repeat an axis")
-        let op = Slice(starts: starts, ends: ends, axes: normalized, steps: steps)
+        try require(!stepList.contains(0), "steps \(stepList) contain 0")
+        let normalized = try axesList.map { try normalizeAxis($0, rank: rank) }
+        try require(Set(normalized).count == normalized.count, "axes \(axesList) repeat an axis")
+        let op = Slice(starts: starts, ends: ends, axes: normalized, steps: stepList)
         return [try emit1(.slice(op), [x])]
     }
 

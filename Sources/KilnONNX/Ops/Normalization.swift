@@ -13,6 +13,13 @@ extension NodeContext {
         if opset >= 14, try attr.int("training_mode", default: 0) != 0 {
             return try batchNormalizationTraining(operands, epsilon: epsilon)
         }
+        // Opsets 7–8: `spatial` = 0 normalizes each activation with its own statistics
+        // (scale, B, mean, var of shape C x D1 x …); with per-channel (rank-1) parameters it is
+        // the same as the default.
+        if opset < 9, try attr.int("spatial", default: 1) == 0 {
+            try require(operands[1...].allSatisfy { type($0).shape.rank <= 1 },
+                        "attribute 'spatial' = 0 with per-activation statistics is not supported")
+        }
         for i in 1..<max(outputCount, 1) where outputUsed(i) {
             throw KilnError("output \(i) ('\(outputName(i))') is used; it only exists in training mode")
         }

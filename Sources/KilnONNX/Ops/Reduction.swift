@@ -49,10 +49,18 @@ extension NodeContext {
         return [try emit1(.cumSum(op), [x])]
     }
 
-    /// TopK(X, K): K is a compile-time value; results are values and indices.
+    /// TopK(X, K): K is a compile-time value (before opset 10, the attribute `k`); results
+    /// are values and indices.
     func topK() throws -> [ValueID?] {
         let x = try input(0)
-        guard let k = try scalarValue(requiredConstant(1, "K"), "K") else { throw KilnError("K is empty") }
+        let k: Double
+        if opset < 10 {
+            guard let a = try attr.int("k") else { throw KilnError("attribute 'k' is missing") }
+            k = Double(a)
+        } else {
+            guard let v = try scalarValue(requiredConstant(1, "K"), "K") else { throw KilnError("K is empty") }
+            k = v
+        }
         let rank = type(x).shape.rank
         let op = TopK(axis: try normalizeAxis(attr.int("axis", default: -1), rank: rank), k: Int(k),
                       largest: try attr.bool("largest", default: true), sorted: try attr.bool("sorted", default: true))

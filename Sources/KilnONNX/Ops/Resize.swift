@@ -1,7 +1,8 @@
 import KilnIR
 
-// Resize (opsets 11, 13, 18, 19) and the deprecated Upsample, both to `resize` with the
-// output shape and per-axis scales resolved at import.
+// Resize (opsets 10, 11, 13, 18, 19) and the deprecated Upsample, both to `resize` with the
+// output shape and per-axis scales resolved at import. Resize-10 is Upsample's definition
+// (scales only, asymmetric coordinates, nearest rounds down) that also allows scales below 1.
 
 extension NodeContext {
     /// Resize(X, roi?, scales?, sizes?).
@@ -14,6 +15,7 @@ extension NodeContext {
     ///    not_larger / not_smaller takes the min / max scale over the axes and rounds
     ///    `scale * in` half up.
     func resize() throws -> [ValueID?] {
+        if opset < 11 { return try upsample(downscale: true) }
         let x = try input(0)
         let dims = type(x).shape.dims
         let rank = dims.count
@@ -89,15 +91,20 @@ extension NodeContext {
     }
 
     /// Upsample(X, scales): `out = floor(in * scale)` with asymmetric coordinates, nearest
-    /// rounding down (the pre-Resize behaviour) or linear interpolation.
-    func upsample() throws -> [ValueID?] {
+    /// rounding down (the pre-Resize behaviour) or linear interpolation. Scales must be at
+    /// least 1 unless `downscale` (Resize-10, which only asks them to be positive).
+    func upsample(downscale: Bool = false) throws -> [ValueID?] {
         let x = try input(0)
         let dims = type(x).shape.dims
         let scales = try constant(1, "scales")?.floats ?? attr.floats("scales")
         guard let scales, scales.count == dims.count else {
             throw KilnError("scales must have one entry per axis of \(type(x).shape)")
         }
-        try require(scales.allSatisfy { $0 >= 1 }, "scales \(scales) must be at least 1")
+        if downscale {
+            try require(scales.allSatisfy { $0 > 0 && $0.isFinite }, "scales \(scales) must be positive")
+        } else {
+            try require(scales.allSatisfy { $0 >= 1 && $0.isFinite }, "scales \(scales) must be at least 1")
+        }
         let modeName = try attr.string("mode", default: "nearest")
         let mode: ResizeMode
         switch modeName {
@@ -105,6 +112,7 @@ extension NodeContext {
         case "linear", "bilinear": mode = .linear
         default: throw attr.invalid("mode", "= '\(modeName)' is not supported")
         }
+        try require(zip(dims, scales).allSatisfy { Double($0) * Double($1) < 1e12 }, "scales \(scales) give an output too large")
         let sizes = zip(dims, scales).map { Int((Double($0) * Double($1)).rounded(.down)) }
         let op = Resize(mode: mode, coordinateTransform: .asymmetric, nearestMode: .floor, cubicCoeffA: -0.75,
                         excludeOutside: false, extrapolationValue: 0, antialias: false,

@@ -117,7 +117,7 @@ extension NodeContext {
     }
 
     /// Dropout at inference: an identity. `training_mode` must be false (or the ratio 0);
-    /// the mask output, if used, is an all-true constant.
+    /// the mask output, if used, is an all-true (before opset 10: all-ones) constant.
     func dropout() throws -> [ValueID?] {
         let x = try input(0)
         if let t = try constant(2, "training_mode"), let v = try scalarValue(t, "training_mode"), v != 0 {
@@ -128,7 +128,9 @@ extension NodeContext {
         }
         let y = try emit1(.identity(Identity()), [x])
         guard outputUsed(1) else { return [y] }
-        let mask = Tensor(.bool, type(x).shape, int64s: [Int64](repeating: 1, count: type(x).shape.elementCount))
+        // The mask is bool from opset 10; before, it has X's element type (all ones).
+        let maskType: DType = opset >= 10 ? .bool : type(x).dtype
+        let mask = Tensor(maskType, type(x).shape, doubles: [Double](repeating: 1, count: type(x).shape.elementCount))
         return [y, importer.constant(mask, name: outputName(1), nodeName: "\(baseName)/mask")]
     }
 }

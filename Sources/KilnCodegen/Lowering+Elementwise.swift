@@ -38,6 +38,7 @@ extension UnaryOp {
         case .softsign: return (.softsign, 0, 0)
         case .mish: return (.mish, 0, 0)
         case .hardSwish: return (.hardSwish, 0, 0)
+        case .silu: return (.silu, 0, 0)
         case .leakyRelu(let a): return (.leakyRelu, a, 0)
         case .elu(let a): return (.elu, a, 0)
         case .selu(let a, let g): return (.selu, a, g)

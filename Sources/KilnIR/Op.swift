@@ -222,6 +222,7 @@ extension UnaryOp {
         case .softsign: return "softsign"
         case .mish: return "mish"
         case .hardSwish: return "hard_swish"
+        case .silu: return "silu"
         case .leakyRelu: return "leaky_relu"
         case .elu: return "elu"
         case .selu: return "selu"

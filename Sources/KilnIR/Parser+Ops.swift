@@ -105,7 +105,7 @@ extension Parser {
     static let plainUnaryOps: [String: UnaryOp] = {
         let ops: [UnaryOp] = [.abs, .neg, .exp, .log, .sqrt, .reciprocal, .floor, .ceil, .round, .sign, .erf,
                               .sin, .cos, .tan, .asin, .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh,
-                              .not, .isNaN, .isInf, .relu, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish]
+                              .not, .isNaN, .isInf, .relu, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish, .silu]
         return Dictionary(ops.map { ($0.mnemonic, $0) }, uniquingKeysWith: { first, _ in first })
     }()
 

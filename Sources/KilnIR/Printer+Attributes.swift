@@ -171,7 +171,7 @@ extension Printer {
         switch u {
         case .abs, .neg, .exp, .log, .sqrt, .reciprocal, .floor, .ceil, .round, .sign, .erf,
              .sin, .cos, .tan, .asin, .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh,
-             .not, .isNaN, .isInf, .relu, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish:
+             .not, .isNaN, .isInf, .relu, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish, .silu:
             return []
         case .leakyRelu(let alpha), .elu(let alpha), .celu(let alpha), .thresholdedRelu(let alpha):
             return [("alpha", .float(alpha))]

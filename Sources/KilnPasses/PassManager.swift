@@ -14,6 +14,7 @@ public enum PassManager {
         QuantizeDynamic(),
         FuseLayerNorm(),
         FuseGelu(),
+        FuseSilu(),
         FuseAttention(),
         FuseActivation(),
         FuseElementwise(),
@@ -31,7 +32,7 @@ public enum PassManager {
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
         case .o2, .o3:
             return ["canonicalize", "fold-qdq", "fold-constants", "fold-dynamic-quant", "eliminate-common-subexpressions", "canonicalize",
-                    "fuse-layernorm", "fuse-gelu", "fuse-attention",
+                    "fuse-layernorm", "fuse-gelu", "fuse-silu", "fuse-attention",
                     "fold-batchnorm", "fuse-activation", "fuse-elementwise", "eliminate-dead-code"]
         }
     }

@@ -6,7 +6,7 @@ final class TextFormRoundTripTests: XCTestCase {
     static let unaryOps: [UnaryOp] = [
         .abs, .neg, .exp, .log, .sqrt, .reciprocal, .floor, .ceil, .round, .sign, .erf,
         .sin, .cos, .tan, .asin, .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh,
-        .not, .isNaN, .isInf, .relu, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish,
+        .not, .isNaN, .isInf, .relu, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish, .silu,
         .leakyRelu(alpha: 0.01), .elu(alpha: 1), .selu(alpha: 1.6732632, gamma: 1.050701), .celu(alpha: 2.5),
         .hardSigmoid(alpha: 0.2, beta: 0.5), .thresholdedRelu(alpha: -1e-07), .gelu(tanh: true), .gelu(tanh: false),
     ]
@@ -53,9 +53,10 @@ final class TextFormRoundTripTests: XCTestCase {
         case .hardSigmoid: return 36
         case .thresholdedRelu: return 37
         case .gelu: return 38
+        case .silu: return 39
         }
     }
-    static let unaryCaseCount = 39
+    static let unaryCaseCount = 40
 
     /// One index per `Op` case; adding a case breaks this switch until it is covered.
     static func opCaseIndex(_ op: Op) -> Int {

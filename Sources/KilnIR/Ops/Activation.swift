@@ -48,7 +48,7 @@ extension UnaryOp {
     /// Activation functions (as opposed to math and predicates): the ones an op may fuse.
     public var isActivation: Bool {
         switch self {
-        case .relu, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish, .leakyRelu, .elu, .selu, .celu,
+        case .relu, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish, .silu, .leakyRelu, .elu, .selu, .celu,
              .hardSigmoid, .thresholdedRelu, .gelu:
             return true
         case .abs, .neg, .exp, .log, .sqrt, .reciprocal, .floor, .ceil, .round, .sign, .erf,

@@ -51,6 +51,7 @@ private func unaryFloatFunction(_ op: UnaryOp) -> (Double) -> Double {
     case .softsign: return { $0 / (1 + abs($0)) }
     case .mish: return { $0 * tanh(softplus($0)) }
     case .hardSwish: return { $0 * max(0, min(1, $0 / 6 + 0.5)) }
+    case .silu: return { $0 * sigmoid($0) }
     case .leakyRelu(let alpha):
         let a = Double(alpha)
         return { $0 < 0 ? a * $0 : $0 }
@@ -100,7 +101,7 @@ private func unaryIntegerFunction(_ op: UnaryOp, signed: Bool) -> ((Int64) -> In
     case .not: return { $0 == 0 ? 1 : 0 }
     case .exp, .log, .sqrt, .reciprocal, .floor, .ceil, .round, .erf,
          .sin, .cos, .tan, .asin, .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh,
-         .isNaN, .isInf, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish,
+         .isNaN, .isInf, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish, .silu,
          .leakyRelu, .elu, .selu, .celu, .hardSigmoid, .thresholdedRelu, .gelu:
         return nil
     }

@@ -9,6 +9,9 @@ public enum UnaryOp: Hashable, Sendable {
     case not, isNaN, isInf
     // activations
     case relu, sigmoid, tanh, softplus, softsign, mish, hardSwish
+    /// SiLU (Swish with alpha 1): `x · sigmoid(x)`; only fuse-silu creates it (ONNX has no
+    /// such op: exporters write Mul(x, Sigmoid(x)), opset 24 Swish imports as that).
+    case silu
     case leakyRelu(alpha: Float)
     case elu(alpha: Float)
     case selu(alpha: Float, gamma: Float)
@@ -66,7 +69,7 @@ extension UnaryOp {
         case .neg, .relu: return .signedOrFloat
         case .exp, .log, .sqrt, .reciprocal, .floor, .ceil, .round, .erf,
              .sin, .cos, .tan, .asin, .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh,
-             .isNaN, .isInf, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish,
+             .isNaN, .isInf, .sigmoid, .tanh, .softplus, .softsign, .mish, .hardSwish, .silu,
              .leakyRelu, .elu, .selu, .celu, .hardSigmoid, .thresholdedRelu, .gelu:
             return .float
         }

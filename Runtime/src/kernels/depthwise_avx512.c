@@ -47,23 +47,27 @@ KILN_AVX512 void kiln_dw3x3_plane_avx512(const float *in, int64_t h, int64_t w, 
             m[0] = m[1] = m[2] = 0;
         }
         for (int64_t oh = 0; oh < oh_n; oh++) {
-            __m512 acc = vb;
+            __m512 acc = vb, acc1 = _mm512_setzero_ps();   /* kernel row 1 in a second chain */
             for (int64_t ki = 0; ki < 3; ki++) {
                 int64_t ih = oh * sh - pt + ki;
                 if (ih < 0 || ih >= h) continue;
                 const float *r = in + ih * w + base;
+                __m512 t = ki == 1 ? acc1 : acc;
                 if (sw == 1) {
-                    acc = _mm512_fmadd_ps(wv[3 * ki], _mm512_maskz_loadu_ps(m[0], r), acc);
-                    acc = _mm512_fmadd_ps(wv[3 * ki + 1], _mm512_maskz_loadu_ps(m[1], r + 1), acc);
-                    acc = _mm512_fmadd_ps(wv[3 * ki + 2], _mm512_maskz_loadu_ps(m[2], r + 2), acc);
+                    t = _mm512_fmadd_ps(wv[3 * ki], _mm512_maskz_loadu_ps(m[0], r), t);
+                    t = _mm512_fmadd_ps(wv[3 * ki + 1], _mm512_maskz_loadu_ps(m[1], r + 1), t);
+                    t = _mm512_fmadd_ps(wv[3 * ki + 2], _mm512_maskz_loadu_ps(m[2], r + 2), t);
                 } else {
                     __m512 a = _mm512_maskz_loadu_ps(ma, r), b = _mm512_maskz_loadu_ps(mb, r + 16);
                     __m512 a2 = _mm512_maskz_loadu_ps(ma2, r + 2), b2 = _mm512_maskz_loadu_ps(mb2, r + 18);
-                    acc = _mm512_fmadd_ps(wv[3 * ki], _mm512_permutex2var_ps(a, even, b), acc);
-                    acc = _mm512_fmadd_ps(wv[3 * ki + 1], _mm512_permutex2var_ps(a, odd, b), acc);
-                    acc = _mm512_fmadd_ps(wv[3 * ki + 2], _mm512_permutex2var_ps(a2, even, b2), acc);
+                    t = _mm512_fmadd_ps(wv[3 * ki], _mm512_permutex2var_ps(a, even, b), t);
+                    t = _mm512_fmadd_ps(wv[3 * ki + 1], _mm512_permutex2var_ps(a, odd, b), t);
+                    t = _mm512_fmadd_ps(wv[3 * ki + 2], _mm512_permutex2var_ps(a2, even, b2), t);
                 }
+                if (ki == 1) acc1 = t;
+                else acc = t;
             }
+            acc = _mm512_add_ps(acc, acc1);
             /* max/min return their second operand on NaN: a NaN passes through. */
             if (relu) acc = _mm512_max_ps(_mm512_setzero_ps(), acc);
             else if (clip) acc = _mm512_min_ps(hi_c, _mm512_max_ps(lo_c, acc));

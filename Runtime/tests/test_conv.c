@@ -294,6 +294,12 @@ void test_conv(void) {
         {2, 5, 3, 11, 200, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
         {1, 290, 4, 4, 11, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
         {1, 29, 8, 9, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, P, 0, 0},
+        /* narrow outputs (under 32 wide: AVX-512 im2col by gathers): blocks starting mid-row,
+         * pads 2, stride 2 with dilation, 5x5, 1-wide */
+        {1, 5, 40, 30, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, P, 0, 0},
+        {2, 3, 23, 19, 8, 3, 3, 2, 2, 1, 0, 2, 1, 2, 2, 1, 1, 2, P, 0, 0},
+        {1, 6, 12, 12, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 3, P, 0, 0},
+        {1, 4, 9, 1, 5, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0, P, 0, 0},
         /* Winograd F(4x4, 3x3): partial tiles, asymmetric / no / large pads, M around the
          * panels, C over one 256-channel slice, batch 2, tile blocks, every activation */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0},

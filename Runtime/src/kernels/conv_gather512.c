@@ -1,0 +1,68 @@
+/* conv_gather512.c — CONV2D_PACKED's im2col block for narrow outputs on AVX-512 CPUs: one
+ * masked gather per tap and 16 columns, instead of one copy per tap and output row.
+ *
+ * With rows of 4..31 outputs, pack_block's runs are a few floats each and their loop
+ * control costs more than the copy (half of the VAE decoder's time). Here, per block, the
+ * columns' input offsets (oh*sh - pt)*W + ow*sw - pl and their row / column validity per
+ * kernel row ki and column kj are computed once; every tap row is then, per 16 columns,
+ * a gather from the tap's plane with the lanes whose input pixel exists (the rest zero,
+ * which is the padding). Same layout as pack_block: row stride ld, zeros past nb. */
+#include "common.h"
+
+#ifdef KILN_HAVE_AVX512
+#include <immintrin.h>
+
+#define GMAX_CHUNKS 16          /* blocks of at most 256 columns */
+#define GMAX_TAPS 8             /* kh, kw at most 8 */
+
+KILN_AVX512 void kiln_conv_gather_block512(const float *x, int64_t h, int64_t w, int64_t ow_n,
+                                           const kiln_conv_attrs *a, int64_t k0, size_t kc, int64_t c0, int64_t nb,
+                                           float *ws, size_t ld) {
+    const int64_t chunks = (nb + 15) / 16;
+    __m512i base[GMAX_CHUNKS];
+    __mmask16 rowok[GMAX_TAPS][GMAX_CHUNKS], colok[GMAX_TAPS][GMAX_CHUNKS];
+    for (int64_t q = 0; q < chunks; q++) {
+        int32_t b[16];
+        int64_t ohs[16], ows[16];
+        for (int l = 0; l < 16; l++) {
+            int64_t col = c0 + q * 16 + l;
+            ohs[l] = col / ow_n;
+            ows[l] = col % ow_n;
+            b[l] = (int32_t)((ohs[l] * a->sh - a->pt) * w + ows[l] * a->sw - a->pl);
+        }
+        base[q] = _mm512_loadu_si512(b);
+        __mmask16 live = (__mmask16)(nb - q * 16 >= 16 ? 0xFFFF : (1u << (nb - q * 16)) - 1);
+        for (int64_t ki = 0; ki < a->kh; ki++) {
+            __mmask16 m = 0;
+            for (int l = 0; l < 16; l++) {
+                int64_t ih = ohs[l] * a->sh - a->pt + ki * a->dh;
+                if (ih >= 0 && ih < h) m |= (__mmask16)(1u << l);
+            }
+            rowok[ki][q] = m & live;
+        }
+        for (int64_t kj = 0; kj < a->kw; kj++) {
+            __mmask16 m = 0;
+            for (int l = 0; l < 16; l++) {
+                int64_t iw = ows[l] * a->sw - a->pl + kj * a->dw;
+                if (iw >= 0 && iw < w) m |= (__mmask16)(1u << l);
+            }
+            colok[kj][q] = m;
+        }
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    int64_t kj = k0 % a->kw, ki = (k0 / a->kw) % a->kh, ci = k0 / (a->kw * a->kh);
+    for (size_t kk = 0; kk < kc; kk++) {
+        const float *tap = x + ci * h * w + ki * a->dh * w + kj * a->dw;
+        float *d = ws + kk * ld;
+        for (int64_t q = 0; q < chunks; q++) {
+            __mmask16 m = rowok[ki][q] & colok[kj][q];
+            _mm512_storeu_ps(d + q * 16, _mm512_mask_i32gather_ps(zero, m, base[q], tap, 4));
+        }
+        for (size_t i = (size_t)chunks * 16; i < ld; i += 16) _mm512_storeu_ps(d + i, zero);
+        if (++kj == a->kw) {
+            kj = 0;
+            if (++ki == a->kh) { ki = 0; ci++; }
+        }
+    }
+}
+#endif

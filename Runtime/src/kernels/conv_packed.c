@@ -14,7 +14,7 @@
  * The block (KC x NB floats) stays in L2, each strip in L1 while a chunk of panels
  * (slice_gemm) uses it. On AVX-512 CPUs kiln_gemm_panels_avx512 runs the same loop
  * with 6x32 tiles on the same packed weights. */
-#include "microkernel.h"
+#include "conv_packed.h"
 
 #define KC 256
 #ifndef KC512
@@ -26,14 +26,6 @@
  * one strip, so consecutive rows do not map to the same few L1 sets (a plain 1 KB stride
  * would leave a 256-row strip only 4 sets x 8 ways). */
 static size_t block_stride(int64_t nb) { return (size_t)((nb + KILN_NR - 1) / KILN_NR * KILN_NR + KILN_NR); }
-
-typedef struct cp_params {
-    kiln_conv_attrs a;
-    int64_t n, c, h, w, m, oh, ow, kdim, ohw, panels, kstep;
-    int pointwise;
-    int gather;                  /* AVX-512 and narrow rows: im2col by gathers */
-    kiln_isa isa;                /* chosen at load (isa.c) */
-} cp_params;
 
 #ifdef KILN_HAVE_AVX512
 /* pack_block by masked gathers (conv_gather512.c), for outputs under 32 wide. */
@@ -72,6 +64,13 @@ static kiln_status check_cp(kiln_check *c) {
     if (y->dims[0] != p->n || y->dims[2] != p->oh || y->dims[3] != p->ow)
         return kiln_check_fail(c, "result shape does not match [N, M, %lld, %lld]", (long long)p->oh, (long long)p->ow);
     if (b && (b->dtype != KILN_F32 || b->count != (uint64_t)p->m)) return kiln_check_fail(c, "bias must be f32 [M]");
+    return kiln_cp_init(c, p);
+}
+
+kiln_status kiln_cp_init(kiln_check *c, cp_params *p) {
+    const kiln_conv_attrs *a = &p->a;
+    p->panels = (p->m + KILN_MR - 1) / KILN_MR;
+    p->kdim = p->c * a->kh * a->kw;
     p->ohw = p->oh * p->ow;
     p->pointwise = a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 && a->pt == 0 && a->pl == 0 && a->pb == 0 &&
                    a->pr == 0;
@@ -231,11 +230,8 @@ static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
     }
 }
 
-static void run_cp(const kiln_exec *e, const kiln_instr *ins) {
-    const cp_params *p = ins->params;
-    cp_job j = {p, KILN_IN(e, ins, 0), KILN_IN(e, ins, 1),
-                ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2), KILN_OUT(e, ins, 0),
-                e->workspace, e->workspace_floats, (p->ohw + NB - 1) / NB, 1, p->panels};
+void kiln_cp_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y) {
+    cp_job j = {p, x, w, bias, y, e->workspace, e->workspace_floats, (p->ohw + NB - 1) / NB, 1, p->panels};
     /* Too few column blocks to keep every thread busy: split the panels as well. */
     if (e->threads > 1 && j.blocks * p->n < 2 * (int64_t)e->threads) {
         int64_t want = (2 * (int64_t)e->threads + j.blocks * p->n - 1) / (j.blocks * p->n);
@@ -243,6 +239,11 @@ static void run_cp(const kiln_exec *e, const kiln_instr *ins) {
         j.parts = (p->panels + j.panels_per_part - 1) / j.panels_per_part;
     }
     kiln_parallel_for(e, (size_t)(p->n * j.blocks * j.parts), cp_items, &j);
+}
+
+static void run_cp(const kiln_exec *e, const kiln_instr *ins) {
+    kiln_cp_run(e, ins->params, KILN_IN(e, ins, 0), KILN_IN(e, ins, 1),
+                ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2), KILN_OUT(e, ins, 0));
 }
 
 const kiln_kernel kiln_k_conv2d_packed = {KILN_OP_CONV2D_PACKED, "conv2d_packed", KILN_CONV_ATTR_SIZE, 2, 3, 1, 1, 0,

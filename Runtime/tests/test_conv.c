@@ -300,6 +300,9 @@ void test_conv(void) {
         {2, 3, 23, 19, 8, 3, 3, 2, 2, 1, 0, 2, 1, 2, 2, 1, 1, 2, P, 0, 0},
         {1, 6, 12, 12, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 3, P, 0, 0},
         {1, 4, 9, 1, 5, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0, P, 0, 0},
+        /* stride 2, 32+ wide (AVX-512 stride-2 runs with masked tails): a 7x7/2 stem, 3x3/2 */
+        {1, 3, 41, 75, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, P, 0, 0},
+        {1, 2, 9, 70, 5, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1, 1, 2, P, 0, 0},
         /* Winograd F(4x4, 3x3) (uncapped on AVX-512, outputs up to 16x16 with C*M <= 4096 run the
          * packed direct kernel instead): partial tiles, asymmetric / no / large pads, M around the
          * panels, C over one 256-channel slice, batch 2, tile blocks, every activation */

@@ -6,7 +6,8 @@
  * columns' input offsets (oh*sh - pt)*W + ow*sw - pl and their row / column validity per
  * kernel row ki and column kj are computed once; every tap row is then, per 16 columns,
  * a gather from the tap's plane with the lanes whose input pixel exists (the rest zero,
- * which is the padding). Same layout as pack_block: row stride ld, zeros past nb. */
+ * which is the padding). Same layout as pack_block: row stride ld, zeros past nb.
+ * kiln_copy_stride2_avx512: pack_block's stride-2 runs on AVX-512 CPUs. */
 #include "common.h"
 
 #ifdef KILN_HAVE_AVX512
@@ -63,6 +64,25 @@ KILN_AVX512 void kiln_conv_gather_block512(const float *x, int64_t h, int64_t w,
             kj = 0;
             if (++ki == a->kh) { ki = 0; ci++; }
         }
+    }
+}
+
+/* dst[i] = src[2 i] for i < n (stride-2 im2col runs, e.g. the 7x7/2 stem): 32 inputs per
+ * 16 outputs, even lanes by one two-source permute; the tail with lane masks (masked-off
+ * lanes are not read). */
+KILN_AVX512 void kiln_copy_stride2_avx512(float *dst, const float *src, int64_t n) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 a = _mm512_loadu_ps(src + 2 * i), b = _mm512_maskz_loadu_ps(0x7FFF, src + 2 * i + 16);
+        _mm512_storeu_ps(dst + i, _mm512_permutex2var_ps(a, even, b));
+    }
+    if (i < n) {
+        int64_t len = 2 * (n - i) - 1;           /* inputs read: src[2i .. 2n-2] */
+        __mmask16 ma = (__mmask16)(len >= 16 ? 0xFFFF : (1u << len) - 1);
+        __mmask16 mb = (__mmask16)(len <= 16 ? 0 : (1u << (len - 16)) - 1);
+        __m512 a = _mm512_maskz_loadu_ps(ma, src + 2 * i), b = _mm512_maskz_loadu_ps(mb, src + 2 * i + 16);
+        _mm512_mask_storeu_ps(dst + i, (__mmask16)((1u << (n - i)) - 1), _mm512_permutex2var_ps(a, even, b));
     }
 }
 #endif

@@ -31,6 +31,7 @@ static size_t block_stride(int64_t nb) { return (size_t)((nb + KILN_NR - 1) / KI
 /* pack_block by masked gathers (conv_gather512.c), for outputs under 32 wide. */
 void kiln_conv_gather_block512(const float *x, int64_t h, int64_t w, int64_t ow_n, const kiln_conv_attrs *a, int64_t k0,
                                size_t kc, int64_t c0, int64_t nb, float *ws, size_t ld);
+void kiln_copy_stride2_avx512(float *dst, const float *src, int64_t n);   /* dst[i] = src[2i] */
 #endif
 
 static kiln_status check_cp(kiln_check *c) {
@@ -121,6 +122,9 @@ static void pack_block(const cp_params *p, const float *x, int64_t k0, size_t kc
                 const float *restrict row = plane + ih * p->w + off;   /* row[ow * sw] */
                 for (int64_t ow = ow0; ow < l; ow++) dd[ow] = 0.0f;
                 if (sw == 1) for (int64_t ow = l; ow < h; ow++) dd[ow] = row[ow];
+#ifdef KILN_HAVE_AVX512
+                else if (sw == 2 && p->isa == KILN_ISA_AVX512) kiln_copy_stride2_avx512(dd + l, row + 2 * l, h - l);
+#endif
                 else for (int64_t ow = l; ow < h; ow++) dd[ow] = row[ow * sw];
                 for (int64_t ow = h; ow < ow1; ow++) dd[ow] = 0.0f;
             }

@@ -245,6 +245,12 @@ void kiln_cp_run(const kiln_exec *e, const cp_params *p, const float *x, const f
     kiln_parallel_for(e, (size_t)(p->n * j.blocks * j.parts), cp_items, &j);
 }
 
+void kiln_cp_pack_oihw(int64_t m, int64_t k, const uint8_t *g, float *u) {
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t t = 0; t < k; t++)
+            u[((r / KILN_MR) * k + t) * KILN_MR + r % KILN_MR] = kiln_rdf32(g + 4 * (size_t)(r * k + t));
+}
+
 static void run_cp(const kiln_exec *e, const kiln_instr *ins) {
     kiln_cp_run(e, ins->params, KILN_IN(e, ins, 0), KILN_IN(e, ins, 1),
                 ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2), KILN_OUT(e, ins, 0));

@@ -18,5 +18,8 @@ typedef struct cp_params {
 kiln_status kiln_cp_init(kiln_check *c, cp_params *p);
 /* y = conv(x) with weights w packed [ceil(M/6), C*kh*kw, 6], plus bias (or NULL), act. */
 void kiln_cp_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y);
+/* OIHW weight bytes g [m, k] (k = C*kh*kw, little-endian f32) -> panels u [ceil(m/6), k, 6]
+ * (u zeroed by the caller: the rows past m stay zero). */
+void kiln_cp_pack_oihw(int64_t m, int64_t k, const uint8_t *g, float *u);
 
 #endif

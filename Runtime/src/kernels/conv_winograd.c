@@ -39,13 +39,6 @@ static int wg_direct_pays(const wg_params *p) {
     return p->isa == KILN_ISA_AVX512 && p->oh * p->ow <= 256 && p->c * p->m <= 64 * 64;
 }
 
-/* g [M, C, 3, 3] -> CONV2D_PACKED's panels [P, 9C, 6] (zeros past M). */
-static void wg_pack_direct(const wg_params *p, const uint8_t *g, float *u) {
-    int64_t k = 9 * p->c;
-    for (int64_t m = 0; m < p->m; m++)
-        for (int64_t t = 0; t < k; t++)
-            u[((m / KILN_MR) * k + t) * KILN_MR + m % KILN_MR] = kiln_rdf32(g + 4 * (size_t)(m * k + t));
-}
 
 /* g [M, C, 3, 3] -> u [36, P, C, 6]: u = G g G^T per (m, c), in double, rounded once. */
 static void wg_transform(const wg_params *p, const uint8_t *g, float *u) {
@@ -128,7 +121,7 @@ static kiln_status check_wg(kiln_check *c) {
     if (p->direct) {
         p->cp.a = p->a;
         p->cp.n = p->n; p->cp.c = p->c; p->cp.h = p->h; p->cp.w = p->w; p->cp.m = p->m; p->cp.oh = p->oh; p->cp.ow = p->ow;
-        wg_pack_direct(p, w->data, p->u);
+        kiln_cp_pack_oihw(p->m, 9 * p->c, w->data, p->u);
         return kiln_cp_init(c, &p->cp);
     }
     wg_transform(p, w->data, p->u);

@@ -28,7 +28,7 @@
 static size_t block_stride(int64_t nb) { return (size_t)((nb + KILN_NR - 1) / KILN_NR * KILN_NR + KILN_NR); }
 
 #ifdef KILN_HAVE_AVX512
-/* pack_block by masked gathers (conv_gather512.c), for outputs under 32 wide. */
+/* pack_block by masked loads or gathers (conv_gather512.c). */
 void kiln_conv_gather_block512(const float *x, int64_t h, int64_t w, int64_t ow_n, const kiln_conv_attrs *a, int64_t k0,
                                size_t kc, int64_t c0, int64_t nb, float *ws, size_t ld);
 void kiln_copy_stride2_avx512(float *dst, const float *src, int64_t n);   /* dst[i] = src[2i] */
@@ -85,8 +85,8 @@ kiln_status kiln_cp_init(kiln_check *c, cp_params *p) {
     } else {
         p->kstep = KC;
     }
-    p->gather = p->isa == KILN_ISA_AVX512 && !p->pointwise && p->ow < 32 && a->kh <= 8 && a->kw <= 8 &&
-                p->h * p->w < ((int64_t)1 << 28) && NB <= 256;
+    p->gather = p->isa == KILN_ISA_AVX512 && !p->pointwise && (p->ow < 32 || (a->sw == 1 && p->ow >= 4)) &&
+                a->kh <= 8 && a->kw <= 8 && p->h * p->w < ((int64_t)1 << 28) && NB <= 256;
     kiln_need_workspace(c, (size_t)KC * block_stride(NB));
     return kiln_check_gemm_dims(c, p->m, p->ohw, p->kdim);
 }

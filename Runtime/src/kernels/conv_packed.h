@@ -9,7 +9,7 @@ typedef struct cp_params {
     kiln_conv_attrs a;
     int64_t n, c, h, w, m, oh, ow, kdim, ohw, panels, kstep;
     int pointwise;
-    int gather;                  /* AVX-512 and narrow rows: im2col by gathers */
+    int gather;                  /* AVX-512: im2col by masked loads / gathers (conv_gather512.c) */
     kiln_isa isa;                /* chosen at load (isa.c) */
 } cp_params;
 

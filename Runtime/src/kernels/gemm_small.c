@@ -18,7 +18,8 @@
  *   broadcasts, eight FMAs).
  * Then C = alpha * acc (+ beta * C when beta != 0). The portable path (same loops in plain
  * C) is always built and is what the tests compare the AVX2 path with. On AVX-512 CPUs
- * (simd 2) the op(B) = B panels are 8 x 16 in zmm registers with lane-masked tails. */
+ * (simd 2) the op(B) = B panels are 8 x 16 in zmm registers with lane-masked tails, and
+ * the op(B) = B^T dot products go 16 taps per step. */
 #include "common.h"
 
 #include <string.h>
@@ -211,13 +212,45 @@ KILN_AVX512 static void rows_b512(size_t m, size_t n, size_t k, float alpha, con
     }
 }
 #define ROWS_B(simd) ((simd) == 2 ? rows_b512 : (simd) ? rows_b : rows_b_portable)
+
+#if SMALL_SIMD
+/* rows_bt on AVX-512 CPUs: the same eight B rows per A row, 16 taps per step, the k % 16
+ * tail by lane masks (zeros add nothing); each accumulator's halves are added, then the
+ * AVX2 transpose-add tree. Half the FMAs of the AVX2 loop (an LSTM's state products). */
+KILN_AVX512 static void rows_bt512(size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                                   const float *b, size_t ldb, float beta, float *c, size_t ldc) {
+    size_t j0 = 0;
+    for (; j0 + 8 <= n; j0 += 8) {
+        const float *br = b + j0 * ldb;
+        for (size_t i = 0; i < m; i++) {
+            const float *ar = a + i * lda;
+            __m512 s[8];
+            for (int r = 0; r < 8; r++) s[r] = _mm512_setzero_ps();
+            for (size_t p = 0; p < k; p += 16) {
+                __mmask16 mk = (__mmask16)(k - p >= 16 ? 0xFFFF : (1u << (k - p)) - 1);
+                __m512 av = _mm512_maskz_loadu_ps(mk, ar + p);
+                for (int r = 0; r < 8; r++) s[r] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(mk, br + r * ldb + p), s[r]);
+            }
+            __m256 h[8];
+            for (int r = 0; r < 8; r++)
+                h[r] = _mm256_add_ps(_mm512_castps512_ps256(s[r]), _mm512_extractf32x8_ps(s[r], 1));
+            store8(c + i * ldc + j0, reduce8(h), 8, alpha, beta);
+        }
+    }
+    if (j0 < n) rows_bt_portable(m, n - j0, k, alpha, a, lda, b + j0 * ldb, ldb, beta, c + j0, ldc);
+}
+#define ROWS_BT(simd) ((simd) == 2 ? rows_bt512 : (simd) ? rows_bt : rows_bt_portable)
+#else
+#define ROWS_BT(simd) ((simd) ? rows_bt : rows_bt_portable)
+#endif
 #else
 #define ROWS_B(simd) ((simd) ? rows_b : rows_b_portable)
+#define ROWS_BT(simd) ((simd) ? rows_bt : rows_bt_portable)
 #endif
 
 static void run_rows(int simd, int bt, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                      const float *b, size_t ldb, float beta, float *c, size_t ldc) {
-    if (bt) (simd ? rows_bt : rows_bt_portable)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (bt) ROWS_BT(simd)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else ROWS_B(simd)(m, n, k, alpha, a, lda, 1, b, ldb, beta, c, ldc);
 }
 

@@ -170,7 +170,8 @@ void kiln_sgemm_portable(const kiln_exec *e, int trans_a, int trans_b, size_t m,
  * rows contiguous), N = 1, or K <= 1024 with N <= 64 (B not transposed) or at most 1M
  * multiply-adds (A rows contiguous when B is transposed); returns 0,
  * touching nothing, otherwise. The _path form picks the
- * SIMD (simd = 1, when built) or the portable loops, for tests. */
+ * SIMD (simd = 1 AVX2, 2 AVX-512 on CPUs that have it, when built) or the portable loops
+ * (0), for tests. */
 int kiln_sgemm_small(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                      const float *b, size_t ldb, float beta, float *c, size_t ldc);
 int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,

@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
         t[i] = now_ms() - t0;
     }
     qsort(t, (size_t)iters, sizeof *t, cmp);
-    printf("min %.3f ms  median %.3f ms\n", t[0], t[iters / 2]);
+    printf("min %.4f ms  median %.4f ms\n", t[0], t[iters / 2]);
     free(t);
     kiln_session_free(s);
     kiln_plan_free(plan);

@@ -267,6 +267,13 @@ void test_conv(void) {
         {1, 2, 5, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 0, D, 0, 0},   /* width 1 */
         {1, 2, 3, 2, 2, 3, 3, 1, 2, 0, 1, 0, 1, 1, 1, 2, 1, 0, D, 0, 0},   /* width 2, one row */
         {1, 2, 4, 3, 2, 3, 3, 2, 1, 0, 0, 0, 0, 1, 1, 2, 1, 1, D, 0, 0},   /* no padding, 3 wide */
+        /* MobileNet's narrow planes (7, 14 wide; stride 2 from 15, 29), 16-column chunks */
+        {1, 3, 7, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 2, D, 0, 0},
+        {1, 2, 14, 14, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, D, 0, 0},
+        {1, 2, 15, 15, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 2, D, 0, 0},
+        {1, 2, 29, 29, 4, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 2, 1, 3, D, 0, 0},
+        {1, 2, 6, 33, 2, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, 0, 1, D, 0, 0},
+        {1, 2, 5, 70, 2, 3, 3, 2, 1, 1, 0, 1, 2, 1, 1, 2, 1, 0, D, 0, 0},
         /* packed: M around the 6-row panels, columns around the 16-wide strips and 256-column
          * blocks, K over one 256-tap slice, every activation path */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},
@@ -287,7 +294,22 @@ void test_conv(void) {
         {2, 5, 3, 11, 200, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
         {1, 290, 4, 4, 11, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
         {1, 29, 8, 9, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, P, 0, 0},
-        /* Winograd F(4x4, 3x3): partial tiles, asymmetric / no / large pads, M around the
+        /* narrow outputs (under 32 wide: AVX-512 im2col by gathers): blocks starting mid-row,
+         * pads 2, stride 2 with dilation, 5x5, 1-wide */
+        {1, 5, 40, 30, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, P, 0, 0},
+        {2, 3, 23, 19, 8, 3, 3, 2, 2, 1, 0, 2, 1, 2, 2, 1, 1, 2, P, 0, 0},
+        {1, 6, 12, 12, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 3, P, 0, 0},
+        {1, 4, 9, 1, 5, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0, P, 0, 0},
+        {1, 3, 11, 13, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 1, P, 0, 0}, /* stride 1 dilated, 13 wide */
+        {1, 4, 5, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, P, 0, 0},    /* 25 columns: partial chunk */
+        {1, 2, 8, 4, 3, 3, 3, 1, 1, 0, 1, 2, 1, 1, 1, 1, 1, 0, P, 0, 0},    /* 4 wide: 4 rows per chunk */
+        {1, 3, 9, 70, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},   /* stride 1, 70 wide */
+        {2, 4, 6, 37, 9, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 2, P, 0, 0},   /* 5x5, 37 wide */
+        /* stride 2, 32+ wide (AVX-512 stride-2 runs with masked tails): a 7x7/2 stem, 3x3/2 */
+        {1, 3, 41, 75, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, P, 0, 0},
+        {1, 2, 9, 70, 5, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1, 1, 2, P, 0, 0},
+        /* Winograd F(4x4, 3x3) (uncapped on AVX-512, outputs up to 16x16 with C*M <= 4096 run the
+         * packed direct kernel instead): partial tiles, asymmetric / no / large pads, M around the
          * panels, C over one 256-channel slice, batch 2, tile blocks, every activation */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0},
         {2, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0},

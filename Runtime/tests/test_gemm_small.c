@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include "../src/internal.h"
+#include "../src/kernels/common.h"
 
 #include <math.h>
 
@@ -50,7 +51,9 @@ static void one(int simd, int ta, int tb, size_t m, size_t n, size_t k, float al
 
 void test_gemm_small(void) {
     const size_t ms[] = {1, 2, 3, 4, 5}, ns[] = {1, 5, 8, 16, 17, 33}, ks[] = {1, 7, 8, 64, 129};
-    for (int simd = 0; simd < 2; simd++)
+    /* simd 0: portable; 1: AVX2; 2: AVX-512 (only on CPUs that have it) */
+    const int simds = kiln_isa_detect() == KILN_ISA_AVX512 ? 3 : 2;
+    for (int simd = 0; simd < simds; simd++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++)
                 for (size_t mi = 0; mi < 5; mi++)
@@ -62,7 +65,7 @@ void test_gemm_small(void) {
     /* N = 1 with many rows (a transposed conv of a 1x1 input); narrow C at many rows (row
      * tails 1..3, column tails); and shapes it declines (wide or transposed B, long K) */
     const size_t rows[] = {6, 37, 512}, cols[] = {16, 23, 64, 65};
-    for (int simd = 0; simd < 2; simd++)
+    for (int simd = 0; simd < simds; simd++)
         for (int ta = 0; ta < 2; ta++) {
             one(simd, ta, 0, 37, 1, 32, 1.0f, 0.0f, 0);
             for (size_t r = 0; r < 3; r++)

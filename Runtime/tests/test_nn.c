@@ -1,5 +1,6 @@
 /* test_nn.c — softmax, normalization, pooling, reductions, arg/cumsum/topk and resize
  * against ONNX Runtime values (expected.h); batch_norm against a naive loop. */
+#define _POSIX_C_SOURCE 200809L
 #include "test.h"
 #include "expected.h"
 
@@ -110,12 +111,23 @@ static void test_pools(void) {
                            {1, 19, 1, 3, 1, 2, 0, 1, 0, 1, 1, 1, 1},
                            {8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0},
                            {10, 11, 3, 2, 3, 2, 0, 1, 2, 0, 2, 2, 1},
-                           {5, 33, 3, 5, 1, 3, 1, 2, 1, 2, 1, 1, 1}};
-    for (size_t i = 0; i < sizeof naive / sizeof naive[0]; i++) {
-        pool_naive_case(naive[i], KILN_POOL_MAX, 0);
-        pool_naive_case(naive[i], KILN_POOL_AVERAGE, 0);
-        pool_naive_case(naive[i], KILN_POOL_AVERAGE, 1);
+                           {5, 33, 3, 5, 1, 3, 1, 2, 1, 2, 1, 1, 1},
+                           {9, 113, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0},
+                           {6, 47, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+                           {5, 35, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 0},
+                           {4, 40, 2, 3, 1, 2, 0, 0, 0, 1, 1, 2, 0}};
+    /* Every row path: the best ISA's (AVX-512 on such CPUs), AVX2's, the portable loop. */
+    static const char *const isas[] = {NULL, "avx2", "portable"};
+    for (int v = 0; v < 3; v++) {
+        if (isas[v]) setenv("KILN_FKERNELS", isas[v], 1);
+        else unsetenv("KILN_FKERNELS");
+        for (size_t i = 0; i < sizeof naive / sizeof naive[0]; i++) {
+            pool_naive_case(naive[i], KILN_POOL_MAX, 0);
+            pool_naive_case(naive[i], KILN_POOL_AVERAGE, 0);
+            pool_naive_case(naive[i], KILN_POOL_AVERAGE, 1);
+        }
     }
+    unsetenv("KILN_FKERNELS");
     int64_t lenet_avg[13] = {10, 10, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0}, s1_pad[13] = {16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0};
     pool_naive_case(lenet_avg, KILN_POOL_AVERAGE, 0);
     pool_naive_case(s1_pad, KILN_POOL_AVERAGE, 0);

@@ -14,11 +14,11 @@
  * The block (KC x NB floats) stays in L2, each strip in L1 while a chunk of panels
  * (slice_gemm) uses it. On AVX-512 CPUs kiln_gemm_panels_avx512 runs the same loop
  * with 6x32 tiles on the same packed weights. */
-#include "microkernel.h"
+#include "conv_packed.h"
 
 #define KC 256
 #ifndef KC512
-#define KC512 128
+#define KC512 160
 #endif
 #define NB 256
 
@@ -27,12 +27,12 @@
  * would leave a 256-row strip only 4 sets x 8 ways). */
 static size_t block_stride(int64_t nb) { return (size_t)((nb + KILN_NR - 1) / KILN_NR * KILN_NR + KILN_NR); }
 
-typedef struct cp_params {
-    kiln_conv_attrs a;
-    int64_t n, c, h, w, m, oh, ow, kdim, ohw, panels;
-    int pointwise;
-    kiln_isa isa;                /* chosen at load (isa.c) */
-} cp_params;
+#ifdef KILN_HAVE_AVX512
+/* pack_block by masked loads or gathers (conv_gather512.c). */
+void kiln_conv_gather_block512(const float *x, int64_t h, int64_t w, int64_t ow_n, const kiln_conv_attrs *a, int64_t k0,
+                               size_t kc, int64_t c0, int64_t nb, float *ws, size_t ld);
+void kiln_copy_stride2_avx512(float *dst, const float *src, int64_t n);   /* dst[i] = src[2i] */
+#endif
 
 static kiln_status check_cp(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
@@ -65,48 +65,72 @@ static kiln_status check_cp(kiln_check *c) {
     if (y->dims[0] != p->n || y->dims[2] != p->oh || y->dims[3] != p->ow)
         return kiln_check_fail(c, "result shape does not match [N, M, %lld, %lld]", (long long)p->oh, (long long)p->ow);
     if (b && (b->dtype != KILN_F32 || b->count != (uint64_t)p->m)) return kiln_check_fail(c, "bias must be f32 [M]");
+    return kiln_cp_init(c, p);
+}
+
+kiln_status kiln_cp_init(kiln_check *c, cp_params *p) {
+    const kiln_conv_attrs *a = &p->a;
+    p->panels = (p->m + KILN_MR - 1) / KILN_MR;
+    p->kdim = p->c * a->kh * a->kw;
     p->ohw = p->oh * p->ow;
     p->pointwise = a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 && a->pt == 0 && a->pl == 0 && a->pb == 0 &&
                    a->pr == 0;
     p->isa = kiln_isa_detect();
+    /* AVX-512's 32-column B tiles take twice the L1 per tap: at most KC512 taps per slice,
+     * the slices balanced (K 147 is one slice, not 128 + 19: a short slice pays the C
+     * reload and store for little work). */
+    if (p->isa == KILN_ISA_AVX512) {
+        int64_t slices = (p->kdim + KC512 - 1) / KC512;
+        p->kstep = slices ? (p->kdim + slices - 1) / slices : KC512;
+    } else {
+        p->kstep = KC;
+    }
+    p->gather = p->isa == KILN_ISA_AVX512 && !p->pointwise && (p->ow < 32 || (a->sw == 1 && p->ow >= 4)) &&
+                a->kh <= 8 && a->kw <= 8 && p->h * p->w < ((int64_t)1 << 28) && NB <= 256;
     kiln_need_workspace(c, (size_t)KC * block_stride(NB));
     return kiln_check_gemm_dims(c, p->m, p->ohw, p->kdim);
 }
 
 /* im2col of taps [k0, k0+kc) x columns [c0, c0+nb) of image x into ws, row-major with row
  * stride block_stride(nb), zeros in the padding and past the last column. Per tap and
- * output row, the valid input columns are one run (a memcpy at stride 1). */
+ * output row, the valid input columns are one run, copied by a plain loop (the compiler
+ * vectorizes it; a memcpy call per run cost more than the copy on 4..16-wide rows); the
+ * output row and column advance without divisions. */
 static void pack_block(const cp_params *p, const float *x, int64_t k0, size_t kc, int64_t c0, int64_t nb, float *ws) {
     const kiln_conv_attrs *a = &p->a;
     size_t ld = block_stride(nb);
+    const int64_t oh_first = c0 / p->ow, ow_first = c0 % p->ow, sw = a->sw;
     for (size_t kk = 0; kk < kc; kk++) {
         int64_t k = k0 + (int64_t)kk;
         int64_t kj = k % a->kw, ki = (k / a->kw) % a->kh, ci = k / (a->kw * a->kh);
         const float *plane = x + ci * p->h * p->w;
-        float *dst = ws + kk * ld - c0;            /* dst[col] for absolute column col */
+        float *d = ws + kk * ld;                   /* d[i] for column c0 + i */
         int64_t off = kj * a->dw - a->pl;
-        int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->w - 1 - off, a->sw) + 1;
+        int64_t lo = kiln_ceil_div(-off, sw), hi = kiln_floor_div(p->w - 1 - off, sw) + 1;
         if (lo < 0) lo = 0;
         if (hi > p->ow) hi = p->ow;
         if (hi < lo) hi = lo;
-        for (int64_t col = c0; col < c0 + nb;) {
-            int64_t oh = col / p->ow, ow0 = col % p->ow;
-            int64_t ow1 = p->ow - ow0 < c0 + nb - col ? p->ow : ow0 + (c0 + nb - col);
+        int64_t oh = oh_first, ow0 = ow_first;
+        for (int64_t i = 0; i < nb; oh++, ow0 = 0) {
+            int64_t ow1 = p->ow - ow0 < nb - i ? p->ow : ow0 + (nb - i);
             int64_t ih = oh * a->sh - a->pt + ki * a->dh;
-            float *d = dst + col - ow0;            /* d[ow] */
+            float *restrict dd = d + i - ow0;      /* dd[ow] */
             int64_t l = lo > ow0 ? lo : ow0, h = hi < ow1 ? hi : ow1;
             if (ih < 0 || ih >= p->h || h <= l) {
-                memset(d + ow0, 0, sizeof(float) * (size_t)(ow1 - ow0));
+                for (int64_t ow = ow0; ow < ow1; ow++) dd[ow] = 0.0f;
             } else {
-                const float *row = plane + ih * p->w;
-                for (int64_t ow = ow0; ow < l; ow++) d[ow] = 0.0f;
-                if (a->sw == 1) memcpy(d + l, row + l + off, sizeof(float) * (size_t)(h - l));
-                else for (int64_t ow = l; ow < h; ow++) d[ow] = row[ow * a->sw + off];
-                for (int64_t ow = h; ow < ow1; ow++) d[ow] = 0.0f;
+                const float *restrict row = plane + ih * p->w + off;   /* row[ow * sw] */
+                for (int64_t ow = ow0; ow < l; ow++) dd[ow] = 0.0f;
+                if (sw == 1) for (int64_t ow = l; ow < h; ow++) dd[ow] = row[ow];
+#ifdef KILN_HAVE_AVX512
+                else if (sw == 2 && p->isa == KILN_ISA_AVX512) kiln_copy_stride2_avx512(dd + l, row + 2 * l, h - l);
+#endif
+                else for (int64_t ow = l; ow < h; ow++) dd[ow] = row[ow * sw];
+                for (int64_t ow = h; ow < ow1; ow++) dd[ow] = 0.0f;
             }
-            col += ow1 - ow0;
+            i += ow1 - ow0;
         }
-        for (size_t i = (size_t)nb; i < ld; i++) ws[kk * ld + i] = 0.0f;
+        for (size_t i = (size_t)nb; i < ld; i++) d[i] = 0.0f;
     }
 }
 
@@ -166,8 +190,7 @@ static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
         if (pb > p->panels) pb = p->panels;
         const float *x = j->x + n * p->c * p->h * p->w;
         float *y = j->y + n * p->m * p->ohw;
-        /* AVX-512's 32-column B tiles take twice the L1 per tap: half the K slice. */
-        const int64_t kstep = p->isa == KILN_ISA_AVX512 ? KC512 : KC;
+        const int64_t kstep = p->kstep;
         for (int64_t k0 = 0; k0 < p->kdim; k0 += kstep) {
             size_t kc = (size_t)(p->kdim - k0 < kstep ? p->kdim - k0 : kstep);
 #ifdef KILN_HAVE_AVX512
@@ -175,7 +198,11 @@ static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
                 /* 32-column tiles with masked edges: pointwise reads the input in place. */
                 const float *b = x + k0 * p->ohw + c0;
                 size_t ldb = (size_t)p->ohw;
-                if (!p->pointwise) {
+                if (p->gather) {
+                    kiln_conv_gather_block512(x, p->h, p->w, p->ow, &p->a, k0, kc, c0, nb, ws, block_stride(nb));
+                    b = ws;
+                    ldb = block_stride(nb);
+                } else if (!p->pointwise) {
                     pack_block(p, x, k0, kc, c0, nb, ws);
                     b = ws;
                     ldb = block_stride(nb);
@@ -207,11 +234,8 @@ static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
     }
 }
 
-static void run_cp(const kiln_exec *e, const kiln_instr *ins) {
-    const cp_params *p = ins->params;
-    cp_job j = {p, KILN_IN(e, ins, 0), KILN_IN(e, ins, 1),
-                ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2), KILN_OUT(e, ins, 0),
-                e->workspace, e->workspace_floats, (p->ohw + NB - 1) / NB, 1, p->panels};
+void kiln_cp_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y) {
+    cp_job j = {p, x, w, bias, y, e->workspace, e->workspace_floats, (p->ohw + NB - 1) / NB, 1, p->panels};
     /* Too few column blocks to keep every thread busy: split the panels as well. */
     if (e->threads > 1 && j.blocks * p->n < 2 * (int64_t)e->threads) {
         int64_t want = (2 * (int64_t)e->threads + j.blocks * p->n - 1) / (j.blocks * p->n);
@@ -219,6 +243,17 @@ static void run_cp(const kiln_exec *e, const kiln_instr *ins) {
         j.parts = (p->panels + j.panels_per_part - 1) / j.panels_per_part;
     }
     kiln_parallel_for(e, (size_t)(p->n * j.blocks * j.parts), cp_items, &j);
+}
+
+void kiln_cp_pack_oihw(int64_t m, int64_t k, const uint8_t *g, float *u) {
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t t = 0; t < k; t++)
+            u[((r / KILN_MR) * k + t) * KILN_MR + r % KILN_MR] = kiln_rdf32(g + 4 * (size_t)(r * k + t));
+}
+
+static void run_cp(const kiln_exec *e, const kiln_instr *ins) {
+    kiln_cp_run(e, ins->params, KILN_IN(e, ins, 0), KILN_IN(e, ins, 1),
+                ins->nin < 3 || ins->ids[2] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, 2), KILN_OUT(e, ins, 0));
 }
 
 const kiln_kernel kiln_k_conv2d_packed = {KILN_OP_CONV2D_PACKED, "conv2d_packed", KILN_CONV_ATTR_SIZE, 2, 3, 1, 1, 0,

@@ -13,9 +13,9 @@
  * input) in one pass, nine multiply-adds per pixel from registers, vectorized over ow;
  * the few border columns go tap by tap. The activation runs once per finished plane.
  * With AVX2+FMA the interior goes 8 outputs per step (stride 2 deinterleaves the input
- * with shuffles; the last partial step at stride 1 uses masked loads and stores); on
- * AVX-512 CPUs (isa.c) 16 per step (stride 2 deinterleaves with two-source permutes),
- * the last partial step with lane masks at both strides. */
+ * with shuffles; the last partial step at stride 1 uses masked loads and stores). On
+ * AVX-512 CPUs (isa.c) depthwise_avx512.c computes such planes whole, borders included,
+ * 16 columns per step with lane masks standing in for the padding. */
 #include "common.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -155,56 +155,9 @@ static int64_t dw3x3_avx2(const float *r0, const float *r1, const float *r2, con
 #endif
 
 #ifdef KILN_HAVE_AVX512
-/* Lanes [0, count) of a 16-lane mask (none for count <= 0). */
-KILN_AVX512 static inline __mmask16 dw_lanes(int64_t count) {
-    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
-
-/* 16 interior outputs at a time, the last step masked; does the whole interior. */
-KILN_AVX512 static int64_t dw3x3_avx512(const float *r0, const float *r1, const float *r2, const float *wk, float bias,
-                                        float *out, int64_t lo, int64_t hi, int64_t stride, int64_t off,
-                                        int64_t width) {
-    __m512 w[9], vb = _mm512_set1_ps(bias);
-    for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(wk[i]);
-    const float *rows[3] = {r0, r1, r2};
-    int64_t ow = lo;
-    if (stride == 1) {
-        for (; ow < hi; ow += 16) {
-            __mmask16 m = hi - ow >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (hi - ow)) - 1);
-            const int64_t i = ow + off;
-            __m512 acc = vb;
-            for (int k = 0; k < 3; k++) {
-                acc = _mm512_fmadd_ps(w[3 * k], _mm512_maskz_loadu_ps(m, rows[k] + i), acc);
-                acc = _mm512_fmadd_ps(w[3 * k + 1], _mm512_maskz_loadu_ps(m, rows[k] + i + 1), acc);
-                acc = _mm512_fmadd_ps(w[3 * k + 2], _mm512_maskz_loadu_ps(m, rows[k] + i + 2), acc);
-            }
-            _mm512_mask_storeu_ps(out + ow, m, acc);
-        }
-        return hi;
-    }
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    for (; ow < hi; ow += 16) {
-        /* n outputs read input columns i .. i + 2n: whole vectors while they stay in the
-         * row, lane masks for the last step (masked-off lanes are not read). */
-        const int64_t i = ow * 2 + off, n = hi - ow < 16 ? hi - ow : 16;
-        const int whole = n == 16 && i + 34 <= width;
-        const int64_t len = 2 * n + 1;
-        const __mmask16 ma = whole ? (__mmask16)0xFFFF : dw_lanes(len), mb = whole ? (__mmask16)0xFFFF : dw_lanes(len - 16);
-        const __mmask16 ma2 = whole ? (__mmask16)0xFFFF : dw_lanes(len - 2), mb2 = whole ? (__mmask16)0xFFFF : dw_lanes(len - 18);
-        __m512 acc = vb;
-        for (int k = 0; k < 3; k++) {
-            const float *r = rows[k] + i;
-            __m512 a = _mm512_maskz_loadu_ps(ma, r), b = _mm512_maskz_loadu_ps(mb, r + 16);
-            __m512 a2 = _mm512_maskz_loadu_ps(ma2, r + 2), b2 = _mm512_maskz_loadu_ps(mb2, r + 18);
-            acc = _mm512_fmadd_ps(w[3 * k], _mm512_permutex2var_ps(a, even, b), acc);
-            acc = _mm512_fmadd_ps(w[3 * k + 1], _mm512_permutex2var_ps(a, odd, b), acc);
-            acc = _mm512_fmadd_ps(w[3 * k + 2], _mm512_permutex2var_ps(a2, even, b2), acc);
-        }
-        _mm512_mask_storeu_ps(out + ow, dw_lanes(n), acc);
-    }
-    return hi;
-}
+/* A whole 3x3 plane, borders included, relu / clip fused (depthwise_avx512.c). */
+void kiln_dw3x3_plane_avx512(const float *in, int64_t h, int64_t w, int64_t oh_n, int64_t ow_n, int64_t sh, int64_t sw,
+                             int64_t pt, int64_t pl, const float *wk, float bias, const kiln_act *act, float *out);
 #endif
 
 static void dw3x3_interior(kiln_isa isa, const float *restrict r0, const float *restrict r1, const float *restrict r2,
@@ -212,9 +165,6 @@ static void dw3x3_interior(kiln_isa isa, const float *restrict r0, const float *
                            int64_t stride, int64_t off, int64_t width) {
     const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7],
                 w8 = wk[8];
-#ifdef KILN_HAVE_AVX512
-    if (isa == KILN_ISA_AVX512) lo = dw3x3_avx512(r0, r1, r2, wk, bias, out, lo, hi, stride, off, width);
-#endif
 #ifdef KILN_DW_AVX2
     if (isa != KILN_ISA_PORTABLE) lo = dw3x3_avx2(r0, r1, r2, wk, bias, out, lo, hi, stride, off, width);
 #else
@@ -258,6 +208,14 @@ static void dw_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
         const float *wk = j->w + m * a->kh * a->kw;
         float *out = j->y + (int64_t)plane * p->oh * p->ow;
         float bias = j->b ? j->b[m] : 0.0f;
+#ifdef KILN_HAVE_AVX512
+        if (p->fast3x3 && p->isa == KILN_ISA_AVX512) {
+            kiln_dw3x3_plane_avx512(in, p->h, p->w, p->oh, p->ow, a->sh, a->sw, a->pt, a->pl, wk, bias, &a->act, out);
+            if (a->act.func != KILN_UNARY_RELU && a->act.func != KILN_UNARY_CLIP)
+                kiln_apply_act(&a->act, out, (size_t)(p->oh * p->ow));
+            continue;
+        }
+#endif
         for (int64_t oh = 0; oh < p->oh; oh++) {
             float *orow = out + oh * p->ow;
             int64_t ih0 = oh * a->sh - a->pt;

@@ -116,6 +116,10 @@ KILN_AVX512 void kiln_gemm_panels_avx512(size_t kc, const float *a, size_t astri
                 tile512 t = {c + (size_t)r0 * ldc + (size_t)s * 32, ldc, (int)(m - r0 < KILN_MR ? m - r0 : KILN_MR),
                              accumulate, last, bias ? bias + r0 : NULL, act};
                 const float *ap = a + (size_t)pn * astride;
+                /* First B tile: fetch the next panel's K slice (kc x 6 floats, far from this
+                 * one) while this one computes; later tiles find it in L2. */
+                if (s == 0 && pn + 1 < panels)
+                    for (size_t off = 0; off < kc * KILN_MR; off += 16) __builtin_prefetch(ap + astride + off, 0, 2);
                 if (cols == 32) micro512(kc, ap, bs, ldb, &t, cols, 2, 1);
                 else if (cols > 16) micro512(kc, ap, bs, ldb, &t, cols, 2, 0);
                 else if (cols == 16) micro512(kc, ap, bs, ldb, &t, cols, 1, 1);

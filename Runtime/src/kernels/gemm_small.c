@@ -17,8 +17,10 @@
  *   x 16 columns of C held in 8 registers over the K loop (per p: two B loads, four A
  *   broadcasts, eight FMAs).
  * Then C = alpha * acc (+ beta * C when beta != 0). The portable path (same loops in plain
- * C) is always built and is what the tests compare the AVX2 path with. */
-#include "../internal.h"
+ * C) is always built and is what the tests compare the AVX2 path with. On AVX-512 CPUs
+ * (simd 2) the op(B) = B panels are 8 x 16 in zmm registers with lane-masked tails, and
+ * the op(B) = B^T dot products go 16 taps per step. */
+#include "common.h"
 
 #include <string.h>
 
@@ -172,15 +174,89 @@ static void rows_b(size_t m, size_t n, size_t k, float alpha, const float *a, si
 #define rows_b rows_b_portable
 #endif
 
+#ifdef KILN_HAVE_AVX512
+#include <immintrin.h>
+/* rows_b on AVX-512 CPUs (simd == 2): panels of 8 rows x 16 columns of C in 8 zmm
+ * registers (per p: one B load, masked for the tail columns, eight A broadcasts, eight
+ * FMAs); the row tail by the AVX2 panels. On Zen 5 the AVX2 panels' masked loads and the
+ * buffered partial stores cost more than the FMAs at a GAN's 16..64-column products. */
+KILN_AVX512 static void rows_b512(size_t m, size_t n, size_t k, float alpha, const float *a, size_t ai, size_t ap,
+                                  const float *b, size_t ldb, float beta, float *c, size_t ldc) {
+    if (m < 8) {                                     /* no 8-row panel: all AVX2 */
+        rows_b(m, n, k, alpha, a, ai, ap, b, ldb, beta, c, ldc);
+        return;
+    }
+    const __m512 va = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    for (size_t j0 = 0; j0 < n; j0 += 16) {
+        size_t w = n - j0 < 16 ? n - j0 : 16;
+        __mmask16 mk = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+        size_t i = 0;
+        for (; i + 8 <= m; i += 8) {
+            __m512 s[8];
+            for (int r = 0; r < 8; r++) s[r] = _mm512_setzero_ps();
+            const float *br = b + j0, *ar = a + i * ai;
+            for (size_t p = 0; p < k; p++, br += ldb, ar += ap) {
+                __m512 bv = _mm512_maskz_loadu_ps(mk, br);
+                for (int r = 0; r < 8; r++) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(ar[r * ai]), bv, s[r]);
+            }
+            for (int r = 0; r < 8; r++) {
+                float *cr = c + (i + r) * ldc + j0;
+                __m512 v = _mm512_mul_ps(va, s[r]);
+                if (beta != 0.0f) v = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mk, cr), v);
+                _mm512_mask_storeu_ps(cr, mk, v);
+            }
+        }
+        /* The last m % 8 rows: the AVX2 panels (4 rows in 8 accumulators; one zmm
+         * accumulator per row would wait on the FMA latency). */
+        if (i < m) rows_b(m - i, w, k, alpha, a + i * ai, ai, ap, b + j0, ldb, beta, c + i * ldc + j0, ldc);
+    }
+}
+#define ROWS_B(simd) ((simd) == 2 ? rows_b512 : (simd) ? rows_b : rows_b_portable)
+
+#if SMALL_SIMD
+/* rows_bt on AVX-512 CPUs: the same eight B rows per A row, 16 taps per step, the k % 16
+ * tail by lane masks (zeros add nothing); each accumulator's halves are added, then the
+ * AVX2 transpose-add tree. Half the FMAs of the AVX2 loop (an LSTM's state products). */
+KILN_AVX512 static void rows_bt512(size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                                   const float *b, size_t ldb, float beta, float *c, size_t ldc) {
+    size_t j0 = 0;
+    for (; j0 + 8 <= n; j0 += 8) {
+        const float *br = b + j0 * ldb;
+        for (size_t i = 0; i < m; i++) {
+            const float *ar = a + i * lda;
+            __m512 s[8];
+            for (int r = 0; r < 8; r++) s[r] = _mm512_setzero_ps();
+            for (size_t p = 0; p < k; p += 16) {
+                __mmask16 mk = (__mmask16)(k - p >= 16 ? 0xFFFF : (1u << (k - p)) - 1);
+                __m512 av = _mm512_maskz_loadu_ps(mk, ar + p);
+                for (int r = 0; r < 8; r++) s[r] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(mk, br + r * ldb + p), s[r]);
+            }
+            __m256 h[8];
+            for (int r = 0; r < 8; r++)
+                h[r] = _mm256_add_ps(_mm512_castps512_ps256(s[r]), _mm512_extractf32x8_ps(s[r], 1));
+            store8(c + i * ldc + j0, reduce8(h), 8, alpha, beta);
+        }
+    }
+    if (j0 < n) rows_bt_portable(m, n - j0, k, alpha, a, lda, b + j0 * ldb, ldb, beta, c + j0, ldc);
+}
+#define ROWS_BT(simd) ((simd) == 2 ? rows_bt512 : (simd) ? rows_bt : rows_bt_portable)
+#else
+#define ROWS_BT(simd) ((simd) ? rows_bt : rows_bt_portable)
+#endif
+#else
+#define ROWS_B(simd) ((simd) ? rows_b : rows_b_portable)
+#define ROWS_BT(simd) ((simd) ? rows_bt : rows_bt_portable)
+#endif
+
 static void run_rows(int simd, int bt, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                      const float *b, size_t ldb, float beta, float *c, size_t ldc) {
-    if (bt) (simd ? rows_bt : rows_bt_portable)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    else (simd ? rows_b : rows_b_portable)(m, n, k, alpha, a, lda, 1, b, ldb, beta, c, ldc);
+    if (bt) ROWS_BT(simd)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else ROWS_B(simd)(m, n, k, alpha, a, lda, 1, b, ldb, beta, c, ldc);
 }
 
 int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
                           size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc) {
-    simd = simd && SMALL_SIMD;
+    simd = simd && SMALL_SIMD ? (simd == 2 ? 2 : 1) : 0;     /* 2 only on AVX-512 CPUs (the caller's check) */
     if (m == 0 || n == 0 || k == 0) return 0;
     int small = (double)m * (double)n * (double)k <= KILN_SMALL_MACS && k <= KILN_SMALL_K;
     if ((m <= KILN_SMALL_M || (small && trans_b)) && (!trans_a || (m == 1 && lda == 1))) {
@@ -197,7 +273,7 @@ int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n
      * layout of A (a transposed conv's W^T x X at small images), and small products */
     if (!trans_b && k <= KILN_SMALL_K && (n <= KILN_SMALL_N || small)) {
         size_t ai = trans_a ? 1 : lda, ap = trans_a ? lda : 1;
-        (simd ? rows_b : rows_b_portable)(m, n, k, alpha, a, ai, ap, b, ldb, beta, c, ldc);
+        ROWS_B(simd)(m, n, k, alpha, a, ai, ap, b, ldb, beta, c, ldc);
         return 1;
     }
     return 0;
@@ -205,5 +281,8 @@ int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n
 
 int kiln_sgemm_small(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                      const float *b, size_t ldb, float beta, float *c, size_t ldc) {
-    return kiln_sgemm_small_path(1, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    /* AVX-512 decided once (cpuid and the environment are not read per product). */
+    static volatile int simd = 0;
+    if (!simd) simd = kiln_isa_detect() == KILN_ISA_AVX512 ? 2 : 1;
+    return kiln_sgemm_small_path(simd, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -13,7 +13,9 @@
  * instead: the output row starts at -inf (or 0) and each kernel tap (ki, kj) whose input
  * row exists folds in its input columns over the range of ow where they exist (computed
  * once per call for every kj), so the inner loop is a branch-free select or add that
- * vectorizes; a NaN input wins and then stays; the average is the sum times 1/(kh*kw). */
+ * vectorizes; a NaN input wins and then stays; the average is the sum times 1/(kh*kw).
+ * At stride 1 or 2 in W the rows run in registers, 8 columns at a time with AVX2 or 16 with
+ * AVX-512 (pool_avx512.c), as isa.c chooses at load; KILN_FKERNELS=portable: the C loop. */
 #include "common.h"
 
 #include <math.h>
@@ -22,7 +24,14 @@ typedef struct pool_params {
     int32_t kind, include_pad, p;
     int64_t kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
     int64_t n, c, h, w, oh, ow;
+    kiln_isa isa;                /* chosen at load (isa.c) */
 } pool_params;
+
+#ifdef KILN_HAVE_AVX512
+void kiln_pool_rows_avx512(int64_t oh_n, int64_t ow_n, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh,
+                           int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, const int64_t *lo,
+                           const int64_t *hi, const float *in, float *out, int avg);   /* pool_avx512.c */
+#endif
 
 static kiln_status check_pool(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
@@ -48,6 +57,7 @@ static kiln_status check_pool(kiln_check *c) {
     int64_t fh = hp / p->sh + 1, ch = kiln_ceil_div(hp, p->sh) + 1, fw = wp / p->sw + 1, cw = kiln_ceil_div(wp, p->sw) + 1;
     if (y->dims[0] != p->n || y->dims[1] != p->c || p->oh < fh || p->oh > ch || p->ow < fw || p->ow > cw)
         return kiln_check_fail(c, "result shape does not match pooling of the input");
+    p->isa = kiln_isa_detect();
     return KILN_OK;
 }
 
@@ -171,8 +181,14 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
         for (size_t plane = begin; plane < end; plane++) {
             float *out = j->y + (int64_t)plane * p->oh * p->ow;
             const float *in = j->x + (int64_t)plane * p->h * p->w;
+#ifdef KILN_HAVE_AVX512
+            if (p->isa == KILN_ISA_AVX512 && (p->sw == 1 || p->sw == 2) && p->w < INT32_MAX / 4 && p->ow < INT32_MAX / 4)
+                kiln_pool_rows_avx512(p->oh, p->ow, p->h, p->w, p->kh, p->kw, p->sh, p->sw, p->pt, p->pl, p->dh, p->dw,
+                                      lo, hi, in, out, avg);
+            else
+#endif
 #ifdef HAVE_ROWS_SIMD
-            if ((p->sw == 1 || p->sw == 2) && p->w < INT32_MAX / 4 && p->ow < INT32_MAX / 4)
+            if (p->isa != KILN_ISA_PORTABLE && (p->sw == 1 || p->sw == 2) && p->w < INT32_MAX / 4 && p->ow < INT32_MAX / 4)
                 rows_simd(p, lo, hi, in, out, avg);
             else
 #endif

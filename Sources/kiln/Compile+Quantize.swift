@@ -89,7 +89,9 @@ struct QuantizeOptions: ParsableArguments {
         if quantize == "dynamic-int8" {
             let perRow = dynamicScale != "tensor"
             let count = try QuantizeDynamic(perRow: perRow).apply(&graph)
-            FileHandle.standardError.write(Data("quantized \(count) Gemm/MatMul ops to dynamic int8 (activation ranges per \(perRow ? "row" : "tensor"))\n".utf8))
+            let recurrent = count.recurrent > 0 ? " and \(count.recurrent) LSTM/GRU/RNN ops" : ""
+            FileHandle.standardError.write(Data(("quantized \(count.matMuls) Gemm/MatMul ops\(recurrent) to dynamic int8 "
+                                                 + "(activation ranges per \(perRow ? "row" : "tensor"))\n").utf8))
             return "quantize=dynamic-int8,activations=\(perRow ? "row" : "tensor")"
         }
         guard quantize == "int8", let dir = calibration else { return nil }

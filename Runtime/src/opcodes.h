@@ -86,7 +86,8 @@ enum kiln_opcode {
     KILN_OP_SPARSE_GEMM = 90,
     KILN_OP_DYN_QGEMM = 92,
     KILN_OP_DYN_QPARAMS = 93,
-    KILN_OP_COUNT = 94
+    KILN_OP_DYN_QRECURRENT = 94,
+    KILN_OP_COUNT = 95
 };
 
 /* Unary functions (UNARY's `func`, and the fused `act` of conv/gemm/matmul/batch_norm,

@@ -64,6 +64,7 @@ void ab_f64(attr_buf *a, double v);
 void test_loader(void);
 void test_gemm(void);
 void test_dynq(void);
+void test_dynq_rnn(void);
 void test_conv(void);
 void test_elementwise(void);
 void test_layout(void);

@@ -167,7 +167,7 @@ static const struct { const char *name; void (*run)(void); } groups[] = {
     {"misc", test_misc},         {"threads", test_threads},     {"attention", test_attention},
     {"f16", test_f16},           {"quant", test_quant_kernels}, {"concurrency", test_concurrency},
     {"vmath", test_vmath},       {"gemm_small", test_gemm_small}, {"dynq", test_dynq},
-    {"qquad", test_qquad_kernels}, {"sparse", test_sparse},
+    {"qquad", test_qquad_kernels}, {"sparse", test_sparse},     {"dynq_rnn", test_dynq_rnn},
 };
 
 int main(int argc, char **argv) {

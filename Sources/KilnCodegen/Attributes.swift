@@ -89,7 +89,7 @@ extension Opcode {
             return [.init("mode", .i32), .init("coordinate_transform", .i32), .init("nearest_mode", .i32),
                     .init("exclude_outside", .i32), .init("antialias", .i32), .init("cubic_coeff_a", .f32),
                     .init("extrapolation_value", .f32), .init("scales", .f32, 8), .init("roi", .f32, 16)]
-        case .recurrent:
+        case .recurrent, .dynQrecurrent:
             return [.init("kind", .i32), .init("direction", .i32), .init("hidden_size", .i32), .init("layout", .i32),
                     .init("linear_before_reset", .i32), .init("input_forget", .i32), .init("has_clip", .i32),
                     .init("clip", .f32), .init("act_func", .i32, 6), .init("act_alpha", .f32, 6),

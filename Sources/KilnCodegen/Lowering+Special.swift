@@ -59,7 +59,9 @@ extension Lowerer {
     }
 
     /// Results nobody reads (Y when only Y_h is used) are left absent; the scratch buffer
-    /// holds `seq·batch·G·H + batch·G·H + 4·batch·H` floats.
+    /// holds `seq·batch·G·H + batch·G·H + 4·batch·H` floats. A dynamically quantized op
+    /// becomes DYN_QRECURRENT: the same attributes, its w_scales and r_scales appended as
+    /// f32 [dirs·G·H] constants.
     mutating func lowerRecurrent(_ r: Recurrent, _ n: Node) throws {
         let x = n.operands[0]
         try requireDType(x, [.f32], r.kind.rawValue)
@@ -86,13 +88,20 @@ extension Lowerer {
         var results: [Int?] = n.results.map { v in needed[v.index] ? result(v) : nil }
         let scratchCount = seq * batch * gates * h + batch * gates * h + 4 * batch * h
         results.append(temp("scratch", TensorType(.f32, [scratchCount])))
-        try emit(.recurrent,
+        var operands = n.operands.map { tensor($0) }
+        if let q = r.dynQuant {
+            try require(constant(n.operands[1]) != nil && constant(n.operands[2]) != nil,
+                        "\(r.kind.rawValue): quantized W and R must be constants")
+            operands += [constantTensor("w_scales", Tensor([q.wScales.count], floats: q.wScales)),
+                         constantTensor("r_scales", Tensor([q.rScales.count], floats: q.rScales))]
+        }
+        try emit(r.dynQuant == nil ? .recurrent : .dynQrecurrent,
                  [.i(Int(kind.rawValue)), .i(Int(direction.rawValue)), .i(h), .i(r.layout), .b(r.linearBeforeReset),
                   .b(r.inputForget), .b(r.clip != nil), .f(r.clip ?? 0)]
                     + padded(funcs.map { .i(Int($0.0.rawValue)) }, to: 6, with: .i(0))
                     + padded(funcs.map { .f($0.1) }, to: 6, with: .f(0))
                     + padded(funcs.map { .f($0.2) }, to: 6, with: .f(0)),
-                 n.operands.map { tensor($0) }, results)
+                 operands, results)
     }
 
     mutating func lowerQuantize(axis: Int?, blockSize: Int, _ opcode: Opcode, _ n: Node) throws {

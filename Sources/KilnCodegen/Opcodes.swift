@@ -53,7 +53,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case conv2dPacked = 60, conv2dWinograd
     case qconv2d = 80, qgemm
     case sparseGemm = 90
-    case dynQgemm = 92, dynQparams
+    case dynQgemm = 92, dynQparams, dynQrecurrent
 
     /// Kernels marked *in place* in the spec: a result may occupy exactly an operand's
     /// bytes. (COPY is also allowed to alias its operand; see `MemoryPlanner`.)
@@ -66,7 +66,8 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
              .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
              .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
              .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention,
-             .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .sparseGemm, .dynQgemm, .dynQparams:
+             .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .sparseGemm, .dynQgemm, .dynQparams,
+             .dynQrecurrent:
             return false
         }
     }

@@ -144,9 +144,13 @@ extension Parser {
         let activations = try a.items("activations", expected: "a list of activations").map { item in
             try activation(item, context: context)
         }
-        return Recurrent(kind: kind, direction: direction, hiddenSize: hiddenSize, activations: activations,
-                         clip: try a.optionalFloat("clip"), linearBeforeReset: try a.bool("linear_before_reset"),
-                         inputForget: try a.bool("input_forget"), layout: try a.int("layout"))
+        var r = Recurrent(kind: kind, direction: direction, hiddenSize: hiddenSize, activations: activations,
+                          clip: try a.optionalFloat("clip"), linearBeforeReset: try a.bool("linear_before_reset"),
+                          inputForget: try a.bool("input_forget"), layout: try a.int("layout"))
+        if a.optionalItem("w_scales") != nil || a.optionalItem("r_scales") != nil {
+            r.dynQuant = RecurrentDynQuant(wScales: try a.floats("w_scales"), rScales: try a.floats("r_scales"))
+        }
+        return r
     }
 
     /// The optional `activation = relu` / `activation = clip(min = 0.0, max = 6.0)`

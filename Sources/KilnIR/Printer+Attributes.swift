@@ -146,8 +146,10 @@ extension Printer {
                 ("activations", .list(a.activations.map(activationValue))),
             ]
             if let clip = a.clip { out.append(("clip", .float(clip))) }
-            return out + [("linear_before_reset", .bool(a.linearBeforeReset)), ("input_forget", .bool(a.inputForget)),
-                          ("layout", .int(a.layout))]
+            out += [("linear_before_reset", .bool(a.linearBeforeReset)), ("input_forget", .bool(a.inputForget)),
+                    ("layout", .int(a.layout))]
+            if let q = a.dynQuant { out += [("w_scales", floats(q.wScales)), ("r_scales", floats(q.rScales))] }
+            return out
         case .quantizeLinear(let a):
             var out: [(String, AttributeValue)] = []
             if let axis = a.axis { out.append(("axis", .int(axis))) }

@@ -20,6 +20,9 @@ import KilnIR
 /// 2. add(dyn_quant_mat_mul without bias or activation, constant broadcasting as [N])
 ///    → the constant becomes the bias, the add's fused activation the op's.
 /// 3. an activation op (relu, clip, gelu, …) of a dyn_quant_mat_mul without one → fused.
+/// 4. RNN / GRU / LSTM with constant W and R: both stored i8 per row, x_t and h_{t-1}
+///    quantized per row while running (`QuantizeRecurrentToDynamic`; `per_row` does not
+///    apply).
 /// Precondition: verified graph. Guarantees: same shapes; outputs within the int8 error
 /// of the float op (the evaluator computes exactly what DYN_QGEMM computes).
 public struct QuantizeDynamic: Pass {
@@ -35,17 +38,24 @@ public struct QuantizeDynamic: Pass {
     }
     public var name: String { "quantize-dynamic" }
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        try PatternDriver.apply([QuantizeLinearToDynamic(perRow: perRow), AbsorbDynamicBias(), AbsorbDynamicActivation()],
-                                to: &graph)
+        try PatternDriver.apply(patterns, to: &graph)
+    }
+
+    private var patterns: [any RewritePattern] {
+        [QuantizeLinearToDynamic(perRow: perRow), AbsorbDynamicBias(), AbsorbDynamicActivation(), QuantizeRecurrentToDynamic()]
     }
 
     /// Runs the pass on `graph` (verified after) and returns how many dyn_quant_mat_mul
-    /// ops the graph holds.
-    public func apply(_ graph: inout Graph) throws -> Int {
-        _ = try PatternDriver.apply([QuantizeLinearToDynamic(perRow: perRow), AbsorbDynamicBias(), AbsorbDynamicActivation()],
-                                    to: &graph)
+    /// ops and dynamically quantized recurrent ops the graph holds.
+    public func apply(_ graph: inout Graph) throws -> (matMuls: Int, recurrent: Int) {
+        _ = try PatternDriver.apply(patterns, to: &graph)
         try Verifier.verify(graph)
-        return graph.nodes.filter { if case .dynQuantMatMul = $0.op { return true } else { return false } }.count
+        var counts = (matMuls: 0, recurrent: 0)
+        for node in graph.nodes {
+            if case .dynQuantMatMul = node.op { counts.matMuls += 1 }
+            if case .recurrent(let r) = node.op, r.dynQuant != nil { counts.recurrent += 1 }
+        }
+        return counts
     }
 }
 

@@ -6,13 +6,13 @@ import KilnPasses
 /// `kiln compile --quantize int8 --calibration DIR`: static int8 quantization after the
 /// -O pipeline (see `QuantizeInt8`), with an accuracy report against the fp32 model and
 /// an optional accuracy budget (`QuantizeBudgetSearch`). `--quantize dynamic-int8`:
-/// gemm/mat_mul weights int8, activations quantized while running (see `QuantizeDynamic`);
+/// gemm/mat_mul and LSTM/GRU/RNN weights int8, activations quantized while running (see `QuantizeDynamic`);
 /// it takes no calibration (giving --calibration is an error, so a user never believes
 /// samples were used).
 ///
 /// Sample folders (`--calibration`, `--validation`): see `SampleFolder`.
 struct QuantizeOptions: ParsableArguments {
-    @Option(name: .customLong("quantize"), help: ArgumentHelp("Quantize the plan: int8 (static, needs --calibration), dynamic-int8 (Gemm/MatMul weights int8 per output column, activations quantized while running: no calibration; for Transformers and MLPs) or fp16 (large f32 weights stored as f16, widened at load: half-size plans).", valueName: "mode"))
+    @Option(name: .customLong("quantize"), help: ArgumentHelp("Quantize the plan: int8 (static, needs --calibration), dynamic-int8 (Gemm/MatMul weights int8 per output column, LSTM/GRU/RNN W and R int8 per row, activations quantized while running: no calibration; for Transformers, MLPs and RNNs) or fp16 (large f32 weights stored as f16, widened at load: half-size plans).", valueName: "mode"))
     var quantize: String?
 
     @Option(name: .customLong("dynamic-scale"),
@@ -89,7 +89,9 @@ struct QuantizeOptions: ParsableArguments {
         if quantize == "dynamic-int8" {
             let perRow = dynamicScale != "tensor"
             let count = try QuantizeDynamic(perRow: perRow).apply(&graph)
-            FileHandle.standardError.write(Data("quantized \(count) Gemm/MatMul ops to dynamic int8 (activation ranges per \(perRow ? "row" : "tensor"))\n".utf8))
+            let recurrent = count.recurrent > 0 ? " and \(count.recurrent) LSTM/GRU/RNN ops" : ""
+            FileHandle.standardError.write(Data(("quantized \(count.matMuls) Gemm/MatMul ops\(recurrent) to dynamic int8 "
+                                                 + "(activation ranges per \(perRow ? "row" : "tensor"))\n").utf8))
             return "quantize=dynamic-int8,activations=\(perRow ? "row" : "tensor")"
         }
         guard quantize == "int8", let dir = calibration else { return nil }

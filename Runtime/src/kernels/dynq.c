@@ -19,15 +19,14 @@
  * 64 rows (split over threads): each row is quantized (the tensor's range computed once
  * before the blocks when per_row = 0) and packed as A pairs, the core computes the int32
  * block, and the epilogue subtracts zp * colsum and scales to f32. */
+#include "dynq.h"
 #include "qgemm.h"
 
 #include <math.h>
 
 #define DYNQ_ROWS 64
 
-typedef struct dynq_range { float scale; int32_t zp, usable; } dynq_range;
-
-static dynq_range dynq_range_of(const float *x, int64_t n) {
+dynq_range kiln_dynq_range_of(const float *x, int64_t n) {
     float lo = 0.0f, hi = 0.0f;
     for (int64_t i = 0; i < n; i++) {
         if (x[i] < lo) lo = x[i];
@@ -118,7 +117,7 @@ static void dynq_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
         int64_t r0 = (int64_t)blk * DYNQ_ROWS, cnt = p->rows - r0 < DYNQ_ROWS ? p->rows - r0 : DYNQ_ROWS;
         for (int64_t r = 0; r < cnt; r++) {
             const float *xr = j->x + (r0 + r) * p->k;
-            dynq_range rg = p->per_row ? dynq_range_of(xr, p->k) : j->whole;
+            dynq_range rg = p->per_row ? kiln_dynq_range_of(xr, p->k) : j->whole;
             ranges[r] = rg;
             if (rg.usable) p->quantize(xr, p->k, rg.scale, rg.zp, qrow);
             else for (int64_t t = 0; t < p->k; t++) qrow[t] = 0;
@@ -144,7 +143,7 @@ static void run_dyn_qgemm(const kiln_exec *e, const kiln_instr *ins) {
     const dynq_params *p = ins->params;
     dynq_job j = {p, KILN_IN(e, ins, 0), p->has_bias ? KILN_IN(e, ins, 3) : NULL, KILN_OUT(e, ins, 0),
                   e->workspace, e->workspace_floats, {0.0f, 0, 0}};
-    if (!p->per_row) j.whole = dynq_range_of(j.x, p->rows * p->k);
+    if (!p->per_row) j.whole = kiln_dynq_range_of(j.x, p->rows * p->k);
     size_t blocks = (size_t)((p->rows + DYNQ_ROWS - 1) / DYNQ_ROWS);
     if (e->threads > 1 && blocks > 1) kiln_parallel_for(e, blocks, dynq_blocks, &j);
     else dynq_blocks(&j, 0, blocks, 0);
@@ -166,7 +165,7 @@ static kiln_status check_dyn_qparams(kiln_check *c) {
 }
 
 static void run_dyn_qparams(const kiln_exec *e, const kiln_instr *ins) {
-    dynq_range r = dynq_range_of(KILN_IN(e, ins, 0), *(const int64_t *)ins->params);
+    dynq_range r = kiln_dynq_range_of(KILN_IN(e, ins, 0), *(const int64_t *)ins->params);
     *(float *)KILN_OUT(e, ins, 0) = r.scale;
     *(uint8_t *)KILN_OUT(e, ins, 1) = (uint8_t)r.zp;
 }

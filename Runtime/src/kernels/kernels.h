@@ -18,6 +18,6 @@ extern const kiln_kernel kiln_k_quantize_linear, kiln_k_dequantize_linear, kiln_
 extern const kiln_kernel kiln_k_attention;
 extern const kiln_kernel kiln_k_qconv2d, kiln_k_qgemm;
 extern const kiln_kernel kiln_k_sparse_gemm;
-extern const kiln_kernel kiln_k_dyn_qgemm, kiln_k_dyn_qparams;
+extern const kiln_kernel kiln_k_dyn_qgemm, kiln_k_dyn_qparams, kiln_k_dyn_qrecurrent;
 
 #endif

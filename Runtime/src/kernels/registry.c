@@ -49,6 +49,7 @@ static const kiln_kernel *const kKernels[KILN_OP_COUNT] = {
     [KILN_OP_SPARSE_GEMM] = &kiln_k_sparse_gemm,
     [KILN_OP_DYN_QGEMM] = &kiln_k_dyn_qgemm,
     [KILN_OP_DYN_QPARAMS] = &kiln_k_dyn_qparams,
+    [KILN_OP_DYN_QRECURRENT] = &kiln_k_dyn_qrecurrent,
 };
 
 const kiln_kernel *kiln_kernel_for(uint16_t opcode) {

@@ -10,12 +10,24 @@ extension Recurrent {
     /// cell update (`step`). Y rows past `len` stay zero; Y_h / Y_c hold the state after
     /// the last valid step.
     public func evaluate(_ operands: [Tensor], results: [TensorType]) throws -> [Tensor] {
+        if let q = dynQuant { return evaluateDynQuant(q, operands, results: results) }
+        let g = gateCount * hiddenSize
+        return sweep(operands, results) { cell, xs, xOff, hs, cs in
+            var gx = [Double](repeating: 0, count: g), gh = gx
+            cell.step(xs, xOff, h: &hs, c: &cs, gx: &gx, gh: &gh)
+        }
+    }
+
+    typealias Stepper = (_ cell: Cell, _ xs: [Double], _ xOff: Int, _ hs: inout [Double], _ cs: inout [Double]) -> Void
+
+    /// The directions, batch entries and steps of `evaluate`; `step` advances one state.
+    func sweep(_ operands: [Tensor], _ results: [TensorType], step: Stepper) -> [Tensor] {
         let xs = operands[0].doubles, w = operands[1].doubles, r = operands[2].doubles
         let bias = operands[3].doubles, lens = operands[4].int64s, h0 = operands[5].doubles
         let c0 = kind == .lstm ? operands[6].doubles : [], peep = kind == .lstm ? operands[7].doubles : []
         let xShape = operands[0].shape
         let (seq, batch) = layout == 0 ? (xShape[0], xShape[1]) : (xShape[1], xShape[0])
-        let input = xShape[2], h = hiddenSize, g = gateCount, d = direction.count, per = activationsPerDirection
+        let input = xShape[2], h = hiddenSize, d = direction.count, per = activationsPerDirection
 
         var y = [Double](repeating: 0, count: results[0].shape.elementCount)
         var yh = [Double](repeating: 0, count: results[1].shape.elementCount)
@@ -32,10 +44,9 @@ extension Recurrent {
                 let len = Int(min(max(lens[b], 0), Int64(seq)))
                 var hs = Array(h0[stateIndex(dir, b)..<(stateIndex(dir, b) + h)])
                 var cs = kind == .lstm ? Array(c0[stateIndex(dir, b)..<(stateIndex(dir, b) + h)]) : []
-                var gx = [Double](repeating: 0, count: g * h), gh = gx
                 for s in 0..<len {
                     let t = reverse ? len - 1 - s : s
-                    cell.step(xs, xIndex(t, b), h: &hs, c: &cs, gx: &gx, gh: &gh)
+                    step(cell, xs, xIndex(t, b), &hs, &cs)
                     for j in 0..<h { y[yIndex(t, dir, b) + j] = hs[j] }
                 }
                 for j in 0..<h { yh[stateIndex(dir, b) + j] = hs[j] }
@@ -49,18 +60,18 @@ extension Recurrent {
     }
 
     /// One direction's weights and the cell equations.
-    private struct Cell {
+    struct Cell {
         let recurrent: Recurrent
         let acts: [RecurrentActivation]
         let w: [Double], r: [Double], bias: [Double], peep: [Double]
         let wOff: Int, rOff: Int, bOff: Int, pOff: Int
-        let input: Int, h: Int, g: Int
+        let dir: Int, input: Int, h: Int, g: Int
 
         init(recurrent: Recurrent, acts: [RecurrentActivation], w: [Double], r: [Double], bias: [Double],
              peep: [Double], dir: Int, input: Int) {
             self.recurrent = recurrent; self.acts = acts
             self.w = w; self.r = r; self.bias = bias; self.peep = peep
-            self.input = input; h = recurrent.hiddenSize; g = recurrent.gateCount
+            self.dir = dir; self.input = input; h = recurrent.hiddenSize; g = recurrent.gateCount
             wOff = dir * g * h * input; rOff = dir * g * h * h; bOff = dir * 2 * g * h; pOff = dir * 3 * h
         }
 
@@ -78,6 +89,20 @@ extension Recurrent {
                 for k in 0..<h { sh += r[rOff + j * h + k] * hs[k] }
                 gx[j] = sx; gh[j] = sh
             }
+            update(gx: gx, gh: gh, h: &hs, c: &cs) { rh in
+                (0..<h).map { j in
+                    var s = bias[bOff + g * h + 2 * h + j]
+                    for k in 0..<h { s += r[rOff + (2 * h + j) * h + k] * rh[k] }
+                    return s
+                }
+            }
+        }
+
+        /// The cell update from the gate pre-activations `gx = W·x_t + Wb` and `gh = R·h + Rb`.
+        /// `resetProduct(r ⊙ h)` is GRU's h-gate term `Rh·(r ⊙ h) + Rbh` (without
+        /// linear_before_reset).
+        func update(gx: [Double], gh: [Double], h hs: inout [Double], c cs: inout [Double],
+                    resetProduct: ([Double]) -> [Double]) {
             switch recurrent.kind {
             case .rnn:
                 // H = f(W x + R h + Wb + Rb)
@@ -87,15 +112,14 @@ extension Recurrent {
                 // with linear_before_reset; H = (1 - z) ⊙ candidate + z ⊙ H.
                 let z = (0..<h).map { activate(acts[0], clip(gx[$0] + gh[$0])) }
                 let reset = (0..<h).map { activate(acts[0], clip(gx[h + $0] + gh[h + $0])) }
+                let product = recurrent.linearBeforeReset ? [] : resetProduct((0..<h).map { reset[$0] * hs[$0] })
                 var next = hs
                 for j in 0..<h {
                     var pre = gx[2 * h + j]
                     if recurrent.linearBeforeReset {
                         pre += reset[j] * gh[2 * h + j]
                     } else {
-                        var s = bias[bOff + g * h + 2 * h + j]
-                        for k in 0..<h { s += r[rOff + (2 * h + j) * h + k] * reset[k] * hs[k] }
-                        pre += s
+                        pre += product[j]
                     }
                     let candidate = activate(acts[1], clip(pre))
                     next[j] = (1 - z[j]) * candidate + z[j] * hs[j]

@@ -34,6 +34,10 @@ public struct Recurrent: Hashable, Sendable {
     /// LSTM only.
     public var inputForget: Bool
     public var layout: Int
+    /// Set by quantize-dynamic: W and R are i8 (symmetric, one scale per row of
+    /// [dirs·G·H] rows each) and x_t, h_{t-1} are quantized to u8 while running
+    /// (Recurrent+DynQuant.swift defines the arithmetic). nil: the f32 op.
+    public var dynQuant: RecurrentDynQuant?
 
     public init(kind: RecurrentKind, direction: RecurrentDirection, hiddenSize: Int,
                 activations: [RecurrentActivation], clip: Float?, linearBeforeReset: Bool,
@@ -42,6 +46,15 @@ public struct Recurrent: Hashable, Sendable {
         self.activations = activations; self.clip = clip; self.linearBeforeReset = linearBeforeReset
         self.inputForget = inputForget; self.layout = layout
     }
+}
+
+/// The per-row scales of a dynamically quantized recurrent op's i8 W and R.
+public struct RecurrentDynQuant: Hashable, Sendable {
+    /// [dirs·G·H]: row j of W (direction-major, gate order as ONNX) is `w_q[j] · wScales[j]`.
+    public var wScales: [Float]
+    /// [dirs·G·H]: the same for R.
+    public var rScales: [Float]
+    public init(wScales: [Float], rScales: [Float]) { self.wScales = wScales; self.rScales = rScales }
 }
 
 extension Recurrent: OpRule {
@@ -74,8 +87,17 @@ extension Recurrent: OpRule {
         let (seq, batch) = layout == 0 ? (x.shape[0], x.shape[1]) : (x.shape[1], x.shape[0])
         let d = direction.count, h = hiddenSize, g = gateCount
         func expect(_ i: Int, _ what: String, _ shape: Shape) throws {
-            try require(operands[i].dtype == x.dtype, "\(name): \(what) has dtype \(operands[i].dtype.rawValue), expected \(x.dtype.rawValue)")
+            let dtype = dynQuant != nil && (i == 1 || i == 2) ? DType.i8 : x.dtype
+            try require(operands[i].dtype == dtype, "\(name): \(what) has dtype \(operands[i].dtype.rawValue), expected \(dtype.rawValue)")
             try require(operands[i].shape == shape, "\(name): \(what) must have shape \(shape), got \(operands[i].shape)")
+        }
+        if let q = dynQuant {
+            try require(x.dtype == .f32, "\(name): a dynamically quantized \(name) needs f32 X, got \(x.dtype.rawValue)")
+            try require(x.shape[2] < 65536 && h < 65536, "\(name): input and hidden size must be below 65536 when quantized")
+            for (what, s) in [("w_scales", q.wScales), ("r_scales", q.rScales)] {
+                try require(s.count == d * g * h, "\(name): \(what) has \(s.count) values, expected \(d * g * h) (one per row)")
+                try require(s.allSatisfy { $0 > 0 && $0.isFinite }, "\(name): \(what) must be positive and finite")
+            }
         }
         try expect(1, "W", [d, g * h, x.shape[2]])
         try expect(2, "R", [d, g * h, h])

@@ -26,7 +26,7 @@ typedef struct attention_params {
     int64_t mrow, mcol;                                /* the mask's strides along Sq and Sk */
 } attention_params;
 
-static kiln_status check_attention(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_attention(kiln_check *c) {
     const kiln_tdesc *q = kiln_operand(c, 0), *k = kiln_operand(c, 1), *v = kiln_operand(c, 2);
     const kiln_tdesc *m = kiln_operand(c, 3), *y = kiln_result(c, 0), *s = kiln_result(c, 1);
     attention_params *p = kiln_params_alloc(c, sizeof *p);

@@ -132,7 +132,7 @@ static int column(uint8_t dtype) {
     }
 }
 
-static kiln_status check_binary(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_binary(kiln_check *c) {
     const kiln_tdesc *a = kiln_operand(c, 0), *b = kiln_operand(c, 1), *y = kiln_result(c, 0);
     if (!a || !b || !y) return kiln_check_fail(c, "two operands and a result are required");
     int32_t f = kiln_rdi32(c->attr);
@@ -180,7 +180,7 @@ static void run_binary(const kiln_exec *e, const kiln_instr *ins) {
 /* WHERE: operands cond (bool), x, y (same dtype, any); result broadcast of the three. */
 typedef struct where_params { kiln_bcast b; uint32_t esize; } where_params;
 
-static kiln_status check_where(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_where(kiln_check *c) {
     const kiln_tdesc *cond = kiln_operand(c, 0), *x = kiln_operand(c, 1), *y = kiln_operand(c, 2), *o = kiln_result(c, 0);
     if (!cond || !x || !y || !o) return kiln_check_fail(c, "three operands and a result are required");
     if (cond->dtype != KILN_BOOL || x->dtype != y->dtype || o->dtype != x->dtype)

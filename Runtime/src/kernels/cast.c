@@ -71,7 +71,7 @@ static int64_t f_to_i(double v, uint8_t t) {
 
 typedef struct cast_params { uint8_t from, to; } cast_params;
 
-static kiln_status check_cast(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_cast(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     if (!x || !y) return kiln_check_fail(c, "operand and result are required");
     if (!kiln_same_dims(x, y)) return kiln_check_fail(c, "operand and result shapes differ");

@@ -73,7 +73,7 @@ void kiln_conv_epilogue(const kiln_exec *e, const float *bias, float *y, int64_t
 /* Float-kernel instruction sets, best last (isa.c). AVX-512 code is compiled on x86-64
  * GCC/clang with target attributes (KILN_AVX512 on each function), whatever -march says. */
 typedef enum kiln_isa { KILN_ISA_PORTABLE = 0, KILN_ISA_AVX2 = 1, KILN_ISA_AVX512 = 2 } kiln_isa;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(KILN_NO_AVX512)
 #define KILN_HAVE_AVX512 1
 #define KILN_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 #endif

@@ -5,7 +5,7 @@
 typedef struct concat_params { int64_t outer, inner_bytes[255], total_bytes; } concat_params;
 
 /* Shared check: `parts` are the pieces, `whole` is the joined tensor. */
-static kiln_status check_parts(kiln_check *c, const kiln_tdesc *whole, uint32_t nparts, int split) {
+KILN_SMALL_CODE static kiln_status check_parts(kiln_check *c, const kiln_tdesc *whole, uint32_t nparts, int split) {
     int32_t axis = kiln_rdi32(c->attr);
     if (!whole) return kiln_check_fail(c, "the %s tensor is required", split ? "operand" : "result");
     if (axis < 0 || axis >= (int32_t)whole->rank) return kiln_check_fail(c, "axis %d is out of range", axis);
@@ -31,8 +31,8 @@ static kiln_status check_parts(kiln_check *c, const kiln_tdesc *whole, uint32_t 
     return KILN_OK;
 }
 
-static kiln_status check_concat(kiln_check *c) { return check_parts(c, kiln_result(c, 0), c->ins->nin, 0); }
-static kiln_status check_split(kiln_check *c) { return check_parts(c, kiln_operand(c, 0), c->ins->nout, 1); }
+KILN_SMALL_CODE static kiln_status check_concat(kiln_check *c) { return check_parts(c, kiln_result(c, 0), c->ins->nin, 0); }
+KILN_SMALL_CODE static kiln_status check_split(kiln_check *c) { return check_parts(c, kiln_operand(c, 0), c->ins->nout, 1); }
 
 static void run_concat(const kiln_exec *e, const kiln_instr *ins) {
     const concat_params *p = ins->params;

@@ -32,7 +32,7 @@ typedef struct conv_params {
     int pointwise;
 } conv_params;
 
-static kiln_status check_conv(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_conv(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2);
     const kiln_tdesc *y = kiln_result(c, 0), *col = kiln_result(c, 1);
     conv_params *p = kiln_params_alloc(c, sizeof *p);

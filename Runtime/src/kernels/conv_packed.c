@@ -34,7 +34,7 @@ void kiln_conv_gather_block512(const float *x, int64_t h, int64_t w, int64_t ow_
 void kiln_copy_stride2_avx512(float *dst, const float *src, int64_t n);   /* dst[i] = src[2i] */
 #endif
 
-static kiln_status check_cp(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_cp(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
     cp_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");

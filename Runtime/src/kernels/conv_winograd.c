@@ -78,7 +78,7 @@ static size_t wg_ws_floats(const wg_params *p, int64_t rows) {
     return 36 * (size_t)(p->c + p->m) * ld + 12 * (size_t)(p->wp + 8);
 }
 
-static kiln_status check_wg(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_wg(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
     wg_params q;
     memset(&q, 0, sizeof q);

@@ -33,7 +33,7 @@ typedef struct dw_params {
     kiln_isa isa;                /* chosen at load (isa.c) */
 } dw_params;
 
-static kiln_status check_dw(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_dw(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
     dw_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");

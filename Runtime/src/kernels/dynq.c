@@ -52,7 +52,7 @@ typedef struct dynq_params {
     int16_t *bpack;              /* [kk][N][2] */
 } dynq_params;
 
-static kiln_status check_dyn_qgemm(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_dyn_qgemm(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *s = kiln_operand(c, 2), *b = kiln_operand(c, 3);
     const kiln_tdesc *y = kiln_result(c, 0);
     kiln_status st;
@@ -151,7 +151,7 @@ static void run_dyn_qgemm(const kiln_exec *e, const kiln_instr *ins) {
 
 /* DYN_QPARAMS: operand x f32 (any shape); results scale f32 [] and zero_point u8 [] of the
  * whole tensor (the recipe above; scale is written even when not usable). No attributes. */
-static kiln_status check_dyn_qparams(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_dyn_qparams(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *s = kiln_result(c, 0), *z = kiln_result(c, 1);
     kiln_status st;
     if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, s, "scale", KILN_F32)) ||

@@ -49,7 +49,7 @@ static void pack_rows(const int8_t *w, int64_t k, int64_t row0, int64_t n, int64
         }
 }
 
-static kiln_status check_dqrnn(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_dqrnn(kiln_check *c) {
     const uint8_t *a = c->attr;
     int32_t kind = kiln_rdi32(a), dir = kiln_rdi32(a + 4), hidden = kiln_rdi32(a + 8), layout = kiln_rdi32(a + 12);
     if (kind < 0 || kind > 2 || dir < 0 || dir > 2 || hidden < 1 || hidden >= 65536 || (layout != 0 && layout != 1))

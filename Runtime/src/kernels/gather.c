@@ -19,7 +19,7 @@ static int64_t load_index(const void *p, uint8_t dtype, int64_t i) {
 
 typedef struct gather_params { int64_t outer, n, inner, count, bytes; uint8_t idx_dtype; int32_t axis; uint32_t rank; int64_t dims[KILN_MAX_RANK]; } gather_params;
 
-static kiln_status check_gather(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_gather(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *ix = kiln_operand(c, 1), *y = kiln_result(c, 0);
     kiln_status st;
     if ((st = kiln_require_present(c, x, "data")) || (st = kiln_require_present(c, ix, "indices")) ||
@@ -60,7 +60,7 @@ static void run_gather(const kiln_exec *e, const kiln_instr *ins) {
         }
 }
 
-static kiln_status check_gather_elements(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_gather_elements(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *ix = kiln_operand(c, 1), *y = kiln_result(c, 0);
     kiln_status st;
     if ((st = kiln_require_present(c, x, "data")) || (st = kiln_require_present(c, ix, "indices")) ||
@@ -102,7 +102,7 @@ static void run_gather_elements(const kiln_exec *e, const kiln_instr *ins) {
     }
 }
 
-static kiln_status check_one_hot(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_one_hot(kiln_check *c) {
     const kiln_tdesc *ix = kiln_operand(c, 0), *v = kiln_operand(c, 1), *y = kiln_result(c, 0);
     kiln_status st;
     if ((st = kiln_require_present(c, ix, "indices")) || (st = kiln_require_present(c, v, "values")) ||
@@ -141,7 +141,7 @@ static void run_one_hot(const kiln_exec *e, const kiln_instr *ins) {
 
 typedef struct trilu_params { int64_t batch, rows, cols, k; int upper; uint32_t es; } trilu_params;
 
-static kiln_status check_trilu(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_trilu(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     kiln_status st;
     if ((st = kiln_require_present(c, x, "input")) || (st = kiln_require_present(c, y, "result"))) return st;
@@ -172,7 +172,7 @@ static void run_trilu(const kiln_exec *e, const kiln_instr *ins) {
             }
 }
 
-static kiln_status check_range(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_range(kiln_check *c) {
     const kiln_tdesc *s = kiln_operand(c, 0), *l = kiln_operand(c, 1), *d = kiln_operand(c, 2), *y = kiln_result(c, 0);
     kiln_status st;
     if ((st = kiln_require_present(c, s, "start")) || (st = kiln_require_present(c, l, "limit")) ||

@@ -90,7 +90,7 @@ typedef struct gemm_params {
     kiln_isa isa;                /* chosen at load (isa.c) */
 } gemm_params;
 
-static kiln_status check_gemm(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_gemm(kiln_check *c) {
     const kiln_tdesc *a = kiln_operand(c, 0), *b = kiln_operand(c, 1), *cc = kiln_operand(c, 2), *y = kiln_result(c, 0);
     gemm_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
@@ -159,7 +159,7 @@ typedef struct matmul_params {
     kiln_act act;
 } matmul_params;
 
-static kiln_status check_matmul(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_matmul(kiln_check *c) {
     const kiln_tdesc *a = kiln_operand(c, 0), *b = kiln_operand(c, 1), *y = kiln_result(c, 0);
     matmul_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");

@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef KILN_HAVE_AVX512
 #include <cpuid.h>
 
 static int cpu_has_avx512(void) {

@@ -10,7 +10,7 @@ static void run_copy(const kiln_exec *e, const kiln_instr *ins) {
     if (src != dst && t->bytes) memcpy(dst, src, (size_t)t->bytes);
 }
 
-static kiln_status check_copy(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_copy(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     if (!x || !y) return kiln_check_fail(c, "operand and result are required");
     if (x->dtype != y->dtype || x->bytes != y->bytes)
@@ -52,7 +52,7 @@ static kiln_status end_view(kiln_check *c, kiln_view *v, const kiln_tdesc *y) {
     kiln_dense_strides(x, xs)
 
 /* TRANSPOSE attrs: i32 perm[8] (entries past the rank are 0). */
-static kiln_status check_transpose(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_transpose(kiln_check *c) {
     BEGIN_VIEW();
     uint32_t seen = 0;
     if (x->rank != y->rank) return kiln_check_fail(c, "operand and result ranks differ");
@@ -74,7 +74,7 @@ static kiln_status check_transpose(kiln_check *c) {
 
 /* SLICE attrs: i64 starts[8], i64 steps[8], per input axis, already clamped by the
  * compiler; the result dims give the counts. */
-static kiln_status check_slice(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_slice(kiln_check *c) {
     BEGIN_VIEW();
     if (x->rank != y->rank) return kiln_check_fail(c, "operand and result ranks differ");
     for (uint32_t d = 0; d < x->rank; d++) {
@@ -96,7 +96,7 @@ static kiln_status check_slice(kiln_check *c) {
 }
 
 /* EXPAND: no attributes; the result shape is the broadcast target. */
-static kiln_status check_expand(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_expand(kiln_check *c) {
     BEGIN_VIEW();
     if (x->rank > y->rank) return kiln_check_fail(c, "operand rank exceeds the result rank");
     uint32_t off = y->rank - x->rank;
@@ -112,7 +112,7 @@ static kiln_status check_expand(kiln_check *c) {
 
 /* TILE: no attributes; result dim d = repeats_d * input dim d. Each axis becomes two view
  * axes: (repeat, stride 0) then (input index, input stride). */
-static kiln_status check_tile(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_tile(kiln_check *c) {
     BEGIN_VIEW();
     if (x->rank != y->rank) return kiln_check_fail(c, "operand and result ranks differ");
     for (uint32_t d = 0; d < x->rank; d++) {
@@ -128,7 +128,7 @@ static kiln_status check_tile(kiln_check *c) {
 }
 
 /* DEPTH_TO_SPACE attrs: i32 block, i32 crd (1: CRD, 0: DCR). Input [N,C,H,W]. */
-static kiln_status check_d2s(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_d2s(kiln_check *c) {
     BEGIN_VIEW();
     int64_t b = kiln_rdi32(c->attr), crd = kiln_rdi32(c->attr + 4);
     if (x->rank != 4 || y->rank != 4 || b < 1 || (crd != 0 && crd != 1))
@@ -147,7 +147,7 @@ static kiln_status check_d2s(kiln_check *c) {
 }
 
 /* SPACE_TO_DEPTH attrs: i32 block. */
-static kiln_status check_s2d(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_s2d(kiln_check *c) {
     BEGIN_VIEW();
     int64_t b = kiln_rdi32(c->attr);
     if (x->rank != 4 || y->rank != 4 || b < 1) return kiln_check_fail(c, "needs rank-4 tensors and block >= 1");

@@ -21,7 +21,7 @@ typedef struct norm_params {
 
 /* ---- batch_norm ---- */
 
-static kiln_status check_bn(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_bn(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *s = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
     norm_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
@@ -66,7 +66,7 @@ static void run_bn(const kiln_exec *e, const kiln_instr *ins) {
 
 /* ---- instance / layer / group norm: one shared engine ---- */
 
-static kiln_status check_stats_norm(kiln_check *c, int64_t outer, int64_t groups, int64_t channels, int64_t inner,
+KILN_SMALL_CODE static kiln_status check_stats_norm(kiln_check *c, int64_t outer, int64_t groups, int64_t channels, int64_t inner,
                                     int per_channel, float eps) {
     const kiln_tdesc *x = kiln_operand(c, 0), *s = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
     norm_params *p = kiln_params_alloc(c, sizeof *p);
@@ -131,7 +131,7 @@ static kiln_status need_inputs(kiln_check *c, int bias_required) {
     return st;
 }
 
-static kiln_status check_instance(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_instance(kiln_check *c) {
     kiln_status st = need_inputs(c, 1);
     if (st) return st;
     const kiln_tdesc *x = kiln_operand(c, 0);
@@ -140,7 +140,7 @@ static kiln_status check_instance(kiln_check *c) {
                             kiln_rdf32(c->attr));
 }
 
-static kiln_status check_layer(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_layer(kiln_check *c) {
     kiln_status st = need_inputs(c, 0);
     if (st) return st;
     const kiln_tdesc *x = kiln_operand(c, 0);
@@ -150,7 +150,7 @@ static kiln_status check_layer(kiln_check *c) {
                             0, kiln_rdf32(c->attr + 4));
 }
 
-static kiln_status check_group(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_group(kiln_check *c) {
     kiln_status st = need_inputs(c, 1);
     if (st) return st;
     const kiln_tdesc *x = kiln_operand(c, 0);
@@ -164,7 +164,7 @@ static kiln_status check_group(kiln_check *c) {
 
 typedef struct lrn_params { int64_t n, c, inner, size; float alpha, beta, bias; } lrn_params;
 
-static kiln_status check_lrn(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_lrn(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     lrn_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");

@@ -48,7 +48,7 @@ static void convert_fill(double v, uint8_t dtype, uint8_t *out) {
     }
 }
 
-static kiln_status check_pad(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_pad(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     kiln_status st;
     if ((st = kiln_require_present(c, x, "input")) || (st = kiln_require_present(c, y, "result"))) return st;

@@ -33,7 +33,7 @@ void kiln_pool_rows_avx512(int64_t oh_n, int64_t ow_n, int64_t h, int64_t w, int
                            const int64_t *hi, const float *in, float *out, int avg);   /* pool_avx512.c */
 #endif
 
-static kiln_status check_pool(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_pool(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     pool_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");

@@ -41,7 +41,7 @@ typedef struct qconv_params {
     int32_t *apack;              /* [M][kk] weight pairs or [M][kq] quads (GEMM path) */
 } qconv_params;
 
-static kiln_status check_qconv(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *rq = kiln_operand(c, 2), *b = kiln_operand(c, 3);
     const kiln_tdesc *y = kiln_result(c, 0);
     kiln_conv_attrs a;

@@ -27,7 +27,7 @@ typedef struct qgemm_params {
     int16_t *bpack;              /* [kk][N][2] */
 } qgemm_params;
 
-static kiln_status check_qgemm(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_qgemm(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *rq = kiln_operand(c, 2), *b = kiln_operand(c, 3);
     const kiln_tdesc *y = kiln_result(c, 0);
     kiln_qparams q;

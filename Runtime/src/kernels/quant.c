@@ -16,7 +16,7 @@ typedef struct quant_params {
     kiln_quantize_u8_fn u8; /* per-tensor f32 -> u8 fast path (qsimd.c) */
 } quant_params;
 
-static kiln_status check_q(kiln_check *c, int quantize) {
+KILN_SMALL_CODE static kiln_status check_q(kiln_check *c, int quantize) {
     const kiln_tdesc *x = kiln_operand(c, 0), *s = kiln_operand(c, 1), *z = kiln_operand(c, 2), *y = kiln_result(c, 0);
     kiln_status st;
     if ((st = kiln_require_present(c, x, "input")) || (st = kiln_require_dtype(c, s, "scale", KILN_F32)) ||
@@ -54,8 +54,8 @@ static kiln_status check_q(kiln_check *c, int quantize) {
     return KILN_OK;
 }
 
-static kiln_status check_quantize(kiln_check *c) { return check_q(c, 1); }
-static kiln_status check_dequantize(kiln_check *c) { return check_q(c, 0); }
+KILN_SMALL_CODE static kiln_status check_quantize(kiln_check *c) { return check_q(c, 1); }
+KILN_SMALL_CODE static kiln_status check_dequantize(kiln_check *c) { return check_q(c, 0); }
 
 /* Scale index of element i. */
 static int64_t scale_index(const quant_params *p, int64_t i) {

@@ -28,7 +28,7 @@ typedef struct rnn_params {
 
 enum { OP_X, OP_W, OP_R, OP_B, OP_LENS, OP_H0, OP_C0, OP_P };
 
-static kiln_status check_rnn(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_rnn(kiln_check *c) {
     rnn_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
     const uint8_t *a = c->attr;

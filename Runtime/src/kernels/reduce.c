@@ -21,7 +21,7 @@ typedef struct reduce_params {
     int64_t out_count, red_count;
 } reduce_params;
 
-static kiln_status check_reduce(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_reduce(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     reduce_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
@@ -132,7 +132,7 @@ static void run_reduce(const kiln_exec *e, const kiln_instr *ins) {
 
 typedef struct arg_params { int64_t outer, n, inner; int is_max, last; uint8_t dtype; } arg_params;
 
-static kiln_status check_arg(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_arg(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     arg_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");

@@ -92,7 +92,7 @@ static int make_taps(int32_t mode, int32_t nearest, int exclude, double a, doubl
     return m;
 }
 
-static kiln_status check_resize(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_resize(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     kiln_status st;
     if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, y, "result", KILN_F32))) return st;

@@ -25,7 +25,7 @@ static kiln_status line_setup(kiln_check *c, const kiln_tdesc *x, int32_t axis_a
     return KILN_OK;
 }
 
-static kiln_status check_cumsum(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_cumsum(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     kiln_status st;
     if ((st = kiln_require_present(c, x, "input")) || (st = kiln_require_present(c, y, "result"))) return st;
@@ -63,7 +63,7 @@ static void run_cumsum(const kiln_exec *e, const kiln_instr *ins) {
     else CUMSUM(int64_t, uint64_t)
 }
 
-static kiln_status check_topk(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_topk(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *v = kiln_result(c, 0), *ix = kiln_result(c, 1);
     kiln_status st;
     if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, v, "values", KILN_F32)) ||

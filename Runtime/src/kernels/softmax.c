@@ -9,7 +9,7 @@
 
 typedef struct softmax_params { int64_t outer, n, inner; int log; } softmax_params;
 
-static kiln_status check_softmax(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_softmax(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     softmax_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");

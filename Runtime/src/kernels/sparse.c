@@ -34,7 +34,7 @@ typedef struct sparse_params {
     kiln_csr csr;                /* arrays in the same allocation */
 } sparse_params;
 
-static kiln_status check_sparse(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_sparse(kiln_check *c) {
     const kiln_tdesc *a = kiln_operand(c, 0), *b = kiln_operand(c, 1), *cc = kiln_operand(c, 2), *y = kiln_result(c, 0);
     sparse_params q;
     memset(&q, 0, sizeof q);

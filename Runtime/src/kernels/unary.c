@@ -104,7 +104,7 @@ static int int_func(int32_t f) {
            f == KILN_UNARY_RELU || f == KILN_UNARY_CLIP;
 }
 
-static kiln_status check_unary(kiln_check *c) {
+KILN_SMALL_CODE static kiln_status check_unary(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
     if (!x || !y) return kiln_check_fail(c, "operand and result are required");
     if (!kiln_same_dims(x, y)) return kiln_check_fail(c, "operand and result shapes differ");

@@ -2,6 +2,7 @@
  * CPU have (AVX-512 VNNI, AVX-VNNI, aarch64 NEON sdot or widening) against the portable
  * reference bit for bit on random shapes with odd sizes, the reference against the
  * definition, and the quad packing against its portable version. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "test.h"
 
 #include "../src/kernels/qgemm.h"
@@ -106,6 +107,9 @@ static void check_gemv(void) {
 
 void test_qquad_kernels(void) {
     check_dw_rows();
+    setenv("KILN_QGEMM", "novbmi", 1); /* the depthwise rows without AVX-512 VBMI too */
+    check_dw_rows();
+    unsetenv("KILN_QGEMM");
     check_gemv();
     check_path("AVX-512 VNNI", kiln_qgemm4_vnni512());
     check_path("AVX-VNNI", kiln_qgemm4_avxvnni());

@@ -50,11 +50,36 @@ KILN_VNNI512 static void qdw_row_vnni512(const uint8_t *x, int64_t rstride, int6
     }
 }
 
+/* With AVX-512 VBMI: one load per kernel row (32 bytes for stride 1; for stride 2 the 34
+ * bytes the 16 windows span, masked so nothing past the row's readable end is touched)
+ * and one vpermb placing window s's bytes in element s, instead of four loads, three
+ * inserts and a vpshufb (KILN_QGEMM=novbmi forces the vpshufb version, for its test). */
+#define KILN_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+KILN_VBMI static void qdw_row_vbmi(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                                   int32_t *acc) {
+    uint8_t ix[64];
+    for (int s = 0; s < 16; s++)
+        for (int u = 0; u < 4; u++) ix[4 * s + u] = (uint8_t)(s * sw + u);
+    const __m512i idx = _mm512_loadu_si512(ix);
+    const __mmask64 span = sw == 1 ? (__mmask64)0xFFFFFFFFu : ((__mmask64)1 << 34) - 1;
+    for (int64_t o0 = 0; o0 < ow; o0 += 16) {
+        __m512i s = _mm512_setzero_si512();
+        for (int64_t ki = 0; ki < kh; ki++) {
+            __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
+            s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
+        }
+        int64_t left = ow - o0;
+        _mm512_mask_storeu_epi32(acc + o0, (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1), s);
+    }
+}
+
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void) {
     const char *force = getenv("KILN_QGEMM");
     if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0)) return NULL;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qdw_row_vnni512 : NULL;
+    if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512bw")) return NULL;
+    if (force && strcmp(force, "novbmi") == 0) return qdw_row_vnni512;
+    return __builtin_cpu_supports("avx512vbmi") ? qdw_row_vbmi : qdw_row_vnni512;
 }
 #else
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void) { return NULL; }

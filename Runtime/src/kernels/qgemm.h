@@ -55,7 +55,7 @@ typedef void (*kiln_qdw_row_fn)(const uint8_t *x, int64_t rstride, int64_t kh, i
                                 int32_t *acc);
 void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
                            int32_t *acc);
-/* AVX-512 VNNI (16 outputs per vpdpbusd and kernel row), NULL without it or with
+/* AVX-512 VNNI (16 outputs per vpdpbusd and kernel row; vpermb with VBMI), NULL without it or with
  * KILN_QGEMM=portable or pairs. */
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void);
 

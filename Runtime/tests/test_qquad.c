@@ -48,6 +48,7 @@ static void check_path(const char *name, kiln_qgemm4_fn fast) {
  * the definition, kernel rows 1..5, strides 1 and 2, odd widths. */
 static void check_dw_rows(void) {
     kiln_qdw_row_fn fast = kiln_qdw_row_vnni512();
+    kiln_qdw_rowq_fn fusedq = kiln_qdw_rowq_select();
     if (!fast) printf("  (no AVX-512 VNNI depthwise path on this CPU/build)\n");
     for (int trial = 0; trial < 120; trial++) {
         int64_t kh = qrnd(1, 5), sw = qrnd(1, 2), ow = qrnd(1, 70), ow16 = (ow + 15) / 16 * 16;
@@ -65,6 +66,18 @@ static void check_dw_rows(void) {
             bad += s != c0[o];
         }
         CHECK(bad == 0, "qdw row: portable path differs from the definition");
+        kiln_qparams q = {0, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
+        kiln_qrequant r = {qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF), qrnd(20, 45), &q};
+        uint8_t y0[80], y1[80], want[80];
+        kiln_qrequant_row_portable(c0, ow, r.bias, r.mult, r.shift, &q, want);
+        kiln_qdw_rowq_portable(x, rstride, kh, sw, ow, wq, &r, y0);
+        CHECK(memcmp(y0, want, (size_t)ow) == 0, "qdw row requantized: portable path differs from row + requant");
+        if (fusedq) {
+            memset(y1, 0xA5, sizeof y1);
+            fusedq(x, rstride, kh, sw, ow, wq, &r, y1);
+            CHECK(memcmp(y0, y1, (size_t)ow) == 0 && y1[ow] == 0xA5, "qdw row requantized: VBMI path differs (kh=%lld sw=%lld ow=%lld)",
+                  (long long)kh, (long long)sw, (long long)ow);
+        }
         if (fast) {
             for (int i = 0; i < 80; i++) c1[i] = 0x5A5A5A5A;
             fast(x, rstride, kh, sw, ow, wq, c1);

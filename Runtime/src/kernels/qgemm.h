@@ -59,6 +59,19 @@ void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_
  * KILN_QGEMM=portable or pairs. */
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void);
 
+/* Depthwise rows requantized as they are computed: out[o] = kiln_requant(acc[o] + bias, ...)
+ * for kiln_qdw_row's acc (the same reads). */
+typedef struct kiln_qrequant {
+    int32_t bias, mult, shift;
+    const struct kiln_qparams *q;
+} kiln_qrequant;
+typedef void (*kiln_qdw_rowq_fn)(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                                 const kiln_qrequant *r, uint8_t *out);
+void kiln_qdw_rowq_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                            const kiln_qrequant *r, uint8_t *out);
+/* AVX-512 VNNI + VBMI; NULL without them or with KILN_QGEMM=portable, pairs or novbmi. */
+kiln_qdw_rowq_fn kiln_qdw_rowq_select(void);
+
 /* QGEMM in the quad layout, vectors along N: c[r*n + j] = sum over t < kq, u < 4 of
  * x[r*kq*4 + 4t + u] * w(b[t*n + j], u): x rows of u8 (K padded to 4 kq with anything: the
  * padded weights are 0), b the weights as i8 quads of consecutive k per column. */

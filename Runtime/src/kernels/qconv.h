@@ -30,6 +30,7 @@ typedef struct qconv_params {
      * discarded), so every kernel tap's row of virtual pixels is one contiguous run. */
     int64_t phh, phw, vcount;     /* vcount: virtual pixels (oh - 1) * phw + ow (ohw when direct) */
     int64_t phase_bytes;         /* cg * sh * sw * phh * phw, then an x_zp row of nb bytes */
+    kiln_qgemm4q_fn gemm4q;      /* non-NULL: the quad core with requantization fused */
     kiln_qdw_rowq_fn dwrowq;     /* non-NULL: dwrow with the requantization fused (VBMI) */
     int64_t *tapoff;             /* [4 kq] offset of tap k's run in the phase planes (k >= kdim: the x_zp row) */
 } qconv_params;

@@ -10,8 +10,10 @@
  * Columns col >= ow read the next row (finite garbage) and are never stored; the last
  * virtual pixel is the last real one, so every read stays inside the planes. Per block
  * of virtual pixels (sized so the packed block stays near 256 KB) four runs are
- * interleaved into quads, the core computes the group's [mg, block] int32 block, and
- * each output row segment is requantized. A 1x1 stride-1 unpadded conv ("direct")
+ * interleaved into quads, the core computes the group's [mg, block] sums and requantizes
+ * them in its tiles (AVX-512 VNNI: straight into the output when the virtual grid is the
+ * real one, else into a u8 block whose real row segments are copied out), or writes an
+ * int32 block whose row segments are then requantized. A 1x1 stride-1 unpadded conv ("direct")
  * reads the input channels themselves as the runs (phw = ow). */
 #include "qconv.h"
 
@@ -32,6 +34,7 @@ size_t kiln_qconv4_setup(qconv_params *p) {
         p->vcount = (p->oh - 1) * p->phw + p->ow;
         p->phase_bytes = p->cg * a->sh * a->sw * p->phh * p->phw;
     }
+    p->gemm4q = kiln_qgemm4q_vnni512();
     int64_t nb = (65536 / kq) / 32 * 32;
     if (nb < 32) nb = 32;
     if (nb > 1024) nb = 1024;
@@ -77,6 +80,21 @@ static void build_phases(const qconv_params *p, const uint8_t *xg, uint8_t *dst)
             }
 }
 
+/* The real pixels among virtual pixels [v0, v0 + cnt), one output row segment at a time:
+ * copied from the u8 block row yb, or requantized from the int32 row acc (channel m), into
+ * the channel's output plane out. */
+static void for_segments(const qconv_params *p, int64_t v0, int64_t cnt, int64_t m, const uint8_t *yb, const int32_t *acc,
+                         uint8_t *out) {
+    for (int64_t v = v0; v < v0 + cnt;) {
+        int64_t r = v / p->phw, col = v % p->phw, stop = r * p->phw + p->phw;
+        if (stop > v0 + cnt) stop = v0 + cnt;
+        int64_t len = (col + (stop - v) < p->ow ? col + (stop - v) : p->ow) - col;
+        if (len > 0 && yb) memcpy(out + r * p->ow + col, yb + (v - v0), (size_t)len);
+        else if (len > 0) p->requant(acc + (v - v0), len, p->bias[m], p->mult[m], p->shift[m], &p->q, out + r * p->ow + col);
+        v = stop;
+    }
+}
+
 void kiln_qconv4_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const qconv_job *j = ctx;
     const qconv_params *p = j->p;
@@ -101,19 +119,23 @@ void kiln_qconv4_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
             }
             p->pack4(s[0], s[1], s[2], s[3], cnt, bpack + t * cnt * 4);
         }
-        p->gemm4(p->mg, cnt, p->kq, p->apack + g * p->mg * p->kq, bpack, cblock);
+        uint8_t *outg = j->y + (n * p->m + g * p->mg) * p->ohw;
+        const int32_t *ag = p->apack + g * p->mg * p->kq;
+        if (p->gemm4q) { /* requantized in the tiles: into the output, or a virtual block to compact */
+            kiln_qrequant_rows r = {p->bias + g * p->mg, p->mult + g * p->mg, p->shift + g * p->mg, &p->q};
+            if (p->phw == p->ow) { p->gemm4q(p->mg, cnt, p->kq, ag, bpack, &r, outg + v0, p->ohw); continue; }
+            uint8_t *yb = (uint8_t *)cblock;
+            p->gemm4q(p->mg, cnt, p->kq, ag, bpack, &r, yb, cnt);
+            for (int64_t mm = 0; mm < p->mg; mm++)
+                for_segments(p, v0, cnt, mm, yb + mm * cnt, NULL, outg + mm * p->ohw);
+            continue;
+        }
+        p->gemm4(p->mg, cnt, p->kq, ag, bpack, cblock);
         for (int64_t mm = 0; mm < p->mg; mm++) {
             int64_t m = g * p->mg + mm;
-            uint8_t *out = j->y + (n * p->m + m) * p->ohw;
             const int32_t *acc = cblock + mm * cnt;
-            if (p->phw == p->ow) { p->requant(acc, cnt, p->bias[m], p->mult[m], p->shift[m], &p->q, out + v0); continue; }
-            for (int64_t v = v0; v < v0 + cnt;) { /* one output row segment at a time */
-                int64_t r = v / p->phw, col = v % p->phw, stop = r * p->phw + p->phw;
-                if (stop > v0 + cnt) stop = v0 + cnt;
-                int64_t len = (col + (stop - v) < p->ow ? col + (stop - v) : p->ow) - col;
-                if (len > 0) p->requant(acc + (v - v0), len, p->bias[m], p->mult[m], p->shift[m], &p->q, out + r * p->ow + col);
-                v = stop;
-            }
+            if (p->phw == p->ow) { p->requant(acc, cnt, p->bias[m], p->mult[m], p->shift[m], &p->q, outg + mm * p->ohw + v0); continue; }
+            for_segments(p, v0, cnt, m, NULL, acc, outg + mm * p->ohw);
         }
     }
 }

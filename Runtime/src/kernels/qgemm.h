@@ -41,6 +41,20 @@ kiln_qgemm4_fn kiln_qgemm4_neon(void);     /* aarch64: sdot when compiled with d
 /* The fastest quad path this CPU runs, or NULL (then the kernels use the pair layout:
  * AVX2 or portable); NULL too when KILN_QGEMM=portable or KILN_QGEMM=pairs is set. */
 kiln_qgemm4_fn kiln_qgemm4_select(void);
+/* The quad core with the requantization fused (each tile's sums requantized in registers):
+ * y[i*ystride + j] = kiln_requant(c[i*n + j] + bias[i], mult[i], shift[i], q) for
+ * kiln_qgemm4's c. The portable version evaluates that definition directly. */
+typedef struct kiln_qrequant_rows {
+    const int32_t *bias, *mult, *shift;
+    const struct kiln_qparams *q;
+} kiln_qrequant_rows;
+typedef void (*kiln_qgemm4q_fn)(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b,
+                                const kiln_qrequant_rows *r, uint8_t *y, int64_t ystride);
+void kiln_qgemm4q_portable(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *r,
+                           uint8_t *y, int64_t ystride);
+/* AVX-512 VNNI; NULL without it or with KILN_QGEMM=portable or pairs (the kernels then
+ * run kiln_qgemm4 and requantize rows). */
+kiln_qgemm4q_fn kiln_qgemm4q_vnni512(void);
 /* Interleaves four u8 rows into n quads of B: d[4i + u] = ru[i]. */
 typedef void (*kiln_qpack4_fn)(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int64_t n,
                                uint8_t *d);

@@ -9,7 +9,7 @@
  * offset (p->tapoff) — no im2col, and no bounds checks: the padding is in the planes.
  * Columns col >= ow read the next row (finite garbage) and are never stored; the last
  * virtual pixel is the last real one, so every read stays inside the planes. Per block
- * of virtual pixels (sized so the packed block stays near 256 KB) four runs are
+ * of virtual pixels (sized so the packed block stays near 512 KB, half of L2: fewer passes over the weights) four runs are
  * interleaved into quads, the core computes the group's [mg, block] sums and requantizes
  * them in its tiles (AVX-512 VNNI: straight into the output when the virtual grid is the
  * real one, else into a u8 block whose real row segments are copied out), or writes an
@@ -35,7 +35,7 @@ size_t kiln_qconv4_setup(qconv_params *p) {
         p->phase_bytes = p->cg * a->sh * a->sw * p->phh * p->phw;
     }
     p->gemm4q = kiln_qgemm4q_vnni512();
-    int64_t nb = (65536 / kq) / 32 * 32;
+    int64_t nb = (131072 / kq) / 32 * 32;
     if (nb < 32) nb = 32;
     if (nb > 1024) nb = 1024;
     if (nb > p->vcount) nb = p->vcount;

@@ -9,8 +9,8 @@
  * offset (p->tapoff) — no im2col, and no bounds checks: the padding is in the planes.
  * Columns col >= ow read the next row (finite garbage) and are never stored; the last
  * virtual pixel is the last real one, so every read stays inside the planes. Per block
- * of virtual pixels (sized so the packed block stays near 512 KB, half of L2: fewer passes over the weights) four runs are
- * interleaved into quads, the core computes the group's [mg, block] sums and requantizes
+ * of virtual pixels (the packed block near 512 KB, half of L2: few passes over the
+ * weights) four runs are interleaved into quads, the core computes the group's [mg, block] sums and requantizes
  * them in its tiles (AVX-512 VNNI: straight into the output when the virtual grid is the
  * real one, else into a u8 block whose real row segments are copied out), or writes an
  * int32 block whose row segments are then requantized. A 1x1 stride-1 unpadded conv ("direct")

@@ -18,6 +18,9 @@
 #include "qconv.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 size_t kiln_qconv4_setup(qconv_params *p) {
     const kiln_conv_attrs *a = &p->a;
@@ -54,6 +57,21 @@ size_t kiln_qconv4_setup(qconv_params *p) {
     return (size_t)(kq * nb * 4 + p->mg * nb * 4 + p->phase_bytes + nb);
 }
 
+/* dst[col] = src[2 col] for col in [lo, hi), src readable below byte `avail`. SSE2: 32
+ * bytes at a time, the even ones kept by a 0x00FF mask on the 16-bit lanes and a pack. */
+static void gather2(uint8_t *dst, const uint8_t *src, int64_t lo, int64_t hi, int64_t avail) {
+    int64_t col = lo;
+#if defined(__SSE2__)
+    const __m128i even = _mm_set1_epi16(0xFF);
+    for (; col + 16 <= hi && 2 * col + 32 <= avail; col += 16) {
+        __m128i v0 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(src + 2 * col)), even);
+        __m128i v1 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(src + 2 * col + 16)), even);
+        _mm_storeu_si128((__m128i *)(dst + col), _mm_packus_epi16(v0, v1));
+    }
+#endif
+    for (; col < hi; col++) dst[col] = src[2 * col];
+}
+
 /* The group's input channels into their phase planes. */
 static void build_phases(const qconv_params *p, const uint8_t *xg, uint8_t *dst) {
     const kiln_conv_attrs *a = &p->a;
@@ -74,6 +92,7 @@ static void build_phases(const qconv_params *p, const uint8_t *xg, uint8_t *dst)
                     int64_t off = pb - a->pl; /* dst[col] = row[col * sw + off] */
                     memset(dst, zp, (size_t)lo);
                     if (a->sw == 1) memcpy(dst + lo, row + lo + off, (size_t)(hi - lo));
+                    else if (a->sw == 2) gather2(dst, row + off, lo, hi, p->w - off);
                     else for (int64_t col = lo; col < hi; col++) dst[col] = row[col * a->sw + off];
                     memset(dst + hi, zp, (size_t)(p->phw - hi));
                 }

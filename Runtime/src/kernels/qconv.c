@@ -7,16 +7,17 @@
  * i32 x_zp, y_zp, y_min, y_max. y = clamp(y_zp + requant(sum((x - x_zp) * w) + bias),
  * y_min, y_max); padding reads as x_zp (real zero). A fused ReLU/clip is the clamp.
  * Algorithm: depthwise (group == C, one input channel per group) runs directly per
- * output plane into an int32 row: with AVX-512 VNNI and kernels up to 4 wide (stride 1 or
- * 2, no horizontal dilation), on a zero-point-padded copy of the input plane, one quad
- * dot product per kernel row (qdw.c); otherwise one tap at a time. Otherwise, per image, group and block of output
- * pixels (sized so the packed block stays in L2): im2col two kernel taps at a time into
- * u8 rows (a 1x1 stride-1 unpadded conv reads the input rows directly), interleave them
- * as i16 pairs (qgemm.h's B layout), run the GEMM core against
- * the weights packed at load (with bias - x_zp * sum(w) folded in), requantize. When the
- * CPU has a dot-product core (kiln_qgemm4_select: AVX-512 VNNI, AVX-VNNI, NEON) the same
- * steps run four kernel taps at a time in the quad layout (u8 quads, weights as i8 quads),
- * with blocks of pixels sized so the packed block stays near 256 KB. */
+ * output plane: with AVX-512 VNNI and kernels up to 4 wide (stride 1 or 2, no horizontal
+ * dilation), on a zero-point-padded copy of the input plane, one quad dot product per
+ * kernel row (qdw.c; with VBMI requantized in registers, else into an int32 row first);
+ * otherwise one tap at a time into an int32 row. Otherwise, when the CPU has a
+ * dot-product core (kiln_qgemm4_select: AVX-512 VNNI, AVX-VNNI, NEON), the quad path of
+ * qconv4.c (phase planes instead of im2col, requantization fused into the VNNI tiles).
+ * Else, per image, group and block of output pixels (sized so the packed block stays in
+ * L2): im2col two kernel taps at a time into u8 rows (a 1x1 stride-1 unpadded conv reads
+ * the input rows directly), interleave them as i16 pairs (qgemm.h's B layout), run the
+ * GEMM core against the weights packed at load (with bias - x_zp * sum(w) folded in),
+ * requantize. */
 #include "qconv.h"
 
 #include <string.h>

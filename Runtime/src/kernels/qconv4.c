@@ -68,6 +68,8 @@ static void gather2(uint8_t *dst, const uint8_t *src, int64_t lo, int64_t hi, in
         __m128i v1 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(src + 2 * col + 16)), even);
         _mm_storeu_si128((__m128i *)(dst + col), _mm_packus_epi16(v0, v1));
     }
+#else
+    (void)avail;
 #endif
     for (; col < hi; col++) dst[col] = src[2 * col];
 }

@@ -2,6 +2,7 @@
  * CPU have (AVX-512 VNNI, AVX-VNNI, aarch64 NEON sdot or widening) against the portable
  * reference bit for bit on random shapes with odd sizes, the reference against the
  * definition, and the quad packing against its portable version. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "test.h"
 
 #include "../src/kernels/qgemm.h"
@@ -47,6 +48,7 @@ static void check_path(const char *name, kiln_qgemm4_fn fast) {
  * the definition, kernel rows 1..5, strides 1 and 2, odd widths. */
 static void check_dw_rows(void) {
     kiln_qdw_row_fn fast = kiln_qdw_row_vnni512();
+    kiln_qdw_rowq_fn fusedq = kiln_qdw_rowq_select();
     if (!fast) printf("  (no AVX-512 VNNI depthwise path on this CPU/build)\n");
     for (int trial = 0; trial < 120; trial++) {
         int64_t kh = qrnd(1, 5), sw = qrnd(1, 2), ow = qrnd(1, 70), ow16 = (ow + 15) / 16 * 16;
@@ -64,6 +66,18 @@ static void check_dw_rows(void) {
             bad += s != c0[o];
         }
         CHECK(bad == 0, "qdw row: portable path differs from the definition");
+        kiln_qparams q = {0, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
+        kiln_qrequant r = {qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF), qrnd(20, 45), &q};
+        uint8_t y0[80], y1[80], want[80];
+        kiln_qrequant_row_portable(c0, ow, r.bias, r.mult, r.shift, &q, want);
+        kiln_qdw_rowq_portable(x, rstride, kh, sw, ow, wq, &r, y0);
+        CHECK(memcmp(y0, want, (size_t)ow) == 0, "qdw row requantized: portable path differs from row + requant");
+        if (fusedq) {
+            memset(y1, 0xA5, sizeof y1);
+            fusedq(x, rstride, kh, sw, ow, wq, &r, y1);
+            CHECK(memcmp(y0, y1, (size_t)ow) == 0 && y1[ow] == 0xA5, "qdw row requantized: VBMI path differs (kh=%lld sw=%lld ow=%lld)",
+                  (long long)kh, (long long)sw, (long long)ow);
+        }
         if (fast) {
             for (int i = 0; i < 80; i++) c1[i] = 0x5A5A5A5A;
             fast(x, rstride, kh, sw, ow, wq, c1);
@@ -104,8 +118,47 @@ static void check_gemv(void) {
     }
 }
 
+/* The quad core with requantization fused: the VNNI path against the portable one, and the
+ * portable one against the core's sums requantized row by row; odd shapes, a row stride
+ * wider than n, bytes past each row untouched. */
+static void check_fused(void) {
+    kiln_qgemm4q_fn fast = kiln_qgemm4q_vnni512();
+    if (!fast) printf("  (no AVX-512 VNNI fused-requantization core on this CPU/build)\n");
+    for (int trial = 0; trial < 60; trial++) {
+        int64_t m = qrnd(1, 19), n = qrnd(1, 77), kq = qrnd(1, 41);
+        if (trial % 10 == 0) { m = 8 * qrnd(1, 3); n = 32 * qrnd(1, 3); kq = qrnd(60, 200); }
+        int64_t ys = n + qrnd(0, 5);
+        int32_t *a = malloc(sizeof(int32_t) * (size_t)(m * kq)), *c = malloc(sizeof(int32_t) * (size_t)(m * n));
+        int32_t *rq = malloc(sizeof(int32_t) * (size_t)(3 * m));
+        uint8_t *b = malloc((size_t)(kq * n * 4)), *y0 = malloc((size_t)(m * ys)), *y1 = malloc((size_t)(m * ys));
+        uint8_t *want = malloc((size_t)(m * ys));
+        for (int64_t i = 0; i < m * kq; i++) a[i] = kiln_qquad(qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127));
+        for (int64_t i = 0; i < kq * n * 4; i++) b[i] = (uint8_t)qrnd(0, 255);
+        for (int64_t i = 0; i < m; i++) { rq[i] = qrnd(-100000, 100000); rq[m + i] = qrnd(1 << 30, 0x7FFFFFFF); rq[2 * m + i] = qrnd(20, 45); }
+        kiln_qparams q = {0, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
+        kiln_qrequant_rows r = {rq, rq + m, rq + 2 * m, &q};
+        memset(want, 0x5A, (size_t)(m * ys));
+        memcpy(y0, want, (size_t)(m * ys));
+        memcpy(y1, want, (size_t)(m * ys));
+        kiln_qgemm4_portable(m, n, kq, a, b, c);
+        for (int64_t i = 0; i < m; i++) kiln_qrequant_row_portable(c + i * n, n, rq[i], rq[m + i], rq[2 * m + i], &q, want + i * ys);
+        kiln_qgemm4q_portable(m, n, kq, a, b, &r, y0, ys);
+        CHECK(memcmp(y0, want, (size_t)(m * ys)) == 0, "fused quad core: portable path differs from core + requant rows");
+        if (fast) {
+            fast(m, n, kq, a, b, &r, y1, ys);
+            CHECK(memcmp(y0, y1, (size_t)(m * ys)) == 0, "fused quad core: VNNI path differs (m=%lld n=%lld kq=%lld)", (long long)m,
+                  (long long)n, (long long)kq);
+        }
+        free(a); free(c); free(rq); free(b); free(y0); free(y1); free(want);
+    }
+}
+
 void test_qquad_kernels(void) {
+    check_fused();
     check_dw_rows();
+    setenv("KILN_QGEMM", "novbmi", 1); /* the depthwise rows without AVX-512 VBMI too */
+    check_dw_rows();
+    unsetenv("KILN_QGEMM");
     check_gemv();
     check_path("AVX-512 VNNI", kiln_qgemm4_vnni512());
     check_path("AVX-VNNI", kiln_qgemm4_avxvnni());

@@ -209,6 +209,11 @@ static void qconv_cases(void) {
     qconv_case(1, 6, 12, 37, 6, 6, 5, 2, 1, 2, 1, 1);     /* depthwise 5x2, padded */
     qconv_case(1, 5, 19, 40, 5, 5, 3, 4, 2, 1, 1, 1);     /* depthwise 3x4 stride 2 */
     qconv_case(1, 4, 15, 21, 4, 4, 3, 3, 1, 2, 2, 0);     /* depthwise dilated (tap path) */
+    qconv_case(1, 3, 23, 21, 8, 1, 7, 7, 2, 3, 1, 1);     /* stem-like 7x7 stride 2: four phase planes, odd sizes */
+    qconv_case(1, 6, 11, 13, 10, 2, 3, 3, 2, 2, 2, 1);    /* grouped, stride 2 and dilation 2 */
+    qconv_case(2, 5, 9, 10, 12, 1, 2, 2, 3, 1, 1, 0);     /* stride 3, kernel 2 */
+    qconv_case(1, 4, 9, 75, 6, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, rows wide enough for the vector gather */
+    qconv_case(1, 8, 6, 67, 5, 1, 1, 1, 2, 0, 1, 1);      /* 1x1 stride 2 (downsample), odd width */
     for (int trial = 0; trial < 12; trial++) {           /* random shapes, pointwise and depthwise */
         int64_t c = rnd(1, 12), h = rnd(1, 20), w = rnd(1, 50), s = rnd(1, 2), k = trial % 2 ? 3 : 1;
         int64_t pad = k == 3 ? rnd(0, 1) : 0;

@@ -100,14 +100,15 @@ static void rows_simd(const pool_params *p, const int64_t *lo, const int64_t *hi
                                                     _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi[kj]), col));
                     int64_t off = kj * p->dw - p->pl;
                     __m256 v;
+                    int inside = lo[kj] <= ow0 && hi[kj] >= ow0 + 8;
                     if (p->sw == 1) {
-                        v = _mm256_maskload_ps(irow + ow0 + off, m);
+                        v = inside ? _mm256_loadu_ps(irow + ow0 + off) : _mm256_maskload_ps(irow + ow0 + off, m);
                     } else { /* stride 2: the even lanes of 16 loaded inputs */
                         __m256i lo_cols = _mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
                         __m256i hi_cols = _mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
                         __m256i even = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
                         const float *src = irow + 2 * ow0 + off;
-                        __m256 va = _mm256_maskload_ps(src, _mm256_and_si256(lo_cols, even));
+                        __m256 va = inside ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, _mm256_and_si256(lo_cols, even));
                         __m256 vb = _mm256_maskload_ps(src + 8, _mm256_and_si256(hi_cols, even));
                         __m256 sh = _mm256_shuffle_ps(va, vb, _MM_SHUFFLE(2, 0, 2, 0));
                         v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(sh), _MM_SHUFFLE(3, 1, 2, 0)));
@@ -115,13 +116,14 @@ static void rows_simd(const pool_params *p, const int64_t *lo, const int64_t *hi
                     if (avg) {
                         acc = _mm256_add_ps(acc, v);
                     } else {
-                        v = _mm256_blendv_ps(neutral, v, _mm256_castsi256_ps(m));
+                        if (!inside) v = _mm256_blendv_ps(neutral, v, _mm256_castsi256_ps(m));
                         __m256 y = _mm256_max_ps(acc, v); /* v when either is NaN */
                         acc = _mm256_blendv_ps(y, acc, _mm256_cmp_ps(acc, acc, _CMP_UNORD_Q));
                     }
                 }
             }
             int64_t left = p->ow - ow0;
+            if (left >= 8) { _mm256_storeu_ps(out + oh * p->ow + ow0, acc); continue; } /* vmaskmovps stores are slow on AMD */
             __m256i sm = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left > 8 ? 8 : left)), lane);
             _mm256_maskstore_ps(out + oh * p->ow + ow0, sm, acc);
         }

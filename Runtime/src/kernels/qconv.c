@@ -7,39 +7,21 @@
  * i32 x_zp, y_zp, y_min, y_max. y = clamp(y_zp + requant(sum((x - x_zp) * w) + bias),
  * y_min, y_max); padding reads as x_zp (real zero). A fused ReLU/clip is the clamp.
  * Algorithm: depthwise (group == C, one input channel per group) runs directly per
- * output plane into an int32 row: with AVX-512 VNNI and kernels up to 4 wide (stride 1 or
- * 2, no horizontal dilation), on a zero-point-padded copy of the input plane, one quad
- * dot product per kernel row (qdw.c); otherwise one tap at a time. Otherwise, per image, group and block of output
- * pixels (sized so the packed block stays in L2): im2col two kernel taps at a time into
- * u8 rows (a 1x1 stride-1 unpadded conv reads the input rows directly), interleave them
- * as i16 pairs (qgemm.h's B layout), run the GEMM core against
- * the weights packed at load (with bias - x_zp * sum(w) folded in), requantize. When the
- * CPU has a dot-product core (kiln_qgemm4_select: AVX-512 VNNI, AVX-VNNI, NEON) the same
- * steps run four kernel taps at a time in the quad layout (u8 quads, weights as i8 quads),
- * with blocks of pixels sized so the packed block stays near 256 KB. */
-#include "qgemm.h"
+ * output plane: with AVX-512 VNNI and kernels up to 4 wide (stride 1 or 2, no horizontal
+ * dilation), on a zero-point-padded copy of the input plane, one quad dot product per
+ * kernel row (qdw.c; with VBMI requantized in registers, else into an int32 row first);
+ * otherwise one tap at a time into an int32 row. Otherwise, when the CPU has a
+ * dot-product core (kiln_qgemm4_select: AVX-512 VNNI, AVX-VNNI, NEON), the quad path of
+ * qconv4.c (phase planes instead of im2col, requantization fused into the VNNI tiles).
+ * Else, per image, group and block of output pixels (sized so the packed block stays in
+ * L2): im2col two kernel taps at a time into u8 rows (a 1x1 stride-1 unpadded conv reads
+ * the input rows directly), interleave them as i16 pairs (qgemm.h's B layout), run the
+ * GEMM core against the weights packed at load (with bias - x_zp * sum(w) folded in),
+ * requantize. */
+#include "qconv.h"
 
 #include <string.h>
 
-typedef struct qconv_params {
-    kiln_conv_attrs a;
-    kiln_qparams q;
-    int64_t n, c, h, w, m, oh, ow, cg, mg, kdim, kk, ohw, nb, nblocks, mult_dw;
-    int64_t kq;                  /* k quads (quad layout), 0 with the pair layout */
-    kiln_qgemm4_fn gemm4;        /* non-NULL: the quad layout */
-    kiln_qpack4_fn pack4;
-    kiln_qdw_row_fn dwrow;       /* non-NULL: depthwise on the padded plane (pw x ph bytes) */
-    int64_t pw, ph;
-    int32_t *wq;                 /* [M][kh] weight quads for dwrow */
-    int depthwise, direct;       /* direct: 1x1, stride 1, no padding (pack the input rows as they are) */
-    kiln_qgemm_fn gemm;
-    kiln_qpack_fn pack;
-    kiln_qrequant_row_fn requant;
-    kiln_qdw_tap_fn tap;
-    const int8_t *wraw;          /* the constant weights (depthwise reads them directly) */
-    int32_t *mult, *shift, *bias; /* bias: raw (depthwise) or bias - x_zp * sum(w) (GEMM) */
-    int32_t *apack;              /* [M][kk] weight pairs or [M][kq] quads (GEMM path) */
-} qconv_params;
 
 KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *rq = kiln_operand(c, 2), *b = kiln_operand(c, 3);
@@ -71,13 +53,15 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
     kiln_qgemm4_fn gemm4 = depthwise ? NULL : kiln_qgemm4_select();
     kiln_qdw_row_fn dwrow = depthwise && a.kw <= 4 && a.dw == 1 && a.sw <= 2 ? kiln_qdw_row_vnni512() : NULL;
     int64_t kq = gemm4 ? (kdim + 3) / 4 : 0;
-    size_t size = sizeof(qconv_params) + sizeof(int32_t) * (size_t)(3 * m + (dwrow ? m * a.kh : depthwise ? 0 : gemm4 ? m * kq : m * kk));
+    size_t size = sizeof(qconv_params) + sizeof(int64_t) * (size_t)(4 * kq) +
+                  sizeof(int32_t) * (size_t)(3 * m + (dwrow ? m * a.kh : depthwise ? 0 : gemm4 ? m * kq : m * kk));
     qconv_params *p = kiln_params_alloc(c, size);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
     int direct = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && !a.pt && !a.pb && !a.pl && !a.pr;
     *p = (qconv_params){a, q, n, ch, h, wd, m, oh, ow, cg, mg, kdim, kk, oh * ow, 0, 0, m / ch, kq, gemm4, kiln_qpack4_select(), dwrow, 0, 0, NULL, depthwise, direct,
-                        kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_tap_select(), NULL, NULL, NULL, NULL, NULL};
-    p->mult = (int32_t *)(p + 1);
+                        kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_tap_select(), NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, dwrow ? kiln_qdw_rowq_select() : NULL, NULL};
+    p->tapoff = (int64_t *)(p + 1);
+    p->mult = (int32_t *)(p->tapoff + 4 * kq);
     p->shift = p->mult + m;
     p->bias = p->shift + m;
     p->apack = depthwise ? NULL : p->bias + m;
@@ -118,19 +102,21 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
         kiln_need_workspace(c, (size_t)ow);
         return KILN_OK;
     }
-    /* Pixel blocks: the packed block (kk * nb i32, or kq * nb for quads) near 128 KB, a
-     * multiple of 16 (near 256 KB and of 32 for quads). */
-    int64_t nb = gemm4 ? (65536 / kq) / 32 * 32 : (32768 / kk) / 16 * 16;
-    if (nb < (gemm4 ? 32 : 16)) nb = gemm4 ? 32 : 16;
-    if (nb > (gemm4 ? 1024 : 512)) nb = gemm4 ? 1024 : 512;
+    if (gemm4) {
+        kiln_need_workspace(c, (kiln_qconv4_setup(p) + 3) / 4);
+        return KILN_OK;
+    }
+    /* Pixel blocks: the packed block (kk * nb i32) near 128 KB, a multiple of 16. */
+    int64_t nb = (32768 / kk) / 16 * 16;
+    if (nb < 16) nb = 16;
+    if (nb > 512) nb = 512;
     if (nb > p->ohw) nb = p->ohw;
     p->nb = nb;
     p->nblocks = (p->ohw + nb - 1) / nb;
-    kiln_need_workspace(c, (size_t)((gemm4 ? kq : kk) * nb + mg * nb + nb));
+    kiln_need_workspace(c, (size_t)(kk * nb + mg * nb + nb));
     return KILN_OK;
 }
 
-typedef struct qconv_job { const qconv_params *p; const uint8_t *x; uint8_t *y; float *ws; size_t ws_floats; } qconv_job;
 
 /* u8 im2col row of kernel tap k for output pixels [p0, p0 + cnt) of the group's input. */
 static void im2col_row(const qconv_params *p, const uint8_t *xg, int64_t k, int64_t p0, int64_t cnt, uint8_t *dst) {
@@ -163,37 +149,6 @@ static void im2col_row(const qconv_params *p, const uint8_t *xg, int64_t k, int6
         done += c1 - c0;
         c0 = 0;
         oh++;
-    }
-}
-
-/* The quad-layout version of qconv_blocks: four kernel taps per packed row. */
-static void qconv_blocks4(void *ctx, size_t begin, size_t end, uint32_t thread) {
-    const qconv_job *j = ctx;
-    const qconv_params *p = j->p;
-    uint8_t *bpack = (uint8_t *)(j->ws + thread * j->ws_floats);
-    int32_t *cblock = (int32_t *)(bpack + p->kq * p->nb * 4);
-    uint8_t *rows = (uint8_t *)(cblock + p->mg * p->nb); /* four rows of nb bytes */
-    for (size_t job = begin; job < end; job++) {
-        int64_t blk = (int64_t)job % p->nblocks, g = ((int64_t)job / p->nblocks) % p->a.group;
-        int64_t n = (int64_t)job / (p->nblocks * p->a.group);
-        int64_t p0 = blk * p->nb, cnt = p->ohw - p0 < p->nb ? p->ohw - p0 : p->nb;
-        const uint8_t *xg = j->x + (n * p->c + g * p->cg) * p->h * p->w;
-        if (p->direct && p->kdim % 4) memset(rows + 3 * p->nb, p->q.x_zp, (size_t)cnt); /* the padding taps */
-        for (int64_t t = 0; t < p->kq; t++) {
-            const uint8_t *s[4];
-            for (int u = 0; u < 4; u++) {
-                int64_t k = 4 * t + u;
-                if (p->direct) s[u] = k < p->kdim ? xg + k * p->ohw + p0 : rows + 3 * p->nb;
-                else { im2col_row(p, xg, k, p0, cnt, rows + u * p->nb); s[u] = rows + u * p->nb; }
-            }
-            p->pack4(s[0], s[1], s[2], s[3], cnt, bpack + t * cnt * 4);
-        }
-        p->gemm4(p->mg, cnt, p->kq, p->apack + g * p->mg * p->kq, bpack, cblock);
-        for (int64_t mm = 0; mm < p->mg; mm++) {
-            int64_t m = g * p->mg + mm;
-            uint8_t *out = j->y + (n * p->m + m) * p->ohw + p0;
-            p->requant(cblock + mm * cnt, cnt, p->bias[m], p->mult[m], p->shift[m], &p->q, out);
-        }
     }
 }
 
@@ -250,6 +205,12 @@ static void qdw_planes_padded(void *ctx, size_t begin, size_t end, uint32_t thre
             memcpy(row + a->pl, in + ih * p->w, (size_t)p->w);
             memset(row + a->pl + p->w, zp, (size_t)(p->pw - a->pl - p->w));
         }
+        if (p->dwrowq) {
+            kiln_qrequant r = {p->bias[m], p->mult[m], p->shift[m], &p->q};
+            for (int64_t oh = 0; oh < p->oh; oh++)
+                p->dwrowq(pad + oh * a->sh * p->pw, a->dh * p->pw, a->kh, a->sw, p->ow, p->wq + m * a->kh, &r, out + oh * p->ow);
+            continue;
+        }
         for (int64_t oh = 0; oh < p->oh; oh++)
             p->dwrow(pad + oh * a->sh * p->pw, a->dh * p->pw, a->kh, a->sw, p->ow, p->wq + m * a->kh, acc + oh * p->ow);
         p->requant(acc, p->ohw, p->bias[m], p->mult[m], p->shift[m], &p->q, out);
@@ -298,7 +259,7 @@ static void run_qconv(const kiln_exec *e, const kiln_instr *ins) {
         return;
     }
     size_t jobs = (size_t)(p->n * p->a.group * p->nblocks);
-    void (*fn)(void *, size_t, size_t, uint32_t) = p->gemm4 ? qconv_blocks4 : qconv_blocks;
+    void (*fn)(void *, size_t, size_t, uint32_t) = p->gemm4 ? kiln_qconv4_blocks : qconv_blocks;
     if (e->threads > 1 && jobs > 1) kiln_parallel_for(e, jobs, fn, &j);
     else fn(&j, 0, jobs, 0);
 }

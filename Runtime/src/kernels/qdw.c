@@ -23,6 +23,16 @@ void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_
     }
 }
 
+void kiln_qdw_rowq_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                            const kiln_qrequant *r, uint8_t *out) {
+    int32_t acc[64];
+    for (int64_t o0 = 0; o0 < ow; o0 += 64) {
+        int64_t cnt = ow - o0 < 64 ? ow - o0 : 64;
+        kiln_qdw_row_portable(x + o0 * sw, rstride, kh, sw, cnt, wq, acc);
+        kiln_qrequant_row_portable(acc, cnt, r->bias, r->mult, r->shift, r->q, out + o0);
+    }
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
@@ -50,12 +60,78 @@ KILN_VNNI512 static void qdw_row_vnni512(const uint8_t *x, int64_t rstride, int6
     }
 }
 
+/* With AVX-512 VBMI: one load per kernel row (32 bytes for stride 1; for stride 2 the 34
+ * bytes the 16 windows span, masked so nothing past the row's readable end is touched)
+ * and one vpermb placing window s's bytes in element s, instead of four loads, three
+ * inserts and a vpshufb (KILN_QGEMM=novbmi forces the vpshufb version, for its test). */
+#define KILN_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+/* vpermb indices: element s (bytes 4s .. 4s + 3) takes bytes s * sw .. s * sw + 3. */
+static const uint8_t vbmi_spread[2][64] = {
+    {0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10,
+     8, 9, 10, 11, 9, 10, 11, 12, 10, 11, 12, 13, 11, 12, 13, 14, 12, 13, 14, 15, 13, 14, 15, 16, 14, 15, 16, 17, 15, 16, 17, 18},
+    {0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15, 16, 17,
+     16, 17, 18, 19, 18, 19, 20, 21, 20, 21, 22, 23, 22, 23, 24, 25, 24, 25, 26, 27, 26, 27, 28, 29, 28, 29, 30, 31, 30, 31, 32, 33}};
+KILN_VBMI static void qdw_row_vbmi(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                                   int32_t *acc) {
+    const __m512i idx = _mm512_loadu_si512(sw == 1 ? vbmi_spread[0] : vbmi_spread[1]);
+    const __mmask64 span = sw == 1 ? (__mmask64)0xFFFFFFFFu : ((__mmask64)1 << 34) - 1;
+    for (int64_t o0 = 0; o0 < ow; o0 += 16) {
+        __m512i s = _mm512_setzero_si512();
+        for (int64_t ki = 0; ki < kh; ki++) {
+            __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
+            s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
+        }
+        int64_t left = ow - o0;
+        _mm512_mask_storeu_epi32(acc + o0, (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1), s);
+    }
+}
+
+/* qdw_row_vbmi with the requantization of qsimd.c's 16-lane path applied to each step's
+ * sums in registers, stored as u8: no int32 row written and read back. */
+KILN_VBMI static void qdw_rowq_vbmi(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                                    const kiln_qrequant *r, uint8_t *out) {
+    const __m512i idx = _mm512_loadu_si512(sw == 1 ? vbmi_spread[0] : vbmi_spread[1]);
+    const __mmask64 span = sw == 1 ? (__mmask64)0xFFFFFFFFu : ((__mmask64)1 << 34) - 1;
+    const __m512i vb = _mm512_set1_epi32(r->bias), vm = _mm512_set1_epi32(r->mult);
+    const __m512i radd = _mm512_set1_epi64((int64_t)1 << (r->shift - 1));
+    const __m512i vlo = _mm512_set1_epi64(r->q->y_min - r->q->y_zp), vhi = _mm512_set1_epi64(r->q->y_max - r->q->y_zp);
+    const __m512i vzp = _mm512_set1_epi32(r->q->y_zp);
+    const __m128i cnt = _mm_cvtsi32_si128(r->shift);
+    for (int64_t o0 = 0; o0 < ow; o0 += 16) {
+        __m512i s = _mm512_setzero_si512();
+        for (int64_t ki = 0; ki < kh; ki++) {
+            __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
+            s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
+        }
+        __m512i a = _mm512_add_epi32(s, vb);
+        __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
+        pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
+        po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
+        __m512i y = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp);
+        int64_t left = ow - o0;
+        __m128i b = _mm512_cvtepi32_epi8(y); /* vpmovdb to a register: its memory form is slow on AMD */
+        if (left >= 16) _mm_storeu_si128((__m128i *)(out + o0), b);
+        else _mm_mask_storeu_epi8(out + o0, (__mmask16)((1u << left) - 1), b);
+    }
+}
+
+kiln_qdw_rowq_fn kiln_qdw_rowq_select(void) {
+    const char *force = getenv("KILN_QGEMM");
+    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0 || strcmp(force, "novbmi") == 0)) return NULL;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi")
+               ? qdw_rowq_vbmi : NULL;
+}
+
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void) {
     const char *force = getenv("KILN_QGEMM");
     if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0)) return NULL;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qdw_row_vnni512 : NULL;
+    if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512bw")) return NULL;
+    if (force && strcmp(force, "novbmi") == 0) return qdw_row_vnni512;
+    return __builtin_cpu_supports("avx512vbmi") ? qdw_row_vbmi : qdw_row_vnni512;
 }
 #else
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void) { return NULL; }
+kiln_qdw_rowq_fn kiln_qdw_rowq_select(void) { return NULL; }
 #endif

@@ -41,6 +41,20 @@ kiln_qgemm4_fn kiln_qgemm4_neon(void);     /* aarch64: sdot when compiled with d
 /* The fastest quad path this CPU runs, or NULL (then the kernels use the pair layout:
  * AVX2 or portable); NULL too when KILN_QGEMM=portable or KILN_QGEMM=pairs is set. */
 kiln_qgemm4_fn kiln_qgemm4_select(void);
+/* The quad core with the requantization fused (each tile's sums requantized in registers):
+ * y[i*ystride + j] = kiln_requant(c[i*n + j] + bias[i], mult[i], shift[i], q) for
+ * kiln_qgemm4's c. The portable version evaluates that definition directly. */
+typedef struct kiln_qrequant_rows {
+    const int32_t *bias, *mult, *shift;
+    const struct kiln_qparams *q;
+} kiln_qrequant_rows;
+typedef void (*kiln_qgemm4q_fn)(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b,
+                                const kiln_qrequant_rows *r, uint8_t *y, int64_t ystride);
+void kiln_qgemm4q_portable(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *r,
+                           uint8_t *y, int64_t ystride);
+/* AVX-512 VNNI; NULL without it or with KILN_QGEMM=portable or pairs (the kernels then
+ * run kiln_qgemm4 and requantize rows). */
+kiln_qgemm4q_fn kiln_qgemm4q_vnni512(void);
 /* Interleaves four u8 rows into n quads of B: d[4i + u] = ru[i]. */
 typedef void (*kiln_qpack4_fn)(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int64_t n,
                                uint8_t *d);
@@ -55,9 +69,22 @@ typedef void (*kiln_qdw_row_fn)(const uint8_t *x, int64_t rstride, int64_t kh, i
                                 int32_t *acc);
 void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
                            int32_t *acc);
-/* AVX-512 VNNI (16 outputs per vpdpbusd and kernel row), NULL without it or with
+/* AVX-512 VNNI (16 outputs per vpdpbusd and kernel row; vpermb with VBMI), NULL without it or with
  * KILN_QGEMM=portable or pairs. */
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void);
+
+/* Depthwise rows requantized as they are computed: out[o] = kiln_requant(acc[o] + bias, ...)
+ * for kiln_qdw_row's acc (the same reads). */
+typedef struct kiln_qrequant {
+    int32_t bias, mult, shift;
+    const struct kiln_qparams *q;
+} kiln_qrequant;
+typedef void (*kiln_qdw_rowq_fn)(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                                 const kiln_qrequant *r, uint8_t *out);
+void kiln_qdw_rowq_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
+                            const kiln_qrequant *r, uint8_t *out);
+/* AVX-512 VNNI + VBMI; NULL without them or with KILN_QGEMM=portable, pairs or novbmi. */
+kiln_qdw_rowq_fn kiln_qdw_rowq_select(void);
 
 /* QGEMM in the quad layout, vectors along N: c[r*n + j] = sum over t < kq, u < 4 of
  * x[r*kq*4 + 4t + u] * w(b[t*n + j], u): x rows of u8 (K padded to 4 kq with anything: the

@@ -22,6 +22,21 @@ void kiln_qgemm4_portable(int64_t m, int64_t n, int64_t kq, const int32_t *a, co
     }
 }
 
+void kiln_qgemm4q_portable(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *r,
+                           uint8_t *y, int64_t ystride) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            int32_t s = 0;
+            for (int64_t t = 0; t < kq; t++) {
+                int32_t q = a[i * kq + t];
+                const uint8_t *bq = b + (t * n + j) * 4;
+                s += kiln_qquad_at(q, 0) * bq[0] + kiln_qquad_at(q, 1) * bq[1] + kiln_qquad_at(q, 2) * bq[2] + kiln_qquad_at(q, 3) * bq[3];
+            }
+            y[i * ystride + j] = kiln_requant((int32_t)((uint32_t)s + (uint32_t)r->bias[i]), r->mult[i], r->shift[i], r->q->y_zp,
+                                              r->q->y_min, r->q->y_max);
+        }
+}
+
 void kiln_qgemv4_portable(int64_t rows, int64_t n, int64_t kq, const uint8_t *x, const int32_t *b, int32_t *c) {
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *xr = x + r * kq * 4;

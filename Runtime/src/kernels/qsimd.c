@@ -123,7 +123,9 @@ __attribute__((target("avx512f,avx512bw"))) static void qrequant_row_avx512(cons
         pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
         po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
         __m512i v = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp);
-        _mm512_mask_cvtepi32_storeu_epi8(out + i, k, v);
+        __m128i b = _mm512_cvtepi32_epi8(v); /* vpmovdb to a register: its memory form is slow on AMD */
+        if (k == 0xFFFF) _mm_storeu_si128((__m128i *)(out + i), b);
+        else _mm_mask_storeu_epi8(out + i, k, b);
     }
 }
 

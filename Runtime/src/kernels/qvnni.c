@@ -6,7 +6,9 @@
  * Algorithm (AVX-512): per panel of 8 rows (then 4, then 1; the panel's A stays in cache
  * while B streams from L2), tiles of 32 columns in 16 zmm accumulators; per k quad t,
  * two 64-byte loads of B (16 columns x 4 k each) and, per row, one broadcast of its A quad
- * and two vpdpbusd. Columns past n are masked off in the loads and stores.
+ * and two vpdpbusd. Columns past n are masked off in the loads and stores. The fused
+ * version (kiln_qgemm4q) requantizes each row's 32 sums in registers with the row's
+ * multiplier and shift (qsimd.c's 16-lane steps) and stores u8: no int32 block.
  * Algorithm (AVX-VNNI): tiles of 4 rows x 16 columns (8 of the 16 ymm registers hold
  * accumulators), then single rows; 8 leftover columns one row at a time, then scalar. */
 #include "qgemm.h"
@@ -79,6 +81,91 @@ KILN_VNNI512 static void qgemm4_vnni512(int64_t m, int64_t n, int64_t kq, const 
         }
         i += rows;
     }
+}
+
+/* The fused requantization (qsimd.c's 16-lane steps) of row r's two accumulators, stored
+ * as up to 32 u8 (masked past n). */
+KILN_VNNI512 static inline __attribute__((always_inline)) __m128i req16(__m512i a, int32_t bias, __m512i vm, __m512i radd,
+                                                                        __m128i cnt, __m512i vlo, __m512i vhi, __m512i vzp) {
+    a = _mm512_add_epi32(a, _mm512_set1_epi32(bias));
+    __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
+    pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
+    po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
+    return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp));
+}
+#define V512_REQ(r)                                                                                        \
+    {                                                                                                      \
+        int32_t sh = rq->shift[r];                                                                         \
+        __m512i vm = _mm512_set1_epi32(rq->mult[r]), radd = _mm512_set1_epi64((int64_t)1 << (sh - 1));     \
+        __m128i cnt = _mm_cvtsi32_si128(sh);                                                               \
+        __m128i lo = req16(c##r##0, rq->bias[r], vm, radd, cnt, vlo, vhi, vzp);                            \
+        __m128i hi = req16(c##r##1, rq->bias[r], vm, radd, cnt, vlo, vhi, vzp);                            \
+        __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);                            \
+        if (ky == 0xFFFFFFFFu) _mm256_storeu_si256((__m256i *)(y + (r) * ystride), v);                     \
+        else _mm256_mask_storeu_epi8(y + (r) * ystride, ky, v);                                            \
+    }
+#define V512_REQ_SETUP                                                                                     \
+    const __m512i vlo = _mm512_set1_epi64(rq->q->y_min - rq->q->y_zp), vhi = _mm512_set1_epi64(rq->q->y_max - rq->q->y_zp); \
+    const __m512i vzp = _mm512_set1_epi32(rq->q->y_zp);                                                    \
+    const __mmask32 ky = (__mmask32)k0 | (__mmask32)k1 << 16;
+
+/* rq's pointers are at the tile's first row. */
+KILN_VNNI512 static void tileq8(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *rq,
+                                uint8_t *y, int64_t ystride, __mmask16 k0, __mmask16 k1) {
+    V512_REQ_SETUP
+    V512_ZERO(0) V512_ZERO(1) V512_ZERO(2) V512_ZERO(3) V512_ZERO(4) V512_ZERO(5) V512_ZERO(6) V512_ZERO(7)
+    for (int64_t t = 0; t < kq; t++) {
+        V512_LOADB
+        V512_STEP(0) V512_STEP(1) V512_STEP(2) V512_STEP(3) V512_STEP(4) V512_STEP(5) V512_STEP(6) V512_STEP(7)
+    }
+    V512_REQ(0) V512_REQ(1) V512_REQ(2) V512_REQ(3) V512_REQ(4) V512_REQ(5) V512_REQ(6) V512_REQ(7)
+}
+
+KILN_VNNI512 static void tileq4(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *rq,
+                                uint8_t *y, int64_t ystride, __mmask16 k0, __mmask16 k1) {
+    V512_REQ_SETUP
+    V512_ZERO(0) V512_ZERO(1) V512_ZERO(2) V512_ZERO(3)
+    for (int64_t t = 0; t < kq; t++) {
+        V512_LOADB
+        V512_STEP(0) V512_STEP(1) V512_STEP(2) V512_STEP(3)
+    }
+    V512_REQ(0) V512_REQ(1) V512_REQ(2) V512_REQ(3)
+}
+
+KILN_VNNI512 static void tileq1(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *rq,
+                                uint8_t *y, int64_t ystride, __mmask16 k0, __mmask16 k1) {
+    V512_REQ_SETUP
+    V512_ZERO(0)
+    for (int64_t t = 0; t < kq; t++) {
+        V512_LOADB
+        V512_STEP(0)
+    }
+    V512_REQ(0)
+}
+
+KILN_VNNI512 static void qgemm4q_vnni512(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b,
+                                         const kiln_qrequant_rows *r, uint8_t *y, int64_t ystride) {
+    for (int64_t i = 0; i < m;) {
+        int64_t rows = m - i >= 8 ? 8 : m - i >= 4 ? 4 : 1;
+        kiln_qrequant_rows ri = {r->bias + i, r->mult + i, r->shift + i, r->q};
+        for (int64_t j = 0; j < n; j += 32) {
+            int64_t w = n - j < 32 ? n - j : 32;
+            __mmask16 k0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+            __mmask16 k1 = (__mmask16)(w <= 16 ? 0 : w == 32 ? 0xFFFF : (1u << (w - 16)) - 1);
+            uint8_t *yt = y + i * ystride + j;
+            if (rows == 8) tileq8(n, kq, a + i * kq, b + j * 4, &ri, yt, ystride, k0, k1);
+            else if (rows == 4) tileq4(n, kq, a + i * kq, b + j * 4, &ri, yt, ystride, k0, k1);
+            else tileq1(n, kq, a + i * kq, b + j * 4, &ri, yt, ystride, k0, k1);
+        }
+        i += rows;
+    }
+}
+
+kiln_qgemm4q_fn kiln_qgemm4q_vnni512(void) {
+    const char *force = getenv("KILN_QGEMM");
+    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0)) return NULL;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qgemm4q_vnni512 : NULL;
 }
 
 /* AVX-VNNI tiles: R in {4, 1} rows x 16 columns (two ymm per row). */
@@ -193,6 +280,7 @@ kiln_qgemm4_fn kiln_qgemm4_avxvnni(void) {
     return __builtin_cpu_supports("avxvnni") ? qgemm4_avxvnni : NULL;
 }
 #else
+kiln_qgemm4q_fn kiln_qgemm4q_vnni512(void) { return NULL; }
 kiln_qgemv4_fn kiln_qgemv4_vnni512(void) { return NULL; }
 kiln_qgemm4_fn kiln_qgemm4_vnni512(void) { return NULL; }
 kiln_qgemm4_fn kiln_qgemm4_avxvnni(void) { return NULL; }

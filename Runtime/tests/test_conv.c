@@ -222,8 +222,12 @@ static void isa_cases(void) {
     unsetenv("KILN_FKERNELS");
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
+#ifdef KILN_HAVE_AVX512
     int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+    int avx512 = 0; /* a KILN_NO_AVX512 build (x86-64 size builds) never picks it */
+#endif
 #if defined(__AVX2__) && defined(__FMA__)
     const kiln_isa base = KILN_ISA_AVX2;     /* compiled in by -march */
 #else

@@ -75,7 +75,8 @@ def sizes(specs: list[str]) -> int:
         dynamic = " + libopenblas.so" if "-lopenblas" in libs else ""
         dynamic += " + libzstd.so" if "-lzstd" in libs else ""
         note = ""
-        if label.startswith("x86-64") and "SIZE=1" in varlist.split(",") and "NO_BLAS=1" in varlist.split(","):
+        if label.startswith("x86-64") and "SIZE=1" in varlist.split(",") and "NO_BLAS=1" in varlist.split(",") \
+                and "SIZE_AVX512=1" not in varlist.split(","):
             ok = stripped <= LIMIT_KB * 1024
             note = f"target ≤ {LIMIT_KB} KB: {'met' if ok else 'MISSED'}"
             status |= 0 if ok else 1

@@ -109,7 +109,7 @@ KILN_AVX2 static void qdw_tap_avx2(int32_t *acc, const uint8_t *row, int64_t lo,
 
 /* 16 lanes: the AVX2 steps with AVX-512's arithmetic 64-bit shift and 64-bit min/max
  * (acc * mult + 2^(shift-1) < 2^63, so no bias trick is needed), then vpmovdb. */
-__attribute__((target("avx512f,avx512bw"))) static void qrequant_row_avx512(const int32_t *acc, int64_t n, int32_t bias, int32_t mult,
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void qrequant_row_avx512(const int32_t *acc, int64_t n, int32_t bias, int32_t mult,
                                                                    int32_t shift, const kiln_qparams *q, uint8_t *out) {
     const __m512i vb = _mm512_set1_epi32(bias), vm = _mm512_set1_epi32(mult);
     const __m512i radd = _mm512_set1_epi64((int64_t)1 << (shift - 1));
@@ -149,7 +149,9 @@ static int have_avx2(void) {
     return __builtin_cpu_supports("avx2");
 }
 kiln_qrequant_row_fn kiln_qrequant_row_select(void) {
-    if (have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return qrequant_row_avx512;
+    if (have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        return qrequant_row_avx512;
     return have_avx2() ? qrequant_row_avx2 : kiln_qrequant_row_portable;
 }
 kiln_qdw_tap_fn kiln_qdw_tap_select(void) { return have_avx2() ? qdw_tap_avx2 : kiln_qdw_tap_portable; }

@@ -89,6 +89,18 @@ typedef enum kiln_isa { KILN_ISA_PORTABLE = 0, KILN_ISA_AVX2 = 1, KILN_ISA_AVX51
 /* The best set this CPU and OS run, capped by KILN_FKERNELS=portable|avx2|avx512. */
 kiln_isa kiln_isa_detect(void);
 
+/* Recurrent-op sizes (S steps, D directions, Bt batch, H hidden, gh = gates*H) small enough
+ * that every buffer size the checks and kernels form (S*Bt*(gh+4H), S*D*Bt*H, ...) stays far
+ * below 2^63: a hostile plan with a zero-sized X could otherwise wrap them. */
+static inline int kiln_rnn_sizes_ok(int64_t S, int64_t D, int64_t Bt, int64_t H, int64_t gh) {
+    const uint64_t lim = (uint64_t)1 << 40;
+    uint64_t sb, a, b, c;
+    if (S < 0 || D < 1 || D > 2 || Bt < 0 || H < 1 || H > ((int64_t)1 << 30) || gh < H || gh > 4 * H) return 0;
+    return kiln_mul_ok((uint64_t)S + 1, (uint64_t)Bt, &sb) && kiln_mul_ok(sb, (uint64_t)(gh + 4 * H), &a) &&
+           kiln_mul_ok(sb, (uint64_t)(D * H), &b) && kiln_mul_ok((uint64_t)D, (uint64_t)(2 * gh), &c) && a < lim &&
+           b < lim && c < lim;
+}
+
 /* Ceil of a / b for b > 0 and any a. */
 static inline int64_t kiln_ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 static inline int64_t kiln_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }

@@ -85,8 +85,13 @@ kiln_status kiln_cp_init(kiln_check *c, cp_params *p) {
     } else {
         p->kstep = KC;
     }
+    /* The gather path keeps input offsets in 32-bit lanes: every offset a tap can form must
+     * fit (bounded in double, so huge strides, pads or dilations cannot overflow here). */
+    double span = ((double)(p->oh - 1) * (double)a->sh + (double)a->pt + (double)(a->kh - 1) * (double)a->dh + 1.0) *
+                      (double)p->w +
+                  (double)(p->ow - 1) * (double)a->sw + (double)a->pl + (double)(a->kw - 1) * (double)a->dw + 1.0;
     p->gather = p->isa == KILN_ISA_AVX512 && !p->pointwise && (p->ow < 32 || (a->sw == 1 && p->ow >= 4)) &&
-                a->kh <= 8 && a->kw <= 8 && p->h * p->w < ((int64_t)1 << 28) && NB <= 256;
+                a->kh <= 8 && a->kw <= 8 && p->h * p->w < ((int64_t)1 << 28) && span < (double)((int64_t)1 << 30);
     kiln_need_workspace(c, (size_t)KC * block_stride(NB));
     return kiln_check_gemm_dims(c, p->m, p->ohw, p->kdim);
 }

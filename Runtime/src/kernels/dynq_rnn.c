@@ -68,6 +68,7 @@ KILN_SMALL_CODE static kiln_status check_dqrnn(kiln_check *c) {
     int64_t G = kind == KILN_RNN ? 1 : (kind == KILN_GRU ? 3 : 4), D = dir == KILN_BIDIRECTIONAL ? 2 : 1, H = hidden;
     int64_t I = x->dims[2], gh = G * H, Bt = x->dims[layout ? 0 : 1], S = x->dims[layout ? 1 : 0];
     if (I >= 65536) return kiln_check_fail(c, "input size must be below 65536");
+    if (!kiln_rnn_sizes_ok(S, D, Bt, H, gh)) return kiln_check_fail(c, "sequence, batch and hidden sizes are too large");
     if (w->dims[0] != D || w->dims[1] != gh || w->dims[2] != I) return kiln_check_fail(c, "W must be [dirs, G*H, input]");
     if (r->dims[0] != D || r->dims[1] != gh || r->dims[2] != H) return kiln_check_fail(c, "R must be [dirs, G*H, H]");
     if (ws->count != (uint64_t)(D * gh) || rs->count != (uint64_t)(D * gh))

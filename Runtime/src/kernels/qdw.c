@@ -119,7 +119,8 @@ kiln_qdw_rowq_fn kiln_qdw_rowq_select(void) {
     const char *force = getenv("KILN_QGEMM");
     if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0 || strcmp(force, "novbmi") == 0)) return NULL;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi")
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi")
                ? qdw_rowq_vbmi : NULL;
 }
 
@@ -127,7 +128,8 @@ kiln_qdw_row_fn kiln_qdw_row_vnni512(void) {
     const char *force = getenv("KILN_QGEMM");
     if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0)) return NULL;
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512bw")) return NULL;
+    if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl"))
+        return NULL;
     if (force && strcmp(force, "novbmi") == 0) return qdw_row_vnni512;
     return __builtin_cpu_supports("avx512vbmi") ? qdw_row_vbmi : qdw_row_vnni512;
 }

@@ -161,11 +161,17 @@ KILN_VNNI512 static void qgemm4q_vnni512(int64_t m, int64_t n, int64_t kq, const
     }
 }
 
+/* VNNI-512 kernels also use BW and VL forms (masked byte stores, 256-bit VNNI). */
+static int have_vnni512(void) {
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+}
+
 kiln_qgemm4q_fn kiln_qgemm4q_vnni512(void) {
     const char *force = getenv("KILN_QGEMM");
     if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0)) return NULL;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qgemm4q_vnni512 : NULL;
+    return have_vnni512() ? qgemm4q_vnni512 : NULL;
 }
 
 /* AVX-VNNI tiles: R in {4, 1} rows x 16 columns (two ymm per row). */
@@ -268,12 +274,12 @@ kiln_qgemv4_fn kiln_qgemv4_vnni512(void) {
     const char *force = getenv("KILN_QGEMM");
     if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0)) return NULL;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qgemv4_vnni512 : NULL;
+    return have_vnni512() ? qgemv4_vnni512 : NULL;
 }
 
 kiln_qgemm4_fn kiln_qgemm4_vnni512(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? qgemm4_vnni512 : NULL;
+    return have_vnni512() ? qgemm4_vnni512 : NULL;
 }
 kiln_qgemm4_fn kiln_qgemm4_avxvnni(void) {
     __builtin_cpu_init();

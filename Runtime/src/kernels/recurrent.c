@@ -61,6 +61,7 @@ KILN_SMALL_CODE static kiln_status check_rnn(kiln_check *c) {
     p->batch = x->dims[p->layout ? 0 : 1];
     p->input = x->dims[2];
     int64_t gh = p->gates * p->hidden, H = p->hidden, D = p->dirs, Bt = p->batch, S = p->seq;
+    if (!kiln_rnn_sizes_ok(S, D, Bt, H, gh)) return kiln_check_fail(c, "sequence, batch and hidden sizes are too large");
     if (w->dims[0] != D || w->dims[1] != gh || w->dims[2] != p->input) return kiln_check_fail(c, "W must be [dirs, G*H, input]");
     if (r->dims[0] != D || r->dims[1] != gh || r->dims[2] != H) return kiln_check_fail(c, "R must be [dirs, G*H, H]");
     const kiln_tdesc *b = kiln_operand(c, OP_B), *lens = kiln_operand(c, OP_LENS), *h0 = kiln_operand(c, OP_H0);

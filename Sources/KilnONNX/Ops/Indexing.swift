@@ -77,7 +77,10 @@ extension NodeContext {
     /// Trilu(input, k?): k is a compile-time scalar, default 0.
     func trilu() throws -> [ValueID?] {
         var k = 0
-        if let t = try constant(1, "k"), let v = try scalarValue(t, "k") { k = Int(v) }
+        if let t = try constant(1, "k"), let v = try scalarValue(t, "k") {
+            guard let exact = Int(exactly: v) else { throw KilnError("k = \(v) is not an integer") }
+            k = exact
+        }
         return [try emit1(.trilu(Trilu(upper: try attr.bool("upper", default: true), k: k)), [input(0)])]
     }
 

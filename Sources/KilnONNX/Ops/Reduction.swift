@@ -53,16 +53,17 @@ extension NodeContext {
     /// are values and indices.
     func topK() throws -> [ValueID?] {
         let x = try input(0)
-        let k: Double
+        let k: Int
         if opset < 10 {
             guard let a = try attr.int("k") else { throw KilnError("attribute 'k' is missing") }
-            k = Double(a)
+            k = a
         } else {
             guard let v = try scalarValue(requiredConstant(1, "K"), "K") else { throw KilnError("K is empty") }
-            k = v
+            guard let exact = Int(exactly: v) else { throw KilnError("K = \(v) is not an integer count") }
+            k = exact
         }
         let rank = type(x).shape.rank
-        let op = TopK(axis: try normalizeAxis(attr.int("axis", default: -1), rank: rank), k: Int(k),
+        let op = TopK(axis: try normalizeAxis(attr.int("axis", default: -1), rank: rank), k: k,
                       largest: try attr.bool("largest", default: true), sorted: try attr.bool("sorted", default: true))
         return try emit(.topK(op), [x]).map { $0 }
     }

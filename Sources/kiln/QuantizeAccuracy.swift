@@ -65,9 +65,6 @@ struct AccuracyBudget: Equatable {
     var maxRel: Double?
     var top1: Double?
 
-    static func cosine(_ c: Double) -> AccuracyBudget { AccuracyBudget(cosine: c) }
-    static func maxRel(_ r: Double) -> AccuracyBudget { AccuracyBudget(maxRel: r) }
-
     init(cosine: Double? = nil, maxRel: Double? = nil, top1: Double? = nil) {
         self.cosine = cosine; self.maxRel = maxRel; self.top1 = top1
     }

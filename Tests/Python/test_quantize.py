@@ -324,7 +324,7 @@ def test_full_size_mobilenetv2_default_int8(kiln, full_manifest, tmp_path):
     float). Top-1 agreement does NOT reach the 98% target, and no int8 plan within the 0.30x size can: this
     random-weight net amplifies perturbations ~15x (0.1% input noise -> 1.7% logit error; ResNet-18: 1.5x) and
     its 1000 fp32 logits have near ties (top-2 gaps 0.006, 0.007, 0.015, ... at logit std 0.70), so 63/64 needs
-    logit cosine ~0.9999: --accuracy-budget cosine=0.9999 keeps 45 of 53 layers float (0.74x the ONNX file).
+    logit cosine ~0.9999: --accuracy-budget cosine=0.9999 keeps 43 of 53 layers float (0.65x the ONNX file).
     ORT's own quantize_static (QDQ, per-channel, minmax) gives cosine 0.975 and 51/64 on the same inputs.
     MOBILENETV2_TOP1 is below the measured 59/64, kept so a regression fails."""
     model = FULL / full_manifest["models"]["mobilenetv2"]["file"]

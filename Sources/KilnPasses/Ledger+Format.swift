@@ -61,7 +61,9 @@ extension Ledger {
     /// `{"outputs": [...], "rows": [{"index", "pass", "seconds", "changed", "nodes",
     /// "parameters", "flops", "constant_bytes", "drift": {"max_abs", "max_rel",
     /// "outputs": [{"name", "max_abs", "max_rel"}]} | null, "drift_reused"}], "plan_bytes",
-    /// "notes"}`.
+    /// "notes", "quantization": {"settings", "int8_layers", "float_layers", "accuracy":
+    /// [{"set", "output", "samples", "cosine_min", "cosine_mean", "max_abs", "max_rel",
+    /// "top1_agree"}]} | null}`.
     public func json() -> String {
         func num(_ x: Double?) -> String {
             guard let x, x.isFinite else { return "null" }
@@ -98,10 +100,25 @@ extension Ledger {
             \(rowTexts.joined(separator: ",\n"))
               ],
               "plan_bytes": \(planBytes.map(String.init) ?? "null"),
-              "notes": [\(notes.map(str).joined(separator: ", "))]
+              "notes": [\(notes.map(str).joined(separator: ", "))],
+              "quantization": \(quantizationJSON(num: num, str: str))
             }
 
             """
+    }
+}
+
+extension Ledger {
+    fileprivate func quantizationJSON(num: (Double?) -> String, str: (String) -> String) -> String {
+        guard let q = quantization else { return "null" }
+        let rows = q.accuracy.map { a in
+            "{\"set\": \(str(a.set)), \"output\": \(str(a.output)), \"samples\": \(a.samples), "
+                + "\"cosine_min\": \(num(a.minCosine)), \"cosine_mean\": \(num(a.meanCosine)), \"max_abs\": \(num(a.maxAbs)), "
+                + "\"max_rel\": \(num(a.maxRel)), \"top1_agree\": \(a.top1Agree.map(String.init) ?? "null")}"
+        }
+        return "{\"settings\": \(str(q.settings)), \"int8_layers\": [\(q.int8Layers.map(str).joined(separator: ", "))], "
+            + "\"float_layers\": [\(q.floatLayers.map(str).joined(separator: ", "))], "
+            + "\"accuracy\": [\(rows.joined(separator: ", "))]}"
     }
 }
 

@@ -63,11 +63,42 @@ public struct Ledger: Equatable, Sendable {
     public var planBytes: Int?
     /// Lines printed under the table (e.g. what the drift was measured on).
     public var notes: [String]
+    /// What `--quantize int8` chose and how close the int8 plan is to fp32, when it ran.
+    public var quantization: LedgerQuantization?
 
     public init(outputs: [String], rows: [LedgerRow] = [], planBytes: Int? = nil, notes: [String] = []) {
         self.outputs = outputs
         self.rows = rows
         self.planBytes = planBytes
         self.notes = notes
+    }
+}
+
+/// The int8 quantization step of a compile, for the ledger's JSON: which layers became
+/// int8 and which stayed float, and the int8 plan's accuracy against the fp32 model per
+/// sample set ("calibration", "validation") and graph output.
+public struct LedgerQuantization: Equatable, Sendable {
+    public struct Accuracy: Equatable, Sendable {
+        public var set: String
+        public var output: String
+        public var samples: Int
+        public var minCosine: Double, meanCosine: Double, maxAbs: Double, maxRel: Double
+        /// Samples whose arg-max agrees with fp32 (nil for single-element outputs).
+        public var top1Agree: Int?
+
+        public init(set: String, output: String, samples: Int, minCosine: Double, meanCosine: Double,
+                    maxAbs: Double, maxRel: Double, top1Agree: Int?) {
+            self.set = set; self.output = output; self.samples = samples; self.minCosine = minCosine
+            self.meanCosine = meanCosine; self.maxAbs = maxAbs; self.maxRel = maxRel; self.top1Agree = top1Agree
+        }
+    }
+
+    public var settings: String
+    public var int8Layers: [String]
+    public var floatLayers: [String]
+    public var accuracy: [Accuracy]
+
+    public init(settings: String, int8Layers: [String], floatLayers: [String], accuracy: [Accuracy]) {
+        self.settings = settings; self.int8Layers = int8Layers; self.floatLayers = floatLayers; self.accuracy = accuracy
     }
 }

@@ -75,6 +75,8 @@ public final class LedgerRecorder: PassInstrumentation {
     /// Adds a line under the table.
     public func addNote(_ line: String) { ledger.notes.append(line) }
 
+    public func setQuantization(_ q: LedgerQuantization?) { ledger.quantization = q }
+
     private func evaluate(_ graph: Graph, _ inputs: [Tensor], what: String) throws -> [Tensor] {
         if slow { progress?("evaluating \(what) on the sample inputs…") }
         let start = ContinuousClock.now

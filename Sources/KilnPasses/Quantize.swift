@@ -46,7 +46,7 @@ public enum QuantizeInt8 {
         let cal = try Calibration.run(g, values: observedValues(found), samples: samples, method: method,
                                       percentile: percentile, progress: progress)
         let report: QuantizeReport
-        (g, report) = try rewrite(g, found, ranges: cal.ranges)
+        (g, report) = try rewrite(g, found, ranges: cal.ranges, means: cal.means)
         return report
     }
 
@@ -106,9 +106,10 @@ public enum QuantizeInt8 {
     }
 
     /// Steps 3-4: `g` with every candidate not in `keepFloat` (indices into `candidates`)
-    /// rewritten to int8 with the calibrated `ranges`.
+    /// rewritten to int8 with the calibrated `ranges`; with the calibrated input `means`,
+    /// biases absorb the int8 weights' mean output shift (`QuantizeBiasCorrection`).
     public static func rewrite(_ g: Graph, _ candidates: [Candidate], ranges: [ValueID: (min: Float, max: Float)],
-                               keepFloat: Set<Int> = []) throws -> (Graph, QuantizeReport) {
+                               means: [ValueID: [Float]] = [:], keepFloat: Set<Int> = []) throws -> (Graph, QuantizeReport) {
         let producers = g.producers
         func constant(_ v: ValueID) throws -> Tensor {
             guard let p = producers[v.index], case .constant(let t) = g.nodes[p].op else {
@@ -131,9 +132,11 @@ public enum QuantizeInt8 {
             var bias = n.operands.count > 2 ? try constant(n.operands[2]).floats : nil
             var op: (QLinearParams) -> Op
             let channels: Int
+            var groups: Int?
             if case .conv(var conv) = n.op {
                 conv.activation = nil  // the clamp carries it
                 channels = w.shape[0]
+                groups = conv.group
                 op = { .qlinearConv(QLinearConv(conv: conv, quant: $0)) }
             } else if case .gemm(let a) = n.op {
                 if a.transB { w = transposed(w) }
@@ -147,6 +150,11 @@ public enum QuantizeInt8 {
             }
             let perChannelFirst = w.shape.rank == 4
             let (wq, ws) = quantizeWeights(w, channels: channels, channelAxisFirst: perChannelFirst)
+            if let mu = means[c.x], let shift = QuantizeBiasCorrection.correction(
+                w: w, wq: wq, scales: ws, convGroups: groups, inputMeans: mu) {
+                let b = bias ?? [Float](repeating: 0, count: channels)
+                bias = zip(b, shift).map { Float(Double($0) + $1) }
+            }
             var q = QLinearParams(xScale: xq.scale, xZeroPoint: xq.zeroPoint, wScales: ws, yScale: yp.scale, yZeroPoint: yp.zeroPoint)
             if let clamp = c.clamp {
                 if let lo = clamp.min { q.yMin = yp.quantize(lo) }
@@ -159,7 +167,8 @@ public enum QuantizeInt8 {
                     let v = (Double(b[m]) / (Double(q.xScale) * Double(ws[m]))).rounded()
                     return Int64(min(max(v, -2147483648), 2147483647))
                 }
-                operands.append(rewriter.constant("\(g[n.operands[2]].name).q", Tensor(.i32, [channels], int64s: bq)))
+                let name = n.operands.count > 2 ? g[n.operands[2]].name : "\(g[c.out].name).bias"
+                operands.append(rewriter.constant("\(name).q", Tensor(.i32, [channels], int64s: bq)))
             }
             try rewriter.replace(c.out, with: op(q), operands: operands, params: yp, name: n.name)
             report.quantized += 1

@@ -24,6 +24,9 @@ public enum CalibrationMethod: String, CaseIterable, Sendable {
 /// under every method (clipping a classifier's logits loses its arg-max).
 public struct Calibration {
     public var ranges: [ValueID: (min: Float, max: Float)] = [:]
+    /// Per-channel means over all samples (channel axis 1 of a rank-4 value, the last
+    /// axis otherwise), for bias correction (`QuantizeBiasCorrection`).
+    public var means: [ValueID: [Float]] = [:]
     /// `outputs[s]`: the graph outputs on sample s.
     public var outputs: [[Tensor]] = []
 
@@ -34,6 +37,7 @@ public struct Calibration {
         probe.outputs = values + graph.outputs
         var lo = [Float](repeating: .infinity, count: values.count), hi = [Float](repeating: -.infinity, count: values.count)
         var kept = [[Float]](repeating: [], count: values.count)
+        var sums = [[Double]](repeating: [], count: values.count)
         var histograms = [AbsHistogram](repeating: AbsHistogram(), count: method == .entropy ? values.count : 0)
         var c = Calibration()
         for (s, inputs) in samples.enumerated() {
@@ -42,6 +46,7 @@ public struct Calibration {
             c.outputs.append(Array(outs[values.count...]))
             for (i, t) in outs.prefix(values.count).enumerated() {
                 let xs = t.floats
+                accumulateChannelSums(xs, shape: t.shape, into: &sums[i])
                 for v in xs where v.isFinite {
                     lo[i] = Swift.min(lo[i], v)
                     hi[i] = Swift.max(hi[i], v)
@@ -76,7 +81,22 @@ public struct Calibration {
                 b = Swift.min(b, t)
             }
             c.ranges[v] = (a, b)
+            let perChannel = Double(samples.count) * Double(Swift.max(1, graph.type(of: v).shape.elementCount / Swift.max(1, sums[i].count)))
+            c.means[v] = sums[i].map { Float($0 / perChannel) }
         }
         return c
+    }
+
+    /// Adds each channel's sum of `xs` to `sums` (sized on first use): channel axis 1 of
+    /// a rank-4 tensor, the last axis of any other rank ≥ 1.
+    static func accumulateChannelSums(_ xs: [Float], shape: Shape, into sums: inout [Double]) {
+        let rank = shape.rank
+        guard rank >= 1, !xs.isEmpty else { return }
+        let axis = rank == 4 ? 1 : rank - 1
+        let channels = shape[axis]
+        var inner = 1
+        for d in (axis + 1)..<rank { inner *= shape[d] }
+        if sums.count != channels { sums = [Double](repeating: 0, count: channels) }
+        for (i, v) in xs.enumerated() where v.isFinite { sums[(i / inner) % channels] += Double(v) }
     }
 }

@@ -34,7 +34,7 @@ struct QuantizeOptions: ParsableArguments {
     var validation: String?
 
     @Option(name: .customLong("accuracy-budget"),
-            help: ArgumentHelp("Keep the most sensitive layers in float until the int8 plan meets cosine=C (worst output cosine vs fp32 >= C) or max-rel=R on the calibration samples; none: quantize every layer (default cosine=\(QuantizeOptions.defaultBudget)).", valueName: "metric=value"))
+            help: ArgumentHelp("Keep the most sensitive layers in float until the int8 plan meets cosine=C (worst output cosine vs fp32 >= C), max-rel=R and/or top1=A (arg-max agreement >= A), comma-separated, on the calibration samples; none: quantize every layer (default cosine=\(QuantizeOptions.defaultBudget)).", valueName: "metric=value"))
     var budgetOption: String?
 
     /// The budget int8 plans meet unless `--accuracy-budget` says otherwise: with it,
@@ -49,6 +49,12 @@ struct QuantizeOptions: ParsableArguments {
     @Option(name: .customLong("keep-float"),
             help: ArgumentHelp("A layer to keep in float, by the name the report prints (repeatable).", valueName: "name"))
     var keepFloat: [String] = []
+
+    @Flag(name: .customLong("no-bias-correction"),
+          help: "Leave biases as they are (by default each int8 layer's bias absorbs the mean output shift its rounded weights cause on the calibration samples).")
+    var noBiasCorrection = false
+
+    var biasCorrection: Bool { !noBiasCorrection }
 
     @Flag(name: .customLong("fallback-float"), help: "When --accuracy-budget cannot be met even with every layer in float, write the fp32 plan instead of failing.")
     var fallbackFloat = false
@@ -68,14 +74,15 @@ struct QuantizeOptions: ParsableArguments {
         if quantize != "int8" {
             for (given, name) in [(calibration != nil, "--calibration"), (validation != nil, "--validation"),
                                   (budgetOption != nil, "--accuracy-budget"), (fallbackFloat, "--fallback-float"),
-                                  (!keepFloat.isEmpty, "--keep-float")] where given {
+                                  (!keepFloat.isEmpty, "--keep-float"),
+                                  (noBiasCorrection, "--no-bias-correction")] where given {
                 throw ValidationError("\(name) needs --quantize int8")
             }
         }
         if CalibrationMethod(rawValue: method) == nil { throw ValidationError("--calibration-method takes minmax, percentile or entropy") }
         if !(percentile > 50 && percentile <= 100) { throw ValidationError("--percentile must be in (50, 100]") }
         if let b = budgetOption, b != "none", AccuracyBudget(b) == nil {
-            throw ValidationError("--accuracy-budget takes cosine=C (0 < C <= 1) or max-rel=R (R > 0), got '\(b)'; none turns it off")
+            throw ValidationError("--accuracy-budget takes cosine=C (0 < C <= 1), max-rel=R (R > 0) and top1=A (0 < A <= 1), comma-separated, got '\(b)'; none turns it off")
         }
         if fallbackFloat && budgetOption == nil { throw ValidationError("--fallback-float needs --accuracy-budget") }
     }
@@ -83,9 +90,9 @@ struct QuantizeOptions: ParsableArguments {
     /// `--quantize fp16`: the plan stores large f32 weights as f16 (`PlanOptions.halfWeights`).
     var halfWeights: Bool { quantize == "fp16" }
 
-    /// Quantizes `graph` to int8 if asked, printing the accuracy report; returns the
-    /// pipeline note for the plan's metadata.
-    func apply(_ graph: inout Graph) throws -> String? {
+    /// Quantizes `graph` to int8 if asked, printing the accuracy report (and handing it to
+    /// `record`, for the ledger's JSON); returns the pipeline note for the plan's metadata.
+    func apply(_ graph: inout Graph, record: (LedgerQuantization) -> Void = { _ in }) throws -> String? {
         if quantize == "dynamic-int8" {
             let perRow = dynamicScale != "tensor"
             let count = try QuantizeDynamic(perRow: perRow).apply(&graph)
@@ -116,7 +123,8 @@ struct QuantizeOptions: ParsableArguments {
         }
         let names = graph.outputs.map { graph[$0].name }
         let judge = AccuracyJudge(samples: samples, references: cal.outputs, outputNames: names)
-        var search = QuantizeBudgetSearch(graph: graph, candidates: candidates, ranges: cal.ranges, judge: judge,
+        var search = QuantizeBudgetSearch(graph: graph, candidates: candidates, ranges: cal.ranges,
+                                          means: biasCorrection ? cal.means : [:], judge: judge,
                                           fallbackFloat: fallbackFloat, pinned: pinned)
         let outcome = try search.run(budget: budget.flatMap(AccuracyBudget.init), text: budget ?? "")
         guard let chosen = outcome else {
@@ -130,13 +138,22 @@ struct QuantizeOptions: ParsableArguments {
         for line in search.log { say(line) }
         say("accuracy vs fp32 on the \(samples.count) calibration samples:")
         for a in chosen.accuracy { say("  " + a.line) }
+        var rows = chosen.accuracy.map { $0.ledgerRow(set: "calibration") }
         if let held {
             let validationJudge = AccuracyJudge(samples: held, references: heldReferences, outputNames: names)
             say("accuracy vs fp32 on the \(held.count) validation samples:")
-            for a in try validationJudge.measure(chosen.graph) { say("  " + a.line) }
+            for a in try validationJudge.measure(chosen.graph) {
+                say("  " + a.line)
+                rows.append(a.ledgerRow(set: "validation"))
+            }
         }
         let kept = chosen.keptFloat.isEmpty ? "" : ",float=\(chosen.keptFloat.count)"
-        return "quantize=int8,calibration=\(methodName),samples=\(samples.count)" + (budget.map { ",budget=\($0)" } ?? "") + kept
+        let note = "quantize=int8,calibration=\(methodName),samples=\(samples.count)" + (budget.map { ",budget=\($0)" } ?? "") + kept
+            + (biasCorrection ? "" : ",bias-correction=off")
+        let floatSet = Set(chosen.keptFloat)
+        record(LedgerQuantization(settings: note, int8Layers: candidates.indices.filter { !floatSet.contains($0) }.map { candidates[$0].name },
+                                  floatLayers: chosen.keptFloat.map { candidates[$0].name }, accuracy: rows))
+        return note
     }
 
     private func say(_ line: String) { print("kiln compile: \(line)") }

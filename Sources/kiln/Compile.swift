@@ -48,7 +48,7 @@ struct Compile: ParsableCommand {
             var context = PassContext(optLevel: optLevel, explicitPasses: passes, instrumentations: observers.instrumentations)
             context.remarks = printRemark
             try PassManager.run(&graph, context: context)
-            let quantized = try quantizeOptions.apply(&graph)
+            let quantized = try quantizeOptions.apply(&graph) { observers.recorder?.setQuantization($0) }
             let recorded = passes + (quantized.map { [$0] } ?? [])
             let source = FileManager.default.contents(atPath: modelOptions.model).map { Array($0) } ?? []
             let options = PlanOptions(compress: !noCompress, sourceSHA256: SHA256.hex(source),

@@ -1,6 +1,7 @@
 import Foundation
 import KilnCodegen
 import KilnIR
+import KilnPasses
 import KilnRuntime
 
 /// How closely a plan's outputs follow the fp32 model's, per graph output, over a set of
@@ -41,6 +42,11 @@ struct OutputAccuracy {
         return best
     }
 
+    func ledgerRow(set: String) -> LedgerQuantization.Accuracy {
+        LedgerQuantization.Accuracy(set: set, output: name, samples: samples, minCosine: minCosine, meanCosine: meanCosine,
+                                    maxAbs: maxAbs, maxRel: maxRel, top1Agree: hasTop1 ? agree : nil)
+    }
+
     /// `logits: cosine min 0.9954 mean 0.9987, max abs 0.0312, max rel 0.0101, top-1 16/16`
     var line: String {
         func f(_ v: Double) -> String { String(format: "%.4g", v) }
@@ -50,43 +56,60 @@ struct OutputAccuracy {
     }
 }
 
-/// `--accuracy-budget cosine=C` (the worst cosine of any output on any calibration
-/// sample ≥ C) or `max-rel=R` (the worst relative error ≤ R).
-enum AccuracyBudget: Equatable {
-    case cosine(Double)
-    case maxRel(Double)
+/// `--accuracy-budget`: one or more comma-separated terms, all of which must hold on the
+/// calibration samples: `cosine=C` (the worst cosine of any output on any sample ≥ C),
+/// `max-rel=R` (the worst relative error ≤ R), `top1=A` (each output's arg-max agrees
+/// with fp32 on at least a fraction A of the samples).
+struct AccuracyBudget: Equatable {
+    var cosine: Double?
+    var maxRel: Double?
+    var top1: Double?
+
+    init(cosine: Double? = nil, maxRel: Double? = nil, top1: Double? = nil) {
+        self.cosine = cosine; self.maxRel = maxRel; self.top1 = top1
+    }
 
     init?(_ text: String) {
-        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let v = Double(parts[1]), v.isFinite else { return nil }
-        switch parts[0] {
-        case "cosine" where v > 0 && v <= 1: self = .cosine(v)
-        case "max-rel" where v > 0: self = .maxRel(v)
-        default: return nil
+        let terms = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard !terms.isEmpty else { return nil }
+        for term in terms {
+            let parts = term.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let v = Double(parts[1]), v.isFinite else { return nil }
+            switch parts[0] {
+            case "cosine" where v > 0 && v <= 1 && cosine == nil: cosine = v
+            case "max-rel" where v > 0 && maxRel == nil: maxRel = v
+            case "top1" where v > 0 && v <= 1 && top1 == nil: top1 = v
+            default: return nil
+            }
         }
     }
 
     func met(_ accuracy: [OutputAccuracy]) -> Bool {
-        switch self {
-        case .cosine(let c): return accuracy.allSatisfy { $0.minCosine >= c }
-        case .maxRel(let r): return accuracy.allSatisfy { $0.maxRel <= r }
-        }
+        if let c = cosine, !accuracy.allSatisfy({ $0.minCosine >= c }) { return false }
+        if let r = maxRel, !accuracy.allSatisfy({ $0.maxRel <= r }) { return false }
+        if let a = top1, !accuracy.allSatisfy({ !$0.hasTop1 || Double($0.agree) >= a * Double($0.samples) - 1e-9 }) { return false }
+        return true
     }
 
-    /// How far `accuracy` is from perfect in the budget's metric (larger is worse).
+    /// How far `accuracy` is from perfect (larger is worse): the first term's measure
+    /// (cosine, else max-rel, else top-1), ties broken by the worst cosine.
     func badness(_ accuracy: [OutputAccuracy]) -> Double {
-        switch self {
-        case .cosine: return 1 - (accuracy.map(\.minCosine).min() ?? 1)
-        case .maxRel: return accuracy.map(\.maxRel).max() ?? 0
-        }
+        let cosineGap = 1 - (accuracy.map(\.minCosine).min() ?? 1)
+        if cosine != nil { return cosineGap }
+        if maxRel != nil { return accuracy.map(\.maxRel).max() ?? 0 }
+        let disagree = accuracy.filter(\.hasTop1).map { Double($0.samples - $0.agree) / Double(max(1, $0.samples)) }.max() ?? 0
+        return disagree + cosineGap * 1e-3
     }
 
-    /// The budget's own measure of `accuracy`, worst output first: "cosine 0.9871".
+    /// The budget's own measures of `accuracy`, worst output each: "cosine 0.987100, top-1 15/16".
     func measured(_ accuracy: [OutputAccuracy]) -> String {
-        switch self {
-        case .cosine: return String(format: "cosine %.6f", accuracy.map(\.minCosine).min() ?? 1)
-        case .maxRel: return String(format: "max rel %.4g", accuracy.map(\.maxRel).max() ?? 0)
+        var parts: [String] = []
+        if cosine != nil { parts.append(String(format: "cosine %.6f", accuracy.map(\.minCosine).min() ?? 1)) }
+        if maxRel != nil { parts.append(String(format: "max rel %.4g", accuracy.map(\.maxRel).max() ?? 0)) }
+        if top1 != nil, let worst = accuracy.filter(\.hasTop1).min(by: { $0.agree * max(1, $1.samples) < $1.agree * max(1, $0.samples) }) {
+            parts.append("top-1 \(worst.agree)/\(worst.samples)")
         }
+        return parts.joined(separator: ", ")
     }
 }
 

@@ -12,10 +12,15 @@ import KilnPasses
 ///    the budget's metric.
 /// 4. Greedy: keep the most sensitive layer in float, re-measure the whole model, and
 ///    repeat until the budget holds.
+/// 5. Prune: errors of layers interact (keeping one layer float can make the whole model
+///    worse), so the greedy set is not minimal. Each kept layer, last kept first, goes
+///    back to int8 if the model still meets the budget without it.
 struct QuantizeBudgetSearch {
     var graph: Graph
     var candidates: [QuantizeInt8.Candidate]
     var ranges: [ValueID: (min: Float, max: Float)]
+    /// Calibrated input means for bias correction (empty: none).
+    var means: [ValueID: [Float]] = [:]
     var judge: AccuracyJudge
     var fallbackFloat = false
     /// Candidates kept in float whatever the budget (`--keep-float`).
@@ -32,7 +37,7 @@ struct QuantizeBudgetSearch {
 
     mutating func run(budget: AccuracyBudget?, text: String) throws -> Outcome? {
         var keep = pinned
-        var (q, report) = try QuantizeInt8.rewrite(graph, candidates, ranges: ranges, keepFloat: Set(keep))
+        var (q, report) = try QuantizeInt8.rewrite(graph, candidates, ranges: ranges, means: means, keepFloat: Set(keep))
         var accuracy = try judge.measure(q)
         guard let budget, !budget.met(accuracy) else { return Outcome(graph: q, report: report, accuracy: accuracy, keptFloat: keep) }
         log.append("--accuracy-budget \(text): every layer in int8 gives \(budget.measured(accuracy)) on the calibration samples")
@@ -44,16 +49,24 @@ struct QuantizeBudgetSearch {
         var sensitivity: [(k: Int, accuracy: [OutputAccuracy])] = []
         for k in candidates.indices where !keep.contains(k) {
             let alone = Set(candidates.indices).subtracting([k])
-            sensitivity.append((k, try judge.measure(try QuantizeInt8.rewrite(graph, candidates, ranges: ranges, keepFloat: alone).0)))
+            sensitivity.append((k, try judge.measure(try QuantizeInt8.rewrite(graph, candidates, ranges: ranges, means: means, keepFloat: alone).0)))
         }
         sensitivity.sort { budget.badness($0.accuracy) > budget.badness($1.accuracy) }
         for (k, alone) in sensitivity {
             keep.append(k)
-            (q, report) = try QuantizeInt8.rewrite(graph, candidates, ranges: ranges, keepFloat: Set(keep))
+            (q, report) = try QuantizeInt8.rewrite(graph, candidates, ranges: ranges, means: means, keepFloat: Set(keep))
             accuracy = try judge.measure(q)
             log.append("kept in float: \(candidates[k].name) (alone in int8: \(budget.measured(alone))); "
                 + "the model now gives \(budget.measured(accuracy))")
             if budget.met(accuracy) { break }
+        }
+        for k in keep.reversed() where !pinned.contains(k) {
+            let trial = keep.filter { $0 != k }
+            let (tq, treport) = try QuantizeInt8.rewrite(graph, candidates, ranges: ranges, means: means, keepFloat: Set(trial))
+            let tacc = try judge.measure(tq)
+            guard budget.met(tacc) else { continue }
+            (keep, q, report, accuracy) = (trial, tq, treport, tacc)
+            log.append("back in int8: \(candidates[k].name); the model still gives \(budget.measured(accuracy))")
         }
         return Outcome(graph: q, report: report, accuracy: accuracy, keptFloat: keep)
     }

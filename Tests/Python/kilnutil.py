@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,6 +38,21 @@ def load_manifest(directory: Path | None = None) -> dict:
     """The parsed manifest.json of `directory` (default Graphs/); model entries are under "models"."""
     directory = graphs_dir() if directory is None else Path(directory)
     return json.loads((directory / "manifest.json").read_text())
+
+
+def full_size_dir() -> Path:
+    """Where the full-size models live: $KILN_FULL_SIZE_DIR, else <tmp>/kiln-full-size."""
+    return Path(os.environ.get("KILN_FULL_SIZE_DIR", Path(tempfile.gettempdir()) / "kiln-full-size"))
+
+
+def full_size_manifest() -> dict:
+    """The manifest of the full-size models (ResNet-18, MobileNetV2), written by
+    `Graphs/generate.py --full-size` into `full_size_dir()` on first use (not committed)."""
+    directory = full_size_dir()
+    if not (directory / "manifest.json").exists():
+        subprocess.run([sys.executable, str(graphs_dir() / "generate.py"), "--full-size", str(directory)],
+                       check=True, capture_output=True, timeout=1200)
+    return load_manifest(directory)
 
 
 def load_tensors(entries: list[dict], directory: Path | None = None) -> dict[str, np.ndarray]:

@@ -380,8 +380,8 @@ CASES: list[Case] = [
          "loosen the budget, or pass --fallback-float to get the fp32 plan"),
     Case("quant-budget-syntax", ["kiln", "compile", "mlp.onnx", "-o", "x.kplan", "--quantize", "int8",
                                  "--calibration", "calib", "--accuracy-budget", "cosine=2"],
-         "Error: --accuracy-budget takes cosine=C (0 < C <= 1) or max-rel=R (R > 0), got 'cosine=2'; none turns it off",
-         "a malformed --accuracy-budget", "cosine=0.99 or max-rel=0.05", status=64),
+         "Error: --accuracy-budget takes cosine=C (0 < C <= 1), max-rel=R (R > 0) and top1=A (0 < A <= 1), comma-separated, got 'cosine=2'; none turns it off",
+         "a malformed --accuracy-budget", "cosine=0.99, max-rel=0.05 or cosine=0.995,top1=0.98", status=64),
     # Command lines
     Case("cli-unknown-subcommand", ["kiln", "frob"], "Error: Unexpected argument 'frob'",
          "no such subcommand", "`kiln --help` lists them", status=64),

@@ -5,26 +5,19 @@ Graphs/generate.py --full-size into a cache folder, not committed) compiled at -
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import kilnutil
 
-FULL = Path(os.environ.get("KILN_FULL_SIZE_DIR", Path(tempfile.gettempdir()) / "kiln-full-size"))
+FULL = kilnutil.full_size_dir()
 
 
 @pytest.fixture(scope="module")
 def full_manifest():
-    if not (FULL / "manifest.json").exists():
-        subprocess.run([sys.executable, str(kilnutil.graphs_dir() / "generate.py"), "--full-size", str(FULL)],
-                       check=True, capture_output=True, timeout=1200)
-    return kilnutil.load_manifest(FULL)
+    return kilnutil.full_size_manifest()
 
 
 @pytest.mark.parametrize("level", ["O0", "O2"])

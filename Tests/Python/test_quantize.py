@@ -6,11 +6,9 @@ calibration folders fail with one clear line."""
 
 from __future__ import annotations
 
-import os
+import json
+import re
 import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -27,7 +25,7 @@ CNNS = ["lenet", "mobilenet_tiny", "resnet_tiny", "inception_tiny"]
 # current lowering achieves, so a regression fails.
 SIZE_BOUND = {"lenet": 0.30, "mobilenet_tiny": 0.45, "resnet_tiny": 0.40, "inception_tiny": 0.55}
 HELD_OUT = 64
-MOBILENETV2_TOP1 = 0.78  # measured 52/64 = 0.81; the target is 0.98 (see the full-size test)
+MOBILENETV2_TOP1 = 0.875  # measured 59/64 = 0.92; the target is 0.98 (see the full-size test)
 
 
 def model_path(name):
@@ -177,19 +175,102 @@ def test_accuracy_budget_keeps_sensitive_layers_float(kiln, tmp_path):
     and the plan meets the budget on the calibration samples (checked here against ONNX Runtime)."""
     input_name, shape = input_spec("mobilenet_tiny")
     write_calibration(tmp_path / "calib", shape, 8, seed=7)
-    plan, run = compile_int8(kiln, "mobilenet_tiny", tmp_path, tmp_path / "calib", "--accuracy-budget", "cosine=0.9999")
+    plan, run = compile_int8(kiln, "mobilenet_tiny", tmp_path, tmp_path / "calib", "--accuracy-budget", "cosine=0.99999")
     assert run.returncode == 0, run.stderr
     print(run.stdout)
-    assert "--accuracy-budget cosine=0.9999: every layer in int8 gives cosine 0.9" in run.stdout
+    assert "--accuracy-budget cosine=0.99999: every layer in int8 gives cosine 0.9" in run.stdout
     kept = [l for l in run.stdout.splitlines() if "kept in float: " in l]
     assert kept and all("(alone in int8: cosine 0.9" in l for l in kept)
-    assert f"quantized {14 - len(kept)} of 14 ops to int8" in run.stdout
-    assert f",budget=cosine=0.9999,float={len(kept)}".encode() in plan.read_bytes()
+    floats = len(kept) - sum("back in int8: " in l for l in run.stdout.splitlines())
+    assert f"quantized {14 - floats} of 14 ops to int8" in run.stdout
+    assert f",budget=cosine=0.99999,float={floats}".encode() in plan.read_bytes()
     session = ort.InferenceSession(str(model_path("mobilenet_tiny")), providers=["CPUExecutionProvider"])
     for i, f in enumerate(sorted((tmp_path / "calib").iterdir())):
         got = np.load(run_plan(kiln, plan, {input_name: f}, tmp_path / f"c{i}") / "logits.npy")
         (want,) = session.run(None, {input_name: np.load(f)})
-        assert cosine(got, want) >= 0.9999 - 1e-6
+        assert cosine(got, want) >= 0.99999 - 1e-6
+
+
+def test_top1_budget_term_holds_on_the_calibration_samples(kiln, tmp_path):
+    """A combined budget (cosine and top-1 agreement): the search reports both measures, and the plan meets both
+    on the calibration samples as measured here against ONNX Runtime."""
+    input_name, shape = input_spec("mobilenet_tiny")
+    write_calibration(tmp_path / "calib", shape, 8, seed=5)
+    plan, run = compile_int8(kiln, "mobilenet_tiny", tmp_path, tmp_path / "calib", "--accuracy-budget", "cosine=0.999,top1=1")
+    assert run.returncode == 0, run.stderr
+    print(run.stdout)
+    assert "--accuracy-budget cosine=0.999,top1=1: every layer in int8 gives cosine 0.9" in run.stdout
+    assert re.search(r"every layer in int8 gives cosine 0\.\d+, top-1 \d/8 on the calibration samples", run.stdout)
+    assert b",budget=cosine=0.999,top1=1,float=" in plan.read_bytes()
+    session = ort.InferenceSession(str(model_path("mobilenet_tiny")), providers=["CPUExecutionProvider"])
+    for i, f in enumerate(sorted((tmp_path / "calib").iterdir())):
+        got = np.load(run_plan(kiln, plan, {input_name: f}, tmp_path / f"c{i}") / "logits.npy")
+        (want,) = session.run(None, {input_name: np.load(f)})
+        assert cosine(got, want) >= 0.999 - 1e-6
+        assert np.argmax(got) == np.argmax(want), f"sample {i}"
+
+
+def test_bias_correction_lowers_the_error_of_a_depthwise_net(kiln, tmp_path):
+    """Bias correction (default) against --no-bias-correction, every layer int8, on mobilenet_tiny (depthwise
+    convs: 9 weights per channel, whose rounding shifts the channel's mean): the squared error vs ONNX Runtime on
+    16 held-out inputs falls by a third or more (measured 0.0137 vs 0.0215 max abs on 64 inputs)."""
+    input_name, shape = input_spec("mobilenet_tiny")
+    write_calibration(tmp_path / "calib", shape, 16, seed=1)
+    write_calibration(tmp_path / "held", shape, 16, seed=1234)
+    session = ort.InferenceSession(str(model_path("mobilenet_tiny")), providers=["CPUExecutionProvider"])
+    energy = {}
+    for label, extra in (("corrected", []), ("plain", ["--no-bias-correction"])):
+        plan, run = compile_int8(kiln, "mobilenet_tiny", tmp_path, tmp_path / "calib", "--accuracy-budget", "none",
+                                 *extra)
+        assert run.returncode == 0, run.stderr
+        plan = plan.rename(tmp_path / f"{label}.kplan")
+        assert (b",bias-correction=off" in plan.read_bytes()) == (label == "plain")
+        energy[label] = 0.0
+        for i, f in enumerate(sorted((tmp_path / "held").iterdir())):
+            got = np.load(run_plan(kiln, plan, {input_name: f}, tmp_path / f"{label}{i}") / "logits.npy")
+            (want,) = session.run(None, {input_name: np.load(f)})
+            energy[label] += float(((got.astype(np.float64) - want) ** 2).sum())
+    print(energy)
+    assert energy["corrected"] <= 0.67 * energy["plain"]
+
+
+def test_report_json_carries_the_accuracy(kiln, tmp_path):
+    """--report-json's quantization section: the settings the plan records, which layers are int8 and float, and
+    per sample set the accuracy the stdout report prints, which on the validation set is the plan's own vs
+    ONNX Runtime."""
+    input_name, shape = input_spec("mobilenet_tiny")
+    write_calibration(tmp_path / "calib", shape, 8, seed=5)
+    write_calibration(tmp_path / "valid", shape, 6, seed=6)
+    report = tmp_path / "report.json"
+    plan, run = compile_int8(kiln, "mobilenet_tiny", tmp_path, tmp_path / "calib", "--validation", str(tmp_path / "valid"),
+                             "--accuracy-budget", "cosine=0.99999", "--report-json", str(report), "--no-drift")
+    assert run.returncode == 0, run.stderr
+    q = json.loads(report.read_text())["quantization"]
+    assert f"{q['settings']}".encode() in plan.read_bytes()
+    assert q["settings"].startswith("quantize=int8,calibration=minmax,samples=8,budget=cosine=0.99999")
+    assert len(q["int8_layers"]) + len(q["float_layers"]) == 14 and q["float_layers"]
+    kept = [l.split("kept in float: ", 1)[1].split(" (")[0] for l in run.stdout.splitlines() if "kept in float: " in l]
+    back = [l.split("back in int8: ", 1)[1].split(";")[0] for l in run.stdout.splitlines() if "back in int8: " in l]
+    assert sorted(q["float_layers"]) == sorted(set(kept) - set(back))
+    rows = {(a["set"], a["output"]): a for a in q["accuracy"]}
+    assert set(rows) == {("calibration", "logits"), ("validation", "logits")}
+    for header, key, n in (("calibration samples:", "calibration", 8), ("validation samples:", "validation", 6)):
+        line = report_lines(run, f"accuracy vs fp32 on the {n} {header}")["logits"]
+        a = rows[(key, "logits")]
+        assert a["samples"] == n
+        assert reported(line, "cosine min") == pytest.approx(a["cosine_min"], abs=5e-5)
+        assert reported(line, "mean") == pytest.approx(a["cosine_mean"], abs=5e-5)
+        assert reported(line, "max abs") == pytest.approx(a["max_abs"], rel=1e-3)
+        assert f"top-1 {a['top1_agree']}/{n}" in line
+    session = ort.InferenceSession(str(model_path("mobilenet_tiny")), providers=["CPUExecutionProvider"])
+    cosines, agree = [], 0
+    for i, f in enumerate(sorted((tmp_path / "valid").iterdir())):
+        got = np.load(run_plan(kiln, plan, {input_name: f}, tmp_path / f"v{i}") / "logits.npy")
+        (want,) = session.run(None, {input_name: np.load(f)})
+        cosines.append(cosine(got, want))
+        agree += int(np.argmax(got) == np.argmax(want))
+    assert rows[("validation", "logits")]["cosine_min"] == pytest.approx(min(cosines), abs=2e-4)
+    assert rows[("validation", "logits")]["top1_agree"] == agree
 
 
 def test_unreachable_budget_with_fallback_float_writes_the_fp32_plan(kiln, tmp_path):
@@ -229,23 +310,23 @@ def test_quantize_needs_calibration(kiln, tmp_path):
     assert r.returncode != 0 and "--quantize int8 needs --calibration DIR" in r.stderr
 
 
-FULL = Path(os.environ.get("KILN_FULL_SIZE_DIR", Path(tempfile.gettempdir()) / "kiln-full-size"))
+FULL = kilnutil.full_size_dir()
 
 
 @pytest.fixture(scope="module")
 def full_manifest():
-    if not (FULL / "manifest.json").exists():
-        subprocess.run([sys.executable, str(kilnutil.graphs_dir() / "generate.py"), "--full-size", str(FULL)],
-                       check=True, capture_output=True, timeout=1200)
-    return kilnutil.load_manifest(FULL)
+    return kilnutil.full_size_manifest()
 
 
 def test_full_size_mobilenetv2_default_int8(kiln, full_manifest, tmp_path):
-    """Full-size MobileNetV2 with the default scheme (minmax, budget cosine=0.995 on the calibration samples):
-    cosine >= 0.99 on 64 held-out inputs vs ONNX Runtime. Top-1 agreement does NOT reach the 98% target:
-    this random-weight 1000-class net's fp32 logits have near ties (top-2 gaps 0.006, 0.015, 0.017, ... at
-    logit std 0.69) and the int8 plan's max abs error is ~0.3, so gaps below ~0.1 flip (measured 52/64).
-    MOBILENETV2_TOP1 is that measured level, kept so a regression fails."""
+    """Full-size MobileNetV2 with the default scheme (minmax, bias correction, budget cosine=0.995 on the
+    calibration samples): cosine >= 0.99 on 64 held-out inputs vs ONNX Runtime (measured 0.9957, 15 of 53 layers
+    float). Top-1 agreement does NOT reach the 98% target, and no int8 plan within the 0.30x size can: this
+    random-weight net amplifies perturbations ~15x (0.1% input noise -> 1.7% logit error; ResNet-18: 1.5x) and
+    its 1000 fp32 logits have near ties (top-2 gaps 0.006, 0.007, 0.015, ... at logit std 0.70), so 63/64 needs
+    logit cosine ~0.9999: --accuracy-budget cosine=0.9999 keeps 43 of 53 layers float (0.65x the ONNX file).
+    ORT's own quantize_static (QDQ, per-channel, minmax) gives cosine 0.975 and 51/64 on the same inputs.
+    MOBILENETV2_TOP1 is below the measured 59/64, kept so a regression fails."""
     model = FULL / full_manifest["models"]["mobilenetv2"]["file"]
     write_calibration(tmp_path / "calib", (1, 3, 224, 224), 16, seed=1)
     plan = tmp_path / "mobilenetv2-int8.kplan"

@@ -18,11 +18,13 @@ import KilnIR
 /// weights, bias and the four BN operands are constants. Guarantees: the same outputs up
 /// to float rounding (the ledger reports the drift). A BatchNormalization that cannot be
 /// folded stays and the runtime runs it as a per-channel scale and shift.
+/// The pass also folds a per-channel constant Mul/Add after a conv (BatchNormalization
+/// written as elementwise ops; `FoldChannelAffinePattern`).
 public struct FoldBatchNorm: Pass {
     public init() {}
     public var name: String { "fold-batchnorm" }
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        try PatternDriver.apply([FoldBatchNormPattern()], to: &graph)
+        try PatternDriver.apply([FoldBatchNormPattern(), FoldChannelAffinePattern()], to: &graph)
     }
 }
 

@@ -203,3 +203,27 @@ def test_exported_pattern_is_fused_and_matches_onnxruntime(case, kiln, tmp_path)
         assert run.returncode == 0, run.stderr
         r = kilnutil.compare(np.load(out / "y.npy"), expected, rtol=1e-4, atol=1e-5)
         assert r, f"{case} at {threads} threads: {r.message} (max abs {r.max_abs:.3g}, max rel {r.max_rel:.3g})"
+
+
+def test_channel_affine_after_conv_folds_into_the_conv(kiln, tmp_path):
+    """BatchNormalization written as Mul/Add of [C,1,1] constants (TF/Keras-style exports):
+    at -O2 conv → mul → add → relu is one conv with a relu, and matches ONNX Runtime."""
+    m = Model()
+    c = m.op("Conv", m.input("x", [1, 3, 9, 9]), m.const(m.rng.uniform(-0.5, 0.5, (8, 3, 3, 3)), (8, 3, 3, 3)),
+             m.const(m.rng.uniform(-0.5, 0.5, 8), (8,)), pads=[1, 1, 1, 1])
+    s = m.op("Mul", c, m.const(m.rng.uniform(0.5, 1.5, (8, 1, 1)), (8, 1, 1)))
+    y = m.op("Relu", m.op("Add", m.const(m.rng.uniform(-0.5, 0.5, (1, 8, 1, 1)), (1, 8, 1, 1)), s))
+    model = tmp_path / "affine.onnx"
+    m.save(model, y)
+    ops = ops_after_o2(kiln, model)
+    assert [o for o in ops if o != "constant"] == ["conv", "relu"], ops
+    (expected,) = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, m.feeds)
+    plan = tmp_path / "affine.kplan"
+    run = subprocess.run([str(kiln), "compile", str(model), "-o", str(plan)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    np.save(tmp_path / "x.npy", m.feeds["x"])
+    run = subprocess.run([str(kiln), "run", str(plan), f"--input=x={tmp_path / 'x.npy'}", "--output-dir",
+                          str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    r = kilnutil.compare(np.load(tmp_path / "out" / "y.npy"), expected, rtol=1e-4, atol=1e-5)
+    assert r, f"{r.message} (max abs {r.max_abs:.3g})"

@@ -17,25 +17,17 @@
  * then each step runs one GEMM of the hidden state times R^T (GRU without
  * linear_before_reset does the h gate as a second GEMM on r*H), the gate math per batch
  * row, and writes Y. Rows past their sequence length keep their state and write zeros. */
-#include "common.h"
+#include "recurrent.h"
 
-typedef struct rnn_params {
-    int32_t kind, dir, layout, lbr, input_forget, has_clip, nact;
-    float clip;
-    int64_t hidden, seq, batch, input, gates, dirs;
-    kiln_act act[6];
-} rnn_params;
+typedef kiln_rnn rnn_params;
 
-enum { OP_X, OP_W, OP_R, OP_B, OP_LENS, OP_H0, OP_C0, OP_P };
-
-KILN_SMALL_CODE static kiln_status check_rnn(kiln_check *c) {
-    rnn_params *p = kiln_params_alloc(c, sizeof *p);
-    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+kiln_status kiln_rnn_read_attrs(kiln_check *c, kiln_rnn *p, int64_t max_hidden) {
     const uint8_t *a = c->attr;
     p->kind = kiln_rdi32(a); p->dir = kiln_rdi32(a + 4); p->hidden = kiln_rdi32(a + 8); p->layout = kiln_rdi32(a + 12);
     p->lbr = kiln_rdi32(a + 16) != 0; p->input_forget = kiln_rdi32(a + 20) != 0; p->has_clip = kiln_rdi32(a + 24) != 0;
     p->clip = kiln_rdf32(a + 28);
-    if (p->kind < 0 || p->kind > 2 || p->dir < 0 || p->dir > 2 || p->hidden < 1 || (p->layout != 0 && p->layout != 1))
+    if (p->kind < 0 || p->kind > 2 || p->dir < 0 || p->dir > 2 || p->hidden < 1 || p->hidden >= max_hidden ||
+        (p->layout != 0 && p->layout != 1))
         return kiln_check_fail(c, "invalid kind, direction, hidden size or layout");
     if (p->has_clip && !(p->clip >= 0.0f)) return kiln_check_fail(c, "clip must be >= 0");
     p->nact = p->kind == KILN_RNN ? 1 : (p->kind == KILN_GRU ? 2 : 3);
@@ -48,29 +40,21 @@ KILN_SMALL_CODE static kiln_status check_rnn(kiln_check *c) {
         if (k < p->nact * p->dirs && !kiln_unary_valid_on_f32(p->act[k].func))
             return kiln_check_fail(c, "activation slot %d has an invalid function", k);
     }
-    int lstm = p->kind == KILN_LSTM;
-    if (c->ins->nin != (lstm ? 8 : 6) || c->ins->nout != (lstm ? 4 : 3))
-        return kiln_check_fail(c, "needs %d operands and %d results", lstm ? 8 : 6, lstm ? 4 : 3);
-    const kiln_tdesc *x = kiln_operand(c, OP_X), *w = kiln_operand(c, OP_W), *r = kiln_operand(c, OP_R);
-    kiln_status st;
-    if ((st = kiln_require_dtype(c, x, "X", KILN_F32)) || (st = kiln_require_dtype(c, w, "W", KILN_F32)) ||
-        (st = kiln_require_dtype(c, r, "R", KILN_F32)))
-        return st;
-    if (x->rank != 3 || w->rank != 3 || r->rank != 3) return kiln_check_fail(c, "X, W and R must be rank 3");
-    p->seq = x->dims[p->layout ? 1 : 0];
-    p->batch = x->dims[p->layout ? 0 : 1];
-    p->input = x->dims[2];
+    return KILN_OK;
+}
+
+kiln_status kiln_rnn_check_io(kiln_check *c, const kiln_rnn *p) {
     int64_t gh = p->gates * p->hidden, H = p->hidden, D = p->dirs, Bt = p->batch, S = p->seq;
+    int lstm = p->kind == KILN_LSTM;
     if (!kiln_rnn_sizes_ok(S, D, Bt, H, gh)) return kiln_check_fail(c, "sequence, batch and hidden sizes are too large");
-    if (w->dims[0] != D || w->dims[1] != gh || w->dims[2] != p->input) return kiln_check_fail(c, "W must be [dirs, G*H, input]");
-    if (r->dims[0] != D || r->dims[1] != gh || r->dims[2] != H) return kiln_check_fail(c, "R must be [dirs, G*H, H]");
-    const kiln_tdesc *b = kiln_operand(c, OP_B), *lens = kiln_operand(c, OP_LENS), *h0 = kiln_operand(c, OP_H0);
+    const kiln_tdesc *b = kiln_operand(c, KILN_RNN_B), *lens = kiln_operand(c, KILN_RNN_LENS);
+    const kiln_tdesc *h0 = kiln_operand(c, KILN_RNN_H0);
     if (b && (b->dtype != KILN_F32 || b->count != (uint64_t)(D * 2 * gh))) return kiln_check_fail(c, "B must be f32 [dirs, 2*G*H]");
     if (lens && (lens->dtype != KILN_I32 || lens->count != (uint64_t)Bt)) return kiln_check_fail(c, "sequence_lens must be i32 [batch]");
     uint64_t state = (uint64_t)(D * Bt * H);
     if (h0 && (h0->dtype != KILN_F32 || h0->count != state)) return kiln_check_fail(c, "initial_h has the wrong size");
     if (lstm) {
-        const kiln_tdesc *c0 = kiln_operand(c, OP_C0), *pp = kiln_operand(c, OP_P);
+        const kiln_tdesc *c0 = kiln_operand(c, KILN_RNN_C0), *pp = kiln_operand(c, KILN_RNN_P);
         if (c0 && (c0->dtype != KILN_F32 || c0->count != state)) return kiln_check_fail(c, "initial_c has the wrong size");
         if (pp && (pp->dtype != KILN_F32 || pp->count != (uint64_t)(D * 3 * H))) return kiln_check_fail(c, "P must be f32 [dirs, 3H]");
     }
@@ -80,34 +64,82 @@ KILN_SMALL_CODE static kiln_status check_rnn(kiln_check *c) {
     if (yh && (yh->dtype != KILN_F32 || yh->count != state)) return kiln_check_fail(c, "Y_h has the wrong size");
     if (yc && (yc->dtype != KILN_F32 || yc->count != state)) return kiln_check_fail(c, "Y_c has the wrong size");
     uint64_t need = (uint64_t)(S * Bt * gh + Bt * gh + 4 * Bt * H);
+    kiln_status st;
     if ((st = kiln_require_dtype(c, scratch, "scratch", KILN_F32))) return st;
     if (scratch->count < need) return kiln_check_fail(c, "scratch needs %llu f32 elements", (unsigned long long)need);
-    return kiln_check_gemm_dims(c, S * Bt, gh, p->input > H ? p->input : H);
+    return KILN_OK;
 }
 
-static const float *opt_in(const kiln_exec *e, const kiln_instr *ins, int k) {
-    return ins->ids[k] == KILN_NO_TENSOR ? NULL : KILN_IN(e, ins, k);
-}
-
-static float *opt_out(const kiln_exec *e, const kiln_instr *ins, int k) {
-    return ins->ids[ins->nin + k] == KILN_NO_TENSOR ? NULL : KILN_OUT(e, ins, k);
-}
-
-static void clip_vec(const rnn_params *p, float *v, int64_t n) {
+void kiln_rnn_clip(const kiln_rnn *p, float *v, int64_t n) {
     if (!p->has_clip) return;
     for (int64_t i = 0; i < n; i++) v[i] = v[i] < -p->clip ? -p->clip : (v[i] > p->clip ? p->clip : v[i]);
 }
 
-static void act_vec(const kiln_act *a, float *v, int64_t n) { kiln_unary_f32(a->func, a->alpha, a->beta, v, v, (size_t)n); }
+void kiln_rnn_cell(const kiln_rnn *p, int64_t d, float *gate, const float *xr, const float *hrh, const float *rbh,
+                   const float *peep, float *h, float *cst) {
+    int64_t H = p->hidden, gh = p->gates * H;
+    const kiln_act *f = &p->act[d * p->nact], *g = f + 1, *hact = f + 2;
+    if (p->kind == KILN_RNN) {
+        for (int64_t k = 0; k < H; k++) gate[k] += xr[k];
+        kiln_rnn_clip(p, gate, H);
+        kiln_rnn_act(f, gate, H);
+        memcpy(h, gate, sizeof(float) * (size_t)H);
+    } else if (p->kind == KILN_GRU) {
+        float *z = gate, *rr = gate + H, *hh = gate + 2 * H;
+        for (int64_t k = 0; k < 2 * H; k++) gate[k] += xr[k];
+        kiln_rnn_clip(p, z, 2 * H);
+        kiln_rnn_act(f, z, 2 * H);
+        if (p->lbr) {
+            for (int64_t k = 0; k < H; k++) hh[k] = xr[2 * H + k] + rr[k] * (rbh ? hh[k] + rbh[k] : hh[k]);
+        } else {
+            for (int64_t k = 0; k < H; k++) hh[k] = xr[2 * H + k] + hrh[k];
+        }
+        kiln_rnn_clip(p, hh, H);
+        kiln_rnn_act(g, hh, H);
+        for (int64_t k = 0; k < H; k++) h[k] = (1.0f - z[k]) * hh[k] + z[k] * h[k];
+    } else {
+        float *gi = gate, *go = gate + H, *gf = gate + 2 * H, *gc = gate + 3 * H;
+        for (int64_t k = 0; k < gh; k++) gate[k] += xr[k];
+        if (peep)
+            for (int64_t k = 0; k < H; k++) { gi[k] += peep[k] * cst[k]; gf[k] += peep[2 * H + k] * cst[k]; }
+        kiln_rnn_clip(p, gi, H);
+        kiln_rnn_clip(p, gf, 2 * H);
+        kiln_rnn_act(f, gi, H);
+        if (p->input_forget) for (int64_t k = 0; k < H; k++) gf[k] = 1.0f - gi[k];
+        else kiln_rnn_act(f, gf, H);
+        kiln_rnn_act(g, gc, H);
+        for (int64_t k = 0; k < H; k++) cst[k] = gf[k] * cst[k] + gi[k] * gc[k];
+        if (peep) for (int64_t k = 0; k < H; k++) go[k] += peep[H + k] * cst[k];
+        kiln_rnn_clip(p, go, H);
+        kiln_rnn_act(f, go, H);
+        memcpy(h, cst, sizeof(float) * (size_t)H);
+        kiln_rnn_act(hact, h, H);
+        for (int64_t k = 0; k < H; k++) h[k] *= go[k];
+    }
+}
 
-/* Index helpers for the layout: state tensors [dirs, batch, H] or [batch, dirs, H]. */
-static int64_t state_at(const rnn_params *p, int64_t d, int64_t b) {
-    return (p->layout ? b * p->dirs + d : d * p->batch + b) * p->hidden;
+KILN_SMALL_CODE static kiln_status check_rnn(kiln_check *c) {
+    rnn_params *p = kiln_params_alloc(c, sizeof *p);
+    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    kiln_status st = kiln_rnn_read_attrs(c, p, (int64_t)1 << 31);
+    if (st != KILN_OK) return st;
+    int lstm = p->kind == KILN_LSTM;
+    if (c->ins->nin != (lstm ? 8 : 6) || c->ins->nout != (lstm ? 4 : 3))
+        return kiln_check_fail(c, "needs %d operands and %d results", lstm ? 8 : 6, lstm ? 4 : 3);
+    const kiln_tdesc *x = kiln_operand(c, KILN_RNN_X), *w = kiln_operand(c, KILN_RNN_W), *r = kiln_operand(c, KILN_RNN_R);
+    if ((st = kiln_require_dtype(c, x, "X", KILN_F32)) || (st = kiln_require_dtype(c, w, "W", KILN_F32)) ||
+        (st = kiln_require_dtype(c, r, "R", KILN_F32)))
+        return st;
+    if (x->rank != 3 || w->rank != 3 || r->rank != 3) return kiln_check_fail(c, "X, W and R must be rank 3");
+    p->seq = x->dims[p->layout ? 1 : 0];
+    p->batch = x->dims[p->layout ? 0 : 1];
+    p->input = x->dims[2];
+    int64_t gh = p->gates * p->hidden, H = p->hidden, D = p->dirs;
+    if (w->dims[0] != D || w->dims[1] != gh || w->dims[2] != p->input) return kiln_check_fail(c, "W must be [dirs, G*H, input]");
+    if (r->dims[0] != D || r->dims[1] != gh || r->dims[2] != H) return kiln_check_fail(c, "R must be [dirs, G*H, H]");
+    if ((st = kiln_rnn_check_io(c, p))) return st;
+    return kiln_check_gemm_dims(c, p->seq * p->batch, gh, p->input > H ? p->input : H);
 }
-static int64_t y_at(const rnn_params *p, int64_t t, int64_t d, int64_t b) {
-    return (p->layout ? (b * p->seq + t) * p->dirs + d : (t * p->dirs + d) * p->batch + b) * p->hidden;
-}
-static int64_t x_row(const rnn_params *p, int64_t t, int64_t b) { return p->layout ? b * p->seq + t : t * p->batch + b; }
 
 /* hidden-state product C = A * B^T (at small batch kiln_sgemm takes gemm_small.c's
  * path: no repacking of R every step). */
@@ -119,16 +151,18 @@ static void state_product(const kiln_exec *e, int64_t m, int64_t n, int64_t k, c
 static void run_direction(const kiln_exec *e, const kiln_instr *ins, const rnn_params *p, int64_t d, float *scratch) {
     int64_t H = p->hidden, G = p->gates, gh = G * H, Bt = p->batch, S = p->seq;
     int lstm = p->kind == KILN_LSTM, gru = p->kind == KILN_GRU, reverse = p->dir == KILN_REVERSE || d == 1;
-    const float *x = KILN_IN(e, ins, OP_X), *w = (const float *)KILN_IN(e, ins, OP_W) + d * gh * p->input;
-    const float *r = (const float *)KILN_IN(e, ins, OP_R) + d * gh * H;
-    const float *bias = opt_in(e, ins, OP_B), *h0 = opt_in(e, ins, OP_H0);
-    const int32_t *lens = (const int32_t *)opt_in(e, ins, OP_LENS);
-    const float *c0 = lstm ? opt_in(e, ins, OP_C0) : NULL, *peep = lstm ? opt_in(e, ins, OP_P) : NULL;
-    float *y = opt_out(e, ins, 0), *yh = opt_out(e, ins, 1), *yc = lstm ? opt_out(e, ins, 2) : NULL;
-    const kiln_act *f = &p->act[d * p->nact], *g = f + 1, *hact = f + 2;
+    const float *x = KILN_IN(e, ins, KILN_RNN_X), *w = (const float *)KILN_IN(e, ins, KILN_RNN_W) + d * gh * p->input;
+    const float *r = (const float *)KILN_IN(e, ins, KILN_RNN_R) + d * gh * H;
+    const float *bias = kiln_rnn_opt_in(e, ins, KILN_RNN_B), *h0 = kiln_rnn_opt_in(e, ins, KILN_RNN_H0);
+    const int32_t *lens = (const int32_t *)kiln_rnn_opt_in(e, ins, KILN_RNN_LENS);
+    const float *c0 = lstm ? kiln_rnn_opt_in(e, ins, KILN_RNN_C0) : NULL;
+    const float *peep = lstm ? kiln_rnn_opt_in(e, ins, KILN_RNN_P) : NULL;
+    float *y = kiln_rnn_opt_out(e, ins, 0), *yh = kiln_rnn_opt_out(e, ins, 1), *yc = lstm ? kiln_rnn_opt_out(e, ins, 2) : NULL;
+    const kiln_act *f = &p->act[d * p->nact];
     float *xw = scratch, *hr = xw + S * Bt * gh, *hs = hr + Bt * gh, *cs = hs + Bt * H, *rh = cs + Bt * H, *hrh = rh + Bt * H;
     if (bias) bias += d * 2 * gh;
     if (peep) peep += d * 3 * H;
+    const float *rbh = bias && gru && p->lbr ? bias + gh + 2 * H : NULL;
 
     /* 1. input projection for every step, with the biases folded in */
     kiln_sgemm(e, 0, 1, (size_t)(S * Bt), (size_t)gh, (size_t)p->input, 1.0f, x, (size_t)p->input, w, (size_t)p->input, 0.0f,
@@ -137,88 +171,42 @@ static void run_direction(const kiln_exec *e, const kiln_instr *ins, const rnn_p
         for (int64_t row = 0; row < S * Bt; row++)
             for (int64_t k = 0; k < gh; k++)
                 xw[row * gh + k] += bias[k] + ((gru && p->lbr && k >= 2 * H) ? 0.0f : bias[gh + k]);
-    /* 2. initial state */
+    /* 2. initial state, zeros past each length */
     for (int64_t b = 0; b < Bt; b++)
         for (int64_t k = 0; k < H; k++) {
-            hs[b * H + k] = h0 ? h0[state_at(p, d, b) + k] : 0.0f;
-            cs[b * H + k] = c0 ? c0[state_at(p, d, b) + k] : 0.0f;
+            hs[b * H + k] = h0 ? h0[kiln_rnn_state_at(p, d, b) + k] : 0.0f;
+            cs[b * H + k] = c0 ? c0[kiln_rnn_state_at(p, d, b) + k] : 0.0f;
         }
     if (y)
         for (int64_t b = 0; b < Bt; b++)
-            for (int64_t t = lens ? (lens[b] < 0 ? 0 : lens[b]) : S; t < S; t++) memset(y + y_at(p, t, d, b), 0, sizeof(float) * (size_t)H);
+            for (int64_t t = kiln_rnn_length(p, lens, b); t < S; t++)
+                memset(y + kiln_rnn_y_at(p, t, d, b), 0, sizeof(float) * (size_t)H);
     /* 3. the steps */
     for (int64_t s = 0; s < S; s++) {
         int64_t ncols = gru && !p->lbr ? 2 * H : gh;
         state_product(e, Bt, ncols, H, hs, H, r, H, hr, gh);
         if (gru && !p->lbr) {
             for (int64_t b = 0; b < Bt; b++) {
-                float *zr = hr + b * gh;
-                int64_t len = lens ? lens[b] : S;
-                if (len > S) len = S;
-                int64_t t = reverse ? len - 1 - s : s;
-                if (s >= len || t < 0) { memset(rh + b * H, 0, sizeof(float) * (size_t)H); continue; }
-                const float *xr = xw + x_row(p, t, b) * gh;
-                for (int64_t k = 0; k < H; k++) {
-                    float rv = xr[H + k] + zr[H + k];
-                    rh[b * H + k] = rv; /* pre-activation r, finished below */
-                }
-                clip_vec(p, rh + b * H, H);
-                act_vec(f, rh + b * H, H);
+                int64_t len = kiln_rnn_length(p, lens, b), t = reverse ? len - 1 - s : s;
+                if (s >= len) { memset(rh + b * H, 0, sizeof(float) * (size_t)H); continue; }
+                const float *xr = xw + kiln_rnn_x_row(p, t, b) * gh;
+                for (int64_t k = 0; k < H; k++) rh[b * H + k] = xr[H + k] + hr[b * gh + H + k]; /* pre-activation r */
+                kiln_rnn_clip(p, rh + b * H, H);
+                kiln_rnn_act(f, rh + b * H, H);
                 for (int64_t k = 0; k < H; k++) rh[b * H + k] *= hs[b * H + k];
             }
             state_product(e, Bt, H, H, rh, H, r + 2 * H * H, H, hrh, H);
         }
         for (int64_t b = 0; b < Bt; b++) {
-            int64_t len = lens ? lens[b] : S;
-            if (len > S) len = S;
-            int64_t t = reverse ? len - 1 - s : s;
-            if (s >= len || t < 0) continue;
-            float *gate = hr + b * gh, *h = hs + b * H, *cst = cs + b * H;
-            const float *xr = xw + x_row(p, t, b) * gh;
-            if (p->kind == KILN_RNN) {
-                for (int64_t k = 0; k < H; k++) gate[k] += xr[k];
-                clip_vec(p, gate, H);
-                act_vec(f, gate, H);
-                memcpy(h, gate, sizeof(float) * (size_t)H);
-            } else if (gru) {
-                float *z = gate, *rr = gate + H, *hh = gate + 2 * H;
-                for (int64_t k = 0; k < 2 * H; k++) gate[k] += xr[k];
-                clip_vec(p, z, 2 * H);
-                act_vec(f, z, 2 * H);
-                if (p->lbr) {
-                    const float *rbh = bias ? bias + gh + 2 * H : NULL;
-                    for (int64_t k = 0; k < H; k++) hh[k] = xr[2 * H + k] + rr[k] * (hh[k] + (rbh ? rbh[k] : 0.0f));
-                } else {
-                    for (int64_t k = 0; k < H; k++) hh[k] = xr[2 * H + k] + hrh[b * H + k];
-                }
-                clip_vec(p, hh, H);
-                act_vec(g, hh, H);
-                for (int64_t k = 0; k < H; k++) h[k] = (1.0f - z[k]) * hh[k] + z[k] * h[k];
-            } else {
-                float *gi = gate, *go = gate + H, *gf = gate + 2 * H, *gc = gate + 3 * H;
-                for (int64_t k = 0; k < gh; k++) gate[k] += xr[k];
-                if (peep)
-                    for (int64_t k = 0; k < H; k++) { gi[k] += peep[k] * cst[k]; gf[k] += peep[2 * H + k] * cst[k]; }
-                clip_vec(p, gi, H);
-                clip_vec(p, gf, 2 * H);
-                act_vec(f, gi, H);
-                if (p->input_forget) for (int64_t k = 0; k < H; k++) gf[k] = 1.0f - gi[k];
-                else act_vec(f, gf, H);
-                act_vec(g, gc, H);
-                for (int64_t k = 0; k < H; k++) cst[k] = gf[k] * cst[k] + gi[k] * gc[k];
-                if (peep) for (int64_t k = 0; k < H; k++) go[k] += peep[H + k] * cst[k];
-                clip_vec(p, go, H);
-                act_vec(f, go, H);
-                memcpy(h, cst, sizeof(float) * (size_t)H);
-                act_vec(hact, h, H);
-                for (int64_t k = 0; k < H; k++) h[k] *= go[k];
-            }
-            if (y) memcpy(y + y_at(p, t, d, b), h, sizeof(float) * (size_t)H);
+            int64_t len = kiln_rnn_length(p, lens, b), t = reverse ? len - 1 - s : s;
+            if (s >= len) continue;
+            kiln_rnn_cell(p, d, hr + b * gh, xw + kiln_rnn_x_row(p, t, b) * gh, hrh + b * H, rbh, peep, hs + b * H, cs + b * H);
+            if (y) memcpy(y + kiln_rnn_y_at(p, t, d, b), hs + b * H, sizeof(float) * (size_t)H);
         }
     }
     for (int64_t b = 0; b < Bt; b++) {
-        if (yh) memcpy(yh + state_at(p, d, b), hs + b * H, sizeof(float) * (size_t)H);
-        if (yc) memcpy(yc + state_at(p, d, b), cs + b * H, sizeof(float) * (size_t)H);
+        if (yh) memcpy(yh + kiln_rnn_state_at(p, d, b), hs + b * H, sizeof(float) * (size_t)H);
+        if (yc) memcpy(yc + kiln_rnn_state_at(p, d, b), cs + b * H, sizeof(float) * (size_t)H);
     }
 }
 

@@ -68,6 +68,7 @@ struct kiln_plan {
     const uint8_t *constants;    /* points into buffer, or into constants_owned */
     uint64_t constants_size;
     uint8_t *constants_owned;
+    uint8_t *tables_owned[KILN_SECTION_KIND_COUNT]; /* decompressed table sections (1.2) */
     uint8_t *widened_owned;      /* f32 copies of f16-stored constants (one block) */
     kiln_tdesc *tensors;
     uint32_t tensor_count;

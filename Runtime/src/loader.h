@@ -8,8 +8,11 @@
 typedef struct kiln_section {
     int present;
     uint32_t index;              /* position in the section table, for messages */
-    const uint8_t *data;         /* stored bytes inside the file */
+    const uint8_t *data;         /* stored bytes inside the file; a compressed table section
+                                  * points to its decompressed copy after kiln_plan_parse's
+                                  * first stage (size = uncompressed_size then) */
     uint64_t size, uncompressed_size;
+    int compressed;
 } kiln_section;
 
 typedef struct kiln_loader {

@@ -12,6 +12,9 @@
 
 /* Section flags. */
 #define KILN_SECTION_OPTIONAL 0x1u
+/* Format 1.2: the section's stored bytes are one zstd frame (any kind; for CONSTANTS the
+ * header flag KILN_FLAG_CONSTANTS_ZSTD says the same). */
+#define KILN_SECTION_ZSTD 0x2u
 
 /* Tensor entry flags (byte 11; format 1.1). */
 #define KILN_TENSOR_F16_STORAGE 0x1u

@@ -129,7 +129,12 @@ static kiln_status parse_header(kiln_loader *l) {
         }
         kiln_section *s = &l->sec[kind];
         if (s->present) return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: duplicate %s section", name);
-        int compressed = kind == KILN_SECTION_CONSTANTS && (p->flags & KILN_FLAG_CONSTANTS_ZSTD);
+        if (sflags & ~(KILN_SECTION_OPTIONAL | KILN_SECTION_ZSTD) || ((sflags & KILN_SECTION_ZSTD) && p->minor < 2))
+            return kiln_fail(l->error, p->minor > KILN_FORMAT_MINOR ? KILN_ERR_UNSUPPORTED : KILN_ERR_MALFORMED,
+                             "plan: section %u (%s) has unknown flags 0x%x (plan format %u.%u, runtime reads %u.%u)", i,
+                             name, (unsigned)sflags, p->major, p->minor, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+        int compressed = (sflags & KILN_SECTION_ZSTD) ||
+                         (kind == KILN_SECTION_CONSTANTS && (p->flags & KILN_FLAG_CONSTANTS_ZSTD));
         if (!compressed && usize != size)
             return kiln_fail(l->error, KILN_ERR_MALFORMED,
                              "plan: section %u (%s) is not compressed but its uncompressed size differs", i, name);
@@ -137,6 +142,7 @@ static kiln_status parse_header(kiln_loader *l) {
             return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: CONSTANTS section offset %llu is not 64-byte aligned",
                              (unsigned long long)off);
         s->present = 1;
+        s->compressed = compressed;
         s->index = i;
         s->data = b + off;
         s->size = size;
@@ -149,41 +155,63 @@ static kiln_status parse_header(kiln_loader *l) {
     return KILN_OK;
 }
 
-static kiln_status load_constants(kiln_loader *l) {
-    kiln_plan *p = l->plan;
-    const kiln_section *s = &l->sec[KILN_SECTION_CONSTANTS];
-    if (!s->present || s->uncompressed_size == 0) { p->constants = NULL; p->constants_size = 0; return KILN_OK; }
-    if (!(p->flags & KILN_FLAG_CONSTANTS_ZSTD)) {
-        p->constants = s->data;
-        p->constants_size = s->size;
-        return KILN_OK;
-    }
+/* Decompresses section s (one zstd frame of s->uncompressed_size bytes) into *out, a
+ * 64-byte aligned block when aligned, else a malloc'ed one. */
+static kiln_status inflate(kiln_loader *l, const kiln_section *s, const char *name, int aligned, uint8_t **out) {
 #ifdef KILN_USE_ZSTD
     /* A zstd block decodes to at most 128 KiB and takes at least 4 bytes (an RLE block), so
      * no frame expands more than 32768-fold: a larger stated size is a corrupt table, and
      * must not cost a huge allocation before decompression fails. */
     if (s->uncompressed_size > (uint64_t)SIZE_MAX / 2 || s->uncompressed_size / 32768 > s->size)
-        return kiln_fail(l->error, KILN_ERR_MALFORMED,
-                         "plan: implausible CONSTANTS size (%llu bytes from %llu compressed)",
+        return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: implausible %s size (%llu bytes from %llu compressed)", name,
                          (unsigned long long)s->uncompressed_size, (unsigned long long)s->size);
     unsigned long long frame = ZSTD_getFrameContentSize(s->data, (size_t)s->size);
     if (frame == ZSTD_CONTENTSIZE_ERROR || (frame != ZSTD_CONTENTSIZE_UNKNOWN && frame != s->uncompressed_size))
-        return kiln_fail(l->error, KILN_ERR_MALFORMED,
-                         "plan: CONSTANTS section is not a zstd frame of the stated size (%llu bytes)",
-                         (unsigned long long)s->uncompressed_size);
-    p->constants_owned = kiln_aligned_alloc((size_t)s->uncompressed_size);
-    if (!p->constants_owned) return kiln_fail(l->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for constants");
-    size_t got = ZSTD_decompress(p->constants_owned, (size_t)s->uncompressed_size, s->data, (size_t)s->size);
-    if (ZSTD_isError(got) || got != s->uncompressed_size)
-        return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: CONSTANTS zstd decompression failed (%s)",
+        return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: %s section is not a zstd frame of the stated size (%llu bytes)",
+                         name, (unsigned long long)s->uncompressed_size);
+    size_t n = (size_t)s->uncompressed_size;
+    *out = aligned ? kiln_aligned_alloc(n) : malloc(n ? n : 1);
+    if (!*out) return kiln_fail(l->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for the %s section", name);
+    size_t got = ZSTD_decompress(*out, n, s->data, (size_t)s->size);
+    if (ZSTD_isError(got) || got != n)
+        return kiln_fail(l->error, KILN_ERR_MALFORMED, "plan: %s zstd decompression failed (%s)", name,
                          ZSTD_isError(got) ? ZSTD_getErrorName(got) : "size mismatch");
-    p->constants = p->constants_owned;
-    p->constants_size = s->uncompressed_size;
     return KILN_OK;
 #else
+    (void)s; (void)name; (void)aligned; (void)out;
     return kiln_fail(l->error, KILN_ERR_UNSUPPORTED,
                      "plan is zstd-compressed but this runtime was built without zstd (NO_ZSTD)");
 #endif
+}
+
+/* Format 1.2: table sections (everything but CONSTANTS) may be stored as zstd frames; each is
+ * decompressed once here, and the later stages read the copy (owned by the plan). */
+static kiln_status inflate_tables(kiln_loader *l) {
+    for (uint32_t k = 1; k < KILN_SECTION_KIND_COUNT; k++) {
+        kiln_section *s = &l->sec[k];
+        if (k == KILN_SECTION_CONSTANTS || !s->present || !s->compressed) continue;
+        kiln_status st = inflate(l, s, kiln_section_name(k), 0, &l->plan->tables_owned[k]);
+        if (st != KILN_OK) return st;
+        s->data = l->plan->tables_owned[k];
+        s->size = s->uncompressed_size;
+    }
+    return KILN_OK;
+}
+
+static kiln_status load_constants(kiln_loader *l) {
+    kiln_plan *p = l->plan;
+    const kiln_section *s = &l->sec[KILN_SECTION_CONSTANTS];
+    if (!s->present || s->uncompressed_size == 0) { p->constants = NULL; p->constants_size = 0; return KILN_OK; }
+    if (!s->compressed) {
+        p->constants = s->data;
+        p->constants_size = s->size;
+        return KILN_OK;
+    }
+    kiln_status st = inflate(l, s, "CONSTANTS", 1, &p->constants_owned);
+    if (st != KILN_OK) return st;
+    p->constants = p->constants_owned;
+    p->constants_size = s->uncompressed_size;
+    return KILN_OK;
 }
 
 static kiln_status load_metadata(kiln_loader *l) {
@@ -217,6 +245,7 @@ kiln_status kiln_plan_parse(kiln_plan *p, kiln_error *error) {
     l.plan = p;
     l.error = error;
     kiln_status st = parse_header(&l);
+    if (st == KILN_OK) st = inflate_tables(&l);
     if (st == KILN_OK) st = load_metadata(&l);
     if (st == KILN_OK) st = load_constants(&l);
     if (st == KILN_OK) st = kiln_load_tensors(&l);

@@ -169,6 +169,8 @@ void pb_set_arena(pb *b, uint64_t size) { b->arena_override = size; b->has_overr
 typedef struct section { uint32_t kind; buf body; uint64_t usize; } section;
 
 uint8_t *pb_finish(pb *b, size_t *size, int compress, uint16_t major, uint16_t minor) {
+    int tables = compress == 2;
+    (void)tables;
     section s[7];
     memset(s, 0, sizeof s);
     int n = 0;
@@ -206,7 +208,23 @@ uint8_t *pb_finish(pb *b, size_t *size, int compress, uint16_t major, uint16_t m
         put(&s[n].body, b->constants.data, b->constants.size);
     }
     n++;
-    for (int i = 0; i < n; i++) if (s[i].kind != 3) s[i].usize = s[i].body.size;
+    uint32_t sflags[7] = {0};
+    for (int i = 0; i < n; i++) {
+        if (s[i].kind == 3) continue;
+        s[i].usize = s[i].body.size;
+#ifdef KILN_USE_ZSTD
+        if (tables) { /* format 1.2: the table sections as zstd frames too */
+            size_t cap = ZSTD_compressBound(s[i].body.size);
+            uint8_t *z = malloc(cap);
+            size_t got = ZSTD_compress(z, cap, s[i].body.data, s[i].body.size, 3);
+            free(s[i].body.data);
+            s[i].body.data = NULL; s[i].body.size = s[i].body.cap = 0;
+            put(&s[i].body, z, got);
+            free(z);
+            sflags[i] = 2;
+        }
+#endif
+    }
 
     buf out = {0};
     put(&out, "KILNPLAN", 8);
@@ -223,7 +241,7 @@ uint8_t *pb_finish(pb *b, size_t *size, int compress, uint16_t major, uint16_t m
         put(&out, s[i].body.data, s[i].body.size);
         e = out.data + table + 40 * (size_t)i;
         uint32_t crc = pb_crc32(s[i].body.data ? s[i].body.data : (const uint8_t *)"", s[i].body.size);
-        set32(e, s[i].kind); set32(e + 4, 0);
+        set32(e, s[i].kind); set32(e + 4, sflags[i]);
         set32(e + 8, (uint32_t)off); set32(e + 12, (uint32_t)(off >> 32));
         set32(e + 16, (uint32_t)s[i].body.size); set32(e + 20, 0);
         set32(e + 24, (uint32_t)s[i].usize); set32(e + 28, 0);

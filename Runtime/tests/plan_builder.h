@@ -29,7 +29,8 @@ void pb_instr(pb *b, uint16_t opcode, const void *attr, uint32_t attr_size, uint
 void pb_meta(pb *b, const char *key, const char *value);
 /* Overrides the arena size (default: the bump allocator's high-water mark). */
 void pb_set_arena(pb *b, uint64_t size);
-/* Serializes; compress = 1 stores CONSTANTS as one zstd frame (needs zstd). The caller
+/* Serializes; compress = 1 stores CONSTANTS as one zstd frame (needs zstd), compress = 2
+ * every section (format 1.2 section flag KILN_SECTION_ZSTD on the table sections). The caller
  * frees the result with free(). */
 uint8_t *pb_finish(pb *b, size_t *size, int compress, uint16_t major, uint16_t minor);
 

@@ -242,6 +242,78 @@ static void test_compression(void) {
     free(plan);
 }
 
+/* Section entry flags word of section `kind` (the 40-byte entries follow the 24-byte header). */
+static uint8_t *section_flags(uint8_t *plan, uint32_t kind) {
+    uint32_t n = (uint32_t)plan[16] | (uint32_t)plan[17] << 8;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *e = plan + 24 + 40 * (size_t)i;
+        if (e[0] == kind) return e + 4;
+    }
+    return NULL;
+}
+
+/* Format 1.2: table sections stored as zstd frames (section flag KILN_SECTION_ZSTD). */
+static void test_compressed_tables(void) {
+    size_t size;
+    kiln_error e;
+    uint8_t *plan = reference_plan(&size, 0, 2, KILN_FORMAT_MAJOR, 2);
+    if (!kiln_has_zstd()) {
+        /* The builder cannot compress: forge the flag; the loader refuses before reading. */
+        section_flags(plan, KILN_SECTION_TENSORS)[0] |= KILN_SECTION_ZSTD;
+        pb_fix_header_crc(plan);
+        CHECK(load(plan, size, &e) == KILN_ERR_UNSUPPORTED && strstr(e.message, "without zstd (NO_ZSTD)"),
+              "compressed tables on NO_ZSTD: %s", e.message);
+        free(plan);
+        return;
+    }
+    for (uint32_t k = 1; k <= 6; k++)
+        if (k != KILN_SECTION_CONSTANTS)
+            CHECK(section_flags(plan, k) && section_flags(plan, k)[0] == KILN_SECTION_ZSTD, "section %u compressed", k);
+    run_reference(plan, size, "plan with zstd table sections");
+    kiln_plan *p = NULL;
+    CHECK(kiln_plan_load_memory(plan, size, &p, &e) == KILN_OK, "load: %s", e.message);
+    if (p) {
+        const char *v = NULL;
+        CHECK(kiln_plan_metadata(p, "producer", &v) == KILN_OK && v && strcmp(v, "kiln-tests") == 0,
+              "metadata read from the compressed tables");
+        kiln_plan_free(p);
+    }
+    /* The flag in a 1.1 plan, and an unknown section flag, are refused. */
+    uint8_t *old = malloc(size);
+    memcpy(old, plan, size);
+    old[10] = 1;
+    pb_fix_header_crc(old);
+    CHECK(load(old, size, &e) == KILN_ERR_MALFORMED && strstr(e.message, "(STRINGS) has unknown flags 0x2 (plan format 1.1"),
+          "1.2 flag in a 1.1 plan: %s", e.message);
+    memcpy(old, plan, size);
+    section_flags(old, KILN_SECTION_PROGRAM)[0] |= 0x4;
+    pb_fix_header_crc(old);
+    CHECK(load(old, size, &e) == KILN_ERR_MALFORMED && strstr(e.message, "(PROGRAM) has unknown flags 0x6"),
+          "unknown section flag: %s", e.message);
+    /* A damaged frame (checksum repaired), a frame of another size, an implausible size. */
+    uint64_t off, len;
+    pb_find_section(plan, size, KILN_SECTION_TENSORS, &off, &len);
+    memcpy(old, plan, size);
+    memset(old + off + 4, 0xAB, (size_t)len - 4);
+    pb_fix_section_crc(old, KILN_SECTION_TENSORS);
+    CHECK(load(old, size, &e) == KILN_ERR_MALFORMED && strstr(e.message, "TENSORS") && strstr(e.message, "zstd"),
+          "bad TENSORS frame: %s", e.message);
+    memcpy(old, plan, size);
+    uint8_t *entry = section_flags(old, KILN_SECTION_TENSORS) - 4;
+    entry[24] ^= 8; /* uncompressed size */
+    pb_fix_header_crc(old);
+    CHECK(load(old, size, &e) == KILN_ERR_MALFORMED && strstr(e.message, "TENSORS section is not a zstd frame of the stated size"),
+          "TENSORS size mismatch: %s", e.message);
+    memcpy(old, plan, size);
+    entry = section_flags(old, KILN_SECTION_STRINGS) - 4;
+    entry[24 + 5] = 0x40; /* 2^46 bytes */
+    pb_fix_header_crc(old);
+    CHECK(load(old, size, &e) == KILN_ERR_MALFORMED && strstr(e.message, "implausible STRINGS size"),
+          "implausible STRINGS size: %s", e.message);
+    free(old);
+    free(plan);
+}
+
 /* Every byte of every section corrupted (checksums repaired): load fails cleanly or, if it
  * still loads, runs without touching memory it should not (meaningful under ASan). */
 static void test_corruption_sweep(void) {
@@ -288,6 +360,7 @@ void test_loader(void) {
     test_checksums();
     test_bad_contents();
     test_compression();
+    test_compressed_tables();
     test_corruption_sweep();
     for (int s = 0; s <= 13; s++) CHECK(strlen(kiln_status_message((kiln_status)s)) > 0, "status message %d", s);
 }

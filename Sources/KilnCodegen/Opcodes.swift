@@ -9,8 +9,9 @@ public enum PlanFormat {
     public static let magic: [UInt8] = Array("KILNPLAN".utf8)
     public static let majorVersion: UInt16 = 1
     /// The newest minor this writer knows; a plan is written with the lowest minor it needs
-    /// (1 only when it uses f16 storage), so plain plans stay readable by 1.0 runtimes.
-    public static let minorVersion: UInt16 = 1
+    /// (2 when its table sections are zstd frames, 1 when it uses f16 storage), so plain
+    /// `--no-compress` plans stay readable by 1.0 runtimes.
+    public static let minorVersion: UInt16 = 2
     public static let headerSize = 24
     public static let sectionEntrySize = 40
     public static let tensorEntrySize = 112
@@ -27,6 +28,8 @@ public enum PlanFormat {
     public static let tensorF16Storage: UInt8 = 0x1
     /// `KILN_SECTION_OPTIONAL`: section flag bit 0.
     public static let sectionOptional: UInt32 = 0x1
+    /// `KILN_SECTION_ZSTD`: section flag bit 1 (format 1.2), the stored bytes are one zstd frame.
+    public static let sectionZstd: UInt32 = 0x2
     /// `KILN_NO_TENSOR`: an absent optional operand or result.
     public static let noTensor: UInt32 = 0xFFFF_FFFF
 }

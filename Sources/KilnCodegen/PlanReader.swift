@@ -102,9 +102,15 @@ public enum PlanReader {
             _ = r.u32()
             try require(s.offset >= tableEnd && s.storedSize <= bytes.count && s.offset <= bytes.count - s.storedSize,
                         "plan: section \(s.name) lies outside the file")
-            let body = bytes[s.offset..<(s.offset + s.storedSize)]
+            var body = bytes[s.offset..<(s.offset + s.storedSize)]
             try require(CRC32.checksum(body) == s.crc, "plan: section \(s.name) checksum mismatch")
             try require(bodies[s.kind] == nil, "plan: section \(s.name) appears twice")
+            if s.flags & PlanFormat.sectionZstd != 0 {
+                try require(minor >= 2, "plan: section \(s.name) is zstd-compressed in a format \(major).\(minor) plan")
+                body = try Zstd.decompress(body, expectedSize: s.uncompressedSize, section: s.name)[...]
+            } else if s.kind == SectionKind.constants.rawValue && flags & PlanFormat.flagConstantsZstd != 0 {
+                body = try Zstd.decompress(body, expectedSize: s.uncompressedSize)[...]
+            }
             bodies[s.kind] = body
             sections.append(s)
         }
@@ -116,10 +122,7 @@ public enum PlanReader {
             return String(decoding: strings[o..<(o + l)], as: UTF8.self)
         }
 
-        var constants = body(.constants)
-        if flags & PlanFormat.flagConstantsZstd != 0, let s = sections.first(where: { $0.kind == SectionKind.constants.rawValue }) {
-            constants = try Zstd.decompress(constants[...], expectedSize: s.uncompressedSize)
-        }
+        let constants = body(.constants)
         let tensors = try readTensors(body(.tensors), qparams: body(.qparams), string: string)
         let (arena, instructions) = try readProgram(body(.program), attributes: body(.attributes))
         var m = ByteReader(body(.metadata))

@@ -55,15 +55,31 @@ public enum PlanWriter {
         sections.append((.program, s.program.bytes, s.program.bytes.count))
         sections.append((.metadata, s.metadata.bytes, s.metadata.bytes.count))
         if !s.qparams.bytes.isEmpty { sections.append((.qparams, s.qparams.bytes, s.qparams.bytes.count)) }
+        // Compression (the default): every table section that zstd makes smaller is stored
+        // as one frame (format 1.2; names and 112-byte tensor entries shrink 5-15x, which is
+        // most of a small model's plan), and CONSTANTS as one frame (header flag, 1.0).
+        var tableFlags: [UInt32] = Array(repeating: 0, count: sections.count)
+        if options.compress {
+            for i in sections.indices {
+                let packed = try Zstd.compress(sections[i].stored)
+                if packed.count < sections[i].stored.count {
+                    sections[i].stored = packed
+                    tableFlags[i] = PlanFormat.sectionZstd
+                }
+            }
+        }
         let compressed = options.compress && !constants.bytes.isEmpty
         if !constants.bytes.isEmpty {
             sections.append((.constants, compressed ? try Zstd.compress(constants.bytes) : constants.bytes, constants.bytes.count))
+            tableFlags.append(0)
         }
-        return assemble(sections, compressed: compressed, minor: program.usesF16Storage ? 1 : 0)
+        let minor: UInt16 = tableFlags.contains(PlanFormat.sectionZstd) ? 2 : program.usesF16Storage ? 1 : 0
+        return assemble(sections, flags: tableFlags, compressed: compressed, minor: minor)
     }
 
     /// Header, section table (with CRCs) and the sections.
-    private static func assemble(_ sections: [(SectionKind, stored: [UInt8], size: Int)], compressed: Bool, minor: UInt16) -> [UInt8] {
+    private static func assemble(_ sections: [(SectionKind, stored: [UInt8], size: Int)], flags: [UInt32], compressed: Bool,
+                                 minor: UInt16) -> [UInt8] {
         var file = ByteWriter()
         file.append(PlanFormat.magic)
         file.u16(PlanFormat.majorVersion)
@@ -74,10 +90,10 @@ public enum PlanWriter {
         let tableStart = file.bytes.count
         file.append([UInt8](repeating: 0, count: PlanFormat.sectionEntrySize * sections.count))
         var table = ByteWriter()
-        for (kind, stored, size) in sections {
+        for ((kind, stored, size), sectionFlags) in zip(sections, flags) {
             file.pad(to: kind == .constants ? PlanFormat.alignment : 8)
             table.u32(kind.rawValue)
-            table.u32(0)
+            table.u32(sectionFlags)
             table.u64(UInt64(file.bytes.count))
             table.u64(UInt64(stored.count))
             table.u64(UInt64(size))

@@ -21,15 +21,16 @@ enum Zstd {
         return Array(out[..<written])
     }
 
-    /// Decompresses one frame whose content size must be `expectedSize`.
-    static func decompress(_ data: ArraySlice<UInt8>, expectedSize: Int) throws -> [UInt8] {
+    /// Decompresses one frame (of the plan section named `section`, for messages) whose
+    /// content size must be `expectedSize`.
+    static func decompress(_ data: ArraySlice<UInt8>, expectedSize: Int, section: String = "CONSTANTS") throws -> [UInt8] {
         guard expectedSize >= 0, expectedSize <= 1 << 31 else {
-            throw KilnError("plan: CONSTANTS claims \(expectedSize) uncompressed bytes (more than 2 GiB)")
+            throw KilnError("plan: \(section) claims \(expectedSize) uncompressed bytes (more than 2 GiB)")
         }
         let frame = Array(data)
         let declared = frame.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, frame.count) }
         guard declared == UInt64(expectedSize) else {
-            throw KilnError("plan: CONSTANTS zstd frame declares \(declared) bytes, the section table says \(expectedSize)")
+            throw KilnError("plan: \(section) zstd frame declares \(declared) bytes, the section table says \(expectedSize)")
         }
         var out = [UInt8](repeating: 0, count: expectedSize)
         let got = frame.withUnsafeBytes { src in
@@ -38,7 +39,7 @@ enum Zstd {
             }
         }
         guard ZSTD_isError(got) == 0, got == expectedSize else {
-            throw KilnError("plan: CONSTANTS section does not decompress")
+            throw KilnError("plan: \(section) section does not decompress")
         }
         return out
     }

@@ -10,8 +10,8 @@ struct Compile: ParsableCommand {
         abstract: "Compile a model into a plan (.kplan) for the C runtime.",
         discussion: """
             Imports the model, runs the -O level's pass pipeline (-O0: none), lowers every op to
-            runtime kernels, plans the arena and writes the plan. Constants are zstd-compressed
-            unless --no-compress. The written plan is loaded once by the runtime as a check.
+            runtime kernels, plans the arena and writes the plan. Constants and table sections are
+            zstd-compressed unless --no-compress. The written plan is loaded once by the runtime as a check.
             Prints one line: instructions, arena bytes, constant bytes and the file size.
             --report adds the pass ledger (see the README); --dump-ir and --print-ir-after-all show \
             the IR between passes.
@@ -26,7 +26,7 @@ struct Compile: ParsableCommand {
     @Option(name: .customShort("O", allowingJoined: true), help: "Optimization level 0-3 (-O0 … -O3).")
     var level: Int = 2
 
-    @Flag(name: .customLong("no-compress"), help: "Store constants raw (mmap-able, weights used in place).")
+    @Flag(name: .customLong("no-compress"), help: "Store every section raw (mmap-able, weights used in place; readable by NO_ZSTD runtimes).")
     var noCompress = false
 
     @OptionGroup(title: "Inspection") var inspection: InspectionOptions

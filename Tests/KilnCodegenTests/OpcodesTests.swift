@@ -66,9 +66,11 @@ final class OpcodesTests: XCTestCase {
         let header = try Self.text("Runtime/src/opcodes.h")
         XCTAssertTrue(header.contains("#define KILN_FLAG_CONSTANTS_ZSTD 0x1u"))
         XCTAssertTrue(header.contains("#define KILN_SECTION_OPTIONAL 0x1u"))
+        XCTAssertTrue(header.contains("#define KILN_SECTION_ZSTD 0x2u"))
         XCTAssertTrue(header.contains("#define KILN_NO_TENSOR 0xFFFFFFFFu"))
         XCTAssertEqual(PlanFormat.flagConstantsZstd, 0x1)
         XCTAssertEqual(PlanFormat.sectionOptional, 0x1)
+        XCTAssertEqual(PlanFormat.sectionZstd, 0x2)
         XCTAssertEqual(PlanFormat.noTensor, 0xFFFF_FFFF)
     }
 

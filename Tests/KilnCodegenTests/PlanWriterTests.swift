@@ -34,9 +34,14 @@ final class PlanWriterTests: XCTestCase {
             let compiled = try PlanCompiler.compile(g, options: PlanOptions(compress: compress, sourceSHA256: "ab12", pipeline: "-O0"))
             let file = try PlanReader.read(compiled.bytes)
             XCTAssertEqual(file.major, 1)
-            XCTAssertEqual(file.minor, 0)
+            // Compressed: the table sections zstd makes smaller are frames too (format 1.2).
+            XCTAssertEqual(file.minor, compress ? 2 : 0)
             XCTAssertEqual(file.flags, compress ? 1 : 0)
             XCTAssertEqual(file.sections.map(\.name), ["STRINGS", "TENSORS", "ATTRIBUTES", "PROGRAM", "METADATA", "QPARAMS", "CONSTANTS"])
+            let tables = file.sections.filter { $0.name == "STRINGS" || $0.name == "TENSORS" }
+            XCTAssertEqual(tables.map { $0.flags & PlanFormat.sectionZstd != 0 }, [compress, compress])
+            XCTAssertEqual(tables.map { $0.storedSize < $0.uncompressedSize }, [compress, compress])
+            XCTAssertEqual(file.sections.filter { $0.flags & PlanFormat.sectionZstd == 0 }.allSatisfy { $0.name == "CONSTANTS" || $0.storedSize == $0.uncompressedSize }, true)
             let constants = try XCTUnwrap(file.sections.last)
             XCTAssertEqual(constants.offset % 64, 0)
             XCTAssertEqual(constants.storedSize < constants.uncompressedSize, compress)

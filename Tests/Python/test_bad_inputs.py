@@ -304,11 +304,11 @@ CASES: list[Case] = [
          "kiln-run: plan: section {constants} (CONSTANTS) checksum mismatch",
          "a section's bytes are damaged (the checksum covers each section)", "copy it again"),
     Case("plan-newer-format", ["kiln-run", "major.kplan", *RUN],
-         "kiln-run: plan: format version 2.0 is not supported by this runtime (reads 1.x, up to 1.1)",
+         "kiln-run: plan: format version 2.2 is not supported by this runtime (reads 1.x, up to 1.2)",
          "the plan was written by a newer compiler", "update the runtime, or compile with the matching kiln"),
     Case("plan-zstd-without-zstd", ["kiln-run-noblas", "mlp.kplan", "--input", "x.npy", *RUN],
          "kiln-run: plan is zstd-compressed but this runtime was built without zstd (NO_ZSTD)",
-         "the runtime was built with NO_ZSTD=1 and the plan has compressed constants",
+         "the runtime was built with NO_ZSTD=1 and the plan has compressed sections",
          "compile with --no-compress, or build the runtime with zstd"),
     # .npy files
     Case("npy-shape", ["kiln", "run", "mlp.kplan", "--input", "x=shape.npy", *RUN],

@@ -19,13 +19,20 @@ import kilnutil
 MANIFEST = kilnutil.load_manifest()
 GRAPHS = kilnutil.graphs_dir()
 CNNS = ["lenet", "mobilenet_tiny", "resnet_tiny", "inception_tiny"]
-# Plan size / fp32 ONNX size. The target is 0.30; the two tiny CNNs (~20K weights) miss it
-# because the plan's per-tensor table entries and names (~16 KB, half of it from the
-# float/int8 boundaries around Add) outweigh their int8 weights. Bounds here are what the
-# current lowering achieves, so a regression fails.
-SIZE_BOUND = {"lenet": 0.30, "mobilenet_tiny": 0.45, "resnet_tiny": 0.40, "inception_tiny": 0.55}
+# Plan size / fp32 ONNX size: the issue's target, 0.30, for every Graphs CNN. The tiny CNNs
+# (~20K weights) meet it because the plan's table sections (tensor entries, names) are zstd
+# frames too (format 1.2); stored raw they were 0.37-0.51x.
+SIZE_BOUND = 0.30
 HELD_OUT = 64
 MOBILENETV2_TOP1 = 0.875  # measured 59/64 = 0.92; the target is 0.98 (see the full-size test)
+
+
+def plan_metadata(kiln, plan) -> str:
+    """The metadata lines `kiln inspect` prints for a plan (its table sections are zstd frames,
+    so the raw bytes do not show the recorded pipeline)."""
+    run = subprocess.run([str(kiln), "inspect", str(plan)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split("metadata:", 1)[1].split("\n\n", 1)[0]
 
 
 def model_path(name):
@@ -97,7 +104,7 @@ def test_int8_plan_size_and_accuracy(name, kiln, tmp_path):
     assert f"(calibration minmax, 16 samples)" in run.stdout
     ratio = plan.stat().st_size / model_path(name).stat().st_size
     print(f"{name}: int8 plan {plan.stat().st_size} bytes, {ratio:.3f}x the fp32 ONNX file")
-    assert ratio <= SIZE_BOUND[name], f"{name}: int8 plan is {ratio:.3f}x the ONNX file"
+    assert ratio <= SIZE_BOUND, f"{name}: int8 plan is {ratio:.3f}x the ONNX file"
     ((cos, agree, _),) = held_out_accuracy(kiln, plan, model_path(name), tmp_path).values()
     print(f"{name}: worst cosine {cos:.4f}, top-1 agreement {agree}/{HELD_OUT}")
     assert cos >= 0.99, f"{name}: worst cosine {cos:.4f}"
@@ -110,7 +117,7 @@ def test_percentile_method_compiles_and_is_recorded(kiln, tmp_path):
     plan, run = compile_int8(kiln, "lenet", tmp_path, tmp_path / "calib", "--calibration-method", "percentile",
                              "--percentile", "99.9")
     assert run.returncode == 0, run.stderr
-    assert b"quantize=int8,calibration=percentile@99.9,samples=4" in plan.read_bytes()
+    assert "quantize=int8,calibration=percentile@99.9,samples=4" in plan_metadata(kiln, plan)
 
 
 def test_one_sample_per_subfolder(kiln, tmp_path):
@@ -121,7 +128,7 @@ def test_one_sample_per_subfolder(kiln, tmp_path):
         np.save(tmp_path / "calib" / f"s{i}" / f"{input_name}.npy", rng.standard_normal(shape).astype(np.float32))
     plan, run = compile_int8(kiln, "lenet", tmp_path, tmp_path / "calib")
     assert run.returncode == 0, run.stderr
-    assert b"quantize=int8,calibration=minmax,samples=3" in plan.read_bytes()
+    assert "quantize=int8,calibration=minmax,samples=3" in plan_metadata(kiln, plan)
 
 
 def report_lines(run, header):
@@ -151,7 +158,7 @@ def test_entropy_method_and_validation_report(kiln, tmp_path):
     plan, run = compile_int8(kiln, "mobilenet_tiny", tmp_path, tmp_path / "calib", "--calibration-method", "entropy",
                              "--validation", str(tmp_path / "valid"))
     assert run.returncode == 0, run.stderr
-    assert b"quantize=int8,calibration=entropy,samples=16" in plan.read_bytes()
+    assert "quantize=int8,calibration=entropy,samples=16" in plan_metadata(kiln, plan)
     calib = report_lines(run, "accuracy vs fp32 on the 16 calibration samples:")
     valid = report_lines(run, "accuracy vs fp32 on the 12 validation samples:")
     assert list(calib) == list(valid) == ["logits"]
@@ -183,7 +190,7 @@ def test_accuracy_budget_keeps_sensitive_layers_float(kiln, tmp_path):
     assert kept and all("(alone in int8: cosine 0.9" in l for l in kept)
     floats = len(kept) - sum("back in int8: " in l for l in run.stdout.splitlines())
     assert f"quantized {14 - floats} of 14 ops to int8" in run.stdout
-    assert f",budget=cosine=0.99999,float={floats}".encode() in plan.read_bytes()
+    assert f",budget=cosine=0.99999,float={floats}" in plan_metadata(kiln, plan)
     session = ort.InferenceSession(str(model_path("mobilenet_tiny")), providers=["CPUExecutionProvider"])
     for i, f in enumerate(sorted((tmp_path / "calib").iterdir())):
         got = np.load(run_plan(kiln, plan, {input_name: f}, tmp_path / f"c{i}") / "logits.npy")
@@ -201,7 +208,7 @@ def test_top1_budget_term_holds_on_the_calibration_samples(kiln, tmp_path):
     print(run.stdout)
     assert "--accuracy-budget cosine=0.999,top1=1: every layer in int8 gives cosine 0.9" in run.stdout
     assert re.search(r"every layer in int8 gives cosine 0\.\d+, top-1 \d/8 on the calibration samples", run.stdout)
-    assert b",budget=cosine=0.999,top1=1,float=" in plan.read_bytes()
+    assert ",budget=cosine=0.999,top1=1,float=" in plan_metadata(kiln, plan)
     session = ort.InferenceSession(str(model_path("mobilenet_tiny")), providers=["CPUExecutionProvider"])
     for i, f in enumerate(sorted((tmp_path / "calib").iterdir())):
         got = np.load(run_plan(kiln, plan, {input_name: f}, tmp_path / f"c{i}") / "logits.npy")
@@ -224,7 +231,7 @@ def test_bias_correction_lowers_the_error_of_a_depthwise_net(kiln, tmp_path):
                                  *extra)
         assert run.returncode == 0, run.stderr
         plan = plan.rename(tmp_path / f"{label}.kplan")
-        assert (b",bias-correction=off" in plan.read_bytes()) == (label == "plain")
+        assert (",bias-correction=off" in plan_metadata(kiln, plan)) == (label == "plain")
         energy[label] = 0.0
         for i, f in enumerate(sorted((tmp_path / "held").iterdir())):
             got = np.load(run_plan(kiln, plan, {input_name: f}, tmp_path / f"{label}{i}") / "logits.npy")
@@ -246,7 +253,7 @@ def test_report_json_carries_the_accuracy(kiln, tmp_path):
                              "--accuracy-budget", "cosine=0.99999", "--report-json", str(report), "--no-drift")
     assert run.returncode == 0, run.stderr
     q = json.loads(report.read_text())["quantization"]
-    assert f"{q['settings']}".encode() in plan.read_bytes()
+    assert f"{q['settings']}" in plan_metadata(kiln, plan)
     assert q["settings"].startswith("quantize=int8,calibration=minmax,samples=8,budget=cosine=0.99999")
     assert len(q["int8_layers"]) + len(q["float_layers"]) == 14 and q["float_layers"]
     kept = [l.split("kept in float: ", 1)[1].split(" (")[0] for l in run.stdout.splitlines() if "kept in float: " in l]
@@ -281,7 +288,7 @@ def test_unreachable_budget_with_fallback_float_writes_the_fp32_plan(kiln, tmp_p
     assert run.returncode == 0, run.stderr
     assert run.stderr.strip() == ("kiln compile: --accuracy-budget max-rel=1e-12 is not met even with every layer in "
                                   "float; --fallback-float: writing the fp32 plan")
-    assert b"quantize=none(fallback-float)" in plan.read_bytes()
+    assert "quantize=none(fallback-float)" in plan_metadata(kiln, plan)
     # fp32: the plan matches ONNX Runtime to float rounding.
     x = tmp_path / "calib" / "sample000.npy"
     got = np.load(run_plan(kiln, plan, {input_name: x}, tmp_path / "out") / "logits.npy")

@@ -325,6 +325,17 @@ void test_conv(void) {
         {1, 64, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, W, 0, 0}, /* several tile-row blocks */
         {2, 9, 35, 34, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, W, 0, 0}, /* vector steps + partial tiles */
         {1, 300, 7, 7, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0}, /* 34 panels, 2 K slices */
+        {1, 40, 14, 14, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0}, /* direct kernel: 14 wide */
+        /* AVX-512 direct kernel (conv_direct512.c): channel blocks of 16 / 32 with partial
+         * last blocks, 8-pixel tiles (register transpose) with masked channels, tails, stride
+         * 2 with asymmetric pads, dilation, batch 2, pointwise with few pixels */
+        {1, 40, 9, 9, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},
+        {1, 24, 16, 16, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, P, 0, 0},
+        {2, 12, 23, 33, 16, 3, 3, 2, 2, 1, 0, 2, 1, 1, 1, 1, 0, 2, P, 0, 0},
+        {1, 8, 13, 29, 33, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 1, P, 0, 0},
+        {1, 3, 30, 37, 70, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, P, 0, 0},
+        {2, 96, 7, 7, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
+        {1, 64, 13, 13, 24, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 1, P, 0, 0},
     };
     /* Each kernel path on this machine: capped at portable, at AVX2, then uncapped. */
     static const char *const isas[] = {"portable", "avx2", NULL};
@@ -335,6 +346,28 @@ void test_conv(void) {
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             if (!isas[v] || cases[i].op != C) run_conv_case(&cases[i]);
     }
+    /* The AVX-512 GEMM path the direct kernel replaces, and every tile width of it. */
+    setenv("KILN_CONV_DIRECT", "0", 1);
+    g_isa = "best, no direct";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (cases[i].op == P || cases[i].op == W) run_conv_case(&cases[i]);
+    unsetenv("KILN_CONV_DIRECT");
+    conv_case widths[] = {
+        {1, 5, 6, 37, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},   /* 16 channels */
+        {1, 5, 6, 37, 45, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, P, 0, 0},   /* 32-channel blocks */
+        {1, 4, 7, 75, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, P, 0, 0},   /* stride 2 */
+        {1, 4, 7, 75, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 1, P, 0, 0},
+    };
+    for (int r = 1; r <= 16; r++) {
+        static char label[32];
+        char rs[8];
+        snprintf(rs, sizeof rs, "%d", r);
+        snprintf(label, sizeof label, "best, direct R %d", r);
+        setenv("KILN_CONV_DIRECT_R", rs, 1);
+        g_isa = label;
+        for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) run_conv_case(&widths[i]);
+    }
+    unsetenv("KILN_CONV_DIRECT_R");
     g_isa = "best";
     conv_case ct[] = {
         {1, 3, 4, 5, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},

@@ -1,0 +1,276 @@
+/* conv_direct512.c — CONV2D_PACKED's direct kernel on AVX-512 CPUs for convolutions with
+ * few output pixels per row or few pixels overall (ResNet's 7x7 and 14x14 layers, strided
+ * 3x3s, the 7x7/2 stem): vectors run over output channels, not output pixels, so a
+ * 49-pixel output does not waste the lanes of 32-pixel tiles, and no im2col is written.
+ *
+ * Layout, made at load (kiln_cd_pack): weights w [ceil(M/L), K, L] with L = 16*nv output
+ * channels per block (zero past M), K = C*kh*kw in OIHW tap order; a tap table tap[K] of
+ * input offsets ci*Hp*Wp + ki*dh*Wp + kj*dw in the zero-padded input (Hp x Wp).
+ * Algorithm, per image: the input is copied once into the workspace with its padding
+ * made zeros (skipped when there is no padding), so every tap of every output pixel is an
+ * in-bounds read. A tile is R consecutive output pixels of one output row times L output
+ * channels held in R*nv zmm accumulators; per tap, nv weight vectors and R broadcast
+ * input values (R*stride apart) feed R*nv FMAs. The whole K runs in registers; then the
+ * bias and relu/clip are applied to the vectors and the tile is stored transposed into
+ * the NCHW output (R = 8: an in-register 8x16 transpose; otherwise through a small
+ * buffer). Work items are (channel block, range of output rows); the block's weights
+ * stay in L2 while every tile of its rows reuses them. Rounding: one FMA chain per output
+ * in tap order k = 0..K-1, the same order as the packed GEMM. */
+#include "conv_packed.h"
+
+#ifdef KILN_HAVE_AVX512
+#include <immintrin.h>
+
+#define CD_RMAX2 14              /* pixels per tile with nv = 2: 28 accumulators */
+#define CD_RMAX1 16              /* with nv = 1 */
+
+typedef struct cd_tile_args {
+    int64_t k;
+    const int32_t *tap;
+    const float *x;              /* input of the tile's first pixel, padded coordinates */
+    const float *w;              /* the channel block's weights [K][16*nv] */
+    const float *bias;           /* bias of the block's first channel, or NULL */
+    const kiln_act *act;
+    float *y;                    /* output of the first channel and pixel */
+    int64_t ohw;                 /* output channel stride */
+    int rows;                    /* valid channels in the block */
+} cd_tile_args;
+
+/* Stores the 8 x 16 tile a[pixel] (lane = channel) into 16 channel rows of 8 pixels:
+ * lane-wise unpacks and shuffles make 4x4 blocks, a two-source permute joins the halves. */
+KILN_AVX512 static inline __attribute__((always_inline)) void cd_store8x16(const __m512 a[8], float *y, int64_t ohw,
+                                                                            int rows) {
+    __m512 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {                /* pixels 4h..4h+3 */
+        u[4 * h] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+        u[4 * h + 1] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+        u[4 * h + 2] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        u[4 * h + 3] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    /* u[j] lane q: channel 4q+j, pixels 0-3; u[4+j] lane q: pixels 4-7. */
+    const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    for (int j = 0; j < 4; j++) {
+        __m512 z0 = _mm512_permutex2var_ps(u[j], lo, u[4 + j]);    /* channels j, 4+j */
+        __m512 z1 = _mm512_permutex2var_ps(u[j], hi, u[4 + j]);    /* channels 8+j, 12+j */
+        if (j < rows) _mm256_storeu_ps(y + j * ohw, _mm512_castps512_ps256(z0));
+        if (4 + j < rows) _mm256_storeu_ps(y + (4 + j) * ohw, _mm512_extractf32x8_ps(z0, 1));
+        if (8 + j < rows) _mm256_storeu_ps(y + (8 + j) * ohw, _mm512_castps512_ps256(z1));
+        if (12 + j < rows) _mm256_storeu_ps(y + (12 + j) * ohw, _mm512_extractf32x8_ps(z1, 1));
+    }
+}
+
+/* One tile of R pixels x 16*NV channels, input pixels SW apart. */
+KILN_AVX512 static inline __attribute__((always_inline)) void cd_tile(const cd_tile_args *g, const int R, const int NV,
+                                                                       const int SW) {
+    __m512 acc[NV][CD_RMAX1];
+    for (int v = 0; v < NV; v++)
+        for (int r = 0; r < R; r++) acc[v][r] = _mm512_setzero_ps();
+    const float *w = g->w, *x = g->x;
+    const int32_t *tap = g->tap;
+    for (int64_t t = 0; t < g->k; t++, w += 16 * NV) {
+        const float *xt = x + tap[t];
+        __m512 w0 = _mm512_loadu_ps(w), w1 = NV == 2 ? _mm512_loadu_ps(w + 16) : w0;
+        for (int r = 0; r < R; r++) {
+            __m512 xv = _mm512_set1_ps(xt[r * SW]);
+            acc[0][r] = _mm512_fmadd_ps(xv, w0, acc[0][r]);
+            if (NV == 2) acc[NV - 1][r] = _mm512_fmadd_ps(xv, w1, acc[NV - 1][r]);
+        }
+    }
+    int func = g->act->func;
+    for (int v = 0; v < NV; v++) {
+        int rows = g->rows - 16 * v;
+        if (rows <= 0) break;
+        __mmask16 live = (__mmask16)(rows >= 16 ? 0xFFFF : (1u << rows) - 1);
+        __m512 b = g->bias ? _mm512_maskz_loadu_ps(live, g->bias + 16 * v) : _mm512_setzero_ps();
+        __m512 lo = _mm512_set1_ps(func == KILN_UNARY_CLIP ? g->act->alpha : 0.0f);
+        __m512 hi = _mm512_set1_ps(func == KILN_UNARY_CLIP ? g->act->beta : 0.0f);
+        for (int r = 0; r < R; r++) {
+            __m512 s = _mm512_add_ps(acc[v][r], b);
+            /* max/min return their second operand on NaN: NaN passes, as in scalar relu/clip. */
+            if (func == KILN_UNARY_RELU) s = _mm512_max_ps(lo, s);
+            else if (func == KILN_UNARY_CLIP) s = _mm512_min_ps(hi, _mm512_max_ps(lo, s));
+            acc[v][r] = s;
+        }
+        float *y = g->y + 16 * v * g->ohw;
+        if (R == 8) {
+            cd_store8x16(acc[v], y, g->ohw, rows);
+        } else {
+            float buf[CD_RMAX1 * 16];
+            for (int r = 0; r < R; r++) _mm512_storeu_ps(buf + 16 * r, acc[v][r]);
+            int n = rows < 16 ? rows : 16;
+            for (int l = 0; l < n; l++)
+                for (int r = 0; r < R; r++) y[l * g->ohw + r] = buf[16 * r + l];
+        }
+    }
+}
+
+#define CD_FN(R, NV, SW) \
+    KILN_AVX512 static void cd_##R##_##NV##_##SW(const cd_tile_args *g) { cd_tile(g, R, NV, SW); }
+#define CD_FNS(NV, SW)                                                                                              \
+    CD_FN(1, NV, SW) CD_FN(2, NV, SW) CD_FN(3, NV, SW) CD_FN(4, NV, SW) CD_FN(5, NV, SW) CD_FN(6, NV, SW)          \
+    CD_FN(7, NV, SW) CD_FN(8, NV, SW) CD_FN(9, NV, SW) CD_FN(10, NV, SW) CD_FN(11, NV, SW) CD_FN(12, NV, SW)      \
+    CD_FN(13, NV, SW) CD_FN(14, NV, SW)
+CD_FNS(1, 1)
+CD_FNS(1, 2)
+CD_FNS(2, 1)
+CD_FNS(2, 2)
+CD_FN(15, 1, 1) CD_FN(16, 1, 1) CD_FN(15, 1, 2) CD_FN(16, 1, 2)
+#define CD_ROW(NV, SW)                                                                                                \
+    {NULL, cd_1_##NV##_##SW, cd_2_##NV##_##SW, cd_3_##NV##_##SW, cd_4_##NV##_##SW, cd_5_##NV##_##SW, cd_6_##NV##_##SW, \
+     cd_7_##NV##_##SW, cd_8_##NV##_##SW, cd_9_##NV##_##SW, cd_10_##NV##_##SW, cd_11_##NV##_##SW, cd_12_##NV##_##SW,   \
+     cd_13_##NV##_##SW, cd_14_##NV##_##SW
+typedef void (*cd_fn)(const cd_tile_args *);
+static const cd_fn cd_fns[2][2][CD_RMAX1 + 1] = {
+    {CD_ROW(1, 1), cd_15_1_1, cd_16_1_1}, CD_ROW(1, 2), cd_15_1_2, cd_16_1_2}},
+    {CD_ROW(2, 1), NULL, NULL}, CD_ROW(2, 2), NULL, NULL}},
+};
+
+typedef struct cd_job {
+    const cp_params *p;
+    const float *x, *bias;
+    float *y;
+    int64_t row_parts, rows_per_part;
+} cd_job;
+
+static void cd_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const cd_job *j = ctx;
+    const cp_params *p = j->p;
+    const int64_t lanes = 16 * p->cd_nv, wp = p->cd_wp;
+    (void)thread;
+    for (size_t item = begin; item < end; item++) {
+        int64_t mb = (int64_t)item / j->row_parts, part = (int64_t)item % j->row_parts;
+        int64_t oh0 = part * j->rows_per_part, oh1 = oh0 + j->rows_per_part < p->oh ? oh0 + j->rows_per_part : p->oh;
+        int64_t m0 = mb * lanes;
+        cd_tile_args g = {p->kdim, p->cd_tap, NULL, p->cd_w + mb * p->kdim * lanes, j->bias ? j->bias + m0 : NULL,
+                          &p->a.act, NULL, p->ohw, (int)(p->m - m0 < lanes ? p->m - m0 : lanes)};
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+            for (int64_t ow = 0; ow < p->ow; ow += p->cd_r) {
+                int r = (int)(p->ow - ow < p->cd_r ? p->ow - ow : p->cd_r);
+                g.x = j->x + oh * p->a.sh * wp + ow * p->a.sw;
+                g.y = j->y + m0 * p->ohw + oh * p->ow + ow;
+                cd_fns[p->cd_nv - 1][p->a.sw - 1][r](&g);
+            }
+            int func = p->a.act.func;
+            if (func != KILN_UNARY_IDENTITY && func != KILN_UNARY_RELU && func != KILN_UNARY_CLIP)
+                for (int64_t l = 0; l < g.rows; l++)
+                    kiln_apply_act(&p->a.act, j->y + (m0 + l) * p->ohw + oh * p->ow, (size_t)p->ow);
+        }
+    }
+}
+
+/* x [C, H, W] -> xp [C, Hp, Wp] with zeros in the padding (left/top pads, the rest past
+ * the input). */
+static void cd_pad(const cp_params *p, const float *x, float *xp) {
+    const int64_t hp = p->cd_hp, wp = p->cd_wp;
+    for (int64_t c = 0; c < p->c; c++)
+        for (int64_t i = 0; i < hp; i++) {
+            float *d = xp + (c * hp + i) * wp;
+            int64_t ih = i - p->a.pt;
+            if (ih < 0 || ih >= p->h) { memset(d, 0, sizeof(float) * (size_t)wp); continue; }
+            int64_t right = wp - p->a.pl - p->w;
+            memset(d, 0, sizeof(float) * (size_t)p->a.pl);
+            memcpy(d + p->a.pl, x + (c * p->h + ih) * p->w, sizeof(float) * (size_t)p->w);
+            if (right > 0) memset(d + p->a.pl + p->w, 0, sizeof(float) * (size_t)right);
+        }
+}
+
+void kiln_cd_run(const kiln_exec *e, const cp_params *p, const float *x, const float *bias, float *y) {
+    const int64_t blocks = (p->m + 16 * p->cd_nv - 1) / (16 * p->cd_nv);
+    cd_job j = {p, NULL, bias, NULL, 1, p->oh};
+    /* Enough items for every thread: split the output rows as well. */
+    if (e->threads > 1 && blocks < 2 * (int64_t)e->threads) {
+        int64_t want = (2 * (int64_t)e->threads + blocks - 1) / blocks;
+        j.rows_per_part = (p->oh + want - 1) / want;
+        j.row_parts = (p->oh + j.rows_per_part - 1) / j.rows_per_part;
+    }
+    for (int64_t n = 0; n < p->n; n++) {
+        const float *xn = x + n * p->c * p->h * p->w;
+        if (p->cd_padded) {
+            cd_pad(p, xn, e->workspace);
+            xn = e->workspace;
+        }
+        j.x = xn;
+        j.y = y + n * p->m * p->ohw;
+        kiln_parallel_for(e, (size_t)(blocks * j.row_parts), cd_items, &j);
+    }
+}
+#endif
+
+/* Modeled cycles of one tile of r pixels: the FMAs (two per cycle) or the loads (nv
+ * weight vectors, r broadcasts and the tap offset per tap, three per cycle), whichever
+ * is more, then the transposed store (R = 8 in registers, else through a buffer). */
+static double cd_tile_cost(int64_t k, int r, int nv) {
+    double fma = (double)k * r * nv / 2.0, loads = (double)k * (nv + r + 1) / 3.0;
+    return (fma > loads ? fma : loads) + (r == 8 ? 40.0 * nv : 8.0 * nv * r) + 20.0;
+}
+
+/* The pixels per tile that make a row cheapest (full tiles and a narrower last one). */
+static int cd_pick_r(int64_t ow, int64_t k, int nv, int rmax) {
+    int best = 1;
+    double best_cost = 1e300;
+    for (int r = 1; r <= rmax; r++) {
+        int64_t rest = ow % r;
+        double cost = (double)(ow / r) * cd_tile_cost(k, r, nv) + (rest ? cd_tile_cost(k, (int)rest, nv) : 0.0);
+        if (cost < best_cost) { best_cost = cost; best = r; }
+    }
+    return best;
+}
+
+/* Used on AVX-512 CPUs at strides 1 and 2 except for pointwise convs over many pixels
+ * or few input channels, where the packed GEMM reads the input in place at full width
+ * (c16 112x112 -> 96: 146 vs 97 GFLOP/s; 7x7 and 14x14 outputs gain 15-25%). nv = 2 (32
+ * channels) unless that pads M more than 16-channel blocks do. */
+void kiln_cd_pick(cp_params *p) {
+    p->cd_nv = 0;
+    const kiln_conv_attrs *a = &p->a;
+#ifdef KILN_HAVE_AVX512
+    if (p->isa != KILN_ISA_AVX512 || (a->sw != 1 && a->sw != 2)) return;
+    if (p->pointwise && (p->ohw > 400 || p->kdim < 64)) return;
+    const char *force = getenv("KILN_CONV_DIRECT");
+    if (force && force[0] == '0') return;
+    int64_t hp = (p->oh - 1) * a->sh + (a->kh - 1) * a->dh + 1, wp = (p->ow - 1) * a->sw + (a->kw - 1) * a->dw + 1;
+    if (hp < p->h + a->pt) hp = p->h + a->pt;
+    if (wp < p->w + a->pl) wp = p->w + a->pl;
+    /* Offsets in 32-bit ints; the padded copy must fit the workspace size type. */
+    if ((double)p->c * (double)hp * (double)wp >= (double)((int64_t)1 << 30)) return;
+    p->cd_padded = a->pt || a->pl || hp > p->h || wp > p->w;
+    p->cd_hp = hp;
+    p->cd_wp = wp;
+    int64_t m32 = (p->m + 31) / 32 * 32, m16 = (p->m + 15) / 16 * 16;
+    p->cd_nv = m32 == m16 ? 2 : 1;
+    p->cd_r = cd_pick_r(p->ow, p->kdim, p->cd_nv, p->cd_nv == 2 ? CD_RMAX2 : CD_RMAX1);
+    const char *fr = getenv("KILN_CONV_DIRECT_R");
+    if (fr && atoi(fr) >= 1 && atoi(fr) <= (p->cd_nv == 2 ? CD_RMAX2 : CD_RMAX1)) p->cd_r = atoi(fr);
+#else
+    (void)a;
+#endif
+}
+
+size_t kiln_cd_floats(const cp_params *p) {
+    if (!p->cd_nv) return 0;
+    int64_t lanes = 16 * p->cd_nv, blocks = (p->m + lanes - 1) / lanes;
+    return (size_t)(blocks * lanes * p->kdim) + (size_t)p->kdim;   /* weights, then the tap table */
+}
+
+void kiln_cd_pack(cp_params *p, const uint8_t *panels, float *mem) {
+    int64_t lanes = 16 * p->cd_nv, blocks = (p->m + lanes - 1) / lanes, k = p->kdim;
+    const kiln_conv_attrs *a = &p->a;
+    float *w = mem;
+    int32_t *tap = (int32_t *)(void *)(mem + blocks * lanes * k);
+    memset(w, 0, sizeof(float) * (size_t)(blocks * lanes * k));
+    for (int64_t m = 0; m < p->m; m++)
+        for (int64_t t = 0; t < k; t++)
+            w[((m / lanes) * k + t) * lanes + m % lanes] =
+                kiln_rdf32(panels + 4 * (size_t)(((m / KILN_MR) * k + t) * KILN_MR + m % KILN_MR));
+    for (int64_t t = 0; t < k; t++) {
+        int64_t kj = t % a->kw, ki = (t / a->kw) % a->kh, ci = t / (a->kw * a->kh);
+        tap[t] = (int32_t)((ci * p->cd_hp + ki * a->dh) * p->cd_wp + kj * a->dw);
+    }
+    p->cd_w = w;
+    p->cd_tap = tap;
+}

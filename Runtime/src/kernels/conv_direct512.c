@@ -18,6 +18,13 @@
  * in tap order k = 0..K-1, the same order as the packed GEMM. */
 #include "conv_packed.h"
 
+/* Channel stride of a row buffer for rows of ow outputs: whole 8-pixel groups plus one
+ * (a tile stores 8 pixels at a time), and not a multiple of 4 KB. */
+size_t kiln_cd_row_ld(int64_t ow) {
+    size_t ld = (size_t)((ow + 7) / 8 * 8 + 8);
+    return ld % 1024 == 0 ? ld + 16 : ld;
+}
+
 #ifdef KILN_HAVE_AVX512
 #include <immintrin.h>
 
@@ -29,17 +36,16 @@ typedef struct cd_tile_args {
     const int32_t *tap;
     const float *x;              /* input of the tile's first pixel, padded coordinates */
     const float *w;              /* the channel block's weights [K][16*nv] */
-    const float *bias;           /* bias of the block's first channel, or NULL */
+    const float *bias;           /* the block's bias, zero-padded to whole blocks, or NULL */
     const kiln_act *act;
-    float *y;                    /* output of the first channel and pixel */
-    int64_t ohw;                 /* output channel stride */
-    int rows;                    /* valid channels in the block */
+    float *y;                    /* row buffer at the tile's first pixel and channel 0 */
+    size_t ld;                   /* row buffer channel stride */
 } cd_tile_args;
 
-/* Stores the 8 x 16 tile a[pixel] (lane = channel) into 16 channel rows of 8 pixels:
- * lane-wise unpacks and shuffles make 4x4 blocks, a two-source permute joins the halves. */
-KILN_AVX512 static inline __attribute__((always_inline)) void cd_store8x16(const __m512 a[8], float *y, int64_t ohw,
-                                                                            int rows) {
+/* Stores the 8 x 16 tile a[pixel] (lane = channel) as 16 channel rows of 8 pixels, ld
+ * floats apart: lane-wise unpacks and shuffles make 4x4 blocks, a two-source permute
+ * joins the halves. */
+KILN_AVX512 static inline __attribute__((always_inline)) void cd_store8x16(const __m512 *a, float *y, size_t ld) {
     __m512 t[8], u[8];
     for (int i = 0; i < 4; i++) {
         t[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
@@ -57,56 +63,55 @@ KILN_AVX512 static inline __attribute__((always_inline)) void cd_store8x16(const
     for (int j = 0; j < 4; j++) {
         __m512 z0 = _mm512_permutex2var_ps(u[j], lo, u[4 + j]);    /* channels j, 4+j */
         __m512 z1 = _mm512_permutex2var_ps(u[j], hi, u[4 + j]);    /* channels 8+j, 12+j */
-        if (j < rows) _mm256_storeu_ps(y + j * ohw, _mm512_castps512_ps256(z0));
-        if (4 + j < rows) _mm256_storeu_ps(y + (4 + j) * ohw, _mm512_extractf32x8_ps(z0, 1));
-        if (8 + j < rows) _mm256_storeu_ps(y + (8 + j) * ohw, _mm512_castps512_ps256(z1));
-        if (12 + j < rows) _mm256_storeu_ps(y + (12 + j) * ohw, _mm512_extractf32x8_ps(z1, 1));
+        _mm256_storeu_ps(y + j * ld, _mm512_castps512_ps256(z0));
+        _mm256_storeu_ps(y + (4 + j) * ld, _mm512_extractf32x8_ps(z0, 1));
+        _mm256_storeu_ps(y + (8 + j) * ld, _mm512_castps512_ps256(z1));
+        _mm256_storeu_ps(y + (12 + j) * ld, _mm512_extractf32x8_ps(z1, 1));
     }
 }
 
-/* One tile of R pixels x 16*NV channels, input pixels SW apart. */
+/* The epilogue of one 16-channel half: bias, relu/clip in registers, transposed stores of
+ * 8-pixel groups (lanes past R zero). */
+KILN_AVX512 static inline __attribute__((always_inline)) void cd_finish(__m512 *a, const int R, const float *bias,
+                                                                         const kiln_act *act, float *y, size_t ld) {
+    int func = act->func;
+    __m512 lo = _mm512_set1_ps(func == KILN_UNARY_CLIP ? act->alpha : 0.0f);
+    __m512 hi = _mm512_set1_ps(func == KILN_UNARY_CLIP ? act->beta : 0.0f);
+    __m512 b = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++) {
+        __m512 s = _mm512_add_ps(a[r], b);
+        /* max/min return their second operand on NaN: NaN passes, as in scalar relu/clip. */
+        if (func == KILN_UNARY_RELU) s = _mm512_max_ps(lo, s);
+        else if (func == KILN_UNARY_CLIP) s = _mm512_min_ps(hi, _mm512_max_ps(lo, s));
+        a[r] = s;
+    }
+#pragma GCC unroll 2
+    for (int q = 0; q < R; q += 8) cd_store8x16(a + q, y + q, ld);
+}
+
+/* One tile of R pixels x 16*NV channels, input pixels SW apart, into the row buffer
+ * (channel rows ld floats apart; 8-pixel groups are stored whole, the lanes past R as
+ * zeros, which the next tile or nobody reads). */
 KILN_AVX512 static inline __attribute__((always_inline)) void cd_tile(const cd_tile_args *g, const int R, const int NV,
                                                                        const int SW) {
-    __m512 acc[NV][CD_RMAX1];
-    for (int v = 0; v < NV; v++)
-        for (int r = 0; r < R; r++) acc[v][r] = _mm512_setzero_ps();
+    __m512 a0[(CD_RMAX1 + 7) / 8 * 8], a1[(CD_RMAX1 + 7) / 8 * 8];
+#pragma GCC unroll 16
+    for (int r = 0; r < (R + 7) / 8 * 8; r++) a0[r] = a1[r] = _mm512_setzero_ps();
     const float *w = g->w, *x = g->x;
     const int32_t *tap = g->tap;
     for (int64_t t = 0; t < g->k; t++, w += 16 * NV) {
         const float *xt = x + tap[t];
         __m512 w0 = _mm512_loadu_ps(w), w1 = NV == 2 ? _mm512_loadu_ps(w + 16) : w0;
+#pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             __m512 xv = _mm512_set1_ps(xt[r * SW]);
-            acc[0][r] = _mm512_fmadd_ps(xv, w0, acc[0][r]);
-            if (NV == 2) acc[NV - 1][r] = _mm512_fmadd_ps(xv, w1, acc[NV - 1][r]);
+            a0[r] = _mm512_fmadd_ps(xv, w0, a0[r]);
+            if (NV == 2) a1[r] = _mm512_fmadd_ps(xv, w1, a1[r]);
         }
     }
-    int func = g->act->func;
-    for (int v = 0; v < NV; v++) {
-        int rows = g->rows - 16 * v;
-        if (rows <= 0) break;
-        __mmask16 live = (__mmask16)(rows >= 16 ? 0xFFFF : (1u << rows) - 1);
-        __m512 b = g->bias ? _mm512_maskz_loadu_ps(live, g->bias + 16 * v) : _mm512_setzero_ps();
-        __m512 lo = _mm512_set1_ps(func == KILN_UNARY_CLIP ? g->act->alpha : 0.0f);
-        __m512 hi = _mm512_set1_ps(func == KILN_UNARY_CLIP ? g->act->beta : 0.0f);
-        for (int r = 0; r < R; r++) {
-            __m512 s = _mm512_add_ps(acc[v][r], b);
-            /* max/min return their second operand on NaN: NaN passes, as in scalar relu/clip. */
-            if (func == KILN_UNARY_RELU) s = _mm512_max_ps(lo, s);
-            else if (func == KILN_UNARY_CLIP) s = _mm512_min_ps(hi, _mm512_max_ps(lo, s));
-            acc[v][r] = s;
-        }
-        float *y = g->y + 16 * v * g->ohw;
-        if (R == 8) {
-            cd_store8x16(acc[v], y, g->ohw, rows);
-        } else {
-            float buf[CD_RMAX1 * 16];
-            for (int r = 0; r < R; r++) _mm512_storeu_ps(buf + 16 * r, acc[v][r]);
-            int n = rows < 16 ? rows : 16;
-            for (int l = 0; l < n; l++)
-                for (int r = 0; r < R; r++) y[l * g->ohw + r] = buf[16 * r + l];
-        }
-    }
+    cd_finish(a0, R, g->bias, g->act, g->y, g->ld);
+    if (NV == 2) cd_finish(a1, R, g->bias ? g->bias + 16 : NULL, g->act, g->y + 16 * g->ld, g->ld);
 }
 
 #define CD_FN(R, NV, SW) \
@@ -133,32 +138,51 @@ static const cd_fn cd_fns[2][2][CD_RMAX1 + 1] = {
 typedef struct cd_job {
     const cp_params *p;
     const float *x, *bias;
-    float *y;
+    float *y, *ws;               /* ws: the workspace; thread t's row buffer at t*ws_floats + pad_floats */
+    size_t ws_floats, pad_floats;
     int64_t row_parts, rows_per_part;
 } cd_job;
+
+/* Rows [0, rows) of the row buffer (stride ld) -> the output rows at y (stride ohw), n
+ * floats each, then the activation when it was not applied in registers. */
+KILN_AVX512 static void cd_flush(const float *buf, size_t ld, int rows, int64_t n, float *y, int64_t ohw,
+                                 const kiln_act *act) {
+    for (int l = 0; l < rows; l++) {
+        const float *s = buf + (size_t)l * ld;
+        float *d = y + l * ohw;
+        int64_t i = 0;
+        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, _mm512_loadu_ps(s + i));
+        if (i < n) {
+            __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+            _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+        }
+        if (act->func != KILN_UNARY_IDENTITY && act->func != KILN_UNARY_RELU && act->func != KILN_UNARY_CLIP)
+            kiln_apply_act(act, d, (size_t)n);
+    }
+}
 
 static void cd_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const cd_job *j = ctx;
     const cp_params *p = j->p;
     const int64_t lanes = 16 * p->cd_nv, wp = p->cd_wp;
-    (void)thread;
+    const size_t ld = kiln_cd_row_ld(p->ow);
+    float *buf = j->ws + (size_t)thread * j->ws_floats + j->pad_floats, bias[32];
     for (size_t item = begin; item < end; item++) {
         int64_t mb = (int64_t)item / j->row_parts, part = (int64_t)item % j->row_parts;
         int64_t oh0 = part * j->rows_per_part, oh1 = oh0 + j->rows_per_part < p->oh ? oh0 + j->rows_per_part : p->oh;
         int64_t m0 = mb * lanes;
-        cd_tile_args g = {p->kdim, p->cd_tap, NULL, p->cd_w + mb * p->kdim * lanes, j->bias ? j->bias + m0 : NULL,
-                          &p->a.act, NULL, p->ohw, (int)(p->m - m0 < lanes ? p->m - m0 : lanes)};
+        int rows = (int)(p->m - m0 < lanes ? p->m - m0 : lanes);
+        for (int l = 0; l < lanes; l++) bias[l] = j->bias && l < rows ? j->bias[m0 + l] : 0.0f;
+        cd_tile_args g = {p->kdim, p->cd_tap, NULL, p->cd_w + mb * p->kdim * lanes, j->bias ? bias : NULL,
+                          &p->a.act, NULL, ld};
         for (int64_t oh = oh0; oh < oh1; oh++) {
             for (int64_t ow = 0; ow < p->ow; ow += p->cd_r) {
                 int r = (int)(p->ow - ow < p->cd_r ? p->ow - ow : p->cd_r);
                 g.x = j->x + oh * p->a.sh * wp + ow * p->a.sw;
-                g.y = j->y + m0 * p->ohw + oh * p->ow + ow;
+                g.y = buf + ow;
                 cd_fns[p->cd_nv - 1][p->a.sw - 1][r](&g);
             }
-            int func = p->a.act.func;
-            if (func != KILN_UNARY_IDENTITY && func != KILN_UNARY_RELU && func != KILN_UNARY_CLIP)
-                for (int64_t l = 0; l < g.rows; l++)
-                    kiln_apply_act(&p->a.act, j->y + (m0 + l) * p->ohw + oh * p->ow, (size_t)p->ow);
+            cd_flush(buf, ld, rows, p->ow, j->y + m0 * p->ohw + oh * p->ow, p->ohw, &p->a.act);
         }
     }
 }
@@ -181,7 +205,8 @@ static void cd_pad(const cp_params *p, const float *x, float *xp) {
 
 void kiln_cd_run(const kiln_exec *e, const cp_params *p, const float *x, const float *bias, float *y) {
     const int64_t blocks = (p->m + 16 * p->cd_nv - 1) / (16 * p->cd_nv);
-    cd_job j = {p, NULL, bias, NULL, 1, p->oh};
+    cd_job j = {p, NULL, bias, NULL, e->workspace, e->workspace_floats,
+                p->cd_padded ? (size_t)(p->c * p->cd_hp * p->cd_wp) : 0, 1, p->oh};
     /* Enough items for every thread: split the output rows as well. */
     if (e->threads > 1 && blocks < 2 * (int64_t)e->threads) {
         int64_t want = (2 * (int64_t)e->threads + blocks - 1) / blocks;
@@ -203,10 +228,10 @@ void kiln_cd_run(const kiln_exec *e, const cp_params *p, const float *x, const f
 
 /* Modeled cycles of one tile of r pixels: the FMAs (two per cycle) or the loads (nv
  * weight vectors, r broadcasts and the tap offset per tap, three per cycle), whichever
- * is more, then the transposed store (R = 8 in registers, else through a buffer). */
+ * is more, then the transposed stores (8 pixels each). */
 static double cd_tile_cost(int64_t k, int r, int nv) {
     double fma = (double)k * r * nv / 2.0, loads = (double)k * (nv + r + 1) / 3.0;
-    return (fma > loads ? fma : loads) + (r == 8 ? 40.0 * nv : 8.0 * nv * r) + 20.0;
+    return (fma > loads ? fma : loads) + 40.0 * nv * ((r + 7) / 8) + 20.0;
 }
 
 /* The pixels per tile that make a row cheapest (full tiles and a narrower last one). */

@@ -104,7 +104,8 @@ kiln_status kiln_cp_init(kiln_check *c, cp_params *p) {
                 a->kh <= 8 && a->kw <= 8 && p->h * p->w < ((int64_t)1 << 28) && span < (double)((int64_t)1 << 30);
     kiln_need_workspace(c, (size_t)KC * block_stride(NB));
     kiln_cd_pick(p);
-    if (p->cd_nv && p->cd_padded) kiln_need_workspace(c, (size_t)(p->c * p->cd_hp * p->cd_wp));
+    if (p->cd_nv)   /* the padded input (used in thread 0's part), then a row buffer per thread */
+        kiln_need_workspace(c, (size_t)(p->cd_padded ? p->c * p->cd_hp * p->cd_wp : 0) + 32 * kiln_cd_row_ld(p->ow));
     return kiln_check_gemm_dims(c, p->m, p->ohw, p->kdim);
 }
 

@@ -35,6 +35,8 @@ void kiln_cp_pack_oihw(int64_t m, int64_t k, const uint8_t *g, float *u);
 void kiln_cd_pick(cp_params *p);
 size_t kiln_cd_floats(const cp_params *p);
 void kiln_cd_pack(cp_params *p, const uint8_t *panels, float *mem);
+/* The direct kernel's row buffer stride for rows of ow outputs (32 rows per thread). */
+size_t kiln_cd_row_ld(int64_t ow);
 #ifdef KILN_HAVE_AVX512
 void kiln_cd_run(const kiln_exec *e, const cp_params *p, const float *x, const float *bias, float *y);
 #endif

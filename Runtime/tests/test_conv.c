@@ -368,7 +368,17 @@ void test_conv(void) {
         for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) run_conv_case(&widths[i]);
     }
     unsetenv("KILN_CONV_DIRECT_R");
+    /* M <= 8 at stride 1: lanes over 16-pixel strips (every M; partial strips, tiles
+     * across rows and past the last strip, row stride 2, dilation, batch 2). */
     g_isa = "best";
+    for (int64_t m = 1; m <= 8; m++) {
+        conv_case pv[] = {
+            {1, 5, 9, 21, m, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, (int)(m % 4), P, 0, 0},
+            {2, 3, 11, 40, m, 5, 3, 2, 1, 2, 0, 1, 2, 1, 2, 1, (int)(m % 2), 1, P, 0, 0},
+            {1, 2, 5, 16, m, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, P, 0, 0},
+        };
+        for (size_t i = 0; i < sizeof pv / sizeof pv[0]; i++) run_conv_case(&pv[i]);
+    }
     conv_case ct[] = {
         {1, 3, 4, 5, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},
         {2, 4, 3, 3, 6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 1, 1, 0, 0, 0},

@@ -203,6 +203,94 @@ static void cd_pad(const cp_params *p, const float *x, float *xp) {
         }
 }
 
+/* Few output channels (M <= 8) at stride 1: the lanes run over 16 output pixels of a row
+ * instead (a "strip"), S strips per tile, each tap one input vector per strip and M
+ * broadcast weights (w [K][M]) for S*M FMAs; results go straight to the NCHW rows. Strips
+ * past the row's end are masked; a tile's unused strips have empty masks. */
+#define PV_S(M) ((M) <= 6 ? 4 : 3)
+typedef struct pv_args {
+    int64_t k;
+    const int32_t *tap;
+    const float *w, *bias;       /* bias [M] or NULL */
+    const kiln_act *act;
+    const float *x[4];           /* per strip: input of its first pixel, padded coordinates */
+    float *y[4];                 /* per strip: output of channel 0 */
+    __mmask16 mask[4];
+    int64_t ohw;
+} pv_args;
+
+KILN_AVX512 static inline __attribute__((always_inline)) void pv_tile(const pv_args *g, const int M) {
+    const int S = PV_S(M);
+    __m512 acc[4][8];
+#pragma GCC unroll 4
+    for (int s = 0; s < S; s++)
+#pragma GCC unroll 8
+        for (int m = 0; m < M; m++) acc[s][m] = _mm512_setzero_ps();
+    const float *w = g->w;
+    for (int64_t t = 0; t < g->k; t++, w += M) {
+        int32_t off = g->tap[t];
+        __m512 xv[4];
+#pragma GCC unroll 4
+        for (int s = 0; s < S; s++) xv[s] = _mm512_maskz_loadu_ps(g->mask[s], g->x[s] + off);
+#pragma GCC unroll 8
+        for (int m = 0; m < M; m++) {
+            __m512 wv = _mm512_set1_ps(w[m]);
+#pragma GCC unroll 4
+            for (int s = 0; s < S; s++) acc[s][m] = _mm512_fmadd_ps(xv[s], wv, acc[s][m]);
+        }
+    }
+    int func = g->act->func;
+    __m512 lo = _mm512_set1_ps(func == KILN_UNARY_CLIP ? g->act->alpha : 0.0f);
+    __m512 hi = _mm512_set1_ps(func == KILN_UNARY_CLIP ? g->act->beta : 0.0f);
+#pragma GCC unroll 8
+    for (int m = 0; m < M; m++) {
+        __m512 b = _mm512_set1_ps(g->bias ? g->bias[m] : 0.0f);
+#pragma GCC unroll 4
+        for (int s = 0; s < S; s++) {
+            __m512 v = _mm512_add_ps(acc[s][m], b);
+            if (func == KILN_UNARY_RELU) v = _mm512_max_ps(lo, v);
+            else if (func == KILN_UNARY_CLIP) v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+            _mm512_mask_storeu_ps(g->y[s] + m * g->ohw, g->mask[s], v);
+        }
+    }
+}
+
+#define PV_FN(M) \
+    KILN_AVX512 static void pv_##M(const pv_args *g) { pv_tile(g, M); }
+PV_FN(1) PV_FN(2) PV_FN(3) PV_FN(4) PV_FN(5) PV_FN(6) PV_FN(7) PV_FN(8)
+static void (*const pv_fns[9])(const pv_args *) = {NULL, pv_1, pv_2, pv_3, pv_4, pv_5, pv_6, pv_7, pv_8};
+
+typedef struct pv_job {
+    const cp_params *p;
+    const float *x, *bias;
+    float *y;
+    int64_t strips_per_row;
+} pv_job;
+
+static void pv_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const pv_job *j = ctx;
+    const cp_params *p = j->p;
+    const int S = PV_S(p->m), func = p->a.act.func;
+    const int64_t strips = p->oh * j->strips_per_row;
+    (void)thread;
+    pv_args g = {p->kdim, p->cd_tap, p->cd_w, j->bias, &p->a.act, {NULL}, {NULL}, {0}, p->ohw};
+    for (size_t item = begin; item < end; item++) {
+        for (int s = 0; s < S; s++) {
+            int64_t q = (int64_t)item * S + s, oh = q / j->strips_per_row, ow = q % j->strips_per_row * 16;
+            if (q >= strips) { g.mask[s] = 0; g.x[s] = g.x[0]; g.y[s] = g.y[0]; continue; }
+            int64_t n = p->ow - ow < 16 ? p->ow - ow : 16;
+            g.mask[s] = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
+            g.x[s] = j->x + oh * p->a.sh * p->cd_wp + ow;
+            g.y[s] = j->y + oh * p->ow + ow;
+        }
+        pv_fns[p->m](&g);
+        if (func != KILN_UNARY_IDENTITY && func != KILN_UNARY_RELU && func != KILN_UNARY_CLIP)
+            for (int s = 0; s < S; s++)
+                for (int64_t m = 0; g.mask[s] && m < p->m; m++)
+                    kiln_apply_act(&p->a.act, g.y[s] + m * p->ohw, (size_t)__builtin_popcount(g.mask[s]));
+    }
+}
+
 void kiln_cd_run(const kiln_exec *e, const cp_params *p, const float *x, const float *bias, float *y) {
     const int64_t blocks = (p->m + 16 * p->cd_nv - 1) / (16 * p->cd_nv);
     cd_job j = {p, NULL, bias, NULL, e->workspace, e->workspace_floats,
@@ -218,6 +306,12 @@ void kiln_cd_run(const kiln_exec *e, const cp_params *p, const float *x, const f
         if (p->cd_padded) {
             cd_pad(p, xn, e->workspace);
             xn = e->workspace;
+        }
+        if (p->cd_pv) {
+            pv_job pj = {p, xn, bias, y + n * p->m * p->ohw, (p->ow + 15) / 16};
+            int64_t strips = p->oh * pj.strips_per_row, s = PV_S(p->m);
+            kiln_parallel_for(e, (size_t)((strips + s - 1) / s), pv_items, &pj);
+            continue;
         }
         j.x = xn;
         j.y = y + n * p->m * p->ohw;
@@ -268,6 +362,8 @@ void kiln_cd_pick(cp_params *p) {
     p->cd_wp = wp;
     int64_t m32 = (p->m + 31) / 32 * 32, m16 = (p->m + 15) / 16 * 16;
     p->cd_nv = m32 == m16 ? 2 : 1;
+    const char *fpv = getenv("KILN_CONV_DIRECT_PV");
+    p->cd_pv = a->sw == 1 && p->m <= 8 && !(fpv && fpv[0] == '0');
     p->cd_r = cd_pick_r(p->ow, p->kdim, p->cd_nv, p->cd_nv == 2 ? CD_RMAX2 : CD_RMAX1);
     const char *fr = getenv("KILN_CONV_DIRECT_R");
     if (fr && atoi(fr) >= 1 && atoi(fr) <= (p->cd_nv == 2 ? CD_RMAX2 : CD_RMAX1)) p->cd_r = atoi(fr);
@@ -278,12 +374,12 @@ void kiln_cd_pick(cp_params *p) {
 
 size_t kiln_cd_floats(const cp_params *p) {
     if (!p->cd_nv) return 0;
-    int64_t lanes = 16 * p->cd_nv, blocks = (p->m + lanes - 1) / lanes;
+    int64_t lanes = p->cd_pv ? p->m : 16 * p->cd_nv, blocks = (p->m + lanes - 1) / lanes;
     return (size_t)(blocks * lanes * p->kdim) + (size_t)p->kdim;   /* weights, then the tap table */
 }
 
 void kiln_cd_pack(cp_params *p, const uint8_t *panels, float *mem) {
-    int64_t lanes = 16 * p->cd_nv, blocks = (p->m + lanes - 1) / lanes, k = p->kdim;
+    int64_t lanes = p->cd_pv ? p->m : 16 * p->cd_nv, blocks = (p->m + lanes - 1) / lanes, k = p->kdim;
     const kiln_conv_attrs *a = &p->a;
     float *w = mem;
     int32_t *tap = (int32_t *)(void *)(mem + blocks * lanes * k);

@@ -14,6 +14,7 @@ typedef struct cp_params {
     /* The direct kernel (conv_direct512.c) when cd_nv > 0: 16*cd_nv channels by cd_r pixels
      * per tile, on weights and a tap table repacked at load (kiln_cd_pack). */
     int cd_nv, cd_r, cd_padded;
+    int cd_pv;                   /* M <= 8, stride 1: lanes over 16 output pixels instead */
     int64_t cd_hp, cd_wp;        /* padded input plane */
     const float *cd_w;
     const int32_t *cd_tap;

@@ -320,6 +320,7 @@ void kiln_cd_run(const kiln_exec *e, const cp_params *p, const float *x, const f
 }
 #endif
 
+#ifdef KILN_HAVE_AVX512
 /* Modeled cycles of one tile of r pixels: the FMAs (two per cycle) or the loads (nv
  * weight vectors, r broadcasts and the tap offset per tap, three per cycle), whichever
  * is more, then the transposed stores (8 pixels each). */
@@ -339,6 +340,7 @@ static int cd_pick_r(int64_t ow, int64_t k, int nv, int rmax) {
     }
     return best;
 }
+#endif
 
 /* Used on AVX-512 CPUs at strides 1 and 2 except for pointwise convs over many pixels
  * or few input channels, where the packed GEMM reads the input in place at full width

@@ -368,10 +368,11 @@ void test_conv(void) {
         for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) run_conv_case(&widths[i]);
     }
     unsetenv("KILN_CONV_DIRECT_R");
-    /* M <= 8 at stride 1: lanes over 16-pixel strips (every M; partial strips, tiles
-     * across rows and past the last strip, row stride 2, dilation, batch 2). */
+    /* Pixel lanes (16-pixel strips) at stride 1: every M up to 20 (channel blocks of 8
+     * and a remainder; partial strips, tiles across rows and past the last strip, row
+     * stride 2, dilation, batch 2), then every packed case with pixel lanes forced. */
     g_isa = "best";
-    for (int64_t m = 1; m <= 8; m++) {
+    for (int64_t m = 1; m <= 20; m++) {
         conv_case pv[] = {
             {1, 5, 9, 21, m, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, (int)(m % 4), P, 0, 0},
             {2, 3, 11, 40, m, 5, 3, 2, 1, 2, 0, 1, 2, 1, 2, 1, (int)(m % 2), 1, P, 0, 0},
@@ -379,6 +380,12 @@ void test_conv(void) {
         };
         for (size_t i = 0; i < sizeof pv / sizeof pv[0]; i++) run_conv_case(&pv[i]);
     }
+    setenv("KILN_CONV_DIRECT_PV", "1000", 1);
+    g_isa = "best, pixel lanes forced";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (cases[i].op == P || cases[i].op == W) run_conv_case(&cases[i]);
+    unsetenv("KILN_CONV_DIRECT_PV");
+    g_isa = "best";
     conv_case ct[] = {
         {1, 3, 4, 5, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},
         {2, 4, 3, 3, 6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 1, 1, 0, 0, 0},

@@ -203,15 +203,15 @@ static void cd_pad(const cp_params *p, const float *x, float *xp) {
         }
 }
 
-/* Few output channels (M <= 8) at stride 1: the lanes run over 16 output pixels of a row
- * instead (a "strip"), S strips per tile, each tap one input vector per strip and M
- * broadcast weights (w [K][M]) for S*M FMAs; results go straight to the NCHW rows. Strips
- * past the row's end are masked; a tile's unused strips have empty masks. */
-#define PV_S(M) ((M) <= 6 ? 4 : 3)
+/* Pixel lanes, at stride 1 for few output channels: the lanes run over 16 output pixels
+ * of a row instead (a "strip"), S strips per tile; the channels go in blocks of at most
+ * 8, each tap one input vector per strip and one broadcast weight per channel (w [K][M])
+ * for S*8 FMAs; results go straight to the NCHW rows. Strips past the row's end are
+ * masked; a tile's unused strips have empty masks. */
 typedef struct pv_args {
-    int64_t k;
+    int64_t k, ldw;              /* taps; weight row stride (M) */
     const int32_t *tap;
-    const float *w, *bias;       /* bias [M] or NULL */
+    const float *w, *bias;       /* the block's first channel; bias NULL or at the block */
     const kiln_act *act;
     const float *x[4];           /* per strip: input of its first pixel, padded coordinates */
     float *y[4];                 /* per strip: output of channel 0 */
@@ -219,15 +219,14 @@ typedef struct pv_args {
     int64_t ohw;
 } pv_args;
 
-KILN_AVX512 static inline __attribute__((always_inline)) void pv_tile(const pv_args *g, const int M) {
-    const int S = PV_S(M);
+KILN_AVX512 static inline __attribute__((always_inline)) void pv_tile(const pv_args *g, const int M, const int S) {
     __m512 acc[4][8];
 #pragma GCC unroll 4
     for (int s = 0; s < S; s++)
 #pragma GCC unroll 8
         for (int m = 0; m < M; m++) acc[s][m] = _mm512_setzero_ps();
     const float *w = g->w;
-    for (int64_t t = 0; t < g->k; t++, w += M) {
+    for (int64_t t = 0; t < g->k; t++, w += g->ldw) {
         int32_t off = g->tap[t];
         __m512 xv[4];
 #pragma GCC unroll 4
@@ -255,10 +254,15 @@ KILN_AVX512 static inline __attribute__((always_inline)) void pv_tile(const pv_a
     }
 }
 
-#define PV_FN(M) \
-    KILN_AVX512 static void pv_##M(const pv_args *g) { pv_tile(g, M); }
-PV_FN(1) PV_FN(2) PV_FN(3) PV_FN(4) PV_FN(5) PV_FN(6) PV_FN(7) PV_FN(8)
-static void (*const pv_fns[9])(const pv_args *) = {NULL, pv_1, pv_2, pv_3, pv_4, pv_5, pv_6, pv_7, pv_8};
+#define PV_FN(M, S) \
+    KILN_AVX512 static void pv_##M##_##S(const pv_args *g) { pv_tile(g, M, S); }
+PV_FN(1, 3) PV_FN(2, 3) PV_FN(3, 3) PV_FN(4, 3) PV_FN(5, 3) PV_FN(6, 3) PV_FN(7, 3) PV_FN(8, 3)
+PV_FN(1, 4) PV_FN(2, 4) PV_FN(3, 4) PV_FN(4, 4) PV_FN(5, 4) PV_FN(6, 4)
+static void (*const pv_fns[2][9])(const pv_args *) = {
+    {NULL, pv_1_3, pv_2_3, pv_3_3, pv_4_3, pv_5_3, pv_6_3, pv_7_3, pv_8_3},
+    {NULL, pv_1_4, pv_2_4, pv_3_4, pv_4_4, pv_5_4, pv_6_4, NULL, NULL}};
+/* Strips per tile: 4 for a single block of up to 6 channels, else 3. */
+static int pv_strips(int64_t m) { return m <= 6 ? 4 : 3; }
 
 typedef struct pv_job {
     const cp_params *p;
@@ -270,24 +274,31 @@ typedef struct pv_job {
 static void pv_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const pv_job *j = ctx;
     const cp_params *p = j->p;
-    const int S = PV_S(p->m), func = p->a.act.func;
+    const int S = pv_strips(p->m), func = p->a.act.func;
     const int64_t strips = p->oh * j->strips_per_row;
     (void)thread;
-    pv_args g = {p->kdim, p->cd_tap, p->cd_w, j->bias, &p->a.act, {NULL}, {NULL}, {0}, p->ohw};
+    pv_args g = {p->kdim, p->m, p->cd_tap, NULL, NULL, &p->a.act, {NULL}, {NULL}, {0}, p->ohw};
     for (size_t item = begin; item < end; item++) {
+        float *y0[4] = {j->y, j->y, j->y, j->y};
         for (int s = 0; s < S; s++) {
             int64_t q = (int64_t)item * S + s, oh = q / j->strips_per_row, ow = q % j->strips_per_row * 16;
-            if (q >= strips) { g.mask[s] = 0; g.x[s] = g.x[0]; g.y[s] = g.y[0]; continue; }
+            if (q >= strips) { g.mask[s] = 0; g.x[s] = g.x[0]; y0[s] = y0[0]; continue; }
             int64_t n = p->ow - ow < 16 ? p->ow - ow : 16;
             g.mask[s] = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
             g.x[s] = j->x + oh * p->a.sh * p->cd_wp + ow;
-            g.y[s] = j->y + oh * p->ow + ow;
+            y0[s] = j->y + oh * p->ow + ow;
         }
-        pv_fns[p->m](&g);
+        for (int64_t m0 = 0; m0 < p->m; m0 += 8) {
+            int mb = (int)(p->m - m0 < 8 ? p->m - m0 : 8);
+            g.w = p->cd_w + m0;
+            g.bias = j->bias ? j->bias + m0 : NULL;
+            for (int s = 0; s < S; s++) g.y[s] = y0[s] + m0 * p->ohw;
+            pv_fns[S - 3][mb](&g);
+        }
         if (func != KILN_UNARY_IDENTITY && func != KILN_UNARY_RELU && func != KILN_UNARY_CLIP)
             for (int s = 0; s < S; s++)
                 for (int64_t m = 0; g.mask[s] && m < p->m; m++)
-                    kiln_apply_act(&p->a.act, g.y[s] + m * p->ohw, (size_t)__builtin_popcount(g.mask[s]));
+                    kiln_apply_act(&p->a.act, y0[s] + m * p->ohw, (size_t)__builtin_popcount(g.mask[s]));
     }
 }
 
@@ -309,7 +320,7 @@ void kiln_cd_run(const kiln_exec *e, const cp_params *p, const float *x, const f
         }
         if (p->cd_pv) {
             pv_job pj = {p, xn, bias, y + n * p->m * p->ohw, (p->ow + 15) / 16};
-            int64_t strips = p->oh * pj.strips_per_row, s = PV_S(p->m);
+            int64_t strips = p->oh * pj.strips_per_row, s = pv_strips(p->m);
             kiln_parallel_for(e, (size_t)((strips + s - 1) / s), pv_items, &pj);
             continue;
         }
@@ -365,7 +376,16 @@ void kiln_cd_pick(cp_params *p) {
     int64_t m32 = (p->m + 31) / 32 * 32, m16 = (p->m + 15) / 16 * 16;
     p->cd_nv = m32 == m16 ? 2 : 1;
     const char *fpv = getenv("KILN_CONV_DIRECT_PV");
-    p->cd_pv = a->sw == 1 && p->m <= 8 && !(fpv && fpv[0] == '0');
+    /* Pixel lanes at stride 1 when the channel lanes would be mostly empty or load-bound
+     * (M <= 24: c16 32x32 -> 16 3x3 165 -> 191 GFLOP/s, 16x16 -> 24 139 -> 166), or the
+     * taps too few to amortize the transposed stores (c3 32x32 -> 32 3x3: 138 -> 185),
+     * and rows fill 3/4 of the strips; never where 32-channel tiles stay busy (c32 16x16
+     * -> 32: 196 vs 181; c64 56x56 -> 64: 226 vs 201). KILN_CONV_DIRECT_PV=0 turns it
+     * off, =M uses it up to M channels (tests). */
+    int64_t strip_px = (p->ow + 15) / 16 * 16;
+    int pv = a->sw == 1 && (p->m <= 8 || ((p->m <= 24 || p->kdim < 64) && 4 * p->ow >= 3 * strip_px));
+    if (fpv) pv = a->sw == 1 && p->m <= atoi(fpv);
+    p->cd_pv = pv;
     p->cd_r = cd_pick_r(p->ow, p->kdim, p->cd_nv, p->cd_nv == 2 ? CD_RMAX2 : CD_RMAX1);
     const char *fr = getenv("KILN_CONV_DIRECT_R");
     if (fr && atoi(fr) >= 1 && atoi(fr) <= (p->cd_nv == 2 ? CD_RMAX2 : CD_RMAX1)) p->cd_r = atoi(fr);

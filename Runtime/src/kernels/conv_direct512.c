@@ -1,21 +1,23 @@
-/* conv_direct512.c — CONV2D_PACKED's direct kernel on AVX-512 CPUs for convolutions with
- * few output pixels per row or few pixels overall (ResNet's 7x7 and 14x14 layers, strided
- * 3x3s, the 7x7/2 stem): vectors run over output channels, not output pixels, so a
- * 49-pixel output does not waste the lanes of 32-pixel tiles, and no im2col is written.
+/* conv_direct512.c — CONV2D_PACKED's direct kernels on AVX-512 CPUs (strides 1 and 2;
+ * also the small 3x3s CONV2D_WINOGRAD hands over): no im2col, and tiles shaped to the
+ * layer instead of 32 output pixels, so ResNet's 7x7 and 14x14 layers, strided 3x3s, the
+ * 7x7/2 stem and tiny convs keep their lanes busy.
  *
  * Layout, made at load (kiln_cd_pack): weights w [ceil(M/L), K, L] with L = 16*nv output
- * channels per block (zero past M), K = C*kh*kw in OIHW tap order; a tap table tap[K] of
- * input offsets ci*Hp*Wp + ki*dh*Wp + kj*dw in the zero-padded input (Hp x Wp).
- * Algorithm, per image: the input is copied once into the workspace with its padding
- * made zeros (skipped when there is no padding), so every tap of every output pixel is an
- * in-bounds read. A tile is R consecutive output pixels of one output row times L output
- * channels held in R*nv zmm accumulators; per tap, nv weight vectors and R broadcast
- * input values (R*stride apart) feed R*nv FMAs. The whole K runs in registers; then the
- * bias and relu/clip are applied to the vectors and the tile is stored transposed into
- * the NCHW output (R = 8: an in-register 8x16 transpose; otherwise through a small
- * buffer). Work items are (channel block, range of output rows); the block's weights
- * stay in L2 while every tile of its rows reuses them. Rounding: one FMA chain per output
- * in tap order k = 0..K-1, the same order as the packed GEMM. */
+ * channels per block (channel lanes) or w [K, M] (pixel lanes), zero past M, K = C*kh*kw
+ * in OIHW tap order; a tap table tap[K] of input offsets ci*Hp*Wp + ki*dh*Wp + kj*dw in
+ * the zero-padded input (Hp x Wp).
+ * Per image the input is copied once into the workspace with its padding made zeros
+ * (skipped without padding), so every tap of every output pixel is an in-bounds read.
+ * Channel lanes: a tile is R consecutive output pixels of one row times L channels in
+ * R*nv zmm accumulators; per tap, nv weight vectors and R broadcast inputs (stride
+ * apart) feed R*nv FMAs over the whole K; then bias and relu/clip in registers, and
+ * in-register 8x16 transposes store the tile into a per-thread row buffer [L][OW], whose
+ * rows are copied to the NCHW output once the output row is done (writing 32 channel
+ * rows straight from each tile thrashed L1 sets when a plane is 4 KB). Work items are
+ * (channel block, range of output rows): the block's weights stay in L2 for all its
+ * tiles. Pixel lanes (few channels, stride 1): see pv_tile. Rounding: one FMA chain per
+ * output in tap order k = 0..K-1, as in the packed GEMM. */
 #include "conv_packed.h"
 
 /* Channel stride of a row buffer for rows of ow outputs: whole 8-pixel groups plus one

@@ -13,7 +13,9 @@
  * which adds to C after the first slice and applies bias and activation on the last.
  * The block (KC x NB floats) stays in L2, each strip in L1 while a chunk of panels
  * (slice_gemm) uses it. On AVX-512 CPUs kiln_gemm_panels_avx512 runs the same loop
- * with 6x32 tiles on the same packed weights. */
+ * with 6x32 tiles on the same packed weights, and at strides 1 and 2 (except pointwise
+ * convs over many pixels or few channels) the direct kernels of conv_direct512.c run
+ * instead, on a copy of the weights repacked at load (kiln_cd_pick). */
 #include "conv_packed.h"
 
 #define KC 256

@@ -365,6 +365,7 @@ void kiln_cd_pick(cp_params *p) {
 #ifdef KILN_HAVE_AVX512
     if (p->isa != KILN_ISA_AVX512 || (a->sw != 1 && a->sw != 2)) return;
     if (p->pointwise && (p->ohw > 400 || p->kdim < 64)) return;
+    if (p->ow > 65536) return;   /* the row buffer: 32 rows of the output width per thread */
     const char *force = getenv("KILN_CONV_DIRECT");
     if (force && force[0] == '0') return;
     int64_t hp = (p->oh - 1) * a->sh + (a->kh - 1) * a->dh + 1, wp = (p->ow - 1) * a->sw + (a->kw - 1) * a->dw + 1;

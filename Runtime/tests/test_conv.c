@@ -312,8 +312,8 @@ void test_conv(void) {
         /* stride 2, 32+ wide (AVX-512 stride-2 runs with masked tails): a 7x7/2 stem, 3x3/2 */
         {1, 3, 41, 75, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, P, 0, 0},
         {1, 2, 9, 70, 5, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1, 1, 2, P, 0, 0},
-        /* Winograd F(4x4, 3x3) (uncapped on AVX-512, outputs up to 16x16 with C*M <= 4096 run the
-         * packed direct kernel instead): partial tiles, asymmetric / no / large pads, M around the
+        /* Winograd F(4x4, 3x3) (uncapped on AVX-512, outputs up to 24x24, or 32x32 with C*M <= 1024,
+         * run the packed direct kernels instead): partial tiles, asymmetric / no / large pads, M around the
          * panels, C over one 256-channel slice, batch 2, tile blocks, every activation */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0},
         {2, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0},

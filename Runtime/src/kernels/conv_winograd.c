@@ -33,12 +33,14 @@ typedef struct wg_params {
 } wg_params;
 
 /* Where the packed convolution measured faster than Winograd on an AVX-512 CPU (Zen 5),
- * whose direct kernel (conv_direct512.c) runs these: outputs up to 16x16 (c256 14x14 ->
- * 256: 208 vs 189 effective GFLOP/s; c32 16x16: 156 vs 122), and up to 32x32 with C*M
- * up to 32*32 (c32 32x32: 165 vs 126), where the transforms do not amortize. */
+ * whose direct kernels (conv_direct512.c) run these: outputs up to 24x24 (c256 14x14 ->
+ * 256: 208 vs 189 effective GFLOP/s; c64 24x24 -> 64: 223 vs 191; c32 16x16: 156 vs
+ * 122), and up to 32x32 with C*M up to 32*32 (c32 32x32: 165 vs 126), where the
+ * transforms do not amortize. Winograd keeps 28x28 and up (c128 28x28 -> 128: 312 vs
+ * 242; c64 32x32 -> 64: 263 vs 218). */
 static int wg_direct_pays(const wg_params *p) {
     int64_t px = p->oh * p->ow, cm = p->c * p->m;
-    return p->isa == KILN_ISA_AVX512 && (px <= 256 || (px <= 1024 && cm <= 32 * 32));
+    return p->isa == KILN_ISA_AVX512 && (px <= 576 || (px <= 1024 && cm <= 32 * 32));
 }
 
 /* g [M, C, 3, 3] -> u [36, P, C, 6]: u = G g G^T per (m, c), in double, rounded once. */

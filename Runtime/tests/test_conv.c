@@ -336,6 +336,9 @@ void test_conv(void) {
         {1, 3, 30, 37, 70, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, P, 0, 0},
         {2, 96, 7, 7, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
         {1, 64, 13, 13, 24, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 1, P, 0, 0},
+        /* many taps (K 2340, 2160), 40 rows of 1 tile, 32- and 16-channel blocks */
+        {1, 260, 40, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},
+        {1, 240, 9, 9, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 2, P, 0, 0},
     };
     /* Each kernel path on this machine: capped at portable, at AVX2, then uncapped. */
     static const char *const isas[] = {"portable", "avx2", NULL};

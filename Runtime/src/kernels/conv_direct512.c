@@ -403,7 +403,7 @@ size_t kiln_cd_floats(const cp_params *p) {
     return (size_t)(blocks * lanes * p->kdim) + (size_t)p->kdim;   /* weights, then the tap table */
 }
 
-void kiln_cd_pack(cp_params *p, const uint8_t *panels, float *mem) {
+void kiln_cd_pack(cp_params *p, const uint8_t *src, int oihw, float *mem) {
     int64_t lanes = p->cd_pv ? p->m : 16 * p->cd_nv, blocks = (p->m + lanes - 1) / lanes, k = p->kdim;
     const kiln_conv_attrs *a = &p->a;
     float *w = mem;
@@ -412,7 +412,7 @@ void kiln_cd_pack(cp_params *p, const uint8_t *panels, float *mem) {
     for (int64_t m = 0; m < p->m; m++)
         for (int64_t t = 0; t < k; t++)
             w[((m / lanes) * k + t) * lanes + m % lanes] =
-                kiln_rdf32(panels + 4 * (size_t)(((m / KILN_MR) * k + t) * KILN_MR + m % KILN_MR));
+                kiln_rdf32(src + 4 * (size_t)(oihw ? m * k + t : ((m / KILN_MR) * k + t) * KILN_MR + m % KILN_MR));
     for (int64_t t = 0; t < k; t++) {
         int64_t kj = t % a->kw, ki = (t / a->kw) % a->kh, ci = t / (a->kw * a->kh);
         tap[t] = (int32_t)((ci * p->cd_hp + ki * a->dh) * p->cd_wp + kj * a->dw);

@@ -76,7 +76,7 @@ KILN_SMALL_CODE static kiln_status check_cp(kiln_check *c) {
     if (!mem) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
     p = (cp_params *)(void *)mem;
     *p = q;
-    if (extra) kiln_cd_pack(p, w->data, (float *)(void *)(mem + head + (64 - (uintptr_t)(mem + head) % 64) % 64));
+    if (extra) kiln_cd_pack(p, w->data, 0, (float *)(void *)(mem + head + (64 - (uintptr_t)(mem + head) % 64) % 64));
     return KILN_OK;
 }
 

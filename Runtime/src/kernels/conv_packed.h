@@ -30,12 +30,12 @@ void kiln_cp_run(const kiln_exec *e, const cp_params *p, const float *x, const f
 void kiln_cp_pack_oihw(int64_t m, int64_t k, const uint8_t *g, float *u);
 
 /* Direct kernel: chooses it for p (sets cd_nv, 0 when not used); the floats its weights
- * and tap table need (0 when not used); repacks the 6-row panels (f32 bytes, layout as
- * above) into mem and points p at them. kiln_cp_init calls kiln_cd_pick; a caller without
+ * and tap table need (0 when not used); repacks the weights (f32 bytes: the 6-row panels
+ * above, or OIHW when oihw) into mem and points p at them. kiln_cp_init calls kiln_cd_pick; a caller without
  * constant weights sets cd_nv = 0. */
 void kiln_cd_pick(cp_params *p);
 size_t kiln_cd_floats(const cp_params *p);
-void kiln_cd_pack(cp_params *p, const uint8_t *panels, float *mem);
+void kiln_cd_pack(cp_params *p, const uint8_t *src, int oihw, float *mem);
 /* The direct kernel's row buffer stride for rows of ow outputs (32 rows per thread). */
 size_t kiln_cd_row_ld(int64_t ow);
 #ifdef KILN_HAVE_AVX512

@@ -112,7 +112,7 @@ KILN_SMALL_CODE static kiln_status check_wg(kiln_check *c) {
     p->max_rows = rows < 1 ? 1 : rows > p->th ? p->th : rows;
     if ((st = kiln_check_gemm_dims(c, p->m, p->max_rows * p->tw, p->c)) != KILN_OK) return st;
     /* u right after the params, 64-byte aligned; the plan frees both with the params. A
-     * direct conv keeps the 6-row panels in u, then the direct kernel's repacking. */
+     * direct conv keeps the 6-row panels in u, or the direct kernels' repacking. */
     q.isa = kiln_isa_detect();
     q.direct = wg_direct_pays(&q);
     size_t panel_floats = 9 * (size_t)p->panels * (size_t)p->c * KILN_MR, extra = 0;
@@ -122,16 +122,17 @@ KILN_SMALL_CODE static kiln_status check_wg(kiln_check *c) {
         if ((st = kiln_cp_init(c, &q.cp)) != KILN_OK) return st;
         extra = kiln_cd_floats(&q.cp);
     }
-    size_t head = (sizeof q + 63) / 64 * 64, ufloats = q.direct ? panel_floats : 36 * (size_t)p->panels * (size_t)p->c * KILN_MR;
-    if (ufloats > (SIZE_MAX - head - 64) / sizeof(float) - extra) return kiln_check_fail(c, "transformed weights too large");
-    uint8_t *mem = kiln_params_alloc(c, head + 64 + (ufloats + extra) * sizeof(float));
+    size_t head = (sizeof q + 63) / 64 * 64;
+    size_t ufloats = extra ? extra : q.direct ? panel_floats : 36 * (size_t)p->panels * (size_t)p->c * KILN_MR;
+    if (ufloats > (SIZE_MAX - head - 64) / sizeof(float)) return kiln_check_fail(c, "transformed weights too large");
+    uint8_t *mem = kiln_params_alloc(c, head + 64 + ufloats * sizeof(float));
     if (!mem) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for the Winograd weights");
     p = (wg_params *)(void *)mem;
     *p = q;
     p->u = (float *)(void *)(mem + head + (64 - (uintptr_t)(mem + head) % 64) % 64);
     if (p->direct) {
-        kiln_cp_pack_oihw(p->m, 9 * p->c, w->data, p->u);
-        if (extra) kiln_cd_pack(&p->cp, (const uint8_t *)p->u, p->u + panel_floats);
+        if (extra) kiln_cd_pack(&p->cp, w->data, 1, p->u);
+        else kiln_cp_pack_oihw(p->m, 9 * p->c, w->data, p->u);
         return KILN_OK;
     }
     wg_transform(p, w->data, p->u);

@@ -312,8 +312,8 @@ void test_conv(void) {
         /* stride 2, 32+ wide (AVX-512 stride-2 runs with masked tails): a 7x7/2 stem, 3x3/2 */
         {1, 3, 41, 75, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, P, 0, 0},
         {1, 2, 9, 70, 5, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1, 1, 2, P, 0, 0},
-        /* Winograd F(4x4, 3x3) (uncapped on AVX-512, outputs up to 16x16 with C*M <= 4096 run the
-         * packed direct kernel instead): partial tiles, asymmetric / no / large pads, M around the
+        /* Winograd F(4x4, 3x3) (uncapped on AVX-512, outputs up to 24x24, or 32x32 with C*M <= 1024,
+         * run the packed direct kernels instead): partial tiles, asymmetric / no / large pads, M around the
          * panels, C over one 256-channel slice, batch 2, tile blocks, every activation */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0},
         {2, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0},
@@ -325,6 +325,20 @@ void test_conv(void) {
         {1, 64, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, W, 0, 0}, /* several tile-row blocks */
         {2, 9, 35, 34, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, W, 0, 0}, /* vector steps + partial tiles */
         {1, 300, 7, 7, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0}, /* 34 panels, 2 K slices */
+        {1, 40, 14, 14, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0}, /* direct kernel: 14 wide */
+        /* AVX-512 direct kernel (conv_direct512.c): channel blocks of 16 / 32 with partial
+         * last blocks, 8-pixel tiles (register transpose) with masked channels, tails, stride
+         * 2 with asymmetric pads, dilation, batch 2, pointwise with few pixels */
+        {1, 40, 9, 9, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},
+        {1, 24, 16, 16, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, P, 0, 0},
+        {2, 12, 23, 33, 16, 3, 3, 2, 2, 1, 0, 2, 1, 1, 1, 1, 0, 2, P, 0, 0},
+        {1, 8, 13, 29, 33, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 1, P, 0, 0},
+        {1, 3, 30, 37, 70, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, P, 0, 0},
+        {2, 96, 7, 7, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
+        {1, 64, 13, 13, 24, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 1, P, 0, 0},
+        /* many taps (K 2340, 2160), 40 rows of 1 tile, 32- and 16-channel blocks */
+        {1, 260, 40, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},
+        {1, 240, 9, 9, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 2, P, 0, 0},
     };
     /* Each kernel path on this machine: capped at portable, at AVX2, then uncapped. */
     static const char *const isas[] = {"portable", "avx2", NULL};
@@ -335,6 +349,45 @@ void test_conv(void) {
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             if (!isas[v] || cases[i].op != C) run_conv_case(&cases[i]);
     }
+    /* The AVX-512 GEMM path the direct kernel replaces, and every tile width of it. */
+    setenv("KILN_CONV_DIRECT", "0", 1);
+    g_isa = "best, no direct";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (cases[i].op == P || cases[i].op == W) run_conv_case(&cases[i]);
+    unsetenv("KILN_CONV_DIRECT");
+    conv_case widths[] = {
+        {1, 5, 6, 37, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},   /* 16 channels */
+        {1, 5, 6, 37, 45, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, P, 0, 0},   /* 32-channel blocks */
+        {1, 4, 7, 75, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, P, 0, 0},   /* stride 2 */
+        {1, 4, 7, 75, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 1, P, 0, 0},
+    };
+    for (int r = 1; r <= 16; r++) {
+        static char label[32];
+        char rs[8];
+        snprintf(rs, sizeof rs, "%d", r);
+        snprintf(label, sizeof label, "best, direct R %d", r);
+        setenv("KILN_CONV_DIRECT_R", rs, 1);
+        g_isa = label;
+        for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) run_conv_case(&widths[i]);
+    }
+    unsetenv("KILN_CONV_DIRECT_R");
+    /* Pixel lanes (16-pixel strips) at stride 1: every M up to 20 (channel blocks of 8
+     * and a remainder; partial strips, tiles across rows and past the last strip, row
+     * stride 2, dilation, batch 2), then every packed case with pixel lanes forced. */
+    g_isa = "best";
+    for (int64_t m = 1; m <= 20; m++) {
+        conv_case pv[] = {
+            {1, 5, 9, 21, m, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, (int)(m % 4), P, 0, 0},
+            {2, 3, 11, 40, m, 5, 3, 2, 1, 2, 0, 1, 2, 1, 2, 1, (int)(m % 2), 1, P, 0, 0},
+            {1, 2, 5, 16, m, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, P, 0, 0},
+        };
+        for (size_t i = 0; i < sizeof pv / sizeof pv[0]; i++) run_conv_case(&pv[i]);
+    }
+    setenv("KILN_CONV_DIRECT_PV", "1000", 1);
+    g_isa = "best, pixel lanes forced";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (cases[i].op == P || cases[i].op == W) run_conv_case(&cases[i]);
+    unsetenv("KILN_CONV_DIRECT_PV");
     g_isa = "best";
     conv_case ct[] = {
         {1, 3, 4, 5, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},

@@ -13,7 +13,9 @@
  * which adds to C after the first slice and applies bias and activation on the last.
  * The block (KC x NB floats) stays in L2, each strip in L1 while a chunk of panels
  * (slice_gemm) uses it. On AVX-512 CPUs kiln_gemm_panels_avx512 runs the same loop
- * with 6x32 tiles on the same packed weights. */
+ * with 6x32 tiles on the same packed weights, and at strides 1 and 2 (except pointwise
+ * convs over many pixels or few channels) the direct kernels of conv_direct512.c run
+ * instead, on a copy of the weights repacked at load (kiln_cd_pick). */
 #include "conv_packed.h"
 
 #define KC 256
@@ -36,8 +38,8 @@ void kiln_copy_stride2_avx512(float *dst, const float *src, int64_t n);   /* dst
 
 KILN_SMALL_CODE static kiln_status check_cp(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *w = kiln_operand(c, 1), *b = kiln_operand(c, 2), *y = kiln_result(c, 0);
-    cp_params *p = kiln_params_alloc(c, sizeof *p);
-    if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    cp_params q, *p = &q;
+    memset(&q, 0, sizeof q);
     kiln_status st = kiln_conv_attrs_read(c, &p->a);
     if (st != KILN_OK) return st;
     if ((st = kiln_require_dtype(c, x, "input", KILN_F32)) || (st = kiln_require_dtype(c, w, "weight", KILN_F32)) ||
@@ -65,7 +67,17 @@ KILN_SMALL_CODE static kiln_status check_cp(kiln_check *c) {
     if (y->dims[0] != p->n || y->dims[2] != p->oh || y->dims[3] != p->ow)
         return kiln_check_fail(c, "result shape does not match [N, M, %lld, %lld]", (long long)p->oh, (long long)p->ow);
     if (b && (b->dtype != KILN_F32 || b->count != (uint64_t)p->m)) return kiln_check_fail(c, "bias must be f32 [M]");
-    return kiln_cp_init(c, p);
+    if ((st = kiln_cp_init(c, &q)) != KILN_OK) return st;
+    /* The direct kernel's weights, repacked from the constant panels, follow the params. */
+    if (w->storage != KILN_STORAGE_CONSTANT || !w->data) q.cd_nv = 0;
+    size_t head = (sizeof q + 63) / 64 * 64, extra = kiln_cd_floats(&q);
+    if (extra > (SIZE_MAX - head - 64) / sizeof(float)) return kiln_check_fail(c, "packed weights too large");
+    uint8_t *mem = kiln_params_alloc(c, head + (extra ? 64 + extra * sizeof(float) : 0));
+    if (!mem) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    p = (cp_params *)(void *)mem;
+    *p = q;
+    if (extra) kiln_cd_pack(p, w->data, 0, (float *)(void *)(mem + head + (64 - (uintptr_t)(mem + head) % 64) % 64));
+    return KILN_OK;
 }
 
 kiln_status kiln_cp_init(kiln_check *c, cp_params *p) {
@@ -93,6 +105,9 @@ kiln_status kiln_cp_init(kiln_check *c, cp_params *p) {
     p->gather = p->isa == KILN_ISA_AVX512 && !p->pointwise && (p->ow < 32 || (a->sw == 1 && p->ow >= 4)) &&
                 a->kh <= 8 && a->kw <= 8 && p->h * p->w < ((int64_t)1 << 28) && span < (double)((int64_t)1 << 30);
     kiln_need_workspace(c, (size_t)KC * block_stride(NB));
+    kiln_cd_pick(p);
+    if (p->cd_nv)   /* the padded input (used in thread 0's part), then a row buffer per thread */
+        kiln_need_workspace(c, (size_t)(p->cd_padded ? p->c * p->cd_hp * p->cd_wp : 0) + 32 * kiln_cd_row_ld(p->ow));
     return kiln_check_gemm_dims(c, p->m, p->ohw, p->kdim);
 }
 
@@ -240,6 +255,12 @@ static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
 }
 
 void kiln_cp_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y) {
+#ifdef KILN_HAVE_AVX512
+    if (p->cd_nv) {
+        kiln_cd_run(e, p, x, bias, y);
+        return;
+    }
+#endif
     cp_job j = {p, x, w, bias, y, e->workspace, e->workspace_floats, (p->ohw + NB - 1) / NB, 1, p->panels};
     /* Too few column blocks to keep every thread busy: split the panels as well. */
     if (e->threads > 1 && j.blocks * p->n < 2 * (int64_t)e->threads) {

@@ -32,15 +32,16 @@ typedef struct wg_params {
     cp_params cp;                /* its parameters */
 } wg_params;
 
-/* Where the packed direct kernel measured faster than Winograd on an AVX-512 CPU (Zen 5):
- * up to 16x16 outputs with C*M up to 64*64 (c32 16x16 -> m32: packed 94 GFLOP/s,
- * Winograd 69 effective; c16 16x16: 50 vs 36), up to 32x32 with C*M up to 32*32 (c16
- * 32x32: 112 vs 83; c32: 146 vs 117..152), where the transforms do not amortize. */
+/* Where the packed convolution measured faster than Winograd on an AVX-512 CPU (Zen 5),
+ * whose direct kernels (conv_direct512.c) run these: outputs up to 24x24 (c256 14x14 ->
+ * 256: 208 vs 189 effective GFLOP/s; c64 24x24 -> 64: 223 vs 191; c32 16x16: 156 vs
+ * 122), and up to 32x32 with C*M up to 32*32 (c32 32x32: 165 vs 126), where the
+ * transforms do not amortize. Winograd keeps 28x28 and up (c128 28x28 -> 128: 312 vs
+ * 242; c64 32x32 -> 64: 263 vs 218). */
 static int wg_direct_pays(const wg_params *p) {
     int64_t px = p->oh * p->ow, cm = p->c * p->m;
-    return p->isa == KILN_ISA_AVX512 && ((px <= 256 && cm <= 64 * 64) || (px <= 1024 && cm <= 32 * 32));
+    return p->isa == KILN_ISA_AVX512 && (px <= 576 || (px <= 1024 && cm <= 32 * 32));
 }
-
 
 /* g [M, C, 3, 3] -> u [36, P, C, 6]: u = G g G^T per (m, c), in double, rounded once. */
 static void wg_transform(const wg_params *p, const uint8_t *g, float *u) {
@@ -110,10 +111,19 @@ KILN_SMALL_CODE static kiln_status check_wg(kiln_check *c) {
     int64_t rows = WG_BUDGET / (36 * p->c * p->tw);
     p->max_rows = rows < 1 ? 1 : rows > p->th ? p->th : rows;
     if ((st = kiln_check_gemm_dims(c, p->m, p->max_rows * p->tw, p->c)) != KILN_OK) return st;
-    /* u right after the params, 64-byte aligned; the plan frees both with the params. */
+    /* u right after the params, 64-byte aligned; the plan frees both with the params. A
+     * direct conv keeps the 6-row panels in u, or the direct kernels' repacking. */
     q.isa = kiln_isa_detect();
     q.direct = wg_direct_pays(&q);
-    size_t head = (sizeof q + 63) / 64 * 64, ufloats = (q.direct ? 9 : 36) * (size_t)p->panels * (size_t)p->c * KILN_MR;
+    size_t panel_floats = 9 * (size_t)p->panels * (size_t)p->c * KILN_MR, extra = 0;
+    if (q.direct) {
+        q.cp.a = q.a;
+        q.cp.n = q.n; q.cp.c = q.c; q.cp.h = q.h; q.cp.w = q.w; q.cp.m = q.m; q.cp.oh = q.oh; q.cp.ow = q.ow;
+        if ((st = kiln_cp_init(c, &q.cp)) != KILN_OK) return st;
+        extra = kiln_cd_floats(&q.cp);
+    }
+    size_t head = (sizeof q + 63) / 64 * 64;
+    size_t ufloats = extra ? extra : q.direct ? panel_floats : 36 * (size_t)p->panels * (size_t)p->c * KILN_MR;
     if (ufloats > (SIZE_MAX - head - 64) / sizeof(float)) return kiln_check_fail(c, "transformed weights too large");
     uint8_t *mem = kiln_params_alloc(c, head + 64 + ufloats * sizeof(float));
     if (!mem) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for the Winograd weights");
@@ -121,10 +131,9 @@ KILN_SMALL_CODE static kiln_status check_wg(kiln_check *c) {
     *p = q;
     p->u = (float *)(void *)(mem + head + (64 - (uintptr_t)(mem + head) % 64) % 64);
     if (p->direct) {
-        p->cp.a = p->a;
-        p->cp.n = p->n; p->cp.c = p->c; p->cp.h = p->h; p->cp.w = p->w; p->cp.m = p->m; p->cp.oh = p->oh; p->cp.ow = p->ow;
-        kiln_cp_pack_oihw(p->m, 9 * p->c, w->data, p->u);
-        return kiln_cp_init(c, &p->cp);
+        if (extra) kiln_cd_pack(&p->cp, w->data, 1, p->u);
+        else kiln_cp_pack_oihw(p->m, 9 * p->c, w->data, p->u);
+        return KILN_OK;
     }
     wg_transform(p, w->data, p->u);
     kiln_need_workspace(c, wg_ws_floats(p, p->max_rows));

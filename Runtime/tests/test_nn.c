@@ -153,7 +153,35 @@ static void reduce_case(const char *what, int32_t kind, uint32_t mask, tspec in,
     test_op(what, KILN_OP_REDUCE, a.data, a.size, 1, &in, 1, &out, 1e-5f, 1e-5f);
 }
 
+/* Sum and mean over a long contiguous run (the eight-partial-sum path, its 8-wide steps and
+ * the tail), against a serial double sum; an offset keeps the float rounding visible. */
+static void test_reduce_runs(void) {
+    static const int64_t lens[3] = {7, 61, 259};
+    for (int li = 0; li < 3; li++) {
+        int64_t n = lens[li], xd[4] = {1, 3, 1, n}, yd[4] = {1, 3, 1, 1};
+        float *x = malloc(sizeof(float) * (size_t)(3 * n)), want[2][3];
+        test_fill(x, (size_t)(3 * n), 77u + (uint32_t)li);
+        for (int64_t i = 0; i < 3 * n; i++) x[i] += 1000.0f;
+        for (int c = 0; c < 3; c++) {
+            double s = 0;
+            for (int64_t i = 0; i < n; i++) s += x[c * n + i];
+            want[0][c] = (float)s;
+            want[1][c] = (float)(s / (double)n);
+        }
+        for (int k = 0; k < 2; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "reduce_%s over a run of %lld", k ? "mean" : "sum", (long long)n);
+            attr_buf a = {0};
+            ab_i32(&a, k ? KILN_REDUCE_MEAN : KILN_REDUCE_SUM); ab_i32(&a, 12);
+            tspec in = {KILN_F32, 4, xd, x, 0, 0}, out = {KILN_F32, 4, yd, want[k], 0, 0};
+            test_op(what, KILN_OP_REDUCE, a.data, a.size, 1, &in, 1, &out, 1e-6f, 0);
+        }
+        free(x);
+    }
+}
+
 static void test_reductions(void) {
+    test_reduce_runs();
     reduce_case("reduce_sum", KILN_REDUCE_SUM, 5, (tspec)F32(r_ReduceSum_in0), (tspec)F32(r_ReduceSum_out0));
     reduce_case("reduce_mean", KILN_REDUCE_MEAN, 5, (tspec)F32(r_ReduceMean_in0), (tspec)F32(r_ReduceMean_out0));
     reduce_case("reduce_max", KILN_REDUCE_MAX, 5, (tspec)F32(r_ReduceMax_in0), (tspec)F32(r_ReduceMax_out0));

@@ -278,6 +278,14 @@ void test_conv(void) {
         {1, 2, 29, 29, 4, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 2, 1, 3, D, 0, 0},
         {1, 2, 6, 33, 2, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, 0, 1, D, 0, 0},
         {1, 2, 5, 70, 2, 3, 3, 2, 1, 1, 0, 1, 2, 1, 1, 2, 1, 0, D, 0, 0},
+        /* AVX-512 rolling rows (stride 1) and shared rows (stride 2): pads 0 and 2 on top /
+         * bottom, one- and two-row inputs, output rows that see only padding */
+        {1, 2, 9, 21, 2, 3, 3, 1, 1, 2, 1, 0, 1, 1, 1, 2, 1, 2, D, 0, 0},
+        {1, 2, 6, 17, 2, 3, 3, 1, 1, 0, 0, 2, 2, 1, 1, 2, 0, 1, D, 0, 0},
+        {1, 3, 1, 18, 3, 3, 3, 1, 1, 2, 1, 2, 1, 1, 1, 3, 1, 0, D, 0, 0},
+        {1, 2, 2, 5, 2, 3, 3, 2, 2, 0, 1, 2, 1, 1, 1, 2, 1, 2, D, 0, 0},
+        {1, 2, 11, 34, 2, 3, 3, 2, 2, 2, 0, 2, 2, 1, 1, 2, 0, 3, D, 0, 0},
+        {1, 2, 1, 9, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, D, 0, 0},
         /* packed: M around the 6-row panels, columns around the 16-wide strips and 256-column
          * blocks, K over one 256-tap slice, every activation path */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},

@@ -144,7 +144,7 @@ static void run_ct_case(const conv_case *k) {
     uint32_t ins[3] = {tx, tw, tb}, outs[2] = {ty, tc};
     pb_instr(p, KILN_OP_CONV_TRANSPOSE2D, a.data, a.size, 3, ins, 2, outs);
     char what[160];
-    snprintf(what, sizeof what, "conv_transpose c%lld %lldx%lld m%lld k%lld s%lld p%lld op%lld g%lld", (long long)k->c,
+    snprintf(what, sizeof what, "[%s] conv_transpose c%lld %lldx%lld m%lld k%lld s%lld p%lld op%lld g%lld", g_isa, (long long)k->c,
              (long long)k->h, (long long)k->w, (long long)k->m, (long long)k->kh, (long long)k->sh, (long long)k->pt,
              (long long)k->out_pad_h, (long long)k->group);
     const void *inputs[1] = {x};
@@ -349,6 +349,27 @@ void test_conv(void) {
         {2, 4, 3, 3, 6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 1, 1, 0, 0, 0},
         {1, 2, 5, 4, 3, 3, 2, 1, 3, 0, 1, 2, 0, 2, 1, 1, 0, 0, 0, 0, 2},
         {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0},
+        /* the direct per-phase path: channel blocks of 4 with 1, 3 and 5 channels (short
+         * blocks), several 64-lane chunks, kernel 4 stride 2 (GAN), kernel 3 stride 2 with
+         * output padding (autoencoder), stride 3 with dilation, big pads, groups */
+        {1, 9, 4, 4, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},
+        {1, 7, 11, 13, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0},
+        {2, 6, 5, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0},
+        {1, 5, 9, 7, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},
+        {1, 4, 6, 5, 4, 5, 3, 3, 2, 2, 0, 1, 2, 2, 1, 1, 1, 0, 0, 2, 1},
+        {1, 6, 3, 4, 6, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 2, 1, 1, 0, 0, 0},
+        {1, 3, 17, 19, 2, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0},
+        {1, 8, 1, 1, 6, 4, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0},   /* 1x1 input: GEMM + col2im_single */
+        {1, 8, 1, 1, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},   /* 1x1 input with padding */
+        {1, 2, 3, 4, 2, 1, 17, 1, 2, 0, 3, 0, 3, 1, 1, 1, 1, 0, 0, 0, 1},   /* kernel over 16 taps: GEMM */
     };
-    for (size_t i = 0; i < sizeof ct / sizeof ct[0]; i++) run_ct_case(&ct[i]);
+    /* The direct path capped at portable, then uncapped (AVX-512 here). */
+    static const char *const ct_isas[] = {"portable", NULL};
+    for (int v = 0; v < 2; v++) {
+        if (ct_isas[v]) setenv("KILN_FKERNELS", ct_isas[v], 1);
+        else unsetenv("KILN_FKERNELS");
+        g_isa = ct_isas[v] ? ct_isas[v] : "best";
+        for (size_t i = 0; i < sizeof ct / sizeof ct[0]; i++) run_ct_case(&ct[i]);
+    }
+    g_isa = "best";
 }

@@ -1,0 +1,230 @@
+/* conv_transpose_direct.c — CONV_TRANSPOSE2D as sh*sw small ordinary convolutions, one per
+ * output phase, instead of GEMM + col2im (which writes kh*kw partial planes and adds them
+ * back: most of the time on the small decoders of autoencoders and GANs).
+ *
+ * Algorithm, per image and group:
+ * 1. Output row oh = fh + sh*t (phase fh) receives kernel row ki exactly when
+ *    n = fh + pt - ki*dh is a multiple of sh, from input row t + n/sh: per phase a fixed
+ *    set of kernel rows, each a fixed row offset a. Likewise columns (phase fw, offset b).
+ * 2. The input is copied once into a zero-padded buffer (hp x wp per channel) wide enough
+ *    that every offset of every phase lands inside it. Then, with the phase's outputs laid
+ *    out flat at the buffer's row pitch (lane i = t*wp + u), the input a tap reads for lane
+ *    i is lane i + (a + padt)*wp + (b + padl): every tap is one contiguous run, whatever
+ *    the plane's width (lanes with u >= the phase's width are computed and dropped).
+ * 3. Work items are (phase, block of 4 output channels); per chunk of 64 lanes the four
+ *    channels accumulate over input channels x taps in registers (AVX-512: 16 zmm, each
+ *    input vector loaded once for the four channels), then each lane is stored to its
+ *    output pixel (fh + sh*t, fw + sw*u) with the bias. The caller applies the activation.
+ * The portable loop is the same with float arrays the compiler vectorizes. */
+#include "conv_transpose_direct.h"
+
+#if defined(KILN_HAVE_AVX512)
+#include <immintrin.h>
+#endif
+
+#define CTD_TAPS_MAX 16   /* kernel taps per side */
+#define CTD_MB 4          /* output channels per work item */
+#define CTD_LANES 64      /* flat lanes per chunk */
+
+/* Kernel rows of phase f (output index f + s*t): kernel index k[], input offset o[] (the
+ * input index is t + o); returns how many. */
+static int phase_taps(int64_t f, int64_t pad, int64_t kn, int64_t d, int64_t s, int64_t *k, int64_t *o) {
+    int n = 0;
+    for (int64_t ki = 0; ki < kn; ki++) {
+        int64_t q = f + pad - ki * d;
+        if (q - kiln_floor_div(q, s) * s != 0) continue;
+        k[n] = ki;
+        o[n++] = kiln_floor_div(q, s);
+    }
+    return n;
+}
+
+/* The padding before and after one axis so every phase's offsets stay inside. */
+static void axis_pads(int64_t in, int64_t out, int64_t kn, int64_t d, int64_t s, int64_t pad, int64_t *before,
+                      int64_t *after) {
+    int64_t k[CTD_TAPS_MAX], o[CTD_TAPS_MAX], lo = 0, hi = in - 1;
+    for (int64_t f = 0; f < s && f < out; f++) {
+        int64_t t_n = (out - f + s - 1) / s;
+        int n = phase_taps(f, pad, kn, d, s, k, o);
+        for (int i = 0; i < n; i++) {
+            if (o[i] < lo) lo = o[i];
+            if (t_n - 1 + o[i] > hi) hi = t_n - 1 + o[i];
+        }
+    }
+    *before = -lo;
+    *after = hi - (in - 1);
+}
+
+int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t h, int64_t w, int64_t oh, int64_t ow, ctd_geom *g) {
+    if (a->kh > CTD_TAPS_MAX || a->kw > CTD_TAPS_MAX) return 0;
+    /* Offsets are bounded by (out + pad + k*d) / s; keep every size far from overflow. */
+    const int64_t lim = (int64_t)1 << 24;
+    if (h > lim || w > lim || oh > lim || ow > lim || a->pt > lim || a->pl > lim || a->kh * a->dh > lim ||
+        a->kw * a->dw > lim)
+        return 0;
+    axis_pads(h, oh, a->kh, a->dh, a->sh, a->pt, &g->padt, &g->hp);
+    axis_pads(w, ow, a->kw, a->dw, a->sw, a->pl, &g->padl, &g->wp);
+    g->hp += h + g->padt;
+    g->wp += w + g->padl;
+    /* At most 4x the input (plus a border) and 2^26 floats: larger copies go by GEMM. */
+    double floats = (double)cg * (double)g->hp * (double)g->wp;
+    if (floats > 4.0 * (double)cg * (double)h * (double)w + 65536.0 || floats > (double)((int64_t)1 << 26)) return 0;
+    /* Lanes computed (16-lane vectors over each phase's t x wp grid, per tap) against
+     * the multiply-adds that count (kh*kw per input pixel): over 3x (a 1x1 input, whose
+     * taps each hit one output) goes by GEMM. */
+    double work = 0;
+    int64_t k[CTD_TAPS_MAX], o[CTD_TAPS_MAX];
+    for (int64_t fh = 0; fh < a->sh && fh < oh; fh++) {
+        int64_t tn = (oh - fh + a->sh - 1) / a->sh, lanes = (tn * g->wp + 15) / 16 * 16;
+        int nr = phase_taps(fh, a->pt, a->kh, a->dh, a->sh, k, o);
+        for (int64_t fw = 0; fw < a->sw && fw < ow; fw++)
+            work += (double)nr * (double)phase_taps(fw, a->pl, a->kw, a->dw, a->sw, k, o) * (double)lanes;
+    }
+    if (work > 3.0 * (double)(a->kh * a->kw) * (double)(h * w)) return 0;
+    g->ws_floats = (size_t)floats + 2 * (size_t)g->wp + 2 * CTD_LANES;
+    g->isa = kiln_isa_detect();
+    return 1;
+}
+
+typedef struct ctd_job {
+    const kiln_conv_attrs *a;
+    const ctd_geom *g;
+    int64_t cg, mg, oh, ow, blocks;
+    const float *xp, *wt, *bias;
+    float *y;
+} ctd_job;
+
+/* What one chunk needs: taps as flat input offsets and weight indices. */
+typedef struct ctd_chunk {
+    const float *x;              /* lane 0 of channel 0 in the padded input */
+    const float *w[CTD_MB];      /* each channel's weights for input channel 0 */
+    const int64_t *off, *widx;
+    int ntaps;
+    int64_t cstride, wstride;    /* per input channel: padded plane, weight stride */
+} ctd_chunk;
+
+/* The chunk's first n lanes. */
+static void chunk_portable(const ctd_chunk *k, int64_t cg, int64_t n, float acc[CTD_MB][CTD_LANES]) {
+    memset(acc, 0, sizeof(float) * CTD_MB * CTD_LANES);
+    for (int64_t c = 0; c < cg; c++) {
+        const float *xc = k->x + c * k->cstride;
+        for (int t = 0; t < k->ntaps; t++) {
+            const float *restrict xs = xc + k->off[t];
+            for (int m = 0; m < CTD_MB; m++) {
+                float wv = k->w[m][c * k->wstride + k->widx[t]];
+                float *restrict am = acc[m];
+                for (int64_t i = 0; i < n; i++) am[i] += wv * xs[i];
+            }
+        }
+    }
+}
+
+#if defined(KILN_HAVE_AVX512)
+/* mb channels x nv vectors of 16 lanes in registers (literal mb, nv at every call, so the
+ * loops unroll and the accumulators stay in zmm registers). */
+static inline __attribute__((always_inline)) KILN_AVX512 void chunk_tile512(const ctd_chunk *k, int64_t cg, int m0,
+                                                                            float acc[CTD_MB][CTD_LANES], const int mb,
+                                                                            const int nv) {
+    __m512 s[CTD_MB][4];
+    for (int m = 0; m < mb; m++)
+        for (int v = 0; v < nv; v++) s[m][v] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < cg; c++) {
+        const float *xc = k->x + c * k->cstride;
+        const float *wc[CTD_MB];
+        for (int m = 0; m < mb; m++) wc[m] = k->w[m0 + m] + c * k->wstride;
+        for (int t = 0; t < k->ntaps; t++) {
+            const float *xs = xc + k->off[t];
+            const int64_t wi = k->widx[t];
+            __m512 xv[4];
+            for (int v = 0; v < nv; v++) xv[v] = _mm512_loadu_ps(xs + 16 * v);
+            for (int m = 0; m < mb; m++) {
+                __m512 b = _mm512_set1_ps(wc[m][wi]);
+                for (int v = 0; v < nv; v++) s[m][v] = _mm512_fmadd_ps(b, xv[v], s[m][v]);
+            }
+        }
+    }
+    for (int m = 0; m < mb; m++)
+        for (int v = 0; v < nv; v++) _mm512_storeu_ps(acc[m0 + m] + 16 * v, s[m][v]);
+}
+
+/* The chunk's first nv vectors (1..4), the four channels as one tile of 4 x nv
+ * accumulators: each input vector and weight broadcast feeds several FMAs. A block of one
+ * channel (nm) computes only that one. */
+static KILN_AVX512 void chunk_avx512(const ctd_chunk *k, int64_t cg, int nv, int64_t nm, float acc[CTD_MB][CTD_LANES]) {
+    if (nm == 1) {       /* a one-channel block (the last layer of an image decoder) */
+        switch (nv) {
+        case 1: chunk_tile512(k, cg, 0, acc, 1, 1); break;
+        case 2: chunk_tile512(k, cg, 0, acc, 1, 2); break;
+        case 3: chunk_tile512(k, cg, 0, acc, 1, 3); break;
+        default: chunk_tile512(k, cg, 0, acc, 1, 4); break;
+        }
+        return;
+    }
+    switch (nv) {
+    case 1: chunk_tile512(k, cg, 0, acc, 4, 1); break;
+    case 2: chunk_tile512(k, cg, 0, acc, 4, 2); break;
+    case 3: chunk_tile512(k, cg, 0, acc, 4, 3); break;
+    default: chunk_tile512(k, cg, 0, acc, 4, 4); break;
+    }
+}
+#endif
+
+/* One (phase, channel block) item. */
+static void ctd_item(const ctd_job *j, int64_t item) {
+    const kiln_conv_attrs *a = j->a;
+    const ctd_geom *g = j->g;
+    int64_t phase = item / j->blocks, m0 = (item % j->blocks) * CTD_MB;
+    int64_t fh = phase / a->sw, fw = phase % a->sw;
+    if (fh >= j->oh || fw >= j->ow) return;
+    int64_t tn = (j->oh - fh + a->sh - 1) / a->sh, un = (j->ow - fw + a->sw - 1) / a->sw;
+    int64_t ki[CTD_TAPS_MAX], ro[CTD_TAPS_MAX], kj[CTD_TAPS_MAX], co[CTD_TAPS_MAX];
+    int nr = phase_taps(fh, a->pt, a->kh, a->dh, a->sh, ki, ro), nc = phase_taps(fw, a->pl, a->kw, a->dw, a->sw, kj, co);
+    int64_t off[CTD_TAPS_MAX * CTD_TAPS_MAX], widx[CTD_TAPS_MAX * CTD_TAPS_MAX];
+    for (int r = 0; r < nr; r++)
+        for (int q = 0; q < nc; q++) {
+            off[r * nc + q] = (ro[r] + g->padt) * g->wp + co[q] + g->padl;
+            widx[r * nc + q] = ki[r] * a->kw + kj[q];
+        }
+    int64_t nm = j->mg - m0 < CTD_MB ? j->mg - m0 : CTD_MB, khw = a->kh * a->kw;
+    ctd_chunk k = {NULL, {NULL}, off, widx, nr * nc, g->hp * g->wp, j->mg * khw};
+    /* Missing channels of a short block reuse channel m0's weights; never stored. */
+    for (int m = 0; m < CTD_MB; m++) k.w[m] = j->wt + (m0 + (m < nm ? m : 0)) * khw;
+    float acc[CTD_MB][CTD_LANES];
+    const int64_t lanes = tn * g->wp, plane = j->oh * j->ow;
+    for (int64_t i0 = 0; i0 < lanes; i0 += CTD_LANES) {
+        k.x = j->xp + i0;
+#if defined(KILN_HAVE_AVX512)
+        if (g->isa == KILN_ISA_AVX512) chunk_avx512(&k, j->cg, (int)((lanes - i0 + 15) / 16), nm, acc);
+        else
+#endif
+            chunk_portable(&k, j->cg, lanes - i0 < CTD_LANES ? lanes - i0 : CTD_LANES, acc);
+        int64_t end = lanes - i0 < CTD_LANES ? lanes - i0 : CTD_LANES, t = i0 / g->wp, u = i0 % g->wp;
+        for (int64_t i = 0; i < end; i++) {
+            if (u < un) {
+                float *dst = j->y + (fh + a->sh * t) * j->ow + fw + a->sw * u;
+                for (int64_t m = 0; m < nm; m++) dst[(m0 + m) * plane] = acc[m][i] + (j->bias ? j->bias[m0 + m] : 0.0f);
+            }
+            if (++u == g->wp) { u = 0; t++; }
+        }
+    }
+}
+
+static void ctd_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    (void)thread;
+    for (size_t i = begin; i < end; i++) ctd_item(ctx, (int64_t)i);
+}
+
+void kiln_ctd_run(const kiln_exec *e, const kiln_conv_attrs *a, const ctd_geom *g, int64_t cg, int64_t mg, int64_t h,
+                  int64_t w, int64_t oh, int64_t ow, const float *x, const float *wt, const float *bias, float *y,
+                  float *xp) {
+    /* The padded copy; the slack after it is zeroed too (chunks read past the last lane). */
+    memset(xp, 0, sizeof(float) * g->ws_floats);
+    for (int64_t c = 0; c < cg; c++)
+        for (int64_t r = 0; r < h; r++)
+            memcpy(xp + (c * g->hp + r + g->padt) * g->wp + g->padl, x + (c * h + r) * w, sizeof(float) * (size_t)w);
+    ctd_job j = {a, g, cg, mg, oh, ow, (mg + CTD_MB - 1) / CTD_MB, xp, wt, bias, y};
+    size_t items = (size_t)(a->sh * a->sw * j.blocks);
+    if (e->threads > 1 && cg * mg * oh * ow * (a->kh * a->kw) / (a->sh * a->sw) >= 2 * KILN_PARALLEL_GRAIN)
+        kiln_parallel_for(e, items, ctd_items, &j);
+    else ctd_items(&j, 0, items, 0);
+}

@@ -306,6 +306,14 @@ void test_conv(void) {
         {2, 5, 3, 11, 200, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
         {1, 290, 4, 4, 11, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
         {1, 29, 8, 9, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, P, 0, 0},
+        /* pointwise on AVX-512 (conv_pointwise.c): 64-column blocks with 1..4 vectors and
+         * masked tails (63, 64, 65, 130, 7 columns), rows past M in the last panel, every
+         * activation, batch 2, no bias */
+        {1, 16, 7, 9, 64, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
+        {2, 5, 8, 8, 13, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, P, 0, 0},
+        {1, 24, 5, 13, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 3, P, 0, 0},
+        {1, 3, 10, 13, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
+        {1, 96, 1, 7, 25, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
         /* narrow outputs (under 32 wide: AVX-512 im2col by gathers): blocks starting mid-row,
          * pads 2, stride 2 with dilation, 5x5, 1-wide */
         {1, 5, 40, 30, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, P, 0, 0},

@@ -15,6 +15,7 @@
  * (slice_gemm) uses it. On AVX-512 CPUs kiln_gemm_panels_avx512 runs the same loop
  * with 6x32 tiles on the same packed weights. */
 #include "conv_packed.h"
+#include "conv_pointwise.h"
 
 #define KC 256
 #ifndef KC512
@@ -240,6 +241,13 @@ static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
 }
 
 void kiln_cp_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y) {
+#ifdef KILN_HAVE_AVX512
+    /* Hook (fsmall): pointwise convs on AVX-512 go to conv_pointwise.c's 6 x 64 tiles. */
+    if (p->pointwise && p->isa == KILN_ISA_AVX512) {
+        kiln_pw_run(e, p, x, w, bias, y);
+        return;
+    }
+#endif
     cp_job j = {p, x, w, bias, y, e->workspace, e->workspace_floats, (p->ohw + NB - 1) / NB, 1, p->panels};
     /* Too few column blocks to keep every thread busy: split the panels as well. */
     if (e->threads > 1 && j.blocks * p->n < 2 * (int64_t)e->threads) {

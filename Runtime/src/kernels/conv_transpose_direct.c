@@ -11,10 +11,10 @@
  *    out flat at the buffer's row pitch (lane i = t*wp + u), the input a tap reads for lane
  *    i is lane i + (a + padt)*wp + (b + padl): every tap is one contiguous run, whatever
  *    the plane's width (lanes with u >= the phase's width are computed and dropped).
- * 3. Work items are (phase, block of 4 output channels); per chunk of 64 lanes the four
- *    channels accumulate over input channels x taps in registers (AVX-512: 16 zmm, each
- *    input vector loaded once for the four channels), then each lane is stored to its
- *    output pixel (fh + sh*t, fw + sw*u) with the bias. The caller applies the activation.
+ * 3. Work items are (phase, block of 8 output channels); per chunk of up to 64 lanes the
+ *    channels accumulate from the bias over taps x input channels in registers (AVX-512:
+ *    up to 16 zmm, each input vector loaded once for 4 or 8 channels), then each output
+ *    row's lanes go to pixels (fh + sh*t, fw + sw*u). The caller applies the activation.
  * The portable loop is the same with float arrays the compiler vectorizes. */
 #include "conv_transpose_direct.h"
 
@@ -23,7 +23,7 @@
 #endif
 
 #define CTD_TAPS_MAX 16   /* kernel taps per side */
-#define CTD_MB 4          /* output channels per work item */
+#define CTD_MB 8          /* output channels per work item */
 #define CTD_LANES 64      /* flat lanes per chunk */
 
 /* Kernel rows of phase f (output index f + s*t): kernel index k[], input offset o[] (the
@@ -98,6 +98,7 @@ typedef struct ctd_job {
 typedef struct ctd_chunk {
     const float *x;              /* lane 0 of channel 0 in the padded input */
     const float *w[CTD_MB];      /* each channel's weights for input channel 0 */
+    float b[CTD_MB];             /* each channel's bias */
     const int64_t *off, *widx;
     int ntaps;
     int64_t cstride, wstride;    /* per input channel: padded plane, weight stride */
@@ -105,53 +106,57 @@ typedef struct ctd_chunk {
 
 /* The chunk's first n lanes. */
 static void chunk_portable(const ctd_chunk *k, int64_t cg, int64_t n, float acc[CTD_MB][CTD_LANES]) {
-    memset(acc, 0, sizeof(float) * CTD_MB * CTD_LANES);
-    for (int64_t c = 0; c < cg; c++) {
-        const float *xc = k->x + c * k->cstride;
+    for (int m = 0; m < CTD_MB; m++)
+        for (int i = 0; i < CTD_LANES; i++) acc[m][i] = k->b[m];
+    for (int64_t c = 0; c < cg; c++)
         for (int t = 0; t < k->ntaps; t++) {
-            const float *restrict xs = xc + k->off[t];
+            const float *restrict xs = k->x + c * k->cstride + k->off[t];
             for (int m = 0; m < CTD_MB; m++) {
                 float wv = k->w[m][c * k->wstride + k->widx[t]];
                 float *restrict am = acc[m];
                 for (int64_t i = 0; i < n; i++) am[i] += wv * xs[i];
             }
         }
-    }
 }
 
 #if defined(KILN_HAVE_AVX512)
-/* mb channels x nv vectors of 16 lanes in registers (literal mb, nv at every call, so the
- * loops unroll and the accumulators stay in zmm registers). */
+/* Channels [m0, m0 + mb) x nv vectors of 16 lanes in registers (literal mb, nv at every
+ * call, so the loops unroll and the accumulators stay in zmm registers), started at the
+ * bias. Input channels outside, taps inside: a channel's weights for the block (one
+ * cache line per output channel) are reused by every tap while in L1 (taps outside would
+ * stride through every channel's lines, which the L1 sets cannot hold). */
 static inline __attribute__((always_inline)) KILN_AVX512 void chunk_tile512(const ctd_chunk *k, int64_t cg, int m0,
                                                                             float acc[CTD_MB][CTD_LANES], const int mb,
                                                                             const int nv) {
     __m512 s[CTD_MB][4];
-    for (int m = 0; m < mb; m++)
-        for (int v = 0; v < nv; v++) s[m][v] = _mm512_setzero_ps();
+    _Pragma("GCC unroll 8") for (int m = 0; m < mb; m++) {
+        __m512 b = _mm512_set1_ps(k->b[m0 + m]);
+        _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) s[m][v] = b;
+    }
     for (int64_t c = 0; c < cg; c++) {
         const float *xc = k->x + c * k->cstride;
         const float *wc[CTD_MB];
-        for (int m = 0; m < mb; m++) wc[m] = k->w[m0 + m] + c * k->wstride;
+        _Pragma("GCC unroll 8") for (int m = 0; m < mb; m++) wc[m] = k->w[m0 + m] + c * k->wstride;
         for (int t = 0; t < k->ntaps; t++) {
             const float *xs = xc + k->off[t];
             const int64_t wi = k->widx[t];
             __m512 xv[4];
-            for (int v = 0; v < nv; v++) xv[v] = _mm512_loadu_ps(xs + 16 * v);
-            for (int m = 0; m < mb; m++) {
+            _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) xv[v] = _mm512_loadu_ps(xs + 16 * v);
+            _Pragma("GCC unroll 8") for (int m = 0; m < mb; m++) {
                 __m512 b = _mm512_set1_ps(wc[m][wi]);
-                for (int v = 0; v < nv; v++) s[m][v] = _mm512_fmadd_ps(b, xv[v], s[m][v]);
+                _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) s[m][v] = _mm512_fmadd_ps(b, xv[v], s[m][v]);
             }
         }
     }
-    for (int m = 0; m < mb; m++)
-        for (int v = 0; v < nv; v++) _mm512_storeu_ps(acc[m0 + m] + 16 * v, s[m][v]);
+    _Pragma("GCC unroll 8") for (int m = 0; m < mb; m++)
+        _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) _mm512_storeu_ps(acc[m0 + m] + 16 * v, s[m][v]);
 }
 
-/* The chunk's first nv vectors (1..4), the four channels as one tile of 4 x nv
- * accumulators: each input vector and weight broadcast feeds several FMAs. A block of one
- * channel (nm) computes only that one. */
+/* The chunk's first nv vectors (1..4) for nm channels: one vector or two go as 8 x nv
+ * tiles (each input vector feeds eight FMAs), three or four as 4 x nv tiles; a single
+ * channel alone (the last layer of an image decoder). */
 static KILN_AVX512 void chunk_avx512(const ctd_chunk *k, int64_t cg, int nv, int64_t nm, float acc[CTD_MB][CTD_LANES]) {
-    if (nm == 1) {       /* a one-channel block (the last layer of an image decoder) */
+    if (nm == 1) {
         switch (nv) {
         case 1: chunk_tile512(k, cg, 0, acc, 1, 1); break;
         case 2: chunk_tile512(k, cg, 0, acc, 1, 2); break;
@@ -160,12 +165,17 @@ static KILN_AVX512 void chunk_avx512(const ctd_chunk *k, int64_t cg, int nv, int
         }
         return;
     }
-    switch (nv) {
-    case 1: chunk_tile512(k, cg, 0, acc, 4, 1); break;
-    case 2: chunk_tile512(k, cg, 0, acc, 4, 2); break;
-    case 3: chunk_tile512(k, cg, 0, acc, 4, 3); break;
-    default: chunk_tile512(k, cg, 0, acc, 4, 4); break;
+    if (nv <= 2 && nm > 4) {
+        if (nv == 1) chunk_tile512(k, cg, 0, acc, 8, 1);
+        else chunk_tile512(k, cg, 0, acc, 8, 2);
+        return;
     }
+    for (int m0 = 0; m0 < nm; m0 += 4) switch (nv) {
+        case 1: chunk_tile512(k, cg, m0, acc, 4, 1); break;
+        case 2: chunk_tile512(k, cg, m0, acc, 4, 2); break;
+        case 3: chunk_tile512(k, cg, m0, acc, 4, 3); break;
+        default: chunk_tile512(k, cg, m0, acc, 4, 4); break;
+        }
 }
 #endif
 
@@ -186,25 +196,30 @@ static void ctd_item(const ctd_job *j, int64_t item) {
             widx[r * nc + q] = ki[r] * a->kw + kj[q];
         }
     int64_t nm = j->mg - m0 < CTD_MB ? j->mg - m0 : CTD_MB, khw = a->kh * a->kw;
-    ctd_chunk k = {NULL, {NULL}, off, widx, nr * nc, g->hp * g->wp, j->mg * khw};
+    ctd_chunk k = {NULL, {NULL}, {0}, off, widx, nr * nc, g->hp * g->wp, j->mg * khw};
     /* Missing channels of a short block reuse channel m0's weights; never stored. */
-    for (int m = 0; m < CTD_MB; m++) k.w[m] = j->wt + (m0 + (m < nm ? m : 0)) * khw;
+    for (int m = 0; m < CTD_MB; m++) {
+        k.w[m] = j->wt + (m0 + (m < nm ? m : 0)) * khw;
+        k.b[m] = j->bias && m < nm ? j->bias[m0 + m] : 0.0f;
+    }
     float acc[CTD_MB][CTD_LANES];
     const int64_t lanes = tn * g->wp, plane = j->oh * j->ow;
     for (int64_t i0 = 0; i0 < lanes; i0 += CTD_LANES) {
         k.x = j->xp + i0;
+        int64_t end = lanes - i0 < CTD_LANES ? lanes - i0 : CTD_LANES;
 #if defined(KILN_HAVE_AVX512)
-        if (g->isa == KILN_ISA_AVX512) chunk_avx512(&k, j->cg, (int)((lanes - i0 + 15) / 16), nm, acc);
+        if (g->isa == KILN_ISA_AVX512) chunk_avx512(&k, j->cg, (int)((end + 15) / 16), nm, acc);
         else
 #endif
-            chunk_portable(&k, j->cg, lanes - i0 < CTD_LANES ? lanes - i0 : CTD_LANES, acc);
-        int64_t end = lanes - i0 < CTD_LANES ? lanes - i0 : CTD_LANES, t = i0 / g->wp, u = i0 % g->wp;
-        for (int64_t i = 0; i < end; i++) {
-            if (u < un) {
-                float *dst = j->y + (fh + a->sh * t) * j->ow + fw + a->sw * u;
-                for (int64_t m = 0; m < nm; m++) dst[(m0 + m) * plane] = acc[m][i] + (j->bias ? j->bias[m0 + m] : 0.0f);
-            }
-            if (++u == g->wp) { u = 0; t++; }
+            chunk_portable(&k, j->cg, end, acc);
+        /* Output rows t of this chunk: lanes t*wp + u, u < un, to (fh + sh*t, fw + sw*u). */
+        for (int64_t t = i0 / g->wp; t * g->wp < i0 + end; t++) {
+            int64_t u0 = i0 > t * g->wp ? i0 - t * g->wp : 0, u1 = i0 + end - t * g->wp;
+            if (u1 > un) u1 = un;
+            float *dst = j->y + (m0 * j->oh + fh + a->sh * t) * j->ow + fw;
+            const int64_t at = t * g->wp - i0, sw = a->sw;
+            for (int64_t m = 0; m < nm; m++, dst += plane)
+                for (int64_t u = u0; u < u1; u++) dst[sw * u] = acc[m][at + u];
         }
     }
 }

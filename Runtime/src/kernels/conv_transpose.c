@@ -21,6 +21,7 @@ typedef struct ct_params {
     int64_t n, c, h, w, m, oh, ow, cg, mg, rows, hw;
     int direct;                  /* per-phase direct path (conv_transpose_direct.c) */
     ctd_geom ctd;
+    float *wr;                   /* its weights [C, kh*kw, M/g], in the params block */
 } ct_params;
 
 KILN_SMALL_CODE static kiln_status check_ct(kiln_check *c) {
@@ -55,9 +56,22 @@ KILN_SMALL_CODE static kiln_status check_ct(kiln_check *c) {
     p->hw = p->h * p->w;
     if (col->count < (uint64_t)(p->rows * p->hw))
         return kiln_check_fail(c, "scratch needs %lld f32 elements", (long long)(p->rows * p->hw));
-    /* The direct path whenever its padded input copy is small (the scratch stays unused). */
-    p->direct = kiln_ctd_setup(a, p->cg, p->h, p->w, p->oh, p->ow, &p->ctd);
-    if (p->direct) kiln_need_workspace(c, p->ctd.ws_floats);
+    /* The direct path whenever its padded input copy is small and the weight a constant
+     * (repacked [C, kh*kw, M/g] right after the params; the scratch stays unused). */
+    p->direct = w->storage == KILN_STORAGE_CONSTANT && w->data &&
+                kiln_ctd_setup(a, p->cg, p->h, p->w, p->oh, p->ow, &p->ctd);
+    if (p->direct) {
+        ct_params q = *p;
+        size_t head = (sizeof q + 63) / 64 * 64, n = kiln_ctd_packed_floats(w->count);
+        if (n > (SIZE_MAX - head - 64) / sizeof(float)) return kiln_check_fail(c, "weight is too large");
+        uint8_t *mem = kiln_params_alloc(c, head + 64 + n * sizeof(float));
+        if (!mem) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for the repacked weights");
+        p = (ct_params *)(void *)mem;
+        *p = q;
+        p->wr = (float *)(void *)(mem + head + (64 - (uintptr_t)(mem + head) % 64) % 64);
+        kiln_ctd_pack(w->data, p->c, p->mg, p->a.kh * p->a.kw, p->wr);
+        kiln_need_workspace(c, p->ctd.ws_floats);
+    }
     return kiln_check_gemm_dims(c, p->rows, p->hw, p->cg);
 }
 
@@ -197,7 +211,7 @@ static void run_ct(const kiln_exec *e, const kiln_instr *ins) {
         for (int64_t g = 0; g < p->a.group; g++) {
             const float *xg = x + (n * p->c + g * p->cg) * p->hw;
             if (p->direct) {
-                kiln_ctd_run(e, &p->a, &p->ctd, p->cg, p->mg, p->h, p->w, p->oh, p->ow, xg, w + g * p->cg * p->rows,
+                kiln_ctd_run(e, &p->a, &p->ctd, p->cg, p->mg, p->h, p->w, p->oh, p->ow, xg, p->wr + g * p->cg * p->rows,
                              bias ? bias + g * p->mg : NULL, yn + g * p->mg * p->oh * p->ow, e->workspace);
                 continue;
             }

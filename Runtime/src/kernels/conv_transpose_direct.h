@@ -7,6 +7,8 @@
 
 typedef struct ctd_geom {
     int64_t padt, padl, hp, wp;  /* the zero-padded input copy: hp x wp per channel */
+    int64_t front;               /* floats of slack before it */
+    int colmask;                 /* AVX-512: columns masked per tap, not padded (padl 0, wp = w) */
     size_t ws_floats;            /* its size, with slack for over-reading vector chunks */
     kiln_isa isa;
 } ctd_geom;
@@ -15,10 +17,15 @@ typedef struct ctd_geom {
  * direct path does not apply (kernel over 16 taps a side, or a padded copy too large). */
 int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t h, int64_t w, int64_t oh, int64_t ow, ctd_geom *g);
 
+/* Floats of the repacked weights for an ONNX weight of `weights` elements (with slack). */
+size_t kiln_ctd_packed_floats(uint64_t weights);
+/* ONNX weight bytes w [c, mg, khw] (little-endian f32) -> wr [c, khw, mg] (wr zeroed by
+ * the caller, kiln_ctd_packed_floats long). */
+void kiln_ctd_pack(const uint8_t *w, int64_t c, int64_t mg, int64_t khw, float *wr);
+
 /* One image and group: y[mg, oh, ow] (the group's output channels) = bias + transposed
- * conv of x [cg, h, w] with weights w [cg, mg, kh, kw] (the group's rows of the ONNX
- * weight, channel stride mg*kh*kw); xp is the workspace of g->ws_floats floats. No
- * activation. */
+ * conv of x [cg, h, w] with weights wt: the group's rows of the repacked weights
+ * [cg, kh*kw, mg]; xp is the workspace of g->ws_floats floats. No activation. */
 void kiln_ctd_run(const kiln_exec *e, const kiln_conv_attrs *a, const ctd_geom *g, int64_t cg, int64_t mg, int64_t h,
                   int64_t w, int64_t oh, int64_t ow, const float *x, const float *wt, const float *bias, float *y,
                   float *xp);

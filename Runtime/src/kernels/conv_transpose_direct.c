@@ -40,7 +40,7 @@ static int phase_taps(int64_t f, int64_t pad, int64_t kn, int64_t d, int64_t s, 
 }
 
 /* The padding before and after one axis so every phase's offsets stay inside. */
-static void axis_pads(int64_t in, int64_t out, int64_t kn, int64_t d, int64_t s, int64_t pad, int64_t *before,
+KILN_SMALL_CODE static void axis_pads(int64_t in, int64_t out, int64_t kn, int64_t d, int64_t s, int64_t pad, int64_t *before,
                       int64_t *after) {
     int64_t k[CTD_TAPS_MAX], o[CTD_TAPS_MAX], lo = 0, hi = in - 1;
     for (int64_t f = 0; f < s && f < out; f++) {
@@ -56,7 +56,7 @@ static void axis_pads(int64_t in, int64_t out, int64_t kn, int64_t d, int64_t s,
 }
 
 /* 16-lane vectors x taps over every phase's t x wp lane grid, at row pitch wp. */
-static double phase_vectors(const kiln_conv_attrs *a, int64_t oh, int64_t ow, int64_t wp) {
+KILN_SMALL_CODE static double phase_vectors(const kiln_conv_attrs *a, int64_t oh, int64_t ow, int64_t wp) {
     double work = 0;
     int64_t k[CTD_TAPS_MAX], o[CTD_TAPS_MAX];
     for (int64_t fh = 0; fh < a->sh && fh < oh; fh++) {
@@ -68,7 +68,7 @@ static double phase_vectors(const kiln_conv_attrs *a, int64_t oh, int64_t ow, in
     return work;
 }
 
-int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t h, int64_t w, int64_t oh, int64_t ow, ctd_geom *g) {
+KILN_SMALL_CODE int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t h, int64_t w, int64_t oh, int64_t ow, ctd_geom *g) {
     if (a->kh > CTD_TAPS_MAX || a->kw > CTD_TAPS_MAX) return 0;
     /* Offsets are bounded by (out + pad + k*d) / s; keep every size far from overflow. */
     const int64_t lim = (int64_t)1 << 24;
@@ -279,7 +279,7 @@ void kiln_ctd_run(const kiln_exec *e, const kiln_conv_attrs *a, const ctd_geom *
 
 size_t kiln_ctd_packed_floats(uint64_t weights) { return (size_t)weights + CTD_MB; }
 
-void kiln_ctd_pack(const uint8_t *w, int64_t c, int64_t mg, int64_t khw, float *wr) {
+KILN_SMALL_CODE void kiln_ctd_pack(const uint8_t *w, int64_t c, int64_t mg, int64_t khw, float *wr) {
     for (int64_t ci = 0; ci < c; ci++)
         for (int64_t m = 0; m < mg; m++)
             for (int64_t k = 0; k < khw; k++)

@@ -59,7 +59,7 @@ KILN_SMALL_CODE static kiln_status check_ct(kiln_check *c) {
     /* The direct path whenever its padded input copy is small and the weight a constant
      * (repacked [C, kh*kw, M/g] right after the params; the scratch stays unused). */
     p->direct = w->storage == KILN_STORAGE_CONSTANT && w->data &&
-                kiln_ctd_setup(a, p->cg, p->h, p->w, p->oh, p->ow, &p->ctd);
+                kiln_ctd_setup(a, p->cg, p->mg, p->h, p->w, p->oh, p->ow, &p->ctd);
     if (p->direct) {
         ct_params q = *p;
         size_t head = (sizeof q + 63) / 64 * 64, n = kiln_ctd_packed_floats(w->count);

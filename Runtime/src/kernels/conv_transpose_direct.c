@@ -25,6 +25,7 @@
 #define CTD_TAPS_MAX 16   /* kernel taps per side */
 #define CTD_MB 8          /* output channels per work item */
 #define CTD_LANES 64      /* flat lanes per chunk */
+#define CTD_CL 32         /* output channels per item with channels on the lanes */
 
 /* Kernel rows of phase f (output index f + s*t): kernel index k[], input offset o[] (the
  * input index is t + o); returns how many. */
@@ -68,7 +69,8 @@ KILN_SMALL_CODE static double phase_vectors(const kiln_conv_attrs *a, int64_t oh
     return work;
 }
 
-KILN_SMALL_CODE int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t h, int64_t w, int64_t oh, int64_t ow, ctd_geom *g) {
+KILN_SMALL_CODE int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t mg, int64_t h, int64_t w, int64_t oh,
+                                   int64_t ow, ctd_geom *g) {
     if (a->kh > CTD_TAPS_MAX || a->kw > CTD_TAPS_MAX) return 0;
     /* Offsets are bounded by (out + pad + k*d) / s; keep every size far from overflow. */
     const int64_t lim = (int64_t)1 << 24;
@@ -90,6 +92,10 @@ KILN_SMALL_CODE int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t
         g->wp = w;
         g->padl = 0;
     }
+    /* Tiny phases (at most 32 lanes, e.g. 4x4 -> 7x7) with output channels in 32s put the
+     * channels on the lanes instead (item_cl512): weights are vector loads there, and only
+     * the input is broadcast. */
+    g->cl = g->isa == KILN_ISA_AVX512 && !g->colmask && mg % CTD_CL == 0 && (oh + a->sh - 1) / a->sh * g->wp <= 32;
     /* At most 4x the input (plus a border) and 2^26 floats: larger copies go by GEMM. */
     double floats = (double)cg * (double)g->hp * (double)g->wp;
     if (floats > 4.0 * (double)cg * (double)h * (double)w + 65536.0 || floats > (double)((int64_t)1 << 26)) return 0;
@@ -201,11 +207,52 @@ static uint64_t bits64(int64_t lo, int64_t hi) {
     return (hi == 64 ? ~(uint64_t)0 : ((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1);
 }
 
+#if defined(KILN_HAVE_AVX512)
+/* A phase with channels on the lanes: 8 flat lanes (output pixels) x 32 channels in 16
+ * accumulators from the bias; per input channel and tap two weight vectors (the repacked
+ * [kh*kw, mg] row) and eight input broadcasts feed 16 FMAs. Each pixel's 32 results are
+ * then stored to their channel planes. Padded geometry only (no column masks). */
+static KILN_AVX512 void item_cl512(const ctd_job *j, const ctd_chunk *k, int64_t m0, int64_t fh, int64_t fw,
+                                   int64_t tn, int64_t un) {
+    const kiln_conv_attrs *a = j->a;
+    const int64_t wp = j->g->wp, lanes = tn * wp, plane = j->oh * j->ow;
+    const __m512 b0 = j->bias ? _mm512_loadu_ps(j->bias + m0) : _mm512_setzero_ps();
+    const __m512 b1 = j->bias ? _mm512_loadu_ps(j->bias + m0 + 16) : _mm512_setzero_ps();
+    for (int64_t i0 = 0; i0 < lanes; i0 += 8) {
+        __m512 s[8][2];
+        _Pragma("GCC unroll 8") for (int p = 0; p < 8; p++) { s[p][0] = b0; s[p][1] = b1; }
+        for (int64_t c = 0; c < j->cg; c++) {
+            const float *xc = j->xp + c * k->cstride + i0, *wc = j->wt + c * k->wstride + m0;
+            for (int t = 0; t < k->ntaps; t++) {
+                const float *xs = xc + k->off[t], *wt = wc + k->widx[t];
+                const __m512 w0 = _mm512_loadu_ps(wt), w1 = _mm512_loadu_ps(wt + 16);
+                _Pragma("GCC unroll 8") for (int p = 0; p < 8; p++) {
+                    const __m512 xb = _mm512_set1_ps(xs[p]);
+                    s[p][0] = _mm512_fmadd_ps(xb, w0, s[p][0]);
+                    s[p][1] = _mm512_fmadd_ps(xb, w1, s[p][1]);
+                }
+            }
+        }
+        float out[8][CTD_CL];
+        _Pragma("GCC unroll 8") for (int p = 0; p < 8; p++) {
+            _mm512_storeu_ps(out[p], s[p][0]);
+            _mm512_storeu_ps(out[p] + 16, s[p][1]);
+        }
+        for (int64_t p = 0; p < 8 && i0 + p < lanes; p++) {
+            int64_t t = (i0 + p) / wp, u = (i0 + p) % wp;
+            if (u >= un) continue;
+            float *dst = j->y + m0 * plane + (fh + a->sh * t) * j->ow + fw + a->sw * u;
+            for (int m = 0; m < CTD_CL; m++) dst[m * plane] = out[p][m];
+        }
+    }
+}
+#endif
+
 /* One (phase, channel block) item. */
 static void ctd_item(const ctd_job *j, int64_t item) {
     const kiln_conv_attrs *a = j->a;
     const ctd_geom *g = j->g;
-    int64_t phase = item / j->blocks, m0 = (item % j->blocks) * CTD_MB;
+    int64_t phase = item / j->blocks, m0 = (item % j->blocks) * (g->cl ? CTD_CL : CTD_MB);
     int64_t fh = phase / a->sw, fw = phase % a->sw;
     if (fh >= j->oh || fw >= j->ow) return;
     int64_t tn = (j->oh - fh + a->sh - 1) / a->sh, un = (j->ow - fw + a->sw - 1) / a->sw;
@@ -222,6 +269,12 @@ static void ctd_item(const ctd_job *j, int64_t item) {
     /* Channels past the block's nm compute on the neighbouring weights (the packed array
      * has CTD_MB floats of slack) and are never stored. */
     ctd_chunk k = {NULL, j->wt + m0, {0}, off, widx, mask, nr * nc, g->hp * g->wp, j->mg * khw};
+#if defined(KILN_HAVE_AVX512)
+    if (g->cl) {
+        item_cl512(j, &k, m0, fh, fw, tn, un);
+        return;
+    }
+#endif
     for (int m = 0; m < CTD_MB; m++) k.b[m] = j->bias && m < nm ? j->bias[m0 + m] : 0.0f;
     float acc[CTD_MB][CTD_LANES];
     const int64_t lanes = tn * g->wp, plane = j->oh * j->ow;
@@ -270,7 +323,7 @@ void kiln_ctd_run(const kiln_exec *e, const kiln_conv_attrs *a, const ctd_geom *
     for (int64_t c = 0; c < cg; c++)
         for (int64_t r = 0; r < h; r++)
             memcpy(xp + (c * g->hp + r + g->padt) * g->wp + g->padl, x + (c * h + r) * w, sizeof(float) * (size_t)w);
-    ctd_job j = {a, g, cg, mg, w, oh, ow, (mg + CTD_MB - 1) / CTD_MB, xp, wt, bias, y};
+    ctd_job j = {a, g, cg, mg, w, oh, ow, g->cl ? mg / CTD_CL : (mg + CTD_MB - 1) / CTD_MB, xp, wt, bias, y};
     size_t items = (size_t)(a->sh * a->sw * j.blocks);
     if (e->threads > 1 && cg * mg * oh * ow * (a->kh * a->kw) / (a->sh * a->sw) >= 2 * KILN_PARALLEL_GRAIN)
         kiln_parallel_for(e, items, ctd_items, &j);

@@ -9,13 +9,15 @@ typedef struct ctd_geom {
     int64_t padt, padl, hp, wp;  /* the zero-padded input copy: hp x wp per channel */
     int64_t front;               /* floats of slack before it */
     int colmask;                 /* AVX-512: columns masked per tap, not padded (padl 0, wp = w) */
+    int cl;                      /* AVX-512: output channels on the lanes (tiny phases) */
     size_t ws_floats;            /* its size, with slack for over-reading vector chunks */
     kiln_isa isa;
 } ctd_geom;
 
-/* Fills g for input [cg, h, w] -> output [oh, ow] with attributes a; returns 0 when the
+/* Fills g for input [cg, h, w] -> output [mg, oh, ow] with attributes a; returns 0 when the
  * direct path does not apply (kernel over 16 taps a side, or a padded copy too large). */
-int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t h, int64_t w, int64_t oh, int64_t ow, ctd_geom *g);
+int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t mg, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                   ctd_geom *g);
 
 /* Floats of the repacked weights for an ONNX weight of `weights` elements (with slack). */
 size_t kiln_ctd_packed_floats(uint64_t weights);

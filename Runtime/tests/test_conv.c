@@ -314,6 +314,7 @@ void test_conv(void) {
         {1, 24, 5, 13, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 3, P, 0, 0},
         {1, 3, 10, 13, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
         {1, 96, 1, 7, 25, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
+        {1, 1030, 3, 5, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, P, 0, 0}, /* over 1024 channels: packed GEMM */
         /* narrow outputs (under 32 wide: AVX-512 im2col by gathers): blocks starting mid-row,
          * pads 2, stride 2 with dilation, 5x5, 1-wide */
         {1, 5, 40, 30, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, P, 0, 0},

@@ -243,10 +243,7 @@ static void cp_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
 void kiln_cp_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y) {
 #ifdef KILN_HAVE_AVX512
     /* Hook (fsmall): pointwise convs on AVX-512 go to conv_pointwise.c's 6 x 64 tiles. */
-    if (p->pointwise && p->isa == KILN_ISA_AVX512) {
-        kiln_pw_run(e, p, x, w, bias, y);
-        return;
-    }
+    if (p->pointwise && p->isa == KILN_ISA_AVX512 && kiln_pw_run(e, p, x, w, bias, y)) return;
 #endif
     cp_job j = {p, x, w, bias, y, e->workspace, e->workspace_floats, (p->ohw + NB - 1) / NB, 1, p->panels};
     /* Too few column blocks to keep every thread busy: split the panels as well. */

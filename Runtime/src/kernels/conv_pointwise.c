@@ -13,13 +13,15 @@
  * 3. relu / clip in registers, then a masked store of the valid rows and columns; other
  *    activations run on the stored rows.
  * The weights are the plan's packed panels [ceil(M/6), C, 6] as they are (rows past M are
- * zero). Portable and AVX2 builds keep the packed GEMM (conv_packed.c). */
+ * zero). Portable and AVX2 builds, and convs over 1024 input channels, keep the packed
+ * GEMM (conv_packed.c). */
 #include "conv_pointwise.h"
 
 #ifdef KILN_HAVE_AVX512
 #include <immintrin.h>
 
 #define PW_COLS 64
+#define PW_MAX_C 1024
 
 typedef struct pw_job {
     const cp_params *p;
@@ -100,7 +102,10 @@ static void pw_items(void *ctx, size_t begin, size_t end, uint32_t thread) {
     }
 }
 
-void kiln_pw_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y) {
+int kiln_pw_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y) {
+    /* Over PW_MAX_C input channels a block's columns no longer sit in L1/L2 for the whole
+     * panel pass: the packed GEMM's K slices do better. */
+    if (p->c > PW_MAX_C) return 0;
     pw_job j = {p, x, w, bias, y, (p->ohw + PW_COLS - 1) / PW_COLS, 1, p->panels};
     /* Too few pixel blocks to keep every thread busy: split the panels as well. */
     if (e->threads > 1 && j.blocks * p->n < 2 * (int64_t)e->threads) {
@@ -111,5 +116,6 @@ void kiln_pw_run(const kiln_exec *e, const cp_params *p, const float *x, const f
     size_t items = (size_t)(p->n * j.blocks * j.parts);
     if (e->threads > 1 && p->m * p->c * p->ohw * p->n >= 4 * KILN_PARALLEL_GRAIN) kiln_parallel_for(e, items, pw_items, &j);
     else pw_items(&j, 0, items, 0);
+    return 1;
 }
 #endif

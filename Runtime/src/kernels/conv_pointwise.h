@@ -6,8 +6,9 @@
 #include "conv_packed.h"
 
 #ifdef KILN_HAVE_AVX512
-/* y = conv1x1(x) with weights w packed [ceil(M/6), C, 6], plus bias (or NULL), act. */
-void kiln_pw_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y);
+/* y = conv1x1(x) with weights w packed [ceil(M/6), C, 6], plus bias (or NULL), act;
+ * returns 0 (nothing done) when the packed GEMM suits the shape better. */
+int kiln_pw_run(const kiln_exec *e, const cp_params *p, const float *x, const float *w, const float *bias, float *y);
 #endif
 
 #endif

@@ -144,7 +144,7 @@ static void run_ct_case(const conv_case *k) {
     uint32_t ins[3] = {tx, tw, tb}, outs[2] = {ty, tc};
     pb_instr(p, KILN_OP_CONV_TRANSPOSE2D, a.data, a.size, 3, ins, 2, outs);
     char what[160];
-    snprintf(what, sizeof what, "conv_transpose c%lld %lldx%lld m%lld k%lld s%lld p%lld op%lld g%lld", (long long)k->c,
+    snprintf(what, sizeof what, "[%s] conv_transpose c%lld %lldx%lld m%lld k%lld s%lld p%lld op%lld g%lld", g_isa, (long long)k->c,
              (long long)k->h, (long long)k->w, (long long)k->m, (long long)k->kh, (long long)k->sh, (long long)k->pt,
              (long long)k->out_pad_h, (long long)k->group);
     const void *inputs[1] = {x};
@@ -278,6 +278,14 @@ void test_conv(void) {
         {1, 2, 29, 29, 4, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 2, 1, 3, D, 0, 0},
         {1, 2, 6, 33, 2, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, 0, 1, D, 0, 0},
         {1, 2, 5, 70, 2, 3, 3, 2, 1, 1, 0, 1, 2, 1, 1, 2, 1, 0, D, 0, 0},
+        /* AVX-512 rolling rows (stride 1) and shared rows (stride 2): pads 0 and 2 on top /
+         * bottom, one- and two-row inputs, output rows that see only padding */
+        {1, 2, 9, 21, 2, 3, 3, 1, 1, 2, 1, 0, 1, 1, 1, 2, 1, 2, D, 0, 0},
+        {1, 2, 6, 17, 2, 3, 3, 1, 1, 0, 0, 2, 2, 1, 1, 2, 0, 1, D, 0, 0},
+        {1, 3, 1, 18, 3, 3, 3, 1, 1, 2, 1, 2, 1, 1, 1, 3, 1, 0, D, 0, 0},
+        {1, 2, 2, 5, 2, 3, 3, 2, 2, 0, 1, 2, 1, 1, 1, 2, 1, 2, D, 0, 0},
+        {1, 2, 11, 34, 2, 3, 3, 2, 2, 2, 0, 2, 2, 1, 1, 2, 0, 3, D, 0, 0},
+        {1, 2, 1, 9, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, D, 0, 0},
         /* packed: M around the 6-row panels, columns around the 16-wide strips and 256-column
          * blocks, K over one 256-tap slice, every activation path */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},
@@ -298,6 +306,15 @@ void test_conv(void) {
         {2, 5, 3, 11, 200, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
         {1, 290, 4, 4, 11, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
         {1, 29, 8, 9, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, P, 0, 0},
+        /* pointwise on AVX-512 (conv_pointwise.c): 64-column blocks with 1..4 vectors and
+         * masked tails (63, 64, 65, 130, 7 columns), rows past M in the last panel, every
+         * activation, batch 2, no bias */
+        {1, 16, 7, 9, 64, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
+        {2, 5, 8, 8, 13, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, P, 0, 0},
+        {1, 24, 5, 13, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 3, P, 0, 0},
+        {1, 3, 10, 13, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, P, 0, 0},
+        {1, 96, 1, 7, 25, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, P, 0, 0},
+        {1, 1030, 3, 5, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, P, 0, 0}, /* over 1024 channels: packed GEMM */
         /* narrow outputs (under 32 wide: AVX-512 im2col by gathers): blocks starting mid-row,
          * pads 2, stride 2 with dilation, 5x5, 1-wide */
         {1, 5, 40, 30, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, P, 0, 0},
@@ -394,6 +411,31 @@ void test_conv(void) {
         {2, 4, 3, 3, 6, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2, 1, 1, 0, 0, 0},
         {1, 2, 5, 4, 3, 3, 2, 1, 3, 0, 1, 2, 0, 2, 1, 1, 0, 0, 0, 0, 2},
         {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0},
+        /* the direct per-phase path: channel blocks of 4 with 1, 3 and 5 channels (short
+         * blocks), several 64-lane chunks, kernel 4 stride 2 (GAN), kernel 3 stride 2 with
+         * output padding (autoencoder), stride 3 with dilation, big pads, groups */
+        {1, 9, 4, 4, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},
+        {1, 7, 11, 13, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0},
+        {2, 6, 5, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0},
+        {1, 5, 9, 7, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},
+        {1, 4, 6, 5, 4, 5, 3, 3, 2, 2, 0, 1, 2, 2, 1, 1, 1, 0, 0, 2, 1},
+        {1, 6, 3, 4, 6, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 2, 1, 1, 0, 0, 0},
+        {1, 3, 17, 19, 2, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0},
+        {1, 10, 4, 4, 9, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},  /* GAN 4x4 -> 8x8: masked columns */
+        {1, 7, 4, 4, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0},  /* 4x4 -> 7x7, 32 channels on lanes */
+        {1, 6, 3, 5, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0}, /* channels on lanes, 2 groups x 2 blocks */
+        {1, 3, 8, 5, 2, 4, 4, 2, 2, 2, 1, 1, 2, 1, 1, 1, 1, 1, 0, 0, 0},
+        {1, 8, 1, 1, 6, 4, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0},   /* 1x1 input: GEMM + col2im_single */
+        {1, 8, 1, 1, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},   /* 1x1 input with padding */
+        {1, 2, 3, 4, 2, 1, 17, 1, 2, 0, 3, 0, 3, 1, 1, 1, 1, 0, 0, 0, 1},   /* kernel over 16 taps: GEMM */
     };
-    for (size_t i = 0; i < sizeof ct / sizeof ct[0]; i++) run_ct_case(&ct[i]);
+    /* The direct path capped at portable, then uncapped (AVX-512 here). */
+    static const char *const ct_isas[] = {"portable", NULL};
+    for (int v = 0; v < 2; v++) {
+        if (ct_isas[v]) setenv("KILN_FKERNELS", ct_isas[v], 1);
+        else unsetenv("KILN_FKERNELS");
+        g_isa = ct_isas[v] ? ct_isas[v] : "best";
+        for (size_t i = 0; i < sizeof ct / sizeof ct[0]; i++) run_ct_case(&ct[i]);
+    }
+    g_isa = "best";
 }

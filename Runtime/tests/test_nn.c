@@ -153,7 +153,35 @@ static void reduce_case(const char *what, int32_t kind, uint32_t mask, tspec in,
     test_op(what, KILN_OP_REDUCE, a.data, a.size, 1, &in, 1, &out, 1e-5f, 1e-5f);
 }
 
+/* Sum and mean over a long contiguous run (the eight-partial-sum path, its 8-wide steps and
+ * the tail), against a serial double sum; an offset keeps the float rounding visible. */
+static void test_reduce_runs(void) {
+    static const int64_t lens[3] = {7, 61, 259};
+    for (int li = 0; li < 3; li++) {
+        int64_t n = lens[li], xd[4] = {1, 3, 1, n}, yd[4] = {1, 3, 1, 1};
+        float *x = malloc(sizeof(float) * (size_t)(3 * n)), want[2][3];
+        test_fill(x, (size_t)(3 * n), 77u + (uint32_t)li);
+        for (int64_t i = 0; i < 3 * n; i++) x[i] += 1000.0f;
+        for (int c = 0; c < 3; c++) {
+            double s = 0;
+            for (int64_t i = 0; i < n; i++) s += x[c * n + i];
+            want[0][c] = (float)s;
+            want[1][c] = (float)(s / (double)n);
+        }
+        for (int k = 0; k < 2; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "reduce_%s over a run of %lld", k ? "mean" : "sum", (long long)n);
+            attr_buf a = {0};
+            ab_i32(&a, k ? KILN_REDUCE_MEAN : KILN_REDUCE_SUM); ab_i32(&a, 12);
+            tspec in = {KILN_F32, 4, xd, x, 0, 0}, out = {KILN_F32, 4, yd, want[k], 0, 0};
+            test_op(what, KILN_OP_REDUCE, a.data, a.size, 1, &in, 1, &out, 1e-6f, 0);
+        }
+        free(x);
+    }
+}
+
 static void test_reductions(void) {
+    test_reduce_runs();
     reduce_case("reduce_sum", KILN_REDUCE_SUM, 5, (tspec)F32(r_ReduceSum_in0), (tspec)F32(r_ReduceSum_out0));
     reduce_case("reduce_mean", KILN_REDUCE_MEAN, 5, (tspec)F32(r_ReduceMean_in0), (tspec)F32(r_ReduceMean_out0));
     reduce_case("reduce_max", KILN_REDUCE_MAX, 5, (tspec)F32(r_ReduceMax_in0), (tspec)F32(r_ReduceMax_out0));
@@ -203,7 +231,50 @@ static void resize_case(const char *what, int32_t mode, int32_t coord, int32_t n
     test_op(what, KILN_OP_RESIZE, at.data, at.size, 1, &in, 1, &out, 1e-5f, 1e-6f);
 }
 
+/* The AVX-512 column pass (rows up to 32 wide, 16 pixels per step) against the scalar
+ * loop (KILN_FKERNELS=portable) on the same plan: one and two source registers, 1..16
+ * pixel blocks, 1, 2 and 4 taps, extrapolated lanes. Equal to float rounding. */
+static void resize_paths_case(const char *what, int32_t mode, int32_t coord, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                              const float *roi) {
+    int64_t xd[4] = {1, 2, h, w}, yd[4] = {1, 2, oh, ow};
+    size_t xn = (size_t)(2 * h * w), yn = (size_t)(2 * oh * ow);
+    float *x = malloc(xn * sizeof(float)), *y[2] = {malloc(yn * sizeof(float)), malloc(yn * sizeof(float))};
+    test_fill(x, xn, 91);
+    attr_buf at = {0};
+    ab_i32(&at, mode); ab_i32(&at, coord); ab_i32(&at, KILN_NEAREST_ROUND_PREFER_FLOOR); ab_i32(&at, 0); ab_i32(&at, 0);
+    ab_f32(&at, -0.75f); ab_f32(&at, 0.25f);
+    float scales[4] = {1, 1, (float)oh / (float)h, (float)ow / (float)w};
+    for (int i = 0; i < 8; i++) ab_f32(&at, i < 4 ? scales[i] : 1.0f);
+    for (int i = 0; i < 16; i++) ab_f32(&at, roi && i < 8 ? roi[i] : 0.0f);
+    for (int v = 0; v < 2; v++) {
+        if (v == 0) setenv("KILN_FKERNELS", "portable", 1);
+        else unsetenv("KILN_FKERNELS");
+        pb *b = pb_new();
+        uint32_t tx = pb_input(b, "x", KILN_F32, 4, xd), ty = pb_output(b, "y", KILN_F32, 4, yd);
+        pb_instr(b, KILN_OP_RESIZE, at.data, at.size, 1, &tx, 1, &ty);
+        size_t size;
+        uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+        const void *ins[1] = {x};
+        void *outs[1] = {y[v]};
+        char err[256];
+        kiln_status st = test_run(plan, size, 1, ins, outs, err, sizeof err);
+        CHECK(st == KILN_OK, "%s: %s", what, err);
+        free(plan);
+        pb_free(b);
+    }
+    CHECK(test_compare(what, y[1], y[0], yn, 1e-6f, 1e-6f) == 0, "%s: AVX-512 and portable paths differ", what);
+    free(x); free(y[0]); free(y[1]);
+}
+
 static void test_resize(void) {
+    float crop[8] = {0, 0, 0.1f, -0.2f, 1, 1, 0.9f, 1.3f};
+    resize_paths_case("resize paths: linear 13 -> 30 wide", KILN_RESIZE_LINEAR, KILN_COORD_HALF_PIXEL, 5, 13, 9, 30, NULL);
+    resize_paths_case("resize paths: cubic 29 -> 61 wide", KILN_RESIZE_CUBIC, KILN_COORD_HALF_PIXEL, 4, 29, 7, 61, NULL);
+    resize_paths_case("resize paths: nearest 7 -> 256 wide", KILN_RESIZE_NEAREST, KILN_COORD_ASYMMETRIC, 3, 7, 5, 256, NULL);
+    resize_paths_case("resize paths: linear 32 -> 11 wide", KILN_RESIZE_LINEAR, KILN_COORD_ALIGN_CORNERS, 6, 32, 4, 11, NULL);
+    resize_paths_case("resize paths: crop 20 -> 40, extrapolated", KILN_RESIZE_LINEAR, KILN_COORD_TF_CROP_AND_RESIZE, 6, 20, 12,
+                      40, crop);
+    resize_paths_case("resize paths: linear 16 -> 17 wide", KILN_RESIZE_LINEAR, KILN_COORD_HALF_PIXEL, 2, 16, 3, 17, NULL);
     float s1[4] = {1, 1, 2, 1.5f}, s2[4] = {1, 1, 1.7f, 2.3f}, s3[4] = {1, 1, 2, 2}, s4[4] = {1, 1, 1.0f / 3.0f, 0.5f};
     float roi[8] = {0, 0, 0.2f, -0.1f, 1, 1, 0.8f, 1.2f};
     resize_case("resize nearest asymmetric floor", KILN_RESIZE_NEAREST, KILN_COORD_ASYMMETRIC, KILN_NEAREST_FLOOR, 0, -0.75f,

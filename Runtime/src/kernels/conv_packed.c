@@ -17,6 +17,7 @@
  * convs over many pixels or few channels) the direct kernels of conv_direct512.c run
  * instead, on a copy of the weights repacked at load (kiln_cd_pick). */
 #include "conv_packed.h"
+#include "conv_pointwise.h"
 
 #define KC 256
 #ifndef KC512
@@ -260,6 +261,8 @@ void kiln_cp_run(const kiln_exec *e, const cp_params *p, const float *x, const f
         kiln_cd_run(e, p, x, bias, y);
         return;
     }
+    /* Pointwise convs the direct kernels did not take: conv_pointwise.c's 6 x 64 tiles. */
+    if (p->pointwise && p->isa == KILN_ISA_AVX512 && kiln_pw_run(e, p, x, w, bias, y)) return;
 #endif
     cp_job j = {p, x, w, bias, y, e->workspace, e->workspace_floats, (p->ohw + NB - 1) / NB, 1, p->panels};
     /* Too few column blocks to keep every thread busy: split the panels as well. */

@@ -11,12 +11,17 @@
  *    skipping positions outside the output; output channels are split over threads
  *    (each owns its plane, so no two threads add into the same element). Output rows up
  *    to 1024 wide are built one at a time in stride phases (col2im_phased).
- * 3. y starts as the bias (or zero); the fused activation runs last. */
-#include "common.h"
+ * 3. y starts as the bias (or zero); the fused activation runs last.
+ * Unless the kernel is over 16 taps a side or the padding is huge, the direct per-phase
+ * kernel (conv_transpose_direct.c) replaces steps 1-3 (the scratch then stays unused). */
+#include "conv_transpose_direct.h"
 
 typedef struct ct_params {
     kiln_conv_attrs a;
     int64_t n, c, h, w, m, oh, ow, cg, mg, rows, hw;
+    int direct;                  /* per-phase direct path (conv_transpose_direct.c) */
+    ctd_geom ctd;
+    float *wr;                   /* its weights [C, kh*kw, M/g], in the params block */
 } ct_params;
 
 KILN_SMALL_CODE static kiln_status check_ct(kiln_check *c) {
@@ -51,6 +56,22 @@ KILN_SMALL_CODE static kiln_status check_ct(kiln_check *c) {
     p->hw = p->h * p->w;
     if (col->count < (uint64_t)(p->rows * p->hw))
         return kiln_check_fail(c, "scratch needs %lld f32 elements", (long long)(p->rows * p->hw));
+    /* The direct path whenever its padded input copy is small and the weight a constant
+     * (repacked [C, kh*kw, M/g] right after the params; the scratch stays unused). */
+    p->direct = w->storage == KILN_STORAGE_CONSTANT && w->data &&
+                kiln_ctd_setup(a, p->cg, p->mg, p->h, p->w, p->oh, p->ow, &p->ctd);
+    if (p->direct) {
+        ct_params q = *p;
+        size_t head = (sizeof q + 63) / 64 * 64, n = kiln_ctd_packed_floats(w->count);
+        if (n > (SIZE_MAX - head - 64) / sizeof(float)) return kiln_check_fail(c, "weight is too large");
+        uint8_t *mem = kiln_params_alloc(c, head + 64 + n * sizeof(float));
+        if (!mem) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory for the repacked weights");
+        p = (ct_params *)(void *)mem;
+        *p = q;
+        p->wr = (float *)(void *)(mem + head + (64 - (uintptr_t)(mem + head) % 64) % 64);
+        kiln_ctd_pack(w->data, p->c, p->mg, p->a.kh * p->a.kw, p->wr);
+        kiln_need_workspace(c, p->ctd.ws_floats);
+    }
     return kiln_check_gemm_dims(c, p->rows, p->hw, p->cg);
 }
 
@@ -160,6 +181,26 @@ static void col2im_phased(void *ctx, size_t begin, size_t end, uint32_t thread) 
     }
 }
 
+/* col2im of a 1x1 input, undilated: every output pixel is at most one col entry. */
+static void col2im_single(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const col2im_job *j = ctx;
+    const ct_params *p = j->p;
+    const kiln_conv_attrs *a = &p->a;
+    (void)thread;
+    for (size_t mo = begin; mo < end; mo++) {
+        int64_t mch = j->g * p->mg + (int64_t)mo;
+        float *plane = j->y + mch * p->oh * p->ow, bias = j->bias ? j->bias[mch] : 0.0f;
+        const float *taps = j->col + (int64_t)mo * a->kh * a->kw;
+        for (int64_t oh = 0; oh < p->oh; oh++) {
+            int64_t ki = oh + a->pt;
+            for (int64_t ow = 0; ow < p->ow; ow++) {
+                int64_t kj = ow + a->pl;
+                plane[oh * p->ow + ow] = bias + (ki < a->kh && kj < a->kw ? taps[ki * a->kw + kj] : 0.0f);
+            }
+        }
+    }
+}
+
 static void run_ct(const kiln_exec *e, const kiln_instr *ins) {
     const ct_params *p = ins->params;
     const float *x = KILN_IN(e, ins, 0), *w = KILN_IN(e, ins, 1);
@@ -169,10 +210,17 @@ static void run_ct(const kiln_exec *e, const kiln_instr *ins) {
         float *yn = y + n * p->m * p->oh * p->ow;
         for (int64_t g = 0; g < p->a.group; g++) {
             const float *xg = x + (n * p->c + g * p->cg) * p->hw;
+            if (p->direct) {
+                kiln_ctd_run(e, &p->a, &p->ctd, p->cg, p->mg, p->h, p->w, p->oh, p->ow, xg, p->wr + g * p->cg * p->rows,
+                             bias ? bias + g * p->mg : NULL, yn + g * p->mg * p->oh * p->ow, e->workspace);
+                continue;
+            }
             kiln_sgemm(e, 1, 0, (size_t)p->rows, (size_t)p->hw, (size_t)p->cg, 1.0f, w + g * p->cg * p->rows,
                        (size_t)p->rows, xg, (size_t)p->hw, 0.0f, col, (size_t)p->hw);
             col2im_job j = {p, col, bias, yn, g};
-            kiln_range_fn fn = col2im_phased_fits(p) ? col2im_phased : col2im_channels;
+            kiln_range_fn fn = p->hw == 1 && p->a.dh == 1 && p->a.dw == 1 ? col2im_single
+                               : col2im_phased_fits(p)                      ? col2im_phased
+                                                                            : col2im_channels;
             if (e->threads > 1 && p->rows * p->hw >= 2 * KILN_PARALLEL_GRAIN) kiln_parallel_for(e, (size_t)p->mg, fn, &j);
             else fn(&j, 0, (size_t)p->mg, 0);
         }

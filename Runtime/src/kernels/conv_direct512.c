@@ -357,8 +357,10 @@ static int cd_pick_r(int64_t ow, int64_t k, int nv, int rmax) {
 
 /* Used on AVX-512 CPUs at strides 1 and 2 except for pointwise convs over many pixels
  * or few input channels, where the packed GEMM reads the input in place at full width
- * (c16 112x112 -> 96: 146 vs 97 GFLOP/s; 7x7 and 14x14 outputs gain 15-25%). nv = 2 (32
- * channels) unless that pads M more than 16-channel blocks do. */
+ * (c16 112x112 -> 96: 146 vs 97 GFLOP/s; 7x7 and 14x14 outputs gain 15-40%). nv = 2 (32
+ * channels) unless that pads M more than 16-channel blocks do. Test and tuning knobs,
+ * read at load: KILN_CONV_DIRECT=0 keeps the packed GEMM, KILN_CONV_DIRECT_R=R forces
+ * the tile width, KILN_CONV_DIRECT_PV (below) the pixel lanes. */
 void kiln_cd_pick(cp_params *p) {
     p->cd_nv = 0;
     const kiln_conv_attrs *a = &p->a;

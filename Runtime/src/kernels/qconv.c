@@ -185,7 +185,8 @@ static void qconv_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
     }
 }
 
-/* Depthwise through dwrow: copy the input plane into the zero-point-padded one, one dwrow
+/* Depthwise through dwrow: copy the input plane into the interior of the zero-point-padded
+ * one (its padding is set once per call, as every plane shares it), one dwrow
  * call per output row into the plane's int32 accumulators, then one requantization. */
 static void qdw_planes_padded(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const qconv_job *j = ctx;
@@ -193,18 +194,12 @@ static void qdw_planes_padded(void *ctx, size_t begin, size_t end, uint32_t thre
     const kiln_conv_attrs *a = &p->a;
     uint8_t *pad = (uint8_t *)(j->ws + thread * j->ws_floats), zp = (uint8_t)p->q.x_zp;
     int32_t *acc = (int32_t *)(j->ws + thread * j->ws_floats + (p->ph * p->pw + 3) / 4);
+    memset(pad, zp, (size_t)(p->ph * p->pw)); /* the padding, never overwritten: planes fill the interior only */
     for (size_t plane = begin; plane < end; plane++) {
         int64_t n = (int64_t)plane / p->m, m = (int64_t)plane % p->m, ci = m / p->mult_dw;
         const uint8_t *in = j->x + (n * p->c + ci) * p->h * p->w;
         uint8_t *out = j->y + (int64_t)plane * p->ohw;
-        for (int64_t r = 0; r < p->ph; r++) {
-            uint8_t *row = pad + r * p->pw;
-            int64_t ih = r - a->pt;
-            if (ih < 0 || ih >= p->h) { memset(row, zp, (size_t)p->pw); continue; }
-            memset(row, zp, (size_t)a->pl);
-            memcpy(row + a->pl, in + ih * p->w, (size_t)p->w);
-            memset(row + a->pl + p->w, zp, (size_t)(p->pw - a->pl - p->w));
-        }
+        for (int64_t ih = 0; ih < p->h; ih++) memcpy(pad + (ih + a->pt) * p->pw + a->pl, in + ih * p->w, (size_t)p->w);
         if (p->dwrowq) {
             kiln_qrequant r = {p->bias[m], p->mult[m], p->shift[m], &p->q};
             for (int64_t oh = 0; oh < p->oh; oh++)

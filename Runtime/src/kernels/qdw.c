@@ -55,6 +55,7 @@ KILN_VNNI512 static void qdw_row_vnni512(const uint8_t *x, int64_t rstride, int6
             v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(r + 12 * sw)), 3);
             s = _mm512_dpbusd_epi32(s, _mm512_shuffle_epi8(v, spread), ki < 8 ? w[ki] : _mm512_set1_epi32(wq[ki]));
         }
+        __asm__("" : "+v"(s)); /* keeps GCC from copying s on every kernel row (qvnni.c) */
         int64_t left = ow - o0;
         _mm512_mask_storeu_epi32(acc + o0, (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1), s);
     }
@@ -81,6 +82,7 @@ KILN_VBMI static void qdw_row_vbmi(const uint8_t *x, int64_t rstride, int64_t kh
             __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
             s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
         }
+        __asm__("" : "+v"(s));
         int64_t left = ow - o0;
         _mm512_mask_storeu_epi32(acc + o0, (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1), s);
     }
@@ -103,6 +105,7 @@ KILN_VBMI static void qdw_rowq_vbmi(const uint8_t *x, int64_t rstride, int64_t k
             __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
             s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
         }
+        __asm__("" : "+v"(s));
         __m512i a = _mm512_add_epi32(s, vb);
         __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
         pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);

@@ -267,6 +267,7 @@ KILN_VNNI512 static void qgemv4_vnni512(int64_t rows, int64_t n, int64_t kq, con
                 c2 = _mm512_dpbusd_epi32(c2, xv, _mm512_maskz_loadu_epi32(k[2], bt + 32));
                 c3 = _mm512_dpbusd_epi32(c3, xv, _mm512_maskz_loadu_epi32(k[3], bt + 48));
             }
+            __asm__("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3)); /* see V512_SETTLE */
             int32_t *cr = c + r * n + j;
             _mm512_mask_storeu_epi32(cr, k[0], c0);
             _mm512_mask_storeu_epi32(cr + 16, k[1], c1);

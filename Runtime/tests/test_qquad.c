@@ -70,14 +70,33 @@ static void check_dw_rows(void) {
         kiln_qrequant r = {qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF), qrnd(20, 45), &q};
         uint8_t y0[80], y1[80], want[80];
         kiln_qrequant_row_portable(c0, ow, r.bias, r.mult, r.shift, &q, want);
-        kiln_qdw_rowq_portable(x, rstride, kh, sw, ow, wq, &r, y0);
+        kiln_qdw_rowq_portable(x, rstride, kh, sw, ow, wq, &r, y0, 1, 0);
         CHECK(memcmp(y0, want, (size_t)ow) == 0, "qdw row requantized: portable path differs from row + requant");
         if (fusedq) {
             memset(y1, 0xA5, sizeof y1);
-            fusedq(x, rstride, kh, sw, ow, wq, &r, y1);
+            fusedq(x, rstride, kh, sw, ow, wq, &r, y1, 1, 0);
             CHECK(memcmp(y0, y1, (size_t)ow) == 0 && y1[ow] == 0xA5, "qdw row requantized: VBMI path differs (kh=%lld sw=%lld ow=%lld)",
                   (long long)kh, (long long)sw, (long long)ow);
         }
+        /* Several output rows per call (a plane): row i reads x + i * xstep, writes y + i * ow. */
+        int64_t rows = qrnd(2, 4), xstep = qrnd(1, 2) * rstride, span = (rows - 1) * xstep + kh * rstride;
+        uint8_t *xp = malloc((size_t)span), *p0 = malloc((size_t)(rows * ow + 1)), *p1 = malloc((size_t)(rows * ow + 1));
+        for (int64_t i = 0; i < span; i++) xp[i] = (uint8_t)qrnd(0, 255);
+        kiln_qdw_rowq_portable(xp, rstride, kh, sw, ow, wq, &r, p0, rows, xstep);
+        int rbad = 0;
+        for (int64_t i = 0; i < rows; i++) {
+            kiln_qdw_rowq_portable(xp + i * xstep, rstride, kh, sw, ow, wq, &r, want, 1, 0);
+            rbad += memcmp(want, p0 + i * ow, (size_t)ow) != 0;
+        }
+        CHECK(rbad == 0, "qdw rows requantized: portable plane differs from its rows");
+        if (fusedq) {
+            memset(p1, 0xA5, (size_t)(rows * ow + 1));
+            fusedq(xp, rstride, kh, sw, ow, wq, &r, p1, rows, xstep);
+            CHECK(memcmp(p0, p1, (size_t)(rows * ow)) == 0 && p1[rows * ow] == 0xA5,
+                  "qdw rows requantized: VBMI plane differs (kh=%lld sw=%lld ow=%lld rows=%lld)", (long long)kh, (long long)sw,
+                  (long long)ow, (long long)rows);
+        }
+        free(xp); free(p0); free(p1);
         if (fast) {
             for (int i = 0; i < 80; i++) c1[i] = 0x5A5A5A5A;
             fast(x, rstride, kh, sw, ow, wq, c1);

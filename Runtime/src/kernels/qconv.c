@@ -202,8 +202,7 @@ static void qdw_planes_padded(void *ctx, size_t begin, size_t end, uint32_t thre
         for (int64_t ih = 0; ih < p->h; ih++) memcpy(pad + (ih + a->pt) * p->pw + a->pl, in + ih * p->w, (size_t)p->w);
         if (p->dwrowq) {
             kiln_qrequant r = {p->bias[m], p->mult[m], p->shift[m], &p->q};
-            for (int64_t oh = 0; oh < p->oh; oh++)
-                p->dwrowq(pad + oh * a->sh * p->pw, a->dh * p->pw, a->kh, a->sw, p->ow, p->wq + m * a->kh, &r, out + oh * p->ow);
+            p->dwrowq(pad, a->dh * p->pw, a->kh, a->sw, p->ow, p->wq + m * a->kh, &r, out, p->oh, a->sh * p->pw);
             continue;
         }
         for (int64_t oh = 0; oh < p->oh; oh++)

@@ -24,13 +24,14 @@ void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_
 }
 
 void kiln_qdw_rowq_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
-                            const kiln_qrequant *r, uint8_t *out) {
+                            const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep) {
     int32_t acc[64];
-    for (int64_t o0 = 0; o0 < ow; o0 += 64) {
-        int64_t cnt = ow - o0 < 64 ? ow - o0 : 64;
-        kiln_qdw_row_portable(x + o0 * sw, rstride, kh, sw, cnt, wq, acc);
-        kiln_qrequant_row_portable(acc, cnt, r->bias, r->mult, r->shift, r->q, out + o0);
-    }
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t o0 = 0; o0 < ow; o0 += 64) {
+            int64_t cnt = ow - o0 < 64 ? ow - o0 : 64;
+            kiln_qdw_row_portable(x + i * xstep + o0 * sw, rstride, kh, sw, cnt, wq, acc);
+            kiln_qrequant_row_portable(acc, cnt, r->bias, r->mult, r->shift, r->q, out + i * ow + o0);
+        }
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -91,7 +92,7 @@ KILN_VBMI static void qdw_row_vbmi(const uint8_t *x, int64_t rstride, int64_t kh
 /* qdw_row_vbmi with the requantization of qsimd.c's 16-lane path applied to each step's
  * sums in registers, stored as u8: no int32 row written and read back. */
 KILN_VBMI static void qdw_rowq_vbmi(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
-                                    const kiln_qrequant *r, uint8_t *out) {
+                                    const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep) {
     const __m512i idx = _mm512_loadu_si512(sw == 1 ? vbmi_spread[0] : vbmi_spread[1]);
     const __mmask64 span = sw == 1 ? (__mmask64)0xFFFFFFFFu : ((__mmask64)1 << 34) - 1;
     const __m512i vb = _mm512_set1_epi32(r->bias), vm = _mm512_set1_epi32(r->mult);
@@ -99,22 +100,24 @@ KILN_VBMI static void qdw_rowq_vbmi(const uint8_t *x, int64_t rstride, int64_t k
     const __m512i vlo = _mm512_set1_epi64(r->q->y_min - r->q->y_zp), vhi = _mm512_set1_epi64(r->q->y_max - r->q->y_zp);
     const __m512i vzp = _mm512_set1_epi32(r->q->y_zp);
     const __m128i cnt = _mm_cvtsi32_si128(r->shift);
-    for (int64_t o0 = 0; o0 < ow; o0 += 16) {
-        __m512i s = _mm512_setzero_si512();
-        for (int64_t ki = 0; ki < kh; ki++) {
-            __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
-            s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
+    for (int64_t i = 0; i < rows; i++, x += xstep, out += ow) {
+        for (int64_t o0 = 0; o0 < ow; o0 += 16) {
+            __m512i s = _mm512_setzero_si512();
+            for (int64_t ki = 0; ki < kh; ki++) {
+                __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
+                s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
+            }
+            __asm__("" : "+v"(s));
+            __m512i a = _mm512_add_epi32(s, vb);
+            __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
+            pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
+            po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
+            __m512i y = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp);
+            int64_t left = ow - o0;
+            __m128i b = _mm512_cvtepi32_epi8(y); /* vpmovdb to a register: its memory form is slow on AMD */
+            if (left >= 16) _mm_storeu_si128((__m128i *)(out + o0), b);
+            else _mm_mask_storeu_epi8(out + o0, (__mmask16)((1u << left) - 1), b);
         }
-        __asm__("" : "+v"(s));
-        __m512i a = _mm512_add_epi32(s, vb);
-        __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
-        pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
-        po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
-        __m512i y = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp);
-        int64_t left = ow - o0;
-        __m128i b = _mm512_cvtepi32_epi8(y); /* vpmovdb to a register: its memory form is slow on AMD */
-        if (left >= 16) _mm_storeu_si128((__m128i *)(out + o0), b);
-        else _mm_mask_storeu_epi8(out + o0, (__mmask16)((1u << left) - 1), b);
     }
 }
 

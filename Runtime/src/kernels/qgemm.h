@@ -73,16 +73,17 @@ void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_
  * KILN_QGEMM=portable or pairs. */
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void);
 
-/* Depthwise rows requantized as they are computed: out[o] = kiln_requant(acc[o] + bias, ...)
- * for kiln_qdw_row's acc (the same reads). */
+/* Depthwise rows requantized as they are computed: out[i * ow + o] = kiln_requant(acc[o] +
+ * bias, ...) for kiln_qdw_row's acc on x + i * xstep (the same reads), output rows i < rows
+ * (one call per plane: the constants are set up once). */
 typedef struct kiln_qrequant {
     int32_t bias, mult, shift;
     const struct kiln_qparams *q;
 } kiln_qrequant;
 typedef void (*kiln_qdw_rowq_fn)(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
-                                 const kiln_qrequant *r, uint8_t *out);
+                                 const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep);
 void kiln_qdw_rowq_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
-                            const kiln_qrequant *r, uint8_t *out);
+                            const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep);
 /* AVX-512 VNNI + VBMI; NULL without them or with KILN_QGEMM=portable, pairs or novbmi. */
 kiln_qdw_rowq_fn kiln_qdw_rowq_select(void);
 

@@ -33,6 +33,7 @@ typedef struct qconv_params {
     kiln_qgemm4q_fn gemm4q;      /* non-NULL: the quad core with requantization fused */
     kiln_qdw_rowq_fn dwrowq;     /* non-NULL: dwrow with the requantization fused (VBMI) */
     int64_t *tapoff;             /* [4 kq] offset of tap k's run in the phase planes (k >= kdim: the x_zp row) */
+    kiln_qdw_planeq_fn dwplaneq; /* non-NULL: whole planes from the unpadded input (VBMI), no copy */
 } qconv_params;
 
 typedef struct qconv_job { const qconv_params *p; const uint8_t *x; uint8_t *y; float *ws; size_t ws_floats; } qconv_job;

@@ -91,8 +91,8 @@ final class QuantizeTests: XCTestCase {
         XCTAssertEqual(report.quantized, 2)
         XCTAssertEqual(report.boundaries, 1)  // the input only
         let ops = g.nodes.map(\.op.mnemonic).filter { $0 != "constant" }
-        XCTAssertEqual(ops, ["quantize_linear", "qlinear_conv", "pool", "qlinear_conv", "dequantize_linear"])
-        let pooled = g.nodes.first { $0.op.mnemonic == "pool" }!
+        XCTAssertEqual(ops, ["quantize_linear", "qlinear_conv", "max_pool", "qlinear_conv", "dequantize_linear"])
+        let pooled = g.nodes.first { $0.op.mnemonic == "max_pool" }!
         XCTAssertEqual(g.type(of: pooled.operands[0]).dtype, .u8)
         XCTAssertEqual(g.type(of: pooled.results[0]).dtype, .u8)
         let xin = random([1, 3, 8, 8], seed: 999)

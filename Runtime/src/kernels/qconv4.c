@@ -22,6 +22,9 @@
 #include <emmintrin.h>
 #endif
 
+/* Bytes after the phase planes that the stride-2 gather's last vector may write. */
+#define QCONV4_SLACK 16
+
 size_t kiln_qconv4_setup(qconv_params *p) {
     const kiln_conv_attrs *a = &p->a;
     int64_t kq = p->kq;
@@ -46,41 +49,42 @@ size_t kiln_qconv4_setup(qconv_params *p) {
     p->nblocks = (p->vcount + nb - 1) / nb;
     int64_t plane = p->phh * p->phw;
     for (int64_t k = 0; k < 4 * kq; k++) {
-        if (k >= p->kdim) { p->tapoff[k] = p->phase_bytes; continue; } /* the x_zp row */
+        if (k >= p->kdim) { p->tapoff[k] = p->phase_bytes + QCONV4_SLACK; continue; } /* the x_zp row */
         int64_t kj = k % a->kw, ki = (k / a->kw) % a->kh, ci = k / (a->kw * a->kh);
         if (p->direct) { p->tapoff[k] = ci * p->ohw; continue; }
         int64_t y = ki * a->dh, x = kj * a->dw;
         int64_t ph = (y % a->sh) * a->sw + x % a->sw;
         p->tapoff[k] = (ci * a->sh * a->sw + ph) * plane + (y / a->sh) * p->phw + x / a->sw;
     }
-    /* bpack (kq * nb quads), cblock (mg * nb i32), the phase planes and the x_zp row. */
-    return (size_t)(kq * nb * 4 + p->mg * nb * 4 + p->phase_bytes + nb);
+    /* bpack (kq * nb quads), cblock (mg * nb i32), the phase planes, their slack and the x_zp row. */
+    return (size_t)(kq * nb * 4 + p->mg * nb * 4 + p->phase_bytes + QCONV4_SLACK + nb);
 }
 
 /* dst[col] = src[2 col] for col in [lo, hi), src readable below byte `avail` (the end of
- * the input tensor, so vectors may run into the next rows). SSE2: 32 bytes at a time, the
- * even ones kept by a 0x00FF mask on the 16-bit lanes and a pack; the last columns as one
- * more vector ending at hi (rewriting some columns with the same bytes) when it fits. */
-static void gather2(uint8_t *dst, const uint8_t *src, int64_t lo, int64_t hi, int64_t avail) {
+ * the input tensor) and dst writable below byte `room` (the end of the phase planes and
+ * their slack): whole vectors may run past hi, and the caller rewrites dst[hi, phw) after,
+ * while later rows and planes (filled in address order) overwrite what runs past the row.
+ * SSE2: 32 bytes at a time, the even ones kept by a 0x00FF mask on the 16-bit lanes and a
+ * pack. */
+static void gather2(uint8_t *dst, const uint8_t *src, int64_t lo, int64_t hi, int64_t avail, int64_t room) {
     int64_t col = lo;
 #if defined(__SSE2__)
     const __m128i even = _mm_set1_epi16(0xFF);
-    for (;;) {
-        if (col + 16 > hi && col < hi && hi - lo >= 16) col = hi - 16; /* the tail, overlapping */
-        if (col + 16 > hi || 2 * col + 32 > avail) break;
+    for (; col < hi && col + 16 <= room && 2 * col + 32 <= avail; col += 16) {
         __m128i v0 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(src + 2 * col)), even);
         __m128i v1 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(src + 2 * col + 16)), even);
         _mm_storeu_si128((__m128i *)(dst + col), _mm_packus_epi16(v0, v1));
-        col += 16;
     }
 #else
     (void)avail;
+    (void)room;
 #endif
     for (; col < hi; col++) dst[col] = src[2 * col];
 }
 
 /* The group's input channels into their phase planes; xend: the end of the input tensor. */
 static void build_phases(const qconv_params *p, const uint8_t *xg, const uint8_t *xend, uint8_t *dst) {
+    const uint8_t *dend = dst + p->phase_bytes + QCONV4_SLACK;
     const kiln_conv_attrs *a = &p->a;
     uint8_t zp = (uint8_t)p->q.x_zp;
     for (int64_t ci = 0; ci < p->cg; ci++)
@@ -99,7 +103,7 @@ static void build_phases(const qconv_params *p, const uint8_t *xg, const uint8_t
                     int64_t off = pb - a->pl; /* dst[col] = row[col * sw + off] */
                     memset(dst, zp, (size_t)lo);
                     if (a->sw == 1) memcpy(dst + lo, row + lo + off, (size_t)(hi - lo));
-                    else if (a->sw == 2) gather2(dst, row + off, lo, hi, xend - (row + off));
+                    else if (a->sw == 2) gather2(dst, row + off, lo, hi, xend - (row + off), dend - dst);
                     else for (int64_t col = lo; col < hi; col++) dst[col] = row[col * a->sw + off];
                     memset(dst + hi, zp, (size_t)(p->phw - hi));
                 }
@@ -137,7 +141,7 @@ void kiln_qconv4_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const qconv_params *p = j->p;
     uint8_t *bpack = (uint8_t *)(j->ws + thread * j->ws_floats);
     int32_t *cblock = (int32_t *)(bpack + p->kq * p->nb * 4);
-    uint8_t *phases = (uint8_t *)(cblock + p->mg * p->nb), *zprow = phases + p->phase_bytes;
+    uint8_t *phases = (uint8_t *)(cblock + p->mg * p->nb), *zprow = phases + p->phase_bytes + QCONV4_SLACK;
     int64_t built = -1; /* the (image, group) whose phase planes are in the workspace */
     memset(zprow, p->q.x_zp, (size_t)p->nb);
     for (size_t job = begin; job < end; job++) {

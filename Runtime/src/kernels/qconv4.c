@@ -7,6 +7,7 @@
  * at plane (ki*dh % sh, kj*dw % sw) of c, row r + ki*dh / sh, column col + kj*dw / sw, so a
  * tap's row for a block of consecutive virtual pixels is one contiguous run at a fixed
  * offset (p->tapoff) — no im2col, and no bounds checks: the padding is in the planes.
+ * Phase planes no tap reads (a 1x1 stride-2 conv reads one of four) are not built.
  * Columns col >= ow read the next row (finite garbage) and are never stored; the last
  * virtual pixel is the last real one, so every read stays inside the planes. Per block
  * of virtual pixels (the packed block near 512 KB, half of L2: few passes over the
@@ -48,12 +49,14 @@ size_t kiln_qconv4_setup(qconv_params *p) {
     p->nb = nb;
     p->nblocks = (p->vcount + nb - 1) / nb;
     int64_t plane = p->phh * p->phw;
+    p->phase_used = a->sh * a->sw > 64 ? ~(uint64_t)0 : 0;
     for (int64_t k = 0; k < 4 * kq; k++) {
         if (k >= p->kdim) { p->tapoff[k] = p->phase_bytes + QCONV4_SLACK; continue; } /* the x_zp row */
         int64_t kj = k % a->kw, ki = (k / a->kw) % a->kh, ci = k / (a->kw * a->kh);
         if (p->direct) { p->tapoff[k] = ci * p->ohw; continue; }
         int64_t y = ki * a->dh, x = kj * a->dw;
         int64_t ph = (y % a->sh) * a->sw + x % a->sw;
+        if (ph < 64) p->phase_used |= (uint64_t)1 << ph;
         p->tapoff[k] = (ci * a->sh * a->sw + ph) * plane + (y / a->sh) * p->phw + x / a->sw;
     }
     /* bpack (kq * nb quads), cblock (mg * nb i32), the phase planes, their slack and the x_zp row. */
@@ -90,6 +93,8 @@ static void build_phases(const qconv_params *p, const uint8_t *xg, const uint8_t
     for (int64_t ci = 0; ci < p->cg; ci++)
         for (int64_t pa = 0; pa < a->sh; pa++)
             for (int64_t pb = 0; pb < a->sw; pb++) {
+                int64_t ph = pa * a->sw + pb;
+                if (ph < 64 && !(p->phase_used >> ph & 1)) { dst += p->phh * p->phw; continue; } /* never read (1x1 stride 2) */
                 const uint8_t *in = xg + ci * p->h * p->w;
                 /* Columns col with iw = col * sw + pb - pl inside [0, w): [lo, hi). */
                 int64_t lo = kiln_ceil_div(a->pl - pb, a->sw), hi = kiln_ceil_div(p->w + a->pl - pb, a->sw);

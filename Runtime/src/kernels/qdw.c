@@ -143,28 +143,32 @@ KILN_VBMI static void qdw_rowq_vbmi(const uint8_t *x, int64_t rstride, int64_t k
  * start before the row or end past the plane), rows outside [0, h) are all x_zp. */
 KILN_VBMI static void qdw_planeq_vbmi(const uint8_t *x, const kiln_qdw_geom *g, const int32_t *wq, const kiln_qrequant *r,
                                       uint8_t *out) {
-    const __m512i idx = _mm512_loadu_si512(g->sw == 1 ? vbmi_spread[0] : vbmi_spread[1]);
-    const int64_t nbytes = g->sw == 1 ? 32 : 34;
+    /* The geometry in locals: stores through out (u8) could alias *g, forcing reloads. */
+    const int64_t h = g->h, w = g->w, oh_n = g->oh, ow = g->ow, kh = g->kh, sh = g->sh, sw = g->sw, dh = g->dh, pt = g->pt;
+    const int64_t pl = g->pl, nbytes = sw == 1 ? 32 : 34;
+    const __m512i idx = _mm512_loadu_si512(sw == 1 ? vbmi_spread[0] : vbmi_spread[1]);
     const __m512i zpv = _mm512_set1_epi8((char)g->x_zp), zpq = _mm512_permutexvar_epi8(idx, zpv);
     const __m512i vb = _mm512_set1_epi32(r->bias), vm = _mm512_set1_epi32(r->mult);
     const __m512i radd = _mm512_set1_epi64((int64_t)1 << (r->shift - 1));
     const __m512i vlo = _mm512_set1_epi64(r->q->y_min - r->q->y_zp), vhi = _mm512_set1_epi64(r->q->y_max - r->q->y_zp);
     const __m512i vzp = _mm512_set1_epi32(r->q->y_zp);
     const __m128i cnt = _mm_cvtsi32_si128(r->shift);
-    for (int64_t o0 = 0; o0 < g->ow; o0 += 16) {
-        int64_t c0 = o0 * g->sw - g->pl, lo = c0 < 0 ? -c0 : 0, hi = g->w - c0;
+    __m512i wv[8];
+    for (int64_t ki = 0; ki < kh && ki < 8; ki++) wv[ki] = _mm512_set1_epi32(wq[ki]);
+    for (int64_t o0 = 0; o0 < ow; o0 += 16) {
+        int64_t c0 = o0 * sw - pl, lo = c0 < 0 ? -c0 : 0, hi = w - c0;
         if (hi > nbytes) hi = nbytes;
         __mmask64 m = hi <= lo ? 0 : (((__mmask64)1 << hi) - 1) & ~(((__mmask64)1 << lo) - 1);
-        int64_t left = g->ow - o0;
+        int64_t left = ow - o0;
         __mmask16 km = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);
-        for (int64_t oh = 0; oh < g->oh; oh++) {
+        for (int64_t oh = 0; oh < oh_n; oh++) {
             __m512i s = _mm512_setzero_si512();
-            for (int64_t ki = 0; ki < g->kh; ki++) {
-                int64_t ih = oh * g->sh - g->pt + ki * g->dh;
+            for (int64_t ki = 0; ki < kh; ki++) {
+                int64_t ih = oh * sh - pt + ki * dh;
                 __m512i v = zpq;
-                if (ih >= 0 && ih < g->h) /* the address may lie outside the plane: only masked-in bytes are read */
-                    v = _mm512_permutexvar_epi8(idx, _mm512_mask_loadu_epi8(zpv, m, (const void *)((uintptr_t)(x + ih * g->w) + (uintptr_t)c0)));
-                s = _mm512_dpbusd_epi32(s, v, _mm512_set1_epi32(wq[ki]));
+                if (ih >= 0 && ih < h) /* the address may lie outside the plane: only masked-in bytes are read */
+                    v = _mm512_permutexvar_epi8(idx, _mm512_mask_loadu_epi8(zpv, m, (const void *)((uintptr_t)(x + ih * w) + (uintptr_t)c0)));
+                s = _mm512_dpbusd_epi32(s, v, ki < 8 ? wv[ki] : _mm512_set1_epi32(wq[ki]));
             }
             __asm__("" : "+v"(s));
             __m512i a = _mm512_add_epi32(s, vb);
@@ -172,7 +176,10 @@ KILN_VBMI static void qdw_planeq_vbmi(const uint8_t *x, const kiln_qdw_geom *g, 
             pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
             po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
             __m512i y = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp);
-            _mm_mask_storeu_epi8(out + oh * g->ow + o0, km, _mm512_cvtepi32_epi8(y));
+            __m128i b = _mm512_cvtepi32_epi8(y);
+            __asm__("" : "+v"(b)); /* keeps vpmovdb in a register: its (masked) memory form is slow on AMD */
+            if (left >= 16) _mm_storeu_si128((__m128i *)(out + oh * ow + o0), b);
+            else _mm_mask_storeu_epi8(out + oh * ow + o0, km, b);
         }
     }
 }

@@ -70,14 +70,33 @@ static void check_dw_rows(void) {
         kiln_qrequant r = {qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF), qrnd(20, 45), &q};
         uint8_t y0[80], y1[80], want[80];
         kiln_qrequant_row_portable(c0, ow, r.bias, r.mult, r.shift, &q, want);
-        kiln_qdw_rowq_portable(x, rstride, kh, sw, ow, wq, &r, y0);
+        kiln_qdw_rowq_portable(x, rstride, kh, sw, ow, wq, &r, y0, 1, 0);
         CHECK(memcmp(y0, want, (size_t)ow) == 0, "qdw row requantized: portable path differs from row + requant");
         if (fusedq) {
             memset(y1, 0xA5, sizeof y1);
-            fusedq(x, rstride, kh, sw, ow, wq, &r, y1);
+            fusedq(x, rstride, kh, sw, ow, wq, &r, y1, 1, 0);
             CHECK(memcmp(y0, y1, (size_t)ow) == 0 && y1[ow] == 0xA5, "qdw row requantized: VBMI path differs (kh=%lld sw=%lld ow=%lld)",
                   (long long)kh, (long long)sw, (long long)ow);
         }
+        /* Several output rows per call (a plane): row i reads x + i * xstep, writes y + i * ow. */
+        int64_t rows = qrnd(2, 4), xstep = qrnd(1, 2) * rstride, span = (rows - 1) * xstep + kh * rstride;
+        uint8_t *xp = malloc((size_t)span), *p0 = malloc((size_t)(rows * ow + 1)), *p1 = malloc((size_t)(rows * ow + 1));
+        for (int64_t i = 0; i < span; i++) xp[i] = (uint8_t)qrnd(0, 255);
+        kiln_qdw_rowq_portable(xp, rstride, kh, sw, ow, wq, &r, p0, rows, xstep);
+        int rbad = 0;
+        for (int64_t i = 0; i < rows; i++) {
+            kiln_qdw_rowq_portable(xp + i * xstep, rstride, kh, sw, ow, wq, &r, want, 1, 0);
+            rbad += memcmp(want, p0 + i * ow, (size_t)ow) != 0;
+        }
+        CHECK(rbad == 0, "qdw rows requantized: portable plane differs from its rows");
+        if (fusedq) {
+            memset(p1, 0xA5, (size_t)(rows * ow + 1));
+            fusedq(xp, rstride, kh, sw, ow, wq, &r, p1, rows, xstep);
+            CHECK(memcmp(p0, p1, (size_t)(rows * ow)) == 0 && p1[rows * ow] == 0xA5,
+                  "qdw rows requantized: VBMI plane differs (kh=%lld sw=%lld ow=%lld rows=%lld)", (long long)kh, (long long)sw,
+                  (long long)ow, (long long)rows);
+        }
+        free(xp); free(p0); free(p1);
         if (fast) {
             for (int i = 0; i < 80; i++) c1[i] = 0x5A5A5A5A;
             fast(x, rstride, kh, sw, ow, wq, c1);
@@ -85,6 +104,46 @@ static void check_dw_rows(void) {
                   "qdw row: VNNI path differs from portable (kh=%lld sw=%lld ow=%lld)", (long long)kh, (long long)sw, (long long)ow);
         }
         free(x);
+    }
+}
+
+/* Depthwise planes from the unpadded input: the portable one against the padded-plane rows
+ * (the definition: a zero-point-padded copy, kiln_qdw_rowq_portable), the VBMI one against
+ * the portable one bit for bit; odd sizes, padding up to 3 (wider than the kernel too),
+ * strides 1 and 2, dilated rows, bytes past the plane untouched. */
+static void check_dw_planes(void) {
+    kiln_qdw_planeq_fn fast = kiln_qdw_planeq_select();
+    if (!fast) printf("  (no AVX-512 VBMI depthwise plane path on this CPU/build)\n");
+    for (int trial = 0; trial < 150; trial++) {
+        kiln_qdw_geom g = {qrnd(1, 40), qrnd(1, 40), 0, 0, qrnd(1, 5), qrnd(1, 2), qrnd(1, 2), qrnd(1, 2), qrnd(0, 3), qrnd(0, 3), qrnd(0, 255)};
+        int64_t kw = qrnd(1, 4), pb = qrnd(0, 3), pr = qrnd(0, 3), hp = g.h + g.pt + pb, wp = g.w + g.pl + pr;
+        if (hp < (g.kh - 1) * g.dh + 1 || wp < kw) continue;
+        g.oh = (hp - (g.kh - 1) * g.dh - 1) / g.sh + 1;
+        g.ow = (wp - kw) / g.sw + 1;
+        int32_t wq[5];
+        for (int64_t k = 0; k < g.kh; k++)
+            wq[k] = kiln_qquad(qrnd(-128, 127), kw > 1 ? qrnd(-128, 127) : 0, kw > 2 ? qrnd(-128, 127) : 0, kw > 3 ? qrnd(-128, 127) : 0);
+        uint8_t *x = malloc((size_t)(g.h * g.w));
+        for (int64_t i = 0; i < g.h * g.w; i++) x[i] = trial % 7 == 3 ? 255 : (uint8_t)qrnd(0, 255);
+        kiln_qparams q = {g.x_zp, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
+        kiln_qrequant r = {qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF), qrnd(20, 45), &q};
+        /* The definition: the padded plane, rows readable to (ow16 * sw + 16) bytes. */
+        int64_t pw = (g.ow + 15) / 16 * 16 * g.sw + 16 + wp, ph = hp;
+        uint8_t *pad = malloc((size_t)(pw * ph)), *want = malloc((size_t)(g.oh * g.ow));
+        uint8_t *y0 = malloc((size_t)(g.oh * g.ow + 1)), *y1 = malloc((size_t)(g.oh * g.ow + 1));
+        memset(pad, g.x_zp, (size_t)(pw * ph));
+        for (int64_t i = 0; i < g.h; i++) memcpy(pad + (i + g.pt) * pw + g.pl, x + i * g.w, (size_t)g.w);
+        kiln_qdw_rowq_portable(pad, g.dh * pw, g.kh, g.sw, g.ow, wq, &r, want, g.oh, g.sh * pw);
+        kiln_qdw_planeq_portable(x, &g, wq, &r, y0);
+        CHECK(memcmp(y0, want, (size_t)(g.oh * g.ow)) == 0, "qdw plane: portable path differs from the padded plane's rows");
+        if (fast) {
+            memset(y1, 0xA5, (size_t)(g.oh * g.ow + 1));
+            fast(x, &g, wq, &r, y1);
+            CHECK(memcmp(y0, y1, (size_t)(g.oh * g.ow)) == 0 && y1[g.oh * g.ow] == 0xA5,
+                  "qdw plane: VBMI path differs (h=%lld w=%lld kh=%lld s=%lldx%lld dh=%lld pt=%lld pl=%lld)", (long long)g.h, (long long)g.w,
+                  (long long)g.kh, (long long)g.sh, (long long)g.sw, (long long)g.dh, (long long)g.pt, (long long)g.pl);
+        }
+        free(x); free(pad); free(want); free(y0); free(y1);
     }
 }
 
@@ -156,6 +215,7 @@ static void check_fused(void) {
 void test_qquad_kernels(void) {
     check_fused();
     check_dw_rows();
+    check_dw_planes();
     setenv("KILN_QGEMM", "novbmi", 1); /* the depthwise rows without AVX-512 VBMI too */
     check_dw_rows();
     unsetenv("KILN_QGEMM");

@@ -193,6 +193,53 @@ static void qgemm_case(int64_t rows, int64_t k, int64_t n, int bias) {
     free(x); free(y); free(wt); free(rq); free(b);
 }
 
+/* QMAXPOOL against the definition: the max over the window's taps inside the input, 0 for a
+ * window entirely in the padding; ceil selects the ceil form of OH/OW. */
+static void qmaxpool_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
+                          int64_t pl, int64_t pb, int64_t pr, int64_t dil, int ceil) {
+    int64_t rh = h + pt + pb - ((kh - 1) * dil + 1), rw = w + pl + pr - ((kw - 1) * dil + 1);
+    int64_t oh = (ceil ? (rh + sh - 1) / sh : rh / sh) + 1, ow = (ceil ? (rw + sw - 1) / sw : rw / sw) + 1;
+    int64_t xd[4] = {n, c, h, w}, yd[4] = {n, c, oh, ow};
+    uint8_t *x = malloc((size_t)(n * c * h * w)), *y = malloc((size_t)(n * c * oh * ow));
+    for (int64_t i = 0; i < n * c * h * w; i++) x[i] = (uint8_t)rnd(0, 255);
+    for (int64_t pl_i = 0; pl_i < n * c; pl_i++)
+        for (int64_t yy = 0; yy < oh; yy++)
+            for (int64_t xx = 0; xx < ow; xx++) {
+                uint8_t best = 0;
+                for (int64_t i = 0; i < kh; i++)
+                    for (int64_t j = 0; j < kw; j++) {
+                        int64_t iy = yy * sh - pt + i * dil, ix = xx * sw - pl + j * dil;
+                        if (iy >= 0 && iy < h && ix >= 0 && ix < w && x[(pl_i * h + iy) * w + ix] > best) best = x[(pl_i * h + iy) * w + ix];
+                    }
+                y[(pl_i * oh + yy) * ow + xx] = best;
+            }
+    attr_buf a = {{0}, 0};
+    int32_t v[10] = {(int32_t)kh, (int32_t)kw, (int32_t)sh, (int32_t)sw, (int32_t)pt, (int32_t)pl, (int32_t)pb, (int32_t)pr,
+                     (int32_t)dil, (int32_t)dil};
+    for (int i = 0; i < 10; i++) ab_i32(&a, v[i]);
+    tspec ins[1] = {{KILN_U8, 4, xd, x, 0, 0}};
+    tspec outs[1] = {{KILN_U8, 4, yd, y, 0, 0}};
+    char what[120];
+    snprintf(what, sizeof what, "qmaxpool c=%lld %lldx%lld k=%lldx%lld s=%lldx%lld p=%lld,%lld,%lld,%lld d=%lld ceil=%d", (long long)c,
+             (long long)h, (long long)w, (long long)kh, (long long)kw, (long long)sh, (long long)sw, (long long)pt, (long long)pl,
+             (long long)pb, (long long)pr, (long long)dil, ceil);
+    test_op(what, KILN_OP_QMAXPOOL, a.data, a.size, 1, ins, 1, outs, 0, 0);
+    free(x); free(y);
+}
+
+static void qmaxpool_cases(void) {
+    qmaxpool_case(1, 3, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0); /* ResNet's stem pool: the SSE2 stride-2 path */
+    qmaxpool_case(2, 5, 9, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0);    /* stride 1, odd width */
+    qmaxpool_case(1, 4, 11, 45, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1);   /* 2x2 stride 2, ceil mode */
+    qmaxpool_case(1, 2, 13, 50, 3, 3, 2, 2, 1, 1, 1, 1, 2, 0);   /* dilated */
+    qmaxpool_case(1, 3, 7, 33, 3, 5, 3, 3, 2, 2, 2, 2, 1, 1);    /* stride 3, windows in the padding (0) */
+    qmaxpool_case(1, 1, 1, 70, 1, 4, 1, 2, 0, 1, 0, 1, 1, 0);    /* one row, 1-D-like */
+    for (int trial = 0; trial < 10; trial++) {
+        int64_t k = rnd(1, 4), s = rnd(1, 3), p = rnd(0, k - 1), h = rnd(k, 20), w = rnd(k, 70);
+        qmaxpool_case(1, rnd(1, 4), h, w, k, k, s, s, p, p, rnd(0, p), rnd(0, p), 1, trial % 2);
+    }
+}
+
 static void qconv_cases(void) {
     qconv_case(1, 3, 9, 11, 8, 1, 3, 3, 1, 1, 1, 1);      /* odd K = 27 */
     qconv_case(2, 5, 7, 6, 19, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, odd M */
@@ -224,6 +271,7 @@ static void qconv_cases(void) {
 }
 
 void test_quant_kernels(void) {
+    qmaxpool_cases();
     test_core_paths();
     test_row_paths();
     test_quantize_rows();

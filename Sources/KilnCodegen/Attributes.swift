@@ -104,6 +104,9 @@ extension Opcode {
             return Opcode.conv2d.attributeFields + quant
         case .qgemm:
             return quant
+        case .qmaxpool:
+            return ["kernel_h", "kernel_w", "stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom", "pad_right",
+                    "dilation_h", "dilation_w"].map { AttributeField($0, .i32) }
         case .sparseGemm:
             return [.init("trans_b", .i32), .init("alpha", .f32), .init("beta", .f32)] + act
         case .dynQgemm:

@@ -134,6 +134,7 @@ extension Lowerer {
 
     mutating func lowerPool(_ p: Pool, _ n: Node) throws {
         let (x, y) = (n.operands[0], n.results[0])
+        if p.kind == .max, type(x).dtype == .u8 { return try lowerQMaxPool(p, n) }
         try requireWindowInput(x, "pooling")
         let win = Window2D(kernel: p.kernel, strides: p.strides, pads: p.pads, dilations: p.dilations)
         let kind: PoolKindCode, power: Int

@@ -1,8 +1,8 @@
 import Foundation
 import KilnIR
 
-// qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, dyn_quant_mat_mul → DYN_QGEMM and
-// dynamic_quant_params → DYN_QPARAMS. The requantization multipliers are
+// qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, max pool on u8 → QMAXPOOL,
+// dyn_quant_mat_mul → DYN_QGEMM and dynamic_quant_params → DYN_QPARAMS. The requantization multipliers are
 // computed here, once, so the kernels do integer work only (PLAN_FORMAT.md, QCONV2D).
 
 extension Lowerer {
@@ -27,6 +27,15 @@ extension Lowerer {
     }
 
     /// dyn_quant_mat_mul → DYN_QGEMM: the weight scales become an f32 [N] constant.
+    /// A max pool on u8 (quantize-int8 moves it past the dequantize) → QMAXPOOL: the
+    /// window without pooling kind, count_include_pad or p.
+    mutating func lowerQMaxPool(_ p: Pool, _ n: Node) throws {
+        let (x, y) = (n.operands[0], n.results[0])
+        try require(type(x).shape.rank == 4, "max pooling on u8 runs 2-D only (got rank \(type(x).shape.rank))")
+        let win = Window2D(kernel: p.kernel, strides: p.strides, pads: p.pads, dilations: p.dilations)
+        try emit(.qmaxpool, win.values, [tensor(x)], [result(y)])
+    }
+
     mutating func lowerDynQuantMatMul(_ q: DynQuantMatMul, _ n: Node) throws {
         let (x, w, y) = (n.operands[0], n.operands[1], n.results[0])
         try require(constant(w) != nil, "dyn_quant_mat_mul: the weight must be a constant")

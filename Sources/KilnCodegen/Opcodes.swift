@@ -54,7 +54,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case gather, gatherElements, resize, recurrent, quantizeLinear, dequantizeLinear
     case oneHot, trilu, range, attention
     case conv2dPacked = 60, conv2dWinograd
-    case qconv2d = 80, qgemm
+    case qconv2d = 80, qgemm, qmaxpool
     case sparseGemm = 90
     case dynQgemm = 92, dynQparams, dynQrecurrent
 
@@ -69,8 +69,8 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
              .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
              .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
              .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention,
-             .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .sparseGemm, .dynQgemm, .dynQparams,
-             .dynQrecurrent:
+             .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .qmaxpool, .sparseGemm, .dynQgemm,
+             .dynQparams, .dynQrecurrent:
             return false
         }
     }

@@ -38,8 +38,8 @@ extension Program {
                      .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
                      .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
                      .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention,
-                     .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .sparseGemm, .dynQgemm, .dynQparams,
-                     .dynQrecurrent:
+                     .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .qmaxpool, .sparseGemm, .dynQgemm,
+                     .dynQparams, .dynQrecurrent:
                     inPlace = []
                 }
             }

@@ -27,6 +27,8 @@ public struct QuantizeReport: Sendable {
 ///    Weights: per output channel, symmetric i8 in [-127, 127], scale = max|w| / 127.
 ///    Bias: i32 in units of x_scale * w_scale[m].
 /// 4. Rewrite in node order; dead float nodes are removed at the end.
+/// 5. A 2-D max pool reading an int8 op's dequantized result pools the u8 value (QMAXPOOL)
+///    and is dequantized after, so the next int8 op reads it without a boundary.
 public enum QuantizeInt8 {
     /// An op that can become int8: node index, float input, the result the int8 op
     /// produces (the relu/clip's when one is taken along) and that clamp.
@@ -123,7 +125,15 @@ public enum QuantizeInt8 {
         }
         var report = QuantizeReport()
         var rewriter = QuantRewriter(graph: g)
-        for (k, c) in candidates.enumerated() where !keepFloat.contains(k) {
+        let kept = candidates.enumerated().filter { !keepFloat.contains($0.offset) }.map(\.element)
+        let pools = g.nodes.indices.filter { isInt8MaxPool(g, g.nodes[$0]) }
+        var nextPool = pools.startIndex
+        for c in kept {
+            // Step 5, in node order: max pools before this candidate whose input is int8 by now.
+            while nextPool < pools.endIndex, pools[nextPool] < c.node {
+                try rewriter.poolQuantized(g.nodes[pools[nextPool]])
+                nextPool += 1
+            }
             let n = g.nodes[c.node]
             let xq = rewriter.quantized(c.x, try range(c.x))
             let yp = ActivationParams(try range(c.out))
@@ -173,12 +183,19 @@ public enum QuantizeInt8 {
             try rewriter.replace(c.out, with: op(q), operands: operands, params: yp, name: n.name)
             report.quantized += 1
         }
+        for i in pools[nextPool...] { try rewriter.poolQuantized(g.nodes[i]) }
         var g = rewriter.graph
         report.boundaries = g.nodes.filter { if case .quantizeLinear = $0.op { return true } else { return false } }.count
         g.sortTopologically()
         g.removeDeadNodes()
         try Verifier.verify(g)
         return (g, report)
+    }
+
+    /// A 2-D f32 max pool: step 5's candidates.
+    static func isInt8MaxPool(_ g: Graph, _ n: Node) -> Bool {
+        guard case .pool(let p) = n.op, p.kind == .max, n.results.count == 1, p.kernel.count == 2 else { return false }
+        return g.type(of: n.operands[0]).dtype == .f32
     }
 
     /// Symmetric per-channel i8 in [-127, 127]: channel axis 0 for conv weights [M, …],
@@ -211,6 +228,11 @@ struct ActivationParams {
         zeroPoint = Int(min(max((-lo / scale).rounded(.toNearestOrEven), 0), 255))
     }
 
+    init(scale: Float, zeroPoint: Int) {
+        self.scale = scale
+        self.zeroPoint = zeroPoint
+    }
+
     func quantize(_ v: Float) -> Int { Int(min(max((v / scale).rounded(.toNearestOrEven) + Float(zeroPoint), 0), 255)) }
 }
 
@@ -239,6 +261,15 @@ private struct QuantRewriter {
         graph.nodes.append(Node(op: .quantizeLinear(QuantizeLinear(axis: nil, blockSize: 0, outputType: .u8)), operands: [x, s, z], results: [v]))
         quantizedOf[x] = (v, p.scale, p.zeroPoint)
         return (v, p.scale, p.zeroPoint)
+    }
+
+    /// A max pool whose input is a dequantized int8 value pools the u8 value instead (max
+    /// commutes with the monotonic dequantization: same values, the input's scale and zero
+    /// point), so int8 consumers read it directly; other pools stay as they are.
+    mutating func poolQuantized(_ n: Node) throws {
+        guard let q = quantizedOf[n.operands[0]] else { return }
+        try replace(n.results[0], with: n.op, operands: [q.value], params: ActivationParams(scale: q.scale, zeroPoint: q.zeroPoint),
+                    name: n.name)
     }
 
     /// Computes `out` as dequantize(op(operands)); the new float value takes `out`'s name.

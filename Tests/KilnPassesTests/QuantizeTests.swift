@@ -72,6 +72,35 @@ final class QuantizeTests: XCTestCase {
         for (a, e) in zip(got, want) { XCTAssertEqual(a, e, accuracy: 0.05 * want.max()!) }
     }
 
+    /// conv → relu → max pool → conv: the pool runs on the first conv's u8 result (same scale
+    /// and zero point) and the second conv reads it with no quantize boundary between them.
+    func testMaxPoolBetweenInt8OpsPoolsU8() throws {
+        var b = GraphBuilder(name: "pooled")
+        let x = b.input("x", TensorType(.f32, [1, 3, 8, 8]))
+        let w1 = b.constant(random([4, 3, 3, 3], seed: 7), name: "w1"), w2 = b.constant(random([5, 4, 3, 3], seed: 8), name: "w2")
+        let c1 = try b.add1(.conv(Conv(strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1)), [x, w1], name: "c1")
+        let r = try b.add1(.unary(.relu), [c1], name: "r")
+        let pool = Pool(kind: .max, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], ceilMode: false,
+                        countIncludePad: false)
+        let p = try b.add1(.pool(pool), [r], name: "p")
+        b.output(try b.add1(.conv(Conv(strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1)), [p, w2], name: "y"))
+        let float = b.graph
+        var g = float
+        let samples = (0..<3).map { [random([1, 3, 8, 8], seed: 20 + UInt64($0))] }
+        let report = try QuantizeInt8.run(&g, samples: samples)
+        XCTAssertEqual(report.quantized, 2)
+        XCTAssertEqual(report.boundaries, 1)  // the input only
+        let ops = g.nodes.map(\.op.mnemonic).filter { $0 != "constant" }
+        XCTAssertEqual(ops, ["quantize_linear", "qlinear_conv", "max_pool", "qlinear_conv", "dequantize_linear"])
+        let pooled = g.nodes.first { $0.op.mnemonic == "max_pool" }!
+        XCTAssertEqual(g.type(of: pooled.operands[0]).dtype, .u8)
+        XCTAssertEqual(g.type(of: pooled.results[0]).dtype, .u8)
+        let xin = random([1, 3, 8, 8], seed: 999)
+        let got = try Evaluator.run(g, inputs: [xin])[0].floats, want = try Evaluator.run(float, inputs: [xin])[0].floats
+        let range = want.max()! - want.min()!
+        for (a, e) in zip(got, want) { XCTAssertEqual(a, e, accuracy: 0.05 * range) }
+    }
+
     func testPercentileNarrowsTheRange() throws {
         let g = try net()
         let samples = (0..<2).map { [random([1, 3, 6, 6], seed: 10 + UInt64($0))] }

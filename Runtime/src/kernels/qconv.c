@@ -59,7 +59,8 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
     int direct = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && !a.pt && !a.pb && !a.pl && !a.pr;
     *p = (qconv_params){a, q, n, ch, h, wd, m, oh, ow, cg, mg, kdim, kk, oh * ow, 0, 0, m / ch, kq, gemm4, kiln_qpack4_select(), dwrow, 0, 0, NULL, depthwise, direct,
-                        kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_tap_select(), NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, dwrow ? kiln_qdw_rowq_select() : NULL, NULL};
+                        kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_tap_select(), NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, dwrow ? kiln_qdw_rowq_select() : NULL, NULL,
+                        dwrow ? kiln_qdw_planeq_select() : NULL, 0};
     p->tapoff = (int64_t *)(p + 1);
     p->mult = (int32_t *)(p->tapoff + 4 * kq);
     p->shift = p->mult + m;
@@ -185,7 +186,8 @@ static void qconv_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
     }
 }
 
-/* Depthwise through dwrow: copy the input plane into the zero-point-padded one, one dwrow
+/* Depthwise through dwrow: copy the input plane into the interior of the zero-point-padded
+ * one (its padding is set once per call, as every plane shares it), one dwrow
  * call per output row into the plane's int32 accumulators, then one requantization. */
 static void qdw_planes_padded(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const qconv_job *j = ctx;
@@ -193,22 +195,24 @@ static void qdw_planes_padded(void *ctx, size_t begin, size_t end, uint32_t thre
     const kiln_conv_attrs *a = &p->a;
     uint8_t *pad = (uint8_t *)(j->ws + thread * j->ws_floats), zp = (uint8_t)p->q.x_zp;
     int32_t *acc = (int32_t *)(j->ws + thread * j->ws_floats + (p->ph * p->pw + 3) / 4);
+    if (p->dwplaneq) {
+        kiln_qdw_geom g = {p->h, p->w, p->oh, p->ow, a->kh, a->sh, a->sw, a->dh, a->pt, a->pl, p->q.x_zp};
+        for (size_t plane = begin; plane < end; plane++) {
+            int64_t n = (int64_t)plane / p->m, m = (int64_t)plane % p->m, ci = m / p->mult_dw;
+            kiln_qrequant r = {p->bias[m], p->mult[m], p->shift[m], &p->q};
+            p->dwplaneq(j->x + (n * p->c + ci) * p->h * p->w, &g, p->wq + m * a->kh, &r, j->y + (int64_t)plane * p->ohw);
+        }
+        return;
+    }
+    memset(pad, zp, (size_t)(p->ph * p->pw)); /* the padding, never overwritten: planes fill the interior only */
     for (size_t plane = begin; plane < end; plane++) {
         int64_t n = (int64_t)plane / p->m, m = (int64_t)plane % p->m, ci = m / p->mult_dw;
         const uint8_t *in = j->x + (n * p->c + ci) * p->h * p->w;
         uint8_t *out = j->y + (int64_t)plane * p->ohw;
-        for (int64_t r = 0; r < p->ph; r++) {
-            uint8_t *row = pad + r * p->pw;
-            int64_t ih = r - a->pt;
-            if (ih < 0 || ih >= p->h) { memset(row, zp, (size_t)p->pw); continue; }
-            memset(row, zp, (size_t)a->pl);
-            memcpy(row + a->pl, in + ih * p->w, (size_t)p->w);
-            memset(row + a->pl + p->w, zp, (size_t)(p->pw - a->pl - p->w));
-        }
+        for (int64_t ih = 0; ih < p->h; ih++) memcpy(pad + (ih + a->pt) * p->pw + a->pl, in + ih * p->w, (size_t)p->w);
         if (p->dwrowq) {
             kiln_qrequant r = {p->bias[m], p->mult[m], p->shift[m], &p->q};
-            for (int64_t oh = 0; oh < p->oh; oh++)
-                p->dwrowq(pad + oh * a->sh * p->pw, a->dh * p->pw, a->kh, a->sw, p->ow, p->wq + m * a->kh, &r, out + oh * p->ow);
+            p->dwrowq(pad, a->dh * p->pw, a->kh, a->sw, p->ow, p->wq + m * a->kh, &r, out, p->oh, a->sh * p->pw);
             continue;
         }
         for (int64_t oh = 0; oh < p->oh; oh++)

@@ -29,10 +29,12 @@ typedef struct qconv_params {
      * output is computed on a virtual grid of oh rows x phw columns (columns past ow are
      * discarded), so every kernel tap's row of virtual pixels is one contiguous run. */
     int64_t phh, phw, vcount;     /* vcount: virtual pixels (oh - 1) * phw + ow (ohw when direct) */
-    int64_t phase_bytes;         /* cg * sh * sw * phh * phw, then an x_zp row of nb bytes */
+    int64_t phase_bytes;         /* cg * sh * sw * phh * phw, then 16 bytes of slack and an x_zp row of nb bytes */
     kiln_qgemm4q_fn gemm4q;      /* non-NULL: the quad core with requantization fused */
     kiln_qdw_rowq_fn dwrowq;     /* non-NULL: dwrow with the requantization fused (VBMI) */
     int64_t *tapoff;             /* [4 kq] offset of tap k's run in the phase planes (k >= kdim: the x_zp row) */
+    kiln_qdw_planeq_fn dwplaneq; /* non-NULL: whole planes from the unpadded input (VBMI), no copy */
+    uint64_t phase_used;         /* bit pa * sw + pb: some tap reads phase plane (pa, pb) (all set past 64 phases) */
 } qconv_params;
 
 typedef struct qconv_job { const qconv_params *p; const uint8_t *x; uint8_t *y; float *ws; size_t ws_floats; } qconv_job;

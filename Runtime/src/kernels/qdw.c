@@ -24,13 +24,31 @@ void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_
 }
 
 void kiln_qdw_rowq_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
-                            const kiln_qrequant *r, uint8_t *out) {
+                            const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep) {
     int32_t acc[64];
-    for (int64_t o0 = 0; o0 < ow; o0 += 64) {
-        int64_t cnt = ow - o0 < 64 ? ow - o0 : 64;
-        kiln_qdw_row_portable(x + o0 * sw, rstride, kh, sw, cnt, wq, acc);
-        kiln_qrequant_row_portable(acc, cnt, r->bias, r->mult, r->shift, r->q, out + o0);
-    }
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t o0 = 0; o0 < ow; o0 += 64) {
+            int64_t cnt = ow - o0 < 64 ? ow - o0 : 64;
+            kiln_qdw_row_portable(x + i * xstep + o0 * sw, rstride, kh, sw, cnt, wq, acc);
+            kiln_qrequant_row_portable(acc, cnt, r->bias, r->mult, r->shift, r->q, out + i * ow + o0);
+        }
+}
+
+void kiln_qdw_planeq_portable(const uint8_t *x, const kiln_qdw_geom *g, const int32_t *wq, const kiln_qrequant *r, uint8_t *out) {
+    for (int64_t oh = 0; oh < g->oh; oh++)
+        for (int64_t o = 0; o < g->ow; o++) {
+            int32_t s = 0;
+            for (int64_t ki = 0; ki < g->kh; ki++) {
+                int64_t ih = oh * g->sh - g->pt + ki * g->dh;
+                for (int u = 0; u < 4; u++) {
+                    int64_t iw = o * g->sw - g->pl + u;
+                    int32_t v = ih >= 0 && ih < g->h && iw >= 0 && iw < g->w ? x[ih * g->w + iw] : g->x_zp;
+                    s += kiln_qquad_at(wq[ki], u) * v;
+                }
+            }
+            out[oh * g->ow + o] = kiln_requant((int32_t)((uint32_t)s + (uint32_t)r->bias), r->mult, r->shift, r->q->y_zp,
+                                               r->q->y_min, r->q->y_max);
+        }
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -55,6 +73,7 @@ KILN_VNNI512 static void qdw_row_vnni512(const uint8_t *x, int64_t rstride, int6
             v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(r + 12 * sw)), 3);
             s = _mm512_dpbusd_epi32(s, _mm512_shuffle_epi8(v, spread), ki < 8 ? w[ki] : _mm512_set1_epi32(wq[ki]));
         }
+        __asm__("" : "+v"(s)); /* keeps GCC from copying s on every kernel row (qvnni.c) */
         int64_t left = ow - o0;
         _mm512_mask_storeu_epi32(acc + o0, (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1), s);
     }
@@ -81,6 +100,7 @@ KILN_VBMI static void qdw_row_vbmi(const uint8_t *x, int64_t rstride, int64_t kh
             __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
             s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
         }
+        __asm__("" : "+v"(s));
         int64_t left = ow - o0;
         _mm512_mask_storeu_epi32(acc + o0, (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1), s);
     }
@@ -89,7 +109,7 @@ KILN_VBMI static void qdw_row_vbmi(const uint8_t *x, int64_t rstride, int64_t kh
 /* qdw_row_vbmi with the requantization of qsimd.c's 16-lane path applied to each step's
  * sums in registers, stored as u8: no int32 row written and read back. */
 KILN_VBMI static void qdw_rowq_vbmi(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
-                                    const kiln_qrequant *r, uint8_t *out) {
+                                    const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep) {
     const __m512i idx = _mm512_loadu_si512(sw == 1 ? vbmi_spread[0] : vbmi_spread[1]);
     const __mmask64 span = sw == 1 ? (__mmask64)0xFFFFFFFFu : ((__mmask64)1 << 34) - 1;
     const __m512i vb = _mm512_set1_epi32(r->bias), vm = _mm512_set1_epi32(r->mult);
@@ -97,23 +117,82 @@ KILN_VBMI static void qdw_rowq_vbmi(const uint8_t *x, int64_t rstride, int64_t k
     const __m512i vlo = _mm512_set1_epi64(r->q->y_min - r->q->y_zp), vhi = _mm512_set1_epi64(r->q->y_max - r->q->y_zp);
     const __m512i vzp = _mm512_set1_epi32(r->q->y_zp);
     const __m128i cnt = _mm_cvtsi32_si128(r->shift);
-    for (int64_t o0 = 0; o0 < ow; o0 += 16) {
-        __m512i s = _mm512_setzero_si512();
-        for (int64_t ki = 0; ki < kh; ki++) {
-            __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
-            s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
+    for (int64_t i = 0; i < rows; i++, x += xstep, out += ow) {
+        for (int64_t o0 = 0; o0 < ow; o0 += 16) {
+            __m512i s = _mm512_setzero_si512();
+            for (int64_t ki = 0; ki < kh; ki++) {
+                __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
+                s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
+            }
+            __asm__("" : "+v"(s));
+            __m512i a = _mm512_add_epi32(s, vb);
+            __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
+            pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
+            po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
+            __m512i y = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp);
+            int64_t left = ow - o0;
+            __m128i b = _mm512_cvtepi32_epi8(y); /* vpmovdb to a register: its memory form is slow on AMD */
+            if (left >= 16) _mm_storeu_si128((__m128i *)(out + o0), b);
+            else _mm_mask_storeu_epi8(out + o0, (__mmask16)((1u << left) - 1), b);
         }
-        __m512i a = _mm512_add_epi32(s, vb);
-        __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
-        pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
-        po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
-        __m512i y = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp);
-        int64_t left = ow - o0;
-        __m128i b = _mm512_cvtepi32_epi8(y); /* vpmovdb to a register: its memory form is slow on AMD */
-        if (left >= 16) _mm_storeu_si128((__m128i *)(out + o0), b);
-        else _mm_mask_storeu_epi8(out + o0, (__mmask16)((1u << left) - 1), b);
     }
 }
+
+/* qdw_rowq_vbmi on the unpadded plane: per 16 outputs, the window's bytes inside [0, w) are
+ * loaded under a mask over a vector of x_zp (masked-off bytes are not read, so the window may
+ * start before the row or end past the plane), rows outside [0, h) are all x_zp. */
+KILN_VBMI static void qdw_planeq_vbmi(const uint8_t *x, const kiln_qdw_geom *g, const int32_t *wq, const kiln_qrequant *r,
+                                      uint8_t *out) {
+    /* The geometry in locals: stores through out (u8) could alias *g, forcing reloads. */
+    const int64_t h = g->h, w = g->w, oh_n = g->oh, ow = g->ow, kh = g->kh, sh = g->sh, sw = g->sw, dh = g->dh, pt = g->pt;
+    const int64_t pl = g->pl, nbytes = sw == 1 ? 32 : 34;
+    const __m512i idx = _mm512_loadu_si512(sw == 1 ? vbmi_spread[0] : vbmi_spread[1]);
+    const __m512i zpv = _mm512_set1_epi8((char)g->x_zp), zpq = _mm512_permutexvar_epi8(idx, zpv);
+    const __m512i vb = _mm512_set1_epi32(r->bias), vm = _mm512_set1_epi32(r->mult);
+    const __m512i radd = _mm512_set1_epi64((int64_t)1 << (r->shift - 1));
+    const __m512i vlo = _mm512_set1_epi64(r->q->y_min - r->q->y_zp), vhi = _mm512_set1_epi64(r->q->y_max - r->q->y_zp);
+    const __m512i vzp = _mm512_set1_epi32(r->q->y_zp);
+    const __m128i cnt = _mm_cvtsi32_si128(r->shift);
+    __m512i wv[8];
+    for (int64_t ki = 0; ki < kh && ki < 8; ki++) wv[ki] = _mm512_set1_epi32(wq[ki]);
+    for (int64_t o0 = 0; o0 < ow; o0 += 16) {
+        int64_t c0 = o0 * sw - pl, lo = c0 < 0 ? -c0 : 0, hi = w - c0;
+        if (hi > nbytes) hi = nbytes;
+        __mmask64 m = hi <= lo ? 0 : (((__mmask64)1 << hi) - 1) & ~(((__mmask64)1 << lo) - 1);
+        int64_t left = ow - o0;
+        __mmask16 km = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);
+        for (int64_t oh = 0; oh < oh_n; oh++) {
+            __m512i s = _mm512_setzero_si512();
+            for (int64_t ki = 0; ki < kh; ki++) {
+                int64_t ih = oh * sh - pt + ki * dh;
+                __m512i v = zpq;
+                if (ih >= 0 && ih < h) /* the address may lie outside the plane: only masked-in bytes are read */
+                    v = _mm512_permutexvar_epi8(idx, _mm512_mask_loadu_epi8(zpv, m, (const void *)((uintptr_t)(x + ih * w) + (uintptr_t)c0)));
+                s = _mm512_dpbusd_epi32(s, v, ki < 8 ? wv[ki] : _mm512_set1_epi32(wq[ki]));
+            }
+            __asm__("" : "+v"(s));
+            __m512i a = _mm512_add_epi32(s, vb);
+            __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
+            pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
+            po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
+            __m512i y = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp);
+            __m128i b = _mm512_cvtepi32_epi8(y);
+            __asm__("" : "+v"(b)); /* keeps vpmovdb in a register: its (masked) memory form is slow on AMD */
+            if (left >= 16) _mm_storeu_si128((__m128i *)(out + oh * ow + o0), b);
+            else _mm_mask_storeu_epi8(out + oh * ow + o0, km, b);
+        }
+    }
+}
+
+static int have_vbmi(void) {
+    const char *force = getenv("KILN_QGEMM");
+    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0 || strcmp(force, "novbmi") == 0)) return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vbmi");
+}
+
+kiln_qdw_planeq_fn kiln_qdw_planeq_select(void) { return have_vbmi() ? qdw_planeq_vbmi : NULL; }
 
 kiln_qdw_rowq_fn kiln_qdw_rowq_select(void) {
     const char *force = getenv("KILN_QGEMM");
@@ -136,4 +215,5 @@ kiln_qdw_row_fn kiln_qdw_row_vnni512(void) {
 #else
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void) { return NULL; }
 kiln_qdw_rowq_fn kiln_qdw_rowq_select(void) { return NULL; }
+kiln_qdw_planeq_fn kiln_qdw_planeq_select(void) { return NULL; }
 #endif

@@ -73,18 +73,33 @@ void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_
  * KILN_QGEMM=portable or pairs. */
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void);
 
-/* Depthwise rows requantized as they are computed: out[o] = kiln_requant(acc[o] + bias, ...)
- * for kiln_qdw_row's acc (the same reads). */
+/* Depthwise rows requantized as they are computed: out[i * ow + o] = kiln_requant(acc[o] +
+ * bias, ...) for kiln_qdw_row's acc on x + i * xstep (the same reads), output rows i < rows
+ * (one call per plane: the constants are set up once). */
 typedef struct kiln_qrequant {
     int32_t bias, mult, shift;
     const struct kiln_qparams *q;
 } kiln_qrequant;
 typedef void (*kiln_qdw_rowq_fn)(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
-                                 const kiln_qrequant *r, uint8_t *out);
+                                 const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep);
 void kiln_qdw_rowq_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
-                            const kiln_qrequant *r, uint8_t *out);
+                            const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep);
 /* AVX-512 VNNI + VBMI; NULL without them or with KILN_QGEMM=portable, pairs or novbmi. */
 kiln_qdw_rowq_fn kiln_qdw_rowq_select(void);
+
+/* A depthwise plane requantized, read straight from the unpadded input plane (h x w bytes):
+ * out[oh * ow + o] = kiln_requant(bias + sum over ki < kh, u < 4 of w(wq[ki], u) *
+ * x(oh * sh - pt + ki * dh, o * sw - pl + u), ...), x reading x_zp outside the plane (the
+ * padding); kernels up to 4 wide (bytes past kw of each quad are 0), no plane copy. */
+typedef struct kiln_qdw_geom {
+    int64_t h, w, oh, ow, kh, sh, sw, dh, pt, pl;
+    int32_t x_zp;
+} kiln_qdw_geom;
+typedef void (*kiln_qdw_planeq_fn)(const uint8_t *x, const kiln_qdw_geom *g, const int32_t *wq, const kiln_qrequant *r,
+                                   uint8_t *out);
+void kiln_qdw_planeq_portable(const uint8_t *x, const kiln_qdw_geom *g, const int32_t *wq, const kiln_qrequant *r, uint8_t *out);
+/* AVX-512 VNNI + VBMI with sw <= 2 (masked loads fill the padding); NULL as kiln_qdw_rowq_select. */
+kiln_qdw_planeq_fn kiln_qdw_planeq_select(void);
 
 /* QGEMM in the quad layout, vectors along N: c[r*n + j] = sum over t < kq, u < 4 of
  * x[r*kq*4 + 4t + u] * w(b[t*n + j], u): x rows of u8 (K padded to 4 kq with anything: the

@@ -2,7 +2,9 @@
  * activation packing into quads, and the choice of the dot-product path at load (AVX-512
  * VNNI, then AVX-VNNI on x86; NEON on aarch64; qvnni.c, qneon.c).
  * Algorithm (pack, SSE2, 16 columns): byte-unpack rows 0/1 and 2/3 into pairs, then
- * 16-bit-unpack the pairs into quads (column i's four bytes adjacent), four 16-byte stores. */
+ * 16-bit-unpack the pairs into quads (column i's four bytes adjacent), four 16-byte stores;
+ * with AVX2 32 columns at a time (the unpacks work per 128-bit lane: lane permutes restore
+ * the column order). */
 #include "qgemm.h"
 
 #include <stdlib.h>
@@ -77,6 +79,26 @@ static void qpack4_sse2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
     }
     kiln_qpack4_portable(r0 + i, r1 + i, r2 + i, r3 + i, n - i, d + 4 * i);
 }
+
+/* AVX2, 32 columns: the same byte and 16-bit unpacks per 128-bit lane, then lane permutes
+ * putting quads 0-15 before 16-31; the rest through the SSE2 version. */
+__attribute__((target("avx2"))) static void qpack4_avx2(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                                                        const uint8_t *r3, int64_t n, uint8_t *d) {
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(r0 + i)), b = _mm256_loadu_si256((const __m256i *)(r1 + i));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(r2 + i)), e = _mm256_loadu_si256((const __m256i *)(r3 + i));
+        __m256i ab0 = _mm256_unpacklo_epi8(a, b), ab1 = _mm256_unpackhi_epi8(a, b);
+        __m256i ce0 = _mm256_unpacklo_epi8(c, e), ce1 = _mm256_unpackhi_epi8(c, e);
+        __m256i q0 = _mm256_unpacklo_epi16(ab0, ce0), q1 = _mm256_unpackhi_epi16(ab0, ce0); /* quads 0-3|16-19, 4-7|20-23 */
+        __m256i q2 = _mm256_unpacklo_epi16(ab1, ce1), q3 = _mm256_unpackhi_epi16(ab1, ce1); /* 8-11|24-27, 12-15|28-31 */
+        _mm256_storeu_si256((__m256i *)(d + 4 * i), _mm256_permute2x128_si256(q0, q1, 0x20));
+        _mm256_storeu_si256((__m256i *)(d + 4 * i + 32), _mm256_permute2x128_si256(q2, q3, 0x20));
+        _mm256_storeu_si256((__m256i *)(d + 4 * i + 64), _mm256_permute2x128_si256(q0, q1, 0x31));
+        _mm256_storeu_si256((__m256i *)(d + 4 * i + 96), _mm256_permute2x128_si256(q2, q3, 0x31));
+    }
+    qpack4_sse2(r0 + i, r1 + i, r2 + i, r3 + i, n - i, d + 4 * i);
+}
 #endif
 
 static int quad_disabled(void) {
@@ -94,7 +116,9 @@ kiln_qgemm4_fn kiln_qgemm4_select(void) {
 
 kiln_qpack4_fn kiln_qpack4_select(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    return quad_disabled() ? kiln_qpack4_portable : qpack4_sse2;
+    if (quad_disabled()) return kiln_qpack4_portable;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? qpack4_avx2 : qpack4_sse2;
 #else
     return kiln_qpack4_portable;
 #endif

@@ -22,7 +22,6 @@
  * The portable loop is the same with float arrays the compiler vectorizes. */
 #include "conv_transpose_direct.h"
 
-
 /* Kernel rows of phase f (output index f + s*t): kernel index k[], input offset o[] (the
  * input index is t + o); returns how many. */
 static int phase_taps(int64_t f, int64_t pad, int64_t kn, int64_t d, int64_t s, int64_t *k, int64_t *o) {
@@ -37,8 +36,8 @@ static int phase_taps(int64_t f, int64_t pad, int64_t kn, int64_t d, int64_t s, 
 }
 
 /* The padding before and after one axis so every phase's offsets stay inside. */
-KILN_SMALL_CODE static void axis_pads(int64_t in, int64_t out, int64_t kn, int64_t d, int64_t s, int64_t pad, int64_t *before,
-                      int64_t *after) {
+KILN_SMALL_CODE static void axis_pads(int64_t in, int64_t out, int64_t kn, int64_t d, int64_t s, int64_t pad,
+                                      int64_t *before, int64_t *after) {
     int64_t k[CTD_TAPS_MAX], o[CTD_TAPS_MAX], lo = 0, hi = in - 1;
     for (int64_t f = 0; f < s && f < out; f++) {
         int64_t t_n = (out - f + s - 1) / s;
@@ -67,7 +66,8 @@ KILN_SMALL_CODE static double phase_vectors(const kiln_conv_attrs *a, int64_t oh
 
 KILN_SMALL_CODE int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t mg, int64_t h, int64_t w, int64_t oh,
                                    int64_t ow, ctd_geom *g) {
-    if (a->kh > CTD_TAPS_MAX || a->kw > CTD_TAPS_MAX) return 0;
+    /* Work items are phases x channel blocks: strides bounded like kernels keep them few. */
+    if (a->kh > CTD_TAPS_MAX || a->kw > CTD_TAPS_MAX || a->sh > CTD_TAPS_MAX || a->sw > CTD_TAPS_MAX) return 0;
     /* Offsets are bounded by (out + pad + k*d) / s; keep every size far from overflow. */
     const int64_t lim = (int64_t)1 << 24;
     if (h > lim || w > lim || oh > lim || ow > lim || a->pt > lim || a->pl > lim || a->kh * a->dh > lim ||

@@ -200,7 +200,12 @@ void kiln_ctd_run(const kiln_exec *e, const kiln_conv_attrs *a, const ctd_geom *
     /* The padded copy; the slack after it is zeroed too (chunks read past the last lane). */
     memset(xp, 0, sizeof(float) * g->ws_floats);
     xp += g->front;
-    /* Rows of 4..16 floats: an inline loop, not a memcpy call per row. */
+    /* Rows of 4..16 floats: an inline loop (or one masked load/store), not a memcpy call. */
+#if defined(KILN_HAVE_AVX512)
+    if (g->isa == KILN_ISA_AVX512 && w <= 16)
+        kiln_ctd_copy_rows512(xp, x, cg, h, w, g);
+    else
+#endif
     for (int64_t c = 0; c < cg; c++)
         for (int64_t r = 0; r < h; r++) {
             float *restrict d = xp + (c * g->hp + r + g->padt) * g->wp + g->padl;

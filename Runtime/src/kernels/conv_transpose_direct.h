@@ -60,6 +60,8 @@ typedef struct ctd_chunk {
 #if defined(KILN_HAVE_AVX512)
 /* The chunk's first nv vectors (1..4) for nm channels into acc (conv_transpose_direct512.c). */
 void kiln_ctd_chunk_avx512(const ctd_chunk *k, int64_t cg, int nv, int64_t nm, float acc[CTD_MB][CTD_LANES]);
+/* The input [cg, h, w], w <= 16, into the padded buffer xp: a masked load and store a row. */
+void kiln_ctd_copy_rows512(float *xp, const float *x, int64_t cg, int64_t h, int64_t w, const ctd_geom *g);
 /* A phase's item with 32 output channels on the lanes, stored to y. */
 void kiln_ctd_item_cl512(const ctd_job *j, const ctd_chunk *k, int64_t m0, int64_t fh, int64_t fw, int64_t tn,
                          int64_t un);

@@ -100,4 +100,13 @@ KILN_AVX512 void kiln_ctd_item_cl512(const ctd_job *j, const ctd_chunk *k, int64
         }
     }
 }
+
+KILN_AVX512 void kiln_ctd_copy_rows512(float *xp, const float *x, int64_t cg, int64_t h, int64_t w, const ctd_geom *g) {
+    const __mmask16 m = (__mmask16)(w >= 16 ? 0xFFFFu : (1u << w) - 1u);
+    for (int64_t c = 0; c < cg; c++) {
+        float *d = xp + (c * g->hp + g->padt) * g->wp + g->padl;
+        const float *src = x + c * h * w;
+        for (int64_t r = 0; r < h; r++, d += g->wp, src += w) _mm512_mask_storeu_ps(d, m, _mm512_maskz_loadu_ps(m, src));
+    }
+}
 #endif

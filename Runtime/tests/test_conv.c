@@ -428,6 +428,7 @@ void test_conv(void) {
         {1, 8, 1, 1, 6, 4, 4, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0},   /* 1x1 input: GEMM + col2im_single */
         {1, 8, 1, 1, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},   /* 1x1 input with padding */
         {1, 2, 3, 4, 2, 1, 17, 1, 2, 0, 3, 0, 3, 1, 1, 1, 1, 0, 0, 0, 1},   /* kernel over 16 taps: GEMM */
+        {1, 2, 2, 3, 3, 2, 2, 20, 17, 0, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0},  /* stride over 16: GEMM */
     };
     /* The direct path capped at portable, then uncapped (AVX-512 here). */
     static const char *const ct_isas[] = {"portable", NULL};

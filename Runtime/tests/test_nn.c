@@ -147,6 +147,56 @@ static void test_pools(void) {
     pool_case("lp_pool p=2", KILN_POOL_LP, lp, (tspec)F32(lppool_in0), (tspec)F32(lppool_out0));
 }
 
+/* Max pooling's AVX-512 shapes (3x3 stride 1 rolling, 2x2 stride 2) against the scalar
+ * loop (KILN_FKERNELS=portable) on the same plan: odd sizes, 16-column chunks and tails,
+ * pads 0..2, ceil-mode rows and columns, NaN inputs (NaN wins: same positions). Exact. */
+static void pool_paths_case(const char *what, int64_t h, int64_t w, const int32_t *v, int64_t oh, int64_t ow) {
+    int64_t xd[4] = {1, 3, h, w}, yd[4] = {1, 3, oh, ow};
+    size_t xn = (size_t)(3 * h * w), yn = (size_t)(3 * oh * ow);
+    float *x = malloc(xn * sizeof(float)), *y[2] = {malloc(yn * sizeof(float)), malloc(yn * sizeof(float))};
+    test_fill(x, xn, 17);
+    x[5] = NAN;
+    x[xn / 2] = NAN;
+    attr_buf a = {0};
+    ab_i32(&a, KILN_POOL_MAX);
+    for (int i = 0; i < 12; i++) ab_i32(&a, v[i]);
+    for (int k = 0; k < 2; k++) {
+        if (k == 0) setenv("KILN_FKERNELS", "portable", 1);
+        else unsetenv("KILN_FKERNELS");
+        pb *b = pb_new();
+        uint32_t tx = pb_input(b, "x", KILN_F32, 4, xd), ty = pb_output(b, "y", KILN_F32, 4, yd);
+        pb_instr(b, KILN_OP_POOL2D, a.data, a.size, 1, &tx, 1, &ty);
+        size_t size;
+        uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+        const void *ins[1] = {x};
+        void *outs[1] = {y[k]};
+        char err[256];
+        kiln_status st = test_run(plan, size, 1, ins, outs, err, sizeof err);
+        CHECK(st == KILN_OK, "%s: %s", what, err);
+        free(plan);
+        pb_free(b);
+    }
+    size_t bad = 0;
+    for (size_t i = 0; i < yn; i++)
+        if (!(y[0][i] == y[1][i] || (y[0][i] != y[0][i] && y[1][i] != y[1][i]))) bad++;
+    CHECK(bad == 0, "%s: %zu of %zu elements differ from the portable path", what, bad, yn);
+    free(x); free(y[0]); free(y[1]);
+}
+
+static void test_pool_paths(void) {
+    /* kh kw sh sw pt pl pb pr dh dw include_pad p */
+    static const int32_t p311[12] = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, p310[12] = {3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0};
+    static const int32_t p312[12] = {3, 3, 1, 1, 2, 0, 1, 2, 1, 1, 0, 0}, p22[12] = {2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0, 0};
+    static const int32_t p22pad[12] = {2, 2, 2, 2, 0, 0, 1, 1, 1, 1, 0, 0};
+    pool_paths_case("max 3x3/1 pad 1, 16x16", 16, 16, p311, 16, 16);
+    pool_paths_case("max 3x3/1 pad 1, 7x37", 7, 37, p311, 7, 37);
+    pool_paths_case("max 3x3/1 no pad, 9x20", 9, 20, p310, 7, 18);
+    pool_paths_case("max 3x3/1 pads 2/0/1/2, 5x17", 5, 17, p312, 6, 17);
+    pool_paths_case("max 2x2/2, 32x32", 32, 32, p22, 16, 16);
+    pool_paths_case("max 2x2/2 ceil, 13x45", 13, 45, p22, 7, 23);
+    pool_paths_case("max 2x2/2 bottom/right pad, 9x33", 9, 33, p22pad, 5, 17);
+}
+
 static void reduce_case(const char *what, int32_t kind, uint32_t mask, tspec in, tspec out) {
     attr_buf a = {0};
     ab_i32(&a, kind); ab_i32(&a, (int32_t)mask);
@@ -303,6 +353,7 @@ static void test_resize(void) {
 void test_nn(void) {
     test_softmax_norms();
     test_pools();
+    test_pool_paths();
     test_reductions();
     test_resize();
 }

@@ -15,17 +15,12 @@
  *    channels accumulate from the bias over taps x input channels in registers (AVX-512:
  *    up to 16 zmm, each input vector loaded once for 4 or 8 channels), then each output
  *    row's lanes go to pixels (fh + sh*t, fw + sw*u). The caller applies the activation.
+ * 4. On AVX-512 (conv_transpose_direct512.c), columns a tap reads outside the row can be
+ *    masked per tap instead of padded when that saves vectors, and tiny phases with
+ *    channels in 32s put the output channels on the lanes instead (weights repacked at
+ *    load to [C, kh*kw, M/g], so a block's channels are adjacent).
  * The portable loop is the same with float arrays the compiler vectorizes. */
 #include "conv_transpose_direct.h"
-
-#if defined(KILN_HAVE_AVX512)
-#include <immintrin.h>
-#endif
-
-#define CTD_TAPS_MAX 16   /* kernel taps per side */
-#define CTD_MB 8          /* output channels per work item */
-#define CTD_LANES 64      /* flat lanes per chunk */
-#define CTD_CL 32         /* output channels per item with channels on the lanes */
 
 /* Kernel rows of phase f (output index f + s*t): kernel index k[], input offset o[] (the
  * input index is t + o); returns how many. */
@@ -41,8 +36,8 @@ static int phase_taps(int64_t f, int64_t pad, int64_t kn, int64_t d, int64_t s, 
 }
 
 /* The padding before and after one axis so every phase's offsets stay inside. */
-KILN_SMALL_CODE static void axis_pads(int64_t in, int64_t out, int64_t kn, int64_t d, int64_t s, int64_t pad, int64_t *before,
-                      int64_t *after) {
+KILN_SMALL_CODE static void axis_pads(int64_t in, int64_t out, int64_t kn, int64_t d, int64_t s, int64_t pad,
+                                      int64_t *before, int64_t *after) {
     int64_t k[CTD_TAPS_MAX], o[CTD_TAPS_MAX], lo = 0, hi = in - 1;
     for (int64_t f = 0; f < s && f < out; f++) {
         int64_t t_n = (out - f + s - 1) / s;
@@ -71,7 +66,8 @@ KILN_SMALL_CODE static double phase_vectors(const kiln_conv_attrs *a, int64_t oh
 
 KILN_SMALL_CODE int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t mg, int64_t h, int64_t w, int64_t oh,
                                    int64_t ow, ctd_geom *g) {
-    if (a->kh > CTD_TAPS_MAX || a->kw > CTD_TAPS_MAX) return 0;
+    /* Work items are phases x channel blocks: strides bounded like kernels keep them few. */
+    if (a->kh > CTD_TAPS_MAX || a->kw > CTD_TAPS_MAX || a->sh > CTD_TAPS_MAX || a->sw > CTD_TAPS_MAX) return 0;
     /* Offsets are bounded by (out + pad + k*d) / s; keep every size far from overflow. */
     const int64_t lim = (int64_t)1 << 24;
     if (h > lim || w > lim || oh > lim || ow > lim || a->pt > lim || a->pl > lim || a->kh * a->dh > lim ||
@@ -107,25 +103,6 @@ KILN_SMALL_CODE int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t
     return 1;
 }
 
-typedef struct ctd_job {
-    const kiln_conv_attrs *a;
-    const ctd_geom *g;
-    int64_t cg, mg, w, oh, ow, blocks;
-    const float *xp, *wt, *bias;
-    float *y;
-} ctd_job;
-
-/* What one chunk needs: taps as flat input offsets and weight indices. */
-typedef struct ctd_chunk {
-    const float *x;              /* lane 0 of channel 0 in the padded input */
-    const float *w;              /* repacked weights [cg, kh*kw, mg] at the block's channel 0 */
-    float b[CTD_MB];             /* each channel's bias */
-    const int64_t *off, *widx;
-    const uint64_t *mask;        /* per tap: the chunk's lanes whose column it reads inside the row */
-    int ntaps;
-    int64_t cstride, wstride;    /* per input channel: padded plane, kh*kw*mg weights */
-} ctd_chunk;
-
 /* The chunk's first n lanes. */
 static void chunk_portable(const ctd_chunk *k, int64_t cg, int64_t n, float acc[CTD_MB][CTD_LANES]) {
     for (int m = 0; m < CTD_MB; m++)
@@ -141,63 +118,6 @@ static void chunk_portable(const ctd_chunk *k, int64_t cg, int64_t n, float acc[
         }
 }
 
-#if defined(KILN_HAVE_AVX512)
-/* Channels [m0, m0 + mb) x nv vectors of 16 lanes in registers (literal mb, nv at every
- * call, so the loops unroll and the accumulators stay in zmm registers), started at the
- * bias. Input channels outside, taps inside: one input channel's weights ([kh*kw, mg],
- * the block's channels adjacent) serve every tap while in L1. */
-static inline __attribute__((always_inline)) KILN_AVX512 void chunk_tile512(const ctd_chunk *k, int64_t cg, int m0,
-                                                                            float acc[CTD_MB][CTD_LANES], const int mb,
-                                                                            const int nv) {
-    __m512 s[CTD_MB][4];
-    _Pragma("GCC unroll 8") for (int m = 0; m < mb; m++) {
-        __m512 b = _mm512_set1_ps(k->b[m0 + m]);
-        _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) s[m][v] = b;
-    }
-    for (int64_t c = 0; c < cg; c++) {
-        const float *xc = k->x + c * k->cstride, *wc = k->w + c * k->wstride + m0;
-        for (int t = 0; t < k->ntaps; t++) {
-            const float *xs = xc + k->off[t], *wt = wc + k->widx[t];
-            const uint64_t mt = k->mask[t];
-            __m512 xv[4];
-            _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
-                xv[v] = _mm512_maskz_loadu_ps((__mmask16)(mt >> (16 * v)), xs + 16 * v);
-            _Pragma("GCC unroll 8") for (int m = 0; m < mb; m++) {
-                __m512 b = _mm512_set1_ps(wt[m]);
-                _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) s[m][v] = _mm512_fmadd_ps(b, xv[v], s[m][v]);
-            }
-        }
-    }
-    _Pragma("GCC unroll 8") for (int m = 0; m < mb; m++)
-        _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) _mm512_storeu_ps(acc[m0 + m] + 16 * v, s[m][v]);
-}
-
-/* The chunk's first nv vectors (1..4) for nm channels: one vector or two go as 8 x nv
- * tiles (each input vector feeds eight FMAs), three or four as 4 x nv tiles; a single
- * channel alone (the last layer of an image decoder). */
-static KILN_AVX512 void chunk_avx512(const ctd_chunk *k, int64_t cg, int nv, int64_t nm, float acc[CTD_MB][CTD_LANES]) {
-    if (nm == 1) {
-        switch (nv) {
-        case 1: chunk_tile512(k, cg, 0, acc, 1, 1); break;
-        case 2: chunk_tile512(k, cg, 0, acc, 1, 2); break;
-        case 3: chunk_tile512(k, cg, 0, acc, 1, 3); break;
-        default: chunk_tile512(k, cg, 0, acc, 1, 4); break;
-        }
-        return;
-    }
-    if (nv <= 2 && nm > 4) {
-        if (nv == 1) chunk_tile512(k, cg, 0, acc, 8, 1);
-        else chunk_tile512(k, cg, 0, acc, 8, 2);
-        return;
-    }
-    for (int m0 = 0; m0 < nm; m0 += 4) switch (nv) {
-        case 1: chunk_tile512(k, cg, m0, acc, 4, 1); break;
-        case 2: chunk_tile512(k, cg, m0, acc, 4, 2); break;
-        case 3: chunk_tile512(k, cg, m0, acc, 4, 3); break;
-        default: chunk_tile512(k, cg, m0, acc, 4, 4); break;
-        }
-}
-#endif
 
 /* Bits [lo, hi) of a 64-bit mask, clamped to [0, 64). */
 static uint64_t bits64(int64_t lo, int64_t hi) {
@@ -207,46 +127,6 @@ static uint64_t bits64(int64_t lo, int64_t hi) {
     return (hi == 64 ? ~(uint64_t)0 : ((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1);
 }
 
-#if defined(KILN_HAVE_AVX512)
-/* A phase with channels on the lanes: 8 flat lanes (output pixels) x 32 channels in 16
- * accumulators from the bias; per input channel and tap two weight vectors (the repacked
- * [kh*kw, mg] row) and eight input broadcasts feed 16 FMAs. Each pixel's 32 results are
- * then stored to their channel planes. Padded geometry only (no column masks). */
-static KILN_AVX512 void item_cl512(const ctd_job *j, const ctd_chunk *k, int64_t m0, int64_t fh, int64_t fw,
-                                   int64_t tn, int64_t un) {
-    const kiln_conv_attrs *a = j->a;
-    const int64_t wp = j->g->wp, lanes = tn * wp, plane = j->oh * j->ow;
-    const __m512 b0 = j->bias ? _mm512_loadu_ps(j->bias + m0) : _mm512_setzero_ps();
-    const __m512 b1 = j->bias ? _mm512_loadu_ps(j->bias + m0 + 16) : _mm512_setzero_ps();
-    for (int64_t i0 = 0; i0 < lanes; i0 += 8) {
-        __m512 s[8][2];
-        _Pragma("GCC unroll 8") for (int p = 0; p < 8; p++) { s[p][0] = b0; s[p][1] = b1; }
-        for (int64_t c = 0; c < j->cg; c++) {
-            const float *xc = j->xp + c * k->cstride + i0, *wc = j->wt + c * k->wstride + m0;
-            for (int t = 0; t < k->ntaps; t++) {
-                const float *xs = xc + k->off[t], *wt = wc + k->widx[t];
-                const __m512 w0 = _mm512_loadu_ps(wt), w1 = _mm512_loadu_ps(wt + 16);
-                _Pragma("GCC unroll 8") for (int p = 0; p < 8; p++) {
-                    const __m512 xb = _mm512_set1_ps(xs[p]);
-                    s[p][0] = _mm512_fmadd_ps(xb, w0, s[p][0]);
-                    s[p][1] = _mm512_fmadd_ps(xb, w1, s[p][1]);
-                }
-            }
-        }
-        float out[8][CTD_CL];
-        _Pragma("GCC unroll 8") for (int p = 0; p < 8; p++) {
-            _mm512_storeu_ps(out[p], s[p][0]);
-            _mm512_storeu_ps(out[p] + 16, s[p][1]);
-        }
-        for (int64_t p = 0; p < 8 && i0 + p < lanes; p++) {
-            int64_t t = (i0 + p) / wp, u = (i0 + p) % wp;
-            if (u >= un) continue;
-            float *dst = j->y + m0 * plane + (fh + a->sh * t) * j->ow + fw + a->sw * u;
-            for (int m = 0; m < CTD_CL; m++) dst[m * plane] = out[p][m];
-        }
-    }
-}
-#endif
 
 /* One (phase, channel block) item. */
 static void ctd_item(const ctd_job *j, int64_t item) {
@@ -271,7 +151,7 @@ static void ctd_item(const ctd_job *j, int64_t item) {
     ctd_chunk k = {NULL, j->wt + m0, {0}, off, widx, mask, nr * nc, g->hp * g->wp, j->mg * khw};
 #if defined(KILN_HAVE_AVX512)
     if (g->cl) {
-        item_cl512(j, &k, m0, fh, fw, tn, un);
+        kiln_ctd_item_cl512(j, &k, m0, fh, fw, tn, un);
         return;
     }
 #endif
@@ -293,7 +173,7 @@ static void ctd_item(const ctd_job *j, int64_t item) {
         for (int r = 0; r < nr; r++)
             for (int q = 0; q < nc; q++) mask[r * nc + q] = cm[q];
 #if defined(KILN_HAVE_AVX512)
-        if (g->isa == KILN_ISA_AVX512) chunk_avx512(&k, j->cg, (int)((end + 15) / 16), nm, acc);
+        if (g->isa == KILN_ISA_AVX512) kiln_ctd_chunk_avx512(&k, j->cg, (int)((end + 15) / 16), nm, acc);
         else
 #endif
             chunk_portable(&k, j->cg, end, acc);
@@ -320,9 +200,18 @@ void kiln_ctd_run(const kiln_exec *e, const kiln_conv_attrs *a, const ctd_geom *
     /* The padded copy; the slack after it is zeroed too (chunks read past the last lane). */
     memset(xp, 0, sizeof(float) * g->ws_floats);
     xp += g->front;
+    /* Rows of 4..16 floats: an inline loop (or one masked load/store), not a memcpy call. */
+#if defined(KILN_HAVE_AVX512)
+    if (g->isa == KILN_ISA_AVX512 && w <= 16)
+        kiln_ctd_copy_rows512(xp, x, cg, h, w, g);
+    else
+#endif
     for (int64_t c = 0; c < cg; c++)
-        for (int64_t r = 0; r < h; r++)
-            memcpy(xp + (c * g->hp + r + g->padt) * g->wp + g->padl, x + (c * h + r) * w, sizeof(float) * (size_t)w);
+        for (int64_t r = 0; r < h; r++) {
+            float *restrict d = xp + (c * g->hp + r + g->padt) * g->wp + g->padl;
+            const float *restrict src = x + (c * h + r) * w;
+            for (int64_t i = 0; i < w; i++) d[i] = src[i];
+        }
     ctd_job j = {a, g, cg, mg, w, oh, ow, g->cl ? mg / CTD_CL : (mg + CTD_MB - 1) / CTD_MB, xp, wt, bias, y};
     size_t items = (size_t)(a->sh * a->sw * j.blocks);
     if (e->threads > 1 && cg * mg * oh * ow * (a->kh * a->kw) / (a->sh * a->sw) >= 2 * KILN_PARALLEL_GRAIN)

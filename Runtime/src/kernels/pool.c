@@ -31,6 +31,9 @@ typedef struct pool_params {
 void kiln_pool_rows_avx512(int64_t oh_n, int64_t ow_n, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh,
                            int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, const int64_t *lo,
                            const int64_t *hi, const float *in, float *out, int avg);   /* pool_avx512.c */
+int kiln_pool_max_fast_avx512(int64_t oh_n, int64_t ow_n, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh,
+                              int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, const int64_t *lo,
+                              const int64_t *hi, const float *in, float *out);         /* 3x3/1, 2x2/2 max; 0: not */
 #endif
 
 KILN_SMALL_CODE static kiln_status check_pool(kiln_check *c) {
@@ -184,6 +187,10 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
             float *out = j->y + (int64_t)plane * p->oh * p->ow;
             const float *in = j->x + (int64_t)plane * p->h * p->w;
 #ifdef KILN_HAVE_AVX512
+            if (p->isa == KILN_ISA_AVX512 && p->kind == KILN_POOL_MAX && p->w < INT32_MAX / 4 && p->ow < INT32_MAX / 4 &&
+                kiln_pool_max_fast_avx512(p->oh, p->ow, p->h, p->w, p->kh, p->kw, p->sh, p->sw, p->pt, p->pl, p->dh,
+                                          p->dw, lo, hi, in, out))
+                continue;
             if (p->isa == KILN_ISA_AVX512 && (p->sw == 1 || p->sw == 2) && p->w < INT32_MAX / 4 && p->ow < INT32_MAX / 4)
                 kiln_pool_rows_avx512(p->oh, p->ow, p->h, p->w, p->kh, p->kw, p->sh, p->sw, p->pt, p->pl, p->dh, p->dw,
                                       lo, hi, in, out, avg);

@@ -26,7 +26,7 @@ static inline uint32_t bit_range(int64_t lo, int64_t hi) {
     return (uint32_t)m;
 }
 
-static inline __m512 dw_act(__m512 acc, int relu, int clip, __m512 lo_c, __m512 hi_c) {
+KILN_AVX512 static inline __m512 dw_act(__m512 acc, int relu, int clip, __m512 lo_c, __m512 hi_c) {
     /* max/min return their second operand on NaN: a NaN passes through. */
     if (relu) return _mm512_max_ps(_mm512_setzero_ps(), acc);
     if (clip) return _mm512_min_ps(hi_c, _mm512_max_ps(lo_c, acc));

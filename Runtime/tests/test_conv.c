@@ -429,6 +429,11 @@ void test_conv(void) {
         {1, 8, 1, 1, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},   /* 1x1 input with padding */
         {1, 2, 3, 4, 2, 1, 17, 1, 2, 0, 3, 0, 3, 1, 1, 1, 1, 0, 0, 0, 1},   /* kernel over 16 taps: GEMM */
         {1, 2, 2, 3, 3, 2, 2, 20, 17, 0, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0},  /* stride over 16: GEMM */
+        /* phases wider than the input (kernel 4 stride 2 unpadded: 9 columns from 8; kernel
+         * 3 stride 1: 8 from 6): no masked columns, whose pitch is the input width */
+        {1, 4, 8, 8, 8, 4, 4, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0},
+        {1, 2, 6, 6, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0},
+        {1, 3, 8, 5, 5, 4, 4, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1},
     };
     /* The direct path capped at portable, then uncapped (AVX-512 here). */
     static const char *const ct_isas[] = {"portable", NULL};

@@ -81,9 +81,12 @@ KILN_SMALL_CODE int kiln_ctd_setup(const kiln_conv_attrs *a, int64_t cg, int64_t
     /* AVX-512 can mask the columns a tap reads outside the row instead of padding them:
      * the pitch is then the input width (no lanes spent on the border; the buffer has padl
      * floats and a vector of slack in front for the first row's negative offsets). Chosen
-     * when that saves at least 15% of the vectors (GAN's 4x4 -> 8x8: half). */
+     * when that saves at least 15% of the vectors (GAN's 4x4 -> 8x8: half), and only when
+     * every phase's output columns fit in the input width (a lane past the pitch would be
+     * the next row's). */
     g->front = g->padl + 16;
-    g->colmask = g->isa == KILN_ISA_AVX512 && phase_vectors(a, oh, ow, w) <= 0.85 * phase_vectors(a, oh, ow, g->wp);
+    g->colmask = g->isa == KILN_ISA_AVX512 && (ow + a->sw - 1) / a->sw <= w &&
+                 phase_vectors(a, oh, ow, w) <= 0.85 * phase_vectors(a, oh, ow, g->wp);
     if (g->colmask) {
         g->wp = w;
         g->padl = 0;

@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
 
+#include "../src/internal.h"
 #include "../src/kernels/common.h"
 
 #include <math.h>
@@ -154,6 +155,50 @@ static void run_ct_case(const conv_case *k) {
     free(x); free(w); free(b); free(want); free(acc);
 }
 
+/* CONV2D_PACKED with a dilation of 30000 on a 2x2 input (one output pixel): the direct
+ * kernels' zero-padded input copy would be 30001^2 floats in every thread's workspace
+ * (3.6 GB); the plan must ask for a small workspace and still compute the right pixel. */
+static void packed_huge_dilation_case(void) {
+    enum { M = 4, D = 30000 };
+    float x[4], w[M * 4], want[M];
+    test_fill(x, 4, 301); test_fill(w, M * 4, 302);
+    for (int m = 0; m < M; m++) want[m] = x[0] * w[m * 4];   /* every other tap lands in the padding */
+    int64_t panels, xd[4] = {1, 1, 2, 2}, yd[4] = {1, M, 1, 1};
+    float *packed = pack_panels(w, M, 4, &panels);
+    int64_t pd[3] = {panels, 4, 6};
+    pb *p = pb_new();
+    uint32_t tx = pb_input(p, "x", KILN_F32, 4, xd), tw = pb_constant(p, KILN_F32, 3, pd, packed);
+    uint32_t ty = pb_output(p, "y", KILN_F32, 4, yd), ins[3] = {tx, tw, 0xFFFFFFFFu};
+    free(packed);
+    conv_case k = {1, 1, 2, 2, M, 2, 2, 1, 1, 0, 0, D - 1, D - 1, D, D, 1, 0, 0, KILN_OP_CONV2D_PACKED, 0, 0};
+    attr_buf a = {0};
+    conv_attrs(&a, &k);
+    pb_instr(p, KILN_OP_CONV2D_PACKED, a.data, a.size, 3, ins, 1, &ty);
+    size_t size;
+    uint8_t *bytes = pb_finish(p, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+    kiln_plan *plan = NULL;
+    kiln_error e;
+    kiln_status st = kiln_plan_load_memory(bytes, size, &plan, &e);
+    CHECK(st == KILN_OK, "packed dilation %d: load failed: %s", D, e.message);
+    if (st == KILN_OK) {
+        CHECK(plan->workspace_floats < ((size_t)1 << 22), "packed dilation %d: workspace of %zu floats per thread", D,
+              plan->workspace_floats);
+        if (plan->workspace_floats < ((size_t)1 << 22)) {
+            const void *inputs[1] = {x};
+            float out[M];
+            void *outs[1] = {out};
+            char err[300] = "";
+            for (uint32_t threads = 1; threads <= 2; threads++) {
+                st = test_run(bytes, size, threads, inputs, outs, err, sizeof err);
+                CHECK(st == KILN_OK, "packed dilation %d: run failed: %s", D, err);
+                if (st == KILN_OK) CHECK(test_compare("packed dilation", out, want, M, 1e-5f, 1e-6f) == 0, "packed dilation %d", D);
+            }
+        }
+        kiln_plan_free(plan);
+    }
+    free(bytes);
+}
+
 /* CONV2D_WINOGRAD's load: weights stored as f16 are widened, then transformed (vs the
  * direct conv on the same rounded weights); weights that are a plan input, or in the old
  * transformed layout [36, P, C, 6], are refused with a clear message. */
@@ -246,6 +291,7 @@ static void isa_cases(void) {
 void test_conv(void) {
     isa_cases();
     winograd_load_cases();
+    packed_huge_dilation_case();
     const int C = KILN_OP_CONV2D, D = KILN_OP_DEPTHWISE_CONV2D, P = KILN_OP_CONV2D_PACKED, W = KILN_OP_CONV2D_WINOGRAD;
     conv_case cases[] = {
         /* n  c  h  w   m kh kw sh sw pt pl pb pr dh dw g  bias relu op */

@@ -373,8 +373,12 @@ void kiln_cd_pick(cp_params *p) {
     int64_t hp = (p->oh - 1) * a->sh + (a->kh - 1) * a->dh + 1, wp = (p->ow - 1) * a->sw + (a->kw - 1) * a->dw + 1;
     if (hp < p->h + a->pt) hp = p->h + a->pt;
     if (wp < p->w + a->pl) wp = p->w + a->pl;
-    /* Offsets in 32-bit ints; the padded copy must fit the workspace size type. */
-    if ((double)p->c * (double)hp * (double)wp >= (double)((int64_t)1 << 30)) return;
+    /* Offsets in 32-bit ints, and a padded copy (in every thread's workspace) at most 4x
+     * the input plus a border: huge pads or dilations around a tiny output (a 2x2 input,
+     * dilation 30000: 3.6 GB per thread) go by the packed GEMM. */
+    double padded = (double)p->c * (double)hp * (double)wp;
+    if (padded >= (double)((int64_t)1 << 30) || padded > 4.0 * (double)p->c * (double)p->h * (double)p->w + 65536.0)
+        return;
     p->cd_padded = a->pt || a->pl || hp > p->h || wp > p->w;
     p->cd_hp = hp;
     p->cd_wp = wp;

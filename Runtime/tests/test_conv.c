@@ -176,6 +176,7 @@ static void packed_huge_dilation_case(void) {
     pb_instr(p, KILN_OP_CONV2D_PACKED, a.data, a.size, 3, ins, 1, &ty);
     size_t size;
     uint8_t *bytes = pb_finish(p, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+    pb_free(p);
     kiln_plan *plan = NULL;
     kiln_error e;
     kiln_status st = kiln_plan_load_memory(bytes, size, &plan, &e);

@@ -299,6 +299,9 @@ static void qconv_cases(void) {
     qconv_case(2, 5, 9, 10, 12, 1, 2, 2, 3, 1, 1, 0);     /* stride 3, kernel 2 */
     qconv_case(1, 4, 9, 75, 6, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, rows wide enough for the vector gather */
     qconv_case(1, 8, 6, 67, 5, 1, 1, 1, 2, 0, 1, 1);      /* 1x1 stride 2 (downsample), odd width */
+    /* Strides far beyond a 1x1 input: the quad path's phase planes would be 2^63 bytes (their
+     * size overflowed); the conv runs on the pair path. */
+    qconv_case_win(1, 3, 1, 1, 4, 1, (qwin){1, 1, 0x7FFFFFFF, 0x7FFFFFFF, 0, 0, 0, 0, 1, 1}, 1);
     for (int trial = 0; trial < 12; trial++) {           /* random shapes, pointwise and depthwise */
         int64_t c = rnd(1, 12), h = rnd(1, 20), w = rnd(1, 50), s = rnd(1, 2), k = trial % 2 ? 3 : 1;
         int64_t pad = k == 3 ? rnd(0, 1) : 0;

@@ -127,10 +127,13 @@ static uint8_t requant_def(int64_t acc, int32_t mult, int32_t shift, int32_t zp,
     return (uint8_t)(q < lo ? lo : q > hi ? hi : q);
 }
 
-static void qconv_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, int64_t group, int64_t kh, int64_t kw,
-                       int64_t s, int64_t pad, int64_t dil, int bias) {
+/* The general window: strides, dilations and the four pads each on their own. */
+typedef struct qwin { int64_t kh, kw, sh, sw, pt, pl, pb, pr, dh, dw; } qwin;
+
+static void qconv_case_win(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, int64_t group, qwin q, int bias) {
+    int64_t kh = q.kh, kw = q.kw;
     int64_t cg = c / group, mg = m / group;
-    int64_t oh = (h + 2 * pad - ((kh - 1) * dil + 1)) / s + 1, ow = (w + 2 * pad - ((kw - 1) * dil + 1)) / s + 1;
+    int64_t oh = (h + q.pt + q.pb - ((kh - 1) * q.dh + 1)) / q.sh + 1, ow = (w + q.pl + q.pr - ((kw - 1) * q.dw + 1)) / q.sw + 1;
     int64_t xd[4] = {n, c, h, w}, wd[4] = {m, cg, kh, kw}, rd[2] = {2, m}, bd[1] = {m}, yd[4] = {n, m, oh, ow};
     uint8_t *x = malloc((size_t)(n * c * h * w)), *y = malloc((size_t)(n * m * oh * ow));
     int8_t *wt = malloc((size_t)(m * cg * kh * kw));
@@ -147,25 +150,52 @@ static void qconv_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, in
                     for (int64_t ci = 0; ci < cg; ci++)
                         for (int64_t i = 0; i < kh; i++)
                             for (int64_t j = 0; j < kw; j++) {
-                                int64_t iy = yy * s - pad + i * dil, ix = xx * s - pad + j * dil;
+                                int64_t iy = yy * q.sh - q.pt + i * q.dh, ix = xx * q.sw - q.pl + j * q.dw;
                                 int32_t xv = iy < 0 || iy >= h || ix < 0 || ix >= w ? xzp : x[((in * c + g * cg + ci) * h + iy) * w + ix];
                                 acc += (int64_t)(xv - xzp) * wt[((o * cg + ci) * kh + i) * kw + j];
                             }
                     y[((in * m + o) * oh + yy) * ow + xx] = requant_def(acc, rq[o], rq[m + o], yzp, ymin, ymax);
                 }
     attr_buf a = {{0}, 0};
-    int32_t conv[11] = {(int32_t)kh, (int32_t)kw, (int32_t)s, (int32_t)s, (int32_t)pad, (int32_t)pad, (int32_t)pad,
-                        (int32_t)pad, (int32_t)dil, (int32_t)dil, (int32_t)group};
+    int32_t conv[11] = {(int32_t)kh, (int32_t)kw, (int32_t)q.sh, (int32_t)q.sw, (int32_t)q.pt, (int32_t)q.pl, (int32_t)q.pb,
+                        (int32_t)q.pr, (int32_t)q.dh, (int32_t)q.dw, (int32_t)group};
     for (int i = 0; i < 11; i++) ab_i32(&a, conv[i]);
     ab_i32(&a, 0); ab_f32(&a, 0); ab_f32(&a, 0);
     ab_i32(&a, xzp); ab_i32(&a, yzp); ab_i32(&a, ymin); ab_i32(&a, ymax);
     tspec ins[4] = {{KILN_U8, 4, xd, x, 0, 0}, {KILN_I8, 4, wd, wt, 1, 0}, {KILN_I32, 2, rd, rq, 1, 0}, {KILN_I32, 1, bd, b, 1, !bias}};
     tspec outs[1] = {{KILN_U8, 4, yd, y, 0, 0}};
     char what[120];
-    snprintf(what, sizeof what, "qconv2d c=%lld m=%lld g=%lld k=%lldx%lld s=%lld p=%lld d=%lld", (long long)c, (long long)m,
-             (long long)group, (long long)kh, (long long)kw, (long long)s, (long long)pad, (long long)dil);
+    snprintf(what, sizeof what, "qconv2d n=%lld c=%lld %lldx%lld m=%lld g=%lld k=%lldx%lld s=%lldx%lld p=%lld,%lld,%lld,%lld d=%lldx%lld",
+             (long long)n, (long long)c, (long long)h, (long long)w, (long long)m, (long long)group, (long long)kh, (long long)kw,
+             (long long)q.sh, (long long)q.sw, (long long)q.pt, (long long)q.pl, (long long)q.pb, (long long)q.pr, (long long)q.dh,
+             (long long)q.dw);
     test_op(what, KILN_OP_QCONV2D, a.data, a.size, 4, ins, 1, outs, 0, 0);
     free(x); free(y); free(wt); free(rq); free(b);
+}
+
+static void qconv_case(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, int64_t group, int64_t kh, int64_t kw,
+                       int64_t s, int64_t pad, int64_t dil, int bias) {
+    qconv_case_win(n, c, h, w, m, group, (qwin){kh, kw, s, s, pad, pad, pad, pad, dil, dil}, bias);
+}
+
+/* Random windows against the definition: tiny inputs (1x1, 2x2), one channel, batches,
+ * groups, depthwise, strides 1-3 and dilations 1-2 on each axis apart, asymmetric pads. */
+static void qconv_random_cases(int trials) {
+    for (int trial = 0; trial < trials; trial++) {
+        qwin q = {rnd(1, 5), rnd(1, 5), rnd(1, 3), rnd(1, 3), 0, 0, 0, 0, rnd(1, 4) == 1 ? 2 : 1, rnd(1, 4) == 1 ? 2 : 1};
+        if (trial % 3 == 0) q.sw = q.sh = 2;
+        q.pt = rnd(0, (int32_t)q.kh - 1); q.pb = rnd(0, (int32_t)q.kh - 1);
+        q.pl = rnd(0, (int32_t)q.kw - 1); q.pr = rnd(0, (int32_t)q.kw - 1);
+        int64_t ekh = (q.kh - 1) * q.dh + 1, ekw = (q.kw - 1) * q.dw + 1;
+        int64_t h = rnd(1, trial % 4 == 0 ? 3 : 24), w = rnd(1, trial % 4 == 0 ? 3 : 70);
+        if (h + q.pt + q.pb < ekh) q.pb += ekh - (h + q.pt + q.pb);
+        if (w + q.pl + q.pr < ekw) q.pr += ekw - (w + q.pl + q.pr);
+        int64_t n = rnd(1, 3), kind = trial % 3, c, m, group;
+        if (kind == 0) { group = 1; c = rnd(1, 9); m = rnd(1, 20); }
+        else if (kind == 1) { c = rnd(1, 12); group = c; m = c * rnd(1, 2); } /* depthwise */
+        else { group = rnd(1, 3); c = group * rnd(1, 4); m = group * rnd(1, 5); }
+        qconv_case_win(n, c, h, w, m, group, q, trial % 5 != 0);
+    }
 }
 
 static void qgemm_case(int64_t rows, int64_t k, int64_t n, int bias) {
@@ -238,6 +268,14 @@ static void qmaxpool_cases(void) {
         int64_t k = rnd(1, 4), s = rnd(1, 3), p = rnd(0, k - 1), h = rnd(k, 20), w = rnd(k, 70);
         qmaxpool_case(1, rnd(1, 4), h, w, k, k, s, s, p, p, rnd(0, p), rnd(0, p), 1, trial % 2);
     }
+    for (int trial = 0; trial < 40; trial++) { /* tiny inputs, kernels and strides apart per axis, asymmetric pads */
+        int64_t kh = rnd(1, 4), kw = rnd(1, 5), dil = rnd(1, 3) == 1 ? 2 : 1;
+        int64_t pt = rnd(0, (int32_t)kh - 1), pb = rnd(0, (int32_t)kh - 1), pl = rnd(0, (int32_t)kw - 1), pr = rnd(0, (int32_t)kw - 1);
+        int64_t h = rnd(1, trial % 3 ? 20 : 3), w = rnd(1, trial % 3 ? 70 : 3);
+        if (h + pt + pb < (kh - 1) * dil + 1) h = (kh - 1) * dil + 1;
+        if (w + pl + pr < (kw - 1) * dil + 1) w = (kw - 1) * dil + 1;
+        qmaxpool_case(rnd(1, 2), rnd(1, 3), h, w, kh, kw, rnd(1, 3), rnd(1, 3), pt, pl, pb, pr, dil, trial % 2);
+    }
 }
 
 static void qconv_cases(void) {
@@ -261,6 +299,9 @@ static void qconv_cases(void) {
     qconv_case(2, 5, 9, 10, 12, 1, 2, 2, 3, 1, 1, 0);     /* stride 3, kernel 2 */
     qconv_case(1, 4, 9, 75, 6, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, rows wide enough for the vector gather */
     qconv_case(1, 8, 6, 67, 5, 1, 1, 1, 2, 0, 1, 1);      /* 1x1 stride 2 (downsample), odd width */
+    /* Strides far beyond a 1x1 input: the quad path's phase planes would be 2^63 bytes (their
+     * size overflowed); the conv runs on the pair path. */
+    qconv_case_win(1, 3, 1, 1, 4, 1, (qwin){1, 1, 0x7FFFFFFF, 0x7FFFFFFF, 0, 0, 0, 0, 1, 1}, 1);
     for (int trial = 0; trial < 12; trial++) {           /* random shapes, pointwise and depthwise */
         int64_t c = rnd(1, 12), h = rnd(1, 20), w = rnd(1, 50), s = rnd(1, 2), k = trial % 2 ? 3 : 1;
         int64_t pad = k == 3 ? rnd(0, 1) : 0;
@@ -277,9 +318,11 @@ void test_quant_kernels(void) {
     test_quantize_rows();
     /* The conv and gemm cases once with the path chosen at load (the quad layout when the CPU has a
      * dot-product core) and once with the pair layout (KILN_QGEMM=pairs). */
-    for (int layout = 0; layout < 2; layout++) {
-        if (layout) setenv("KILN_QGEMM", "pairs", 1);
+    static const char *const caps[] = {NULL, "pairs", "novbmi", "avxvnni"}; /* avxvnni: as a CPU without AVX-512 */
+    for (int layout = 0; layout < 4; layout++) {
+        if (caps[layout]) setenv("KILN_QGEMM", caps[layout], 1);
         qconv_cases();
+        qconv_random_cases(getenv("KILN_TEST_QCONV_TRIALS") ? atoi(getenv("KILN_TEST_QCONV_TRIALS")) : 60);
         qgemm_case(1, 37, 21, 1);
         qgemm_case(70, 64, 10, 1);
         qgemm_case(3, 5, 33, 0);

@@ -242,6 +242,9 @@ private struct QuantRewriter {
     var graph: Graph
     /// Float value → its u8 version and parameters.
     var quantizedOf: [ValueID: (value: ValueID, scale: Float, zeroPoint: Int)] = [:]
+    /// Float values computed as dequantize(int8 op): the max pools step 5 may move past the
+    /// dequantize (a float value quantized only for an int8 consumer is not one of them).
+    var int8Results = Set<ValueID>()
 
     init(graph: Graph) { self.graph = graph }
 
@@ -267,7 +270,7 @@ private struct QuantRewriter {
     /// commutes with the monotonic dequantization: same values, the input's scale and zero
     /// point), so int8 consumers read it directly; other pools stay as they are.
     mutating func poolQuantized(_ n: Node) throws {
-        guard let q = quantizedOf[n.operands[0]] else { return }
+        guard int8Results.contains(n.operands[0]), let q = quantizedOf[n.operands[0]] else { return }
         try replace(n.results[0], with: n.op, operands: [q.value], params: ActivationParams(scale: q.scale, zeroPoint: q.zeroPoint),
                     name: n.name)
     }
@@ -286,5 +289,6 @@ private struct QuantRewriter {
         graph.replaceAllUses(of: out, with: f)
         quantizedOf[f] = (q, params.scale, params.zeroPoint)
         quantizedOf[out] = (q, params.scale, params.zeroPoint)
+        int8Results.formUnion([f, out])
     }
 }

@@ -51,6 +51,10 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
     if (kdim >= 65536) return kiln_check_fail(c, "C/group * kh * kw must be below 65536");
     int depthwise = cg == 1 && a.group == ch;
     kiln_qgemm4_fn gemm4 = depthwise ? NULL : kiln_qgemm4_select();
+    /* The quad path's phase planes hold cg * (sh * ceil(hp / sh)) * (sw * ceil(wp / sw)) bytes:
+     * strides far beyond the input (a malformed plan) would overflow that; the pair path has none. */
+    if (gemm4 && (double)cg * (double)(a.sh * ((hp + a.sh - 1) / a.sh)) * (double)(a.sw * ((wp + a.sw - 1) / a.sw)) > 0x1p40)
+        gemm4 = NULL;
     kiln_qdw_row_fn dwrow = depthwise && a.kw <= 4 && a.dw == 1 && a.sw <= 2 ? kiln_qdw_row_vnni512() : NULL;
     int64_t kq = gemm4 ? (kdim + 3) / 4 : 0;
     size_t size = sizeof(qconv_params) + sizeof(int64_t) * (size_t)(4 * kq) +

@@ -186,7 +186,9 @@ KILN_VBMI static void qdw_planeq_vbmi(const uint8_t *x, const kiln_qdw_geom *g, 
 
 static int have_vbmi(void) {
     const char *force = getenv("KILN_QGEMM");
-    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0 || strcmp(force, "novbmi") == 0)) return 0;
+    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0 || strcmp(force, "novbmi") == 0 ||
+                  strcmp(force, "avxvnni") == 0))
+        return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512vbmi");
@@ -194,18 +196,11 @@ static int have_vbmi(void) {
 
 kiln_qdw_planeq_fn kiln_qdw_planeq_select(void) { return have_vbmi() ? qdw_planeq_vbmi : NULL; }
 
-kiln_qdw_rowq_fn kiln_qdw_rowq_select(void) {
-    const char *force = getenv("KILN_QGEMM");
-    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0 || strcmp(force, "novbmi") == 0)) return NULL;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi")
-               ? qdw_rowq_vbmi : NULL;
-}
+kiln_qdw_rowq_fn kiln_qdw_rowq_select(void) { return have_vbmi() ? qdw_rowq_vbmi : NULL; }
 
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void) {
     const char *force = getenv("KILN_QGEMM");
-    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0)) return NULL;
+    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "pairs") == 0 || strcmp(force, "avxvnni") == 0)) return NULL;
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl"))
         return NULL;

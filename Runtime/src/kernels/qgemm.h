@@ -52,8 +52,9 @@ typedef void (*kiln_qgemm4q_fn)(int64_t m, int64_t n, int64_t kq, const int32_t 
                                 const kiln_qrequant_rows *r, uint8_t *y, int64_t ystride);
 void kiln_qgemm4q_portable(int64_t m, int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *r,
                            uint8_t *y, int64_t ystride);
-/* AVX-512 VNNI; NULL without it or with KILN_QGEMM=portable or pairs (the kernels then
- * run kiln_qgemm4 and requantize rows). */
+/* AVX-512 VNNI; NULL without it or with KILN_QGEMM=portable, pairs or avxvnni (the kernels
+ * then run kiln_qgemm4 and requantize rows). KILN_QGEMM=avxvnni hides every AVX-512 int8
+ * path (as on an AVX2 + AVX-VNNI CPU), so tests reach the AVX-VNNI ones on AVX-512 machines. */
 kiln_qgemm4q_fn kiln_qgemm4q_vnni512(void);
 /* Interleaves four u8 rows into n quads of B: d[4i + u] = ru[i]. */
 typedef void (*kiln_qpack4_fn)(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int64_t n,
@@ -70,7 +71,7 @@ typedef void (*kiln_qdw_row_fn)(const uint8_t *x, int64_t rstride, int64_t kh, i
 void kiln_qdw_row_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
                            int32_t *acc);
 /* AVX-512 VNNI (16 outputs per vpdpbusd and kernel row; vpermb with VBMI), NULL without it or with
- * KILN_QGEMM=portable or pairs. */
+ * KILN_QGEMM=portable, pairs or avxvnni. */
 kiln_qdw_row_fn kiln_qdw_row_vnni512(void);
 
 /* Depthwise rows requantized as they are computed: out[i * ow + o] = kiln_requant(acc[o] +
@@ -84,7 +85,7 @@ typedef void (*kiln_qdw_rowq_fn)(const uint8_t *x, int64_t rstride, int64_t kh, 
                                  const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep);
 void kiln_qdw_rowq_portable(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
                             const kiln_qrequant *r, uint8_t *out, int64_t rows, int64_t xstep);
-/* AVX-512 VNNI + VBMI; NULL without them or with KILN_QGEMM=portable, pairs or novbmi. */
+/* AVX-512 VNNI + VBMI; NULL without them or with KILN_QGEMM=portable, pairs, novbmi or avxvnni. */
 kiln_qdw_rowq_fn kiln_qdw_rowq_select(void);
 
 /* A depthwise plane requantized, read straight from the unpadded input plane (h x w bytes):

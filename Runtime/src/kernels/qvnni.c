@@ -169,6 +169,8 @@ KILN_VNNI512 static void qgemm4q_vnni512(int64_t m, int64_t n, int64_t kq, const
 
 /* VNNI-512 kernels also use BW and VL forms (masked byte stores, 256-bit VNNI). */
 static int have_vnni512(void) {
+    const char *force = getenv("KILN_QGEMM"); /* avxvnni: as a CPU with AVX-VNNI but no AVX-512 (tests) */
+    if (force && strcmp(force, "avxvnni") == 0) return 0;
     return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl");
 }

@@ -147,6 +147,28 @@ static void test_pools(void) {
     pool_case("lp_pool p=2", KILN_POOL_LP, lp, (tspec)F32(lppool_in0), (tspec)F32(lppool_out0));
 }
 
+/* Runs a one-instruction plan (x [4-D] -> y [4-D]) on the portable kernels into y[0] and
+ * on the best this CPU has into y[1]. */
+static void run_portable_and_best(const char *what, uint16_t op, const attr_buf *a, const int64_t *xd,
+                                  const int64_t *yd, const float *x, float *const y[2]) {
+    for (int k = 0; k < 2; k++) {
+        if (k == 0) setenv("KILN_FKERNELS", "portable", 1);
+        else unsetenv("KILN_FKERNELS");
+        pb *b = pb_new();
+        uint32_t tx = pb_input(b, "x", KILN_F32, 4, xd), ty = pb_output(b, "y", KILN_F32, 4, yd);
+        pb_instr(b, op, a->data, a->size, 1, &tx, 1, &ty);
+        size_t size;
+        uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+        const void *ins[1] = {x};
+        void *outs[1] = {y[k]};
+        char err[256];
+        kiln_status st = test_run(plan, size, 1, ins, outs, err, sizeof err);
+        CHECK(st == KILN_OK, "%s: %s", what, err);
+        free(plan);
+        pb_free(b);
+    }
+}
+
 /* Max pooling's AVX-512 shapes (3x3 stride 1 rolling, 2x2 stride 2) against the scalar
  * loop (KILN_FKERNELS=portable) on the same plan: odd sizes, 16-column chunks and tails,
  * pads 0..2, ceil-mode rows and columns, NaN inputs (NaN wins: same positions). Exact. */
@@ -160,22 +182,7 @@ static void pool_paths_case(const char *what, int64_t h, int64_t w, const int32_
     attr_buf a = {0};
     ab_i32(&a, KILN_POOL_MAX);
     for (int i = 0; i < 12; i++) ab_i32(&a, v[i]);
-    for (int k = 0; k < 2; k++) {
-        if (k == 0) setenv("KILN_FKERNELS", "portable", 1);
-        else unsetenv("KILN_FKERNELS");
-        pb *b = pb_new();
-        uint32_t tx = pb_input(b, "x", KILN_F32, 4, xd), ty = pb_output(b, "y", KILN_F32, 4, yd);
-        pb_instr(b, KILN_OP_POOL2D, a.data, a.size, 1, &tx, 1, &ty);
-        size_t size;
-        uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
-        const void *ins[1] = {x};
-        void *outs[1] = {y[k]};
-        char err[256];
-        kiln_status st = test_run(plan, size, 1, ins, outs, err, sizeof err);
-        CHECK(st == KILN_OK, "%s: %s", what, err);
-        free(plan);
-        pb_free(b);
-    }
+    run_portable_and_best(what, KILN_OP_POOL2D, &a, xd, yd, x, y);
     size_t bad = 0;
     for (size_t i = 0; i < yn; i++)
         if (!(y[0][i] == y[1][i] || (y[0][i] != y[0][i] && y[1][i] != y[1][i]))) bad++;
@@ -296,22 +303,7 @@ static void resize_paths_case(const char *what, int32_t mode, int32_t coord, int
     float scales[4] = {1, 1, (float)oh / (float)h, (float)ow / (float)w};
     for (int i = 0; i < 8; i++) ab_f32(&at, i < 4 ? scales[i] : 1.0f);
     for (int i = 0; i < 16; i++) ab_f32(&at, roi && i < 8 ? roi[i] : 0.0f);
-    for (int v = 0; v < 2; v++) {
-        if (v == 0) setenv("KILN_FKERNELS", "portable", 1);
-        else unsetenv("KILN_FKERNELS");
-        pb *b = pb_new();
-        uint32_t tx = pb_input(b, "x", KILN_F32, 4, xd), ty = pb_output(b, "y", KILN_F32, 4, yd);
-        pb_instr(b, KILN_OP_RESIZE, at.data, at.size, 1, &tx, 1, &ty);
-        size_t size;
-        uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
-        const void *ins[1] = {x};
-        void *outs[1] = {y[v]};
-        char err[256];
-        kiln_status st = test_run(plan, size, 1, ins, outs, err, sizeof err);
-        CHECK(st == KILN_OK, "%s: %s", what, err);
-        free(plan);
-        pb_free(b);
-    }
+    run_portable_and_best(what, KILN_OP_RESIZE, &at, xd, yd, x, y);
     CHECK(test_compare(what, y[1], y[0], yn, 1e-6f, 1e-6f) == 0, "%s: AVX-512 and portable paths differ", what);
     free(x); free(y[0]); free(y[1]);
 }

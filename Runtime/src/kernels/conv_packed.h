@@ -38,6 +38,9 @@ size_t kiln_cd_floats(const cp_params *p);
 void kiln_cd_pack(cp_params *p, const uint8_t *src, int oihw, float *mem);
 /* The direct kernel's row buffer stride for rows of ow outputs (32 rows per thread). */
 size_t kiln_cd_row_ld(int64_t ow);
+/* Pixels per channel-lane tile: at most 14 with nv = 2 (28 accumulators), 16 with nv = 1. */
+#define KILN_CD_RMAX2 14
+#define KILN_CD_RMAX1 16
 #ifdef KILN_HAVE_AVX512
 void kiln_cd_run(const kiln_exec *e, const cp_params *p, const float *x, const float *bias, float *y);
 #endif

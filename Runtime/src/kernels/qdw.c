@@ -90,17 +90,26 @@ static const uint8_t vbmi_spread[2][64] = {
      8, 9, 10, 11, 9, 10, 11, 12, 10, 11, 12, 13, 11, 12, 13, 14, 12, 13, 14, 15, 13, 14, 15, 16, 14, 15, 16, 17, 15, 16, 17, 18},
     {0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15, 16, 17,
      16, 17, 18, 19, 18, 19, 20, 21, 20, 21, 22, 23, 22, 23, 24, 25, 24, 25, 26, 27, 26, 27, 28, 29, 28, 29, 30, 31, 30, 31, 32, 33}};
+/* Sums of 16 outputs of one kernel column: kh rows of u8 taps spread into dpbusd quads by
+ * idx (span: the bytes the 16 windows read). The empty asm keeps the sum in a register
+ * (GCC 12 otherwise spilled it around the masked stores that follow). */
+KILN_VBMI static inline __attribute__((always_inline)) __m512i qdw_sum16(const uint8_t *x, int64_t rstride, int64_t kh,
+                                                                       __m512i idx, __mmask64 span, const int32_t *wq) {
+    __m512i s = _mm512_setzero_si512();
+    for (int64_t ki = 0; ki < kh; ki++) {
+        __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride);
+        s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
+    }
+    __asm__("" : "+v"(s));
+    return s;
+}
+
 KILN_VBMI static void qdw_row_vbmi(const uint8_t *x, int64_t rstride, int64_t kh, int64_t sw, int64_t ow, const int32_t *wq,
                                    int32_t *acc) {
     const __m512i idx = _mm512_loadu_si512(sw == 1 ? vbmi_spread[0] : vbmi_spread[1]);
     const __mmask64 span = sw == 1 ? (__mmask64)0xFFFFFFFFu : ((__mmask64)1 << 34) - 1;
     for (int64_t o0 = 0; o0 < ow; o0 += 16) {
-        __m512i s = _mm512_setzero_si512();
-        for (int64_t ki = 0; ki < kh; ki++) {
-            __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
-            s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
-        }
-        __asm__("" : "+v"(s));
+        __m512i s = qdw_sum16(x + o0 * sw, rstride, kh, idx, span, wq);
         int64_t left = ow - o0;
         _mm512_mask_storeu_epi32(acc + o0, (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1), s);
     }
@@ -119,12 +128,7 @@ KILN_VBMI static void qdw_rowq_vbmi(const uint8_t *x, int64_t rstride, int64_t k
     const __m128i cnt = _mm_cvtsi32_si128(r->shift);
     for (int64_t i = 0; i < rows; i++, x += xstep, out += ow) {
         for (int64_t o0 = 0; o0 < ow; o0 += 16) {
-            __m512i s = _mm512_setzero_si512();
-            for (int64_t ki = 0; ki < kh; ki++) {
-                __m512i v = _mm512_maskz_loadu_epi8(span, x + ki * rstride + o0 * sw);
-                s = _mm512_dpbusd_epi32(s, _mm512_permutexvar_epi8(idx, v), _mm512_set1_epi32(wq[ki]));
-            }
-            __asm__("" : "+v"(s));
+            __m512i s = qdw_sum16(x + o0 * sw, rstride, kh, idx, span, wq);
             __m512i a = _mm512_add_epi32(s, vb);
             __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
             pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);

@@ -59,7 +59,7 @@ extension Importer {
                 messages.append("--input-shape gives input '\(name)' rank \(pinned.count) but the model declares rank \(declared.count)")
             } else if tt.hasShape {
                 for (i, d) in declared.enumerated() {
-                    if case .dimValue(let v)? = d.value, v != Int64(pinned[i]) {
+                    if case .dimValue(let v)? = d.value, v >= 0, v != Int64(pinned[i]) {  // < 0: dynamic (paddle2onnx writes -1)
                         messages.append("--input-shape gives input '\(name)' dim \(i) = \(pinned[i]) but the model fixes it to \(v)")
                     }
                 }
@@ -107,7 +107,7 @@ extension Importer {
             return "--bind \(vi.name): the value has shape \(t.shape) but the input has rank \(declared.count)"
         }
         for (i, d) in declared.enumerated() {
-            if case .dimValue(let v)? = d.value, v != Int64(t.shape[i]) {
+            if case .dimValue(let v)? = d.value, v >= 0, v != Int64(t.shape[i]) {
                 return "--bind \(vi.name): the value has shape \(t.shape) but the input's dim \(i) is \(v)"
             }
         }

@@ -34,7 +34,7 @@ struct QuantizeOptions: ParsableArguments {
     var validation: String?
 
     @Option(name: .customLong("accuracy-budget"),
-            help: ArgumentHelp("Keep the most sensitive layers in float until the int8 plan meets cosine=C (worst output cosine vs fp32 >= C), max-rel=R and/or top1=A (arg-max agreement >= A), comma-separated, on the calibration samples; none: quantize every layer (default cosine=\(QuantizeOptions.defaultBudget)).", valueName: "metric=value"))
+            help: ArgumentHelp("Keep the most sensitive layers in float until the int8 plan meets cosine=C (worst output cosine vs fp32 >= C), max-rel=R and/or top1=A (arg-max agreement >= A), comma-separated, on the calibration samples; none: quantize every layer (default \(QuantizeOptions.defaultBudget)).", valueName: "metric=value"))
     var budgetOption: String?
 
     /// The budget int8 plans meet unless `--accuracy-budget` says otherwise: with it,

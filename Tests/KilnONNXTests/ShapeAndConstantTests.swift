@@ -29,6 +29,15 @@ final class ShapeAndConstantTests: XCTestCase {
             """)
     }
 
+    /// paddle2onnx writes a dynamic dim as dim_value -1: it is unknown, not fixed.
+    func testNegativeDimValueIsDynamic() throws {
+        let model = reluOn(ONNX.input("x", .float, [.value(-1), .value(3), .value(-1), .value(8)]))
+        XCTAssertEqual(errorMessage { try ONNX.load(model) },
+                       "model.onnx: input 'x' dim 2 is unknown; pass --input-shape x=1,3,?,8")
+        let graph = try ONNX.load(model, options: ImportOptions(inputShapes: ["x": [1, 3, 48, 8]]))
+        XCTAssertEqual(graph.type(of: graph.inputs[0]), TensorType(.f32, [1, 3, 48, 8]))
+    }
+
     func testUnresolvedDimMessage() {
         let model = reluOn(ONNX.input("x", .float, [.param("N"), .value(3), .param("height"), .value(224)]))
         XCTAssertEqual(errorMessage { try ONNX.load(model) },

@@ -5,6 +5,7 @@ Regressions from the session-4 review: a conv whose huge strides/pads/dilations 
 the AVX-512 im2col gather's 32-bit offsets (SIGSEGV), a max pool whose row prefetch looped
 over 2^30 empty rows per output row, and TopK counts that trapped the compiler when
 converted to Int (K = INT64_MAX as a tensor or, before opset 10, as an attribute; K = NaN).
+Session 6: a max pool window entirely in the padding (ORT: -FLT_MAX; Kiln gave -inf, its evaluator 0).
 """
 
 from __future__ import annotations
@@ -62,6 +63,23 @@ def test_max_pool_with_huge_stride(kiln, tmp_path):
     node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[1, 1], strides=[BIG, 1])
     save(model, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 1, 32])], "y")
     run_both(kiln, model, {"x": np.random.default_rng(2).standard_normal((1, 16, 1, 32)).astype(np.float32)}, tmp_path)
+
+
+def test_max_pool_window_entirely_in_padding(kiln, tmp_path):
+    """Dilation 2 over a 1-pixel-high input with pad 1: every window's taps land in the padding on H.
+    ONNX Runtime starts max from -FLT_MAX (the ONNX reference evaluator gives 0, Kiln used to give
+    -inf); the plan and `kiln eval` both give -FLT_MAX."""
+    model = tmp_path / "pool.onnx"
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], dilations=[2, 2], pads=[1, 1, 1, 1])
+    save(model, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 1, 3])], "y")
+    x = np.arange(6, dtype=np.float32).reshape(1, 2, 1, 3) - 10
+    run_both(kiln, model, {"x": x}, tmp_path)
+    assert (np.load(tmp_path / "out" / "y.npy") == -np.finfo(np.float32).max).all()
+    np.save(tmp_path / "x.npy", x)
+    ev = subprocess.run([str(kiln), "eval", str(model), "--input", str(tmp_path / "x.npy"), "--output-dir",
+                         str(tmp_path / "eval")], capture_output=True, text=True, timeout=120)
+    assert ev.returncode == 0, ev.stderr
+    assert (np.load(tmp_path / "eval" / "y.npy") == -np.finfo(np.float32).max).all()
 
 
 @pytest.mark.parametrize("case", ["tensor_int64_max", "tensor_nan", "attribute_int64_max"])

@@ -7,10 +7,11 @@
  * Algorithm: per (image, channel) plane, split over threads; for each output pixel the
  * taps inside the input are visited (padding never contributes). Average divides by the
  * taps inside the input, or with count_include_pad by the taps inside the padded input
- * (taps beyond it, possible in ceil mode, never count). A max window entirely in the
- * padding yields -inf. 1-D pooling is 2-D with H = 1; global pooling is REDUCE.
+ * (taps beyond it, possible in ceil mode, never count). Max starts from -FLT_MAX, as ONNX
+ * Runtime's does: a window entirely in the padding (reachable with dilation) yields -FLT_MAX
+ * and a window of -inf inputs too. 1-D pooling is 2-D with H = 1; global pooling is REDUCE.
  * Max pooling, and average pooling whose windows all count kh*kw taps, go row by row
- * instead: the output row starts at -inf (or 0) and each kernel tap (ki, kj) whose input
+ * instead: the output row starts at -FLT_MAX (or 0) and each kernel tap (ki, kj) whose input
  * row exists folds in its input columns over the range of ow where they exist (computed
  * once per call for every kj), so the inner loop is a branch-free select or add that
  * vectorizes; a NaN input wins and then stays; the average is the sum times 1/(kh*kw).
@@ -18,6 +19,7 @@
  * AVX-512 (pool_avx512.c), as isa.c chooses at load; KILN_FKERNELS=portable: the C loop. */
 #include "common.h"
 
+#include <float.h>
 #include <math.h>
 
 typedef struct pool_params {
@@ -81,14 +83,14 @@ static void tap_ranges(const pool_params *p, int64_t *lo, int64_t *hi) {
 /* Stride 1 or 2 with AVX2: each output row in chunks of 8 columns held in a register across
  * all kernel taps (a row written and re-read per tap stalls on store forwarding, and these
  * rows are short, 7..32); a tap's lanes outside its [lo, hi) load nothing and count as
- * -inf (max) or 0 (sum); stride 2 loads 16 inputs and keeps the even lanes (shuffle, then
+ * -FLT_MAX (max) or 0 (sum); stride 2 loads 16 inputs and keeps the even lanes (shuffle, then
  * a 64-bit lane permute). Max keeps a NaN from either side, like the C loop. */
 #if defined(__AVX2__)
 #include <immintrin.h>
 #define HAVE_ROWS_SIMD 1
 static void rows_simd(const pool_params *p, const int64_t *lo, const int64_t *hi, const float *in, float *out, int avg) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256 neutral = _mm256_set1_ps(avg ? 0.0f : -INFINITY);
+    const __m256 neutral = _mm256_set1_ps(avg ? 0.0f : -FLT_MAX);
     for (int64_t oh = 0; oh < p->oh; oh++) {
         for (int64_t ow0 = 0; ow0 < p->ow; ow0 += 8) {
             __m256 acc = neutral;
@@ -138,7 +140,7 @@ static void rows_simd(const pool_params *p, const int64_t *lo, const int64_t *hi
 static void tap_rows(const pool_params *p, const int64_t *lo, const int64_t *hi, const float *in, float *out, int avg) {
     for (int64_t oh = 0; oh < p->oh; oh++) {
         float *orow = out + oh * p->ow;
-        for (int64_t ow = 0; ow < p->ow; ow++) orow[ow] = avg ? 0.0f : -INFINITY;
+        for (int64_t ow = 0; ow < p->ow; ow++) orow[ow] = avg ? 0.0f : -FLT_MAX;
         for (int64_t ki = 0; ki < p->kh; ki++) {
             int64_t ih = oh * p->sh - p->pt + ki * p->dh;
             if (ih < 0 || ih >= p->h) continue;
@@ -225,7 +227,7 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
                 if (kj1 > p->kw) kj1 = p->kw;
                 float r;
                 if (p->kind == KILN_POOL_MAX) {
-                    r = -INFINITY;
+                    r = -FLT_MAX;
                     for (int64_t ki = ki0; ki < ki1; ki++) {
                         const float *row = in + (h0 + ki * p->dh) * p->w;
                         for (int64_t kj = kj0; kj < kj1; kj++) {

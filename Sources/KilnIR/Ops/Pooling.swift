@@ -73,7 +73,8 @@ extension Pool: OpRule {
     /// k*dilation` on each axis. Taps inside the input contribute (max, sum, or sum of
     /// |x|^p); taps inside the input or the explicit padding are counted for average
     /// pooling with `countIncludePad` (taps that only ceil mode adds are never counted).
-    /// A window with no tap inside the input yields 0.
+    /// Max starts from -Float.greatestFiniteMagnitude, as ONNX Runtime's does: a window with no
+    /// tap inside the input (reachable with dilation) yields it; average then yields 0.
     public func evaluate(_ operands: [Tensor], results: [TensorType]) throws -> [Tensor] {
         let x = operands[0], out = results[0]
         let geo = WindowGeometry(input: Array(x.shape.dims[2...]), output: Array(out.shape.dims[2...]),
@@ -90,8 +91,8 @@ extension Pool: OpRule {
             for oz in 0..<geo.output[0] {
                 for oy in 0..<oh {
                     for ox in 0..<ow {
-                        var acc = 0.0, valid = 0, counted = 0
-                        var first = true
+                        var acc = kind == .max ? -Double(Float.greatestFiniteMagnitude) : 0.0
+                        var valid = 0, counted = 0
                         for kz in 0..<geo.kernel[0] {
                             let iz = oz * geo.strides[0] - geo.padBegin[0] + kz * geo.dilations[0]
                             for ky in 0..<geo.kernel[1] {
@@ -107,8 +108,7 @@ extension Pool: OpRule {
                                     switch kind {
                                     case .max:
                                         // NaN propagates: once acc is NaN no comparison replaces it.
-                                        if first || v > acc || v.isNaN { acc = v }
-                                        first = false
+                                        if v > acc || v.isNaN { acc = v }
                                     case .average: acc += v
                                     case .lp(let p): acc += pow(abs(v), Double(p))
                                     }

@@ -205,7 +205,8 @@ enum kiln_resize_coord {
     KILN_COORD_PYTORCH_HALF_PIXEL = 2,
     KILN_COORD_ALIGN_CORNERS = 3,
     KILN_COORD_ASYMMETRIC = 4,
-    KILN_COORD_TF_CROP_AND_RESIZE = 5
+    KILN_COORD_TF_CROP_AND_RESIZE = 5,
+    KILN_COORD_TF_HALF_PIXEL_FOR_NN = 6
 };
 
 enum kiln_nearest_mode {

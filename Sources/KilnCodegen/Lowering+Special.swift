@@ -41,6 +41,7 @@ extension Lowerer {
         case .alignCorners: coord = .alignCorners
         case .asymmetric: coord = .asymmetric
         case .tfCropAndResize: coord = .tfCropAndResize
+        case .tfHalfPixelForNN: coord = .tfHalfPixelForNn
         }
         let nearest: NearestModeCode
         switch r.nearestMode {

@@ -108,7 +108,7 @@ public enum ResizeModeCode: Int32, CaseIterable, Sendable { case nearest = 0, li
 
 /// `enum kiln_resize_coord` (C prefix `KILN_COORD_`).
 public enum CoordinateTransformCode: Int32, CaseIterable, Sendable {
-    case halfPixel = 0, halfPixelSymmetric, pytorchHalfPixel, alignCorners, asymmetric, tfCropAndResize
+    case halfPixel = 0, halfPixelSymmetric, pytorchHalfPixel, alignCorners, asymmetric, tfCropAndResize, tfHalfPixelForNn
 }
 
 /// `enum kiln_nearest_mode`.

@@ -5,7 +5,7 @@
  * f32 extrapolation_value, f32 scales[8] (per input axis, 1 when untouched), f32 roi[16]
  * (begins then ends, tf_crop_and_resize only). The output shape is the result's.
  * Algorithm: at load time, for every axis and output coordinate, the source coordinate x
- * is computed (in double, with ONNX Runtime's formulas), and turned into up to 4 taps
+ * is computed (in float, with ONNX Runtime's formulas), and turned into up to 4 taps
  * (clamped input index, weight); zero-weight taps are dropped, so untouched axes have one
  * tap. A coordinate outside the input in tf_crop_and_resize marks the output element as
  * the extrapolation value. Running visits, per output element, the product of its axes'
@@ -33,21 +33,25 @@ typedef struct resize_params {
     uint8_t data[];
 } resize_params;
 
-/* Source coordinate of output coordinate x, as ONNX Runtime computes it (align_corners,
- * pytorch_half_pixel and tf_crop_and_resize use the integer output length). */
-static double source_coord(int32_t coord, double x, double scale, int64_t in, int64_t out, double r0, double r1) {
+/* Source coordinate of output coordinate x, as ONNX Runtime computes it: its expressions in
+ * float (a nearest index can land on the other side of an integer than the same formula in
+ * double gives, e.g. half_pixel floor at scale 0.6); align_corners, pytorch_half_pixel and
+ * tf_crop_and_resize use the integer output length. */
+static double source_coord(int32_t coord, float x, float scale, int64_t in, int64_t out, float r0, float r1) {
+    float lin = (float)in, lout = (float)out;
     switch (coord) {
-    case KILN_COORD_ALIGN_CORNERS: return out == 1 ? 0.0 : x * (double)(in - 1) / (double)(out - 1);
-    case KILN_COORD_ASYMMETRIC: return x / scale;
+    case KILN_COORD_ALIGN_CORNERS: return out == 1 ? 0.0 : (double)(x * (lin - 1.0f) / (lout - 1.0f));
+    case KILN_COORD_ASYMMETRIC: return (double)(x / scale);
     case KILN_COORD_TF_CROP_AND_RESIZE:
-        return out > 1 ? r0 * (double)(in - 1) + x * (r1 - r0) * (double)(in - 1) / (double)(out - 1)
-                       : 0.5 * (r0 + r1) * (double)(in - 1);
-    case KILN_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+        return out > 1 ? (double)(r0 * (lin - 1.0f) + x * (r1 - r0) * (lin - 1.0f) / (lout - 1.0f))
+                       : (double)(float)(0.5 * ((double)r0 + (double)r1) * (double)(lin - 1.0f));
+    case KILN_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (double)((x + 0.5f) / scale - 0.5f) : 0.0;
+    case KILN_COORD_TF_HALF_PIXEL_FOR_NN: return (double)((x + 0.5f) / scale);
     case KILN_COORD_HALF_PIXEL_SYMMETRIC: {
-        double out_f = scale * (double)in, adjustment = (double)out / out_f, center = (double)in / 2.0;
-        return center * (1.0 - adjustment) + (x + 0.5) / scale - 0.5;
+        float adjustment = lout / (scale * lin), offset = lin / 2.0f * (1.0f - adjustment);
+        return (double)(float)((double)offset + ((double)x + 0.5) / (double)scale - 0.5);
     }
-    default: return (x + 0.5) / scale - 0.5;
+    default: return (double)((x + 0.5f) / scale - 0.5f);
     }
 }
 
@@ -103,7 +107,7 @@ KILN_SMALL_CODE static kiln_status check_resize(kiln_check *c) {
     int32_t mode = kiln_rdi32(at), coord = kiln_rdi32(at + 4), nearest = kiln_rdi32(at + 8);
     int exclude = kiln_rdi32(at + 12) != 0;
     if (kiln_rdi32(at + 16) != 0) return kiln_check_fail(c, "antialias is not yet supported");
-    if (mode < 0 || mode > 2 || coord < 0 || coord > 5 || nearest < 0 || nearest > 3)
+    if (mode < 0 || mode > 2 || coord < 0 || coord > 6 || nearest < 0 || nearest > 3)
         return kiln_check_fail(c, "unknown mode, coordinate transformation or nearest mode");
     double a = kiln_rdf32(at + 20);
     uint64_t total = 0;
@@ -128,13 +132,13 @@ KILN_SMALL_CODE static kiln_status check_resize(kiln_check *c) {
     kiln_dense_strides(x, p->in_str);
     int64_t off = 0;
     for (uint32_t d = 0; d < x->rank; d++) {
-        double scale = kiln_rdf32(at + 28 + 4 * d);
-        double r0 = kiln_rdf32(at + 60 + 4 * d), r1 = kiln_rdf32(at + 60 + 4 * (x->rank + d));
-        if (!(scale > 0.0) || isinf(scale)) return kiln_check_fail(c, "axis %u: scale must be positive", d);
+        float scale = kiln_rdf32(at + 28 + 4 * d);
+        float r0 = kiln_rdf32(at + 60 + 4 * d), r1 = kiln_rdf32(at + 60 + 4 * (x->rank + d));
+        if (!(scale > 0.0f) || isinf(scale)) return kiln_check_fail(c, "axis %u: scale must be positive", d);
         p->out_dims[d] = y->dims[d];
         p->axis_off[d] = off;
         for (int64_t o = 0; o < y->dims[d]; o++) {
-            double xs = source_coord(coord, (double)o, scale, x->dims[d], y->dims[d], r0, r1);
+            double xs = source_coord(coord, (float)o, scale, x->dims[d], y->dims[d], r0, r1);
             uint8_t n = 0;
             if (!(xs != xs) && !(coord == KILN_COORD_TF_CROP_AND_RESIZE && (xs < 0 || xs > (double)(x->dims[d] - 1))))
                 n = (uint8_t)make_taps(mode, nearest, exclude, a, xs > 1e15 ? 1e15 : (xs < -1e15 ? -1e15 : xs),

@@ -159,31 +159,36 @@ extension Resize {
         return (indices, weights)
     }
 
-    /// Source coordinate of output coordinate `y` on `axis` (ONNX coordinate transforms).
+    /// Source coordinate of output coordinate `y` on `axis` (ONNX coordinate transforms), in
+    /// Float with ONNX Runtime's expressions: its CPU Resize computes them in float, and a
+    /// nearest index can land on the other side of an integer than a double formula gives
+    /// (half_pixel floor at scale 0.6). length_resized is the output length m, as in
+    /// onnxruntime and PyTorch (the onnx.reference implementation uses the unrounded
+    /// scale * n for align_corners, which only differs when a scale does not give a whole
+    /// length, onnx/onnx#2462).
     private func sourceCoordinate(_ y: Int, axis: Int, inLength n: Int) -> Double {
-        let scale = Double(scales[axis])
+        let scale = scales[axis]
         let m = sizes[axis]
-        let yd = Double(y)
+        let yf = Float(y), lengthIn = Float(n), lengthOut = Float(m)
         switch coordinateTransform {
         case .halfPixel:
-            return (yd + 0.5) / scale - 0.5
+            return Double((yf + 0.5) / scale - 0.5)
         case .halfPixelSymmetric:
-            let adjustment = Double(m) / (scale * Double(n))
-            let offset = Double(n) / 2 * (1 - adjustment)
-            return offset + (yd + 0.5) / scale - 0.5
+            let adjustment = lengthOut / (scale * lengthIn)
+            let offset = lengthIn / 2 * (1 - adjustment)
+            return Double(Float(Double(offset) + (Double(yf) + 0.5) / Double(scale) - 0.5))
         case .pytorchHalfPixel:
-            return m > 1 ? (yd + 0.5) / scale - 0.5 : -0.5
+            return m > 1 ? Double((yf + 0.5) / scale - 0.5) : 0
+        case .tfHalfPixelForNN:
+            return Double((yf + 0.5) / scale)
         case .alignCorners:
-            // length_resized is the output length m, as in onnxruntime and PyTorch; the
-            // onnx.reference implementation uses the unrounded scale * n instead, which only
-            // differs when a scale does not give a whole length (onnx/onnx#2462).
-            return m > 1 ? yd * Double(n - 1) / Double(m - 1) : 0
+            return m > 1 ? Double(yf * (lengthIn - 1) / (lengthOut - 1)) : 0
         case .asymmetric:
-            return yd / scale
+            return Double(yf / scale)
         case .tfCropAndResize:
-            let begin = Double(roi[axis]), end = Double(roi[axis + sizes.count])
-            return m > 1 ? begin * Double(n - 1) + yd * (end - begin) * Double(n - 1) / Double(m - 1)
-                : 0.5 * (begin + end) * Double(n - 1)
+            let begin = roi[axis], end = roi[axis + sizes.count]
+            return m > 1 ? Double(begin * (lengthIn - 1) + yf * (end - begin) * (lengthIn - 1) / (lengthOut - 1))
+                : Double(Float(0.5 * (Double(begin) + Double(end)) * Double(lengthIn - 1)))
         }
     }
 }

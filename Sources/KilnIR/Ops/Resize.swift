@@ -10,6 +10,8 @@ public enum CoordinateTransform: String, Hashable, Sendable, CaseIterable {
     case alignCorners = "align_corners"
     case asymmetric
     case tfCropAndResize = "tf_crop_and_resize"
+    /// (x + 0.5) / scale: TensorFlow's half-pixel-centers nearest (opset 11; deprecated in 13).
+    case tfHalfPixelForNN = "tf_half_pixel_for_nn"
 }
 
 public enum NearestMode: String, Hashable, Sendable, CaseIterable {

@@ -2,7 +2,8 @@ import KilnIR
 
 // Resize (opsets 10, 11, 13, 18, 19) and the deprecated Upsample, both to `resize` with the
 // output shape and per-axis scales resolved at import. Resize-10 is Upsample's definition
-// (scales only, asymmetric coordinates, nearest rounds down) that also allows scales below 1.
+// (scales only, asymmetric coordinates, nearest rounds down — up on a downsampled axis, as
+// ONNX Runtime does) that also allows scales below 1. Output lengths are computed in float.
 
 extension NodeContext {
     /// Resize(X, roi?, scales?, sizes?).
@@ -10,10 +11,10 @@ extension NodeContext {
     /// Algorithm:
     /// 1. `axes` (opset 18) lists the resized axes, default all; scales/sizes/roi cover
     ///    those axes and are spread to every axis (scale 1, size unchanged, roi 0…1).
-    /// 2. With scales: `out = floor(in * scale)` (tf_crop_and_resize multiplies by the roi
+    /// 2. With scales: `out = floor(in * scale)` in float (tf_crop_and_resize multiplies by the roi
     ///    extent too). With sizes: `scale = out / in`; `keep_aspect_ratio_policy`
     ///    not_larger / not_smaller takes the min / max scale over the axes and rounds
-    ///    `scale * in` half up.
+    ///    `scale * in` half away from zero, in float (ONNX Runtime's arithmetic).
     func resize() throws -> [ValueID?] {
         if opset < 11 { return try upsample(downscale: true) }
         let x = try input(0)
@@ -52,8 +53,11 @@ extension NodeContext {
             for (k, a) in axes.enumerated() {
                 try require(given[k] > 0, "scales \(given) must be positive")
                 scales[a] = given[k]
-                let extent = roi.isEmpty ? 1 : Double(roi[rank + a] - roi[a])
-                sizes[a] = Int((Double(dims[a]) * extent * Double(given[k])).rounded(.down))
+                // In float, as ONNX Runtime computes it: 10 × 0.7f is 7 there (6 in double).
+                let extent: Float = roi.isEmpty ? 1 : roi[rank + a] - roi[a]
+                let length = Float(dims[a]) * extent * given[k]
+                try require(length.isFinite && length < 1e12, "scales \(given) give an output too large")
+                sizes[a] = Int(max(length, 0).rounded(.down))
             }
         } else if let t = try constant(3, "sizes"), t.count > 0 {
             let given = t.ints
@@ -65,16 +69,16 @@ extension NodeContext {
             }
             let policy = try attr.string("keep_aspect_ratio_policy", default: "stretch")
             if policy != "stretch" {
-                let ratios = axes.enumerated().map { k, a in Double(given[k]) / Double(dims[a]) }
-                let common: Double
+                let ratios = axes.enumerated().map { k, a in Float(given[k]) / Float(dims[a]) }
+                let common: Float
                 switch policy {
                 case "not_larger": common = ratios.min() ?? 1
                 case "not_smaller": common = ratios.max() ?? 1
                 default: throw attr.invalid("keep_aspect_ratio_policy", "= '\(policy)' is not supported")
                 }
                 for a in axes {
-                    scales[a] = Float(common)
-                    sizes[a] = Int(common * Double(dims[a]) + 0.5)
+                    scales[a] = common
+                    sizes[a] = Int((common * Float(dims[a])).rounded(.toNearestOrAwayFromZero))
                 }
             }
         } else {
@@ -113,8 +117,14 @@ extension NodeContext {
         default: throw attr.invalid("mode", "= '\(modeName)' is not supported")
         }
         try require(zip(dims, scales).allSatisfy { Double($0) * Double($1) < 1e12 }, "scales \(scales) give an output too large")
-        let sizes = zip(dims, scales).map { Int((Double($0) * Double($1)).rounded(.down)) }
-        let op = Resize(mode: mode, coordinateTransform: .asymmetric, nearestMode: .floor, cubicCoeffA: -0.75,
+        let sizes = zip(dims, scales).map { Int((Float($0) * $1).rounded(.down)) }  // in float, as ONNX Runtime
+        // ONNX Runtime's nearest pixel before opset 11: floor(x) when upsampling an axis,
+        // ceil(x) when downsampling it (Resize-10); an identity axis maps whole numbers.
+        let down = scales.contains { $0 < 1 }, up = scales.contains { $0 > 1 }
+        if mode == .nearest && down && up {
+            throw KilnError("nearest resize with scales \(scales) both down- and upsamples: before opset 11 the axes round differently (ceil, floor), which Kiln does not support")
+        }
+        let op = Resize(mode: mode, coordinateTransform: .asymmetric, nearestMode: down ? .ceil : .floor, cubicCoeffA: -0.75,
                         excludeOutside: false, extrapolationValue: 0, antialias: false,
                         scales: scales, sizes: sizes, roi: [])
         return [try emit1(.resize(op), [x])]

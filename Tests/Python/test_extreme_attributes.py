@@ -99,3 +99,15 @@ def test_topk_count_out_of_range_is_a_clear_error(case, kiln, tmp_path):
     assert run.returncode == 1, (run.returncode, run.stderr)
     lines = run.stderr.strip().splitlines()
     assert want in lines[-1], run.stderr
+
+
+def test_resize_scale_too_large_is_a_clear_error(kiln, tmp_path):
+    """A scale of 1e30 used to reach Int(Double) in the importer (a trap); now one line."""
+    model = tmp_path / "resize.onnx"
+    scales = numpy_helper.from_array(np.array([1, 1, 1e30, 1], np.float32), "s")
+    node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest")
+    save(model, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])], "y", [scales])
+    run = subprocess.run([str(kiln), "inspect", str(model)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, (run.returncode, run.stderr)
+    assert run.stderr.strip().splitlines()[-1].endswith(
+        "node #0 (Resize, output 'y'): scales [1.0, 1.0, 1e+30, 1.0] give an output too large"), run.stderr

@@ -4,58 +4,6 @@ import KilnIR
 import KilnPasses
 import KilnRuntime
 
-/// How closely a plan's outputs follow the fp32 model's, per graph output, over a set of
-/// samples: the worst and mean cosine similarity, the largest absolute error, the largest
-/// relative error (max|a-b| / max|b| per sample, as the ledger's drift) and how often the
-/// arg-max agrees (outputs of more than one element).
-struct OutputAccuracy {
-    var name: String
-    var minCosine = 1.0, sumCosine = 0.0
-    var maxAbs = 0.0, maxRel = 0.0
-    var agree = 0, samples = 0
-    var hasTop1 = false
-
-    var meanCosine: Double { samples > 0 ? sumCosine / Double(samples) : 1 }
-
-    mutating func add(_ got: [Float], _ want: [Float]) {
-        var dot = 0.0, ng = 0.0, nw = 0.0, diff = 0.0, scale = 0.0
-        for i in want.indices {
-            let a = Double(got[i]), b = Double(want[i])
-            dot += a * b; ng += a * a; nw += b * b
-            diff = max(diff, abs(a - b)); scale = max(scale, abs(b))
-        }
-        let cosine = ng == 0 && nw == 0 ? 1 : (ng == 0 || nw == 0 ? 0 : dot / (ng.squareRoot() * nw.squareRoot()))
-        minCosine = min(minCosine, cosine)
-        sumCosine += cosine
-        maxAbs = max(maxAbs, diff)
-        maxRel = max(maxRel, scale > 0 ? diff / scale : (diff > 0 ? .infinity : 0))
-        samples += 1
-        if want.count > 1 {
-            hasTop1 = true
-            if argmax(got) == argmax(want) { agree += 1 }
-        }
-    }
-
-    private func argmax(_ xs: [Float]) -> Int {
-        var best = 0
-        for i in xs.indices where xs[i] > xs[best] { best = i }
-        return best
-    }
-
-    func ledgerRow(set: String) -> LedgerQuantization.Accuracy {
-        LedgerQuantization.Accuracy(set: set, output: name, samples: samples, minCosine: minCosine, meanCosine: meanCosine,
-                                    maxAbs: maxAbs, maxRel: maxRel, top1Agree: hasTop1 ? agree : nil)
-    }
-
-    /// `logits: cosine min 0.9954 mean 0.9987, max abs 0.0312, max rel 0.0101, top-1 16/16`
-    var line: String {
-        func f(_ v: Double) -> String { String(format: "%.4g", v) }
-        let top1 = hasTop1 ? ", top-1 \(agree)/\(samples)" : ""
-        return "\(name): cosine min \(String(format: "%.4f", minCosine)) mean \(String(format: "%.4f", meanCosine)), "
-            + "max abs \(f(maxAbs)), max rel \(f(maxRel))\(top1)"
-    }
-}
-
 /// `--accuracy-budget`: one or more comma-separated terms, all of which must hold on the
 /// calibration samples: `cosine=C` (the worst cosine of any output on any sample ≥ C),
 /// `max-rel=R` (the worst relative error ≤ R), `top1=A` (each output's arg-max agrees

@@ -217,7 +217,9 @@ void kiln_ctd_run(const kiln_exec *e, const kiln_conv_attrs *a, const ctd_geom *
         }
     ctd_job j = {a, g, cg, mg, w, oh, ow, g->cl ? mg / CTD_CL : (mg + CTD_MB - 1) / CTD_MB, xp, wt, bias, y};
     size_t items = (size_t)(a->sh * a->sw * j.blocks);
-    if (e->threads > 1 && cg * mg * oh * ow * (a->kh * a->kw) / (a->sh * a->sw) >= 2 * KILN_PARALLEL_GRAIN)
+    /* The work estimate in double: the product of six sizes could pass int64 in a hostile plan. */
+    if (e->threads > 1 && (double)cg * (double)mg * (double)oh * (double)ow * (double)(a->kh * a->kw) / (double)(a->sh * a->sw) >=
+                              2.0 * KILN_PARALLEL_GRAIN)
         kiln_parallel_for(e, items, ctd_items, &j);
     else ctd_items(&j, 0, items, 0);
 }

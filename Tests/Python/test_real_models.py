@@ -11,6 +11,8 @@ these carry trained weights and the exporters' own graph forms (paddle2onnx, tor
 - int8 (`--quantize int8`, 8 calibration images): on 8 held-out images, the cosine to
   ORT's fp32 output and the top-1 / detection agreement stay above what was measured
   (bounds with margin; the numbers are printed and in the README).
+- `--quantize dynamic-int8` on the two OCR recognizers and fp16 stay within measured
+  cosine / argmax bounds; `kiln eval` (the reference evaluator) matches ORT.
 - `kiln compile` writes the same bytes twice; ddddocr's ORT-quantized model is refused
   in one line naming the unsupported node; dynamic dims are reported in one line per input.
 
@@ -221,6 +223,58 @@ def test_real_model_int8_tracks_fp32(name, kiln, tmp_path):
           f"agreement mean {np.mean(agree):.4f} ({', '.join(f'{a:.3f}' for a in agree)})")
     assert min(cosines) >= min_cos, f"{name} int8: held-out cosines {cosines}"
     assert np.mean(agree) >= mean_agree, f"{name} int8: held-out agreement {agree}"
+
+
+# (model, --quantize mode): the worst cosine to ORT fp32 over 4 images, and the worst
+# agreement: the share of OCR steps with the same argmax character (YOLOv8: `agreement`).
+OTHER_MODES = {
+    ("ppocr_rec", "dynamic-int8"): (0.9999, 0.99),
+    ("ddddocr", "dynamic-int8"): (0.9999, 0.99),
+    ("ppocr_rec", "fp16"): (0.99999, 0.99),
+    ("yolov8n", "fp16"): (0.99999, 0.95),
+}
+
+
+@pytest.mark.parametrize("name,mode", sorted(OTHER_MODES))
+def test_real_model_dynamic_int8_and_fp16_track_fp32(name, mode, kiln, tmp_path):
+    """dynamic-int8 (the Transformer and LSTM OCRs: MatMul/Gemm/LSTM weights int8) and fp16
+    weights, on trained weights."""
+    m = MODELS[name]
+    shape = m.shapes[0]
+    plan = compile_plan(kiln, name, shape, tmp_path / "q.kplan", "--quantize", mode)
+    rng = np.random.default_rng(20)
+    cosines, agree = [], []
+    for i in range(4):
+        x = kilnutil.image_like(rng, shape, m.lo, m.hi)
+        np.save(tmp_path / f"x{i}.npy", x)
+        (o, expected), = ort_outputs(name, x).items()
+        actual = load_output(run_plan([str(kiln_run_binary())], plan, m, tmp_path / f"x{i}.npy", tmp_path / f"o{i}"), o)
+        cosines.append(cosine(actual, expected))
+        agree.append(agreement(name, actual, expected) if name in INT8
+                     else float((actual.argmax(-1) == expected.argmax(-1)).mean()))
+    min_cos, min_agree = OTHER_MODES[(name, mode)]
+    print(f"{name} {mode}: cosine min {min(cosines):.6f}, agreement min {min(agree):.4f}")
+    assert min(cosines) >= min_cos, f"{name} {mode}: cosines {cosines}"
+    assert min(agree) >= min_agree, f"{name} {mode}: agreement {agree}"
+
+
+# ---- reference evaluator ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["ppocr_cls", "ppocr_rec", "yolov8n"])
+def test_real_model_reference_evaluator_matches_onnxruntime(name, kiln, tmp_path):
+    """`kiln eval` (what int8 calibration and the pass ledger's drift run) on trained weights."""
+    m = MODELS[name]
+    shape = m.shapes[0]
+    x = kilnutil.image_like(np.random.default_rng(7), shape, m.lo, m.hi)
+    np.save(tmp_path / "x.npy", x)
+    run = subprocess.run([str(kiln), "eval", str(model_path(name)), *shape_arg(m, shape), "--input",
+                          f"{m.input}={tmp_path / 'x.npy'}", "--output-dir", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    for o, e in ort_outputs(name, x).items():
+        r = kilnutil.compare(load_output(tmp_path / "out", o), e, rtol=1e-4, atol=m.atol)
+        print(f"{name} kiln eval {o}: max abs {r.max_abs:.3g}, max rel {r.max_rel:.3g}")
+        assert r, f"{name} kiln eval output {o}: {r.message}"
 
 
 # ---- errors ----------------------------------------------------------------------------

@@ -82,15 +82,24 @@ extension Importer {
             }
         }
         if unknown.isEmpty { return .success(TensorType(dtype, Shape(dims))) }
-        let suggestion = declared.indices.map { i -> String in
-            if dims[i] >= 0 { return String(dims[i]) }
-            if case .dimParam(let p)? = declared[i].value, !p.isEmpty { return p }
-            return "?"
-        }.joined(separator: ",")
-        return .failure(InputProblems(messages: unknown.map { i, p in
-            let what = p.isEmpty ? "dim \(i)" : "dim \(i) ('\(p)')"
-            return "input '\(name)' \(what) is unknown; pass --input-shape \(name)=\(suggestion)"
-        }))
+        return .failure(InputProblems(messages: [dynamicDimsMessage(name, dims, unknown)]))
+    }
+
+    /// One line for all of an input's unknown dims: which they are (with the model's names
+    /// for them) and a `--input-shape` to pin them with, the unknown dims as `<placeholder>`s
+    /// (the model's name when it is a plain identifier, else `dimI`).
+    private func dynamicDimsMessage(_ name: String, _ dims: [Int], _ unknown: [(Int, String)]) -> String {
+        func placeholder(_ i: Int, _ p: String) -> String {
+            let plain = !p.isEmpty && p.count <= 24 && p.first.map { $0.isLetter || $0 == "_" } == true
+                && p.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+            return "<" + (plain ? p : "dim\(i)") + ">"
+        }
+        let listed = unknown.map { i, p in p.isEmpty ? "\(i)" : "\(i) ('\(p)')" }.joined(separator: ", ")
+        let byIndex = Dictionary(uniqueKeysWithValues: unknown.map { ($0.0, $0.1) })
+        let example = dims.indices.map { i in byIndex[i].map { placeholder(i, $0) } ?? String(dims[i]) }
+            .joined(separator: ",")
+        let what = unknown.count == 1 ? "dim \(listed) is dynamic; pin it" : "dims \(listed) are dynamic; pin them"
+        return "input '\(name)' \(what) with numbers: --input-shape \(name)=\(example)"
     }
 
     /// Why a `--bind` value does not fit the input it freezes, or nil if it fits.

@@ -9,7 +9,7 @@ struct ModelOptions: ParsableArguments {
     var model: String
 
     @Option(name: .customLong("input-shape"),
-            help: ArgumentHelp("Pin an input's shape, e.g. x=1,3,224,224 (repeatable).", valueName: "name=dims"))
+            help: ArgumentHelp("Pin an input's shape, e.g. x=1,3,224,224 (repeatable). Needed for dynamic dims other than a leading batch dim (which defaults to 1); plans have static shapes.", valueName: "name=dims"))
     var inputShapes: [String] = []
 
     @Option(name: .customLong("bind"),

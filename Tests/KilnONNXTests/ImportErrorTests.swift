@@ -61,10 +61,9 @@ final class ImportErrorTests: XCTestCase {
         ], inputs: [ONNX.input("x", [2, 3]), ONNX.input("img", .float, [.param("N"), .value(3), .param("H"), .unknown])],
            outputs: ["a", "b", "c", "d"])
         XCTAssertEqual(errorMessage { try ONNX.load(ONNX.model(g, opset: 20)) }, """
-            model.onnx: 5 problems:
+            model.onnx: 4 problems:
               unsupported ops: com.microsoft.FusedConv (nodes: fc)
-              input 'img' dim 2 ('H') is unknown; pass --input-shape img=1,3,H,?
-              input 'img' dim 3 is unknown; pass --input-shape img=1,3,H,?
+              input 'img' dims 2 ('H'), 3 are dynamic; pin them with numbers: --input-shape img=1,3,<H>,<dim3>
               node 'gelu1' (Gelu): attribute 'approximate' = 'fast' is not supported (expected 'none' or 'tanh')
               node 'cat' (Concat): attribute 'axis' must be an int, got a float
             """)

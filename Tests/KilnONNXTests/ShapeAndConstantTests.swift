@@ -22,10 +22,9 @@ final class ShapeAndConstantTests: XCTestCase {
         XCTAssertEqual(errorMessage { try ONNX.load(model, options: ImportOptions(inputShapes: ["x": [2, 4, 8, 6]])) },
                        "model.onnx: --input-shape gives input 'x' dim 1 = 4 but the model fixes it to 3")
         XCTAssertEqual(errorMessage { try ONNX.load(model, options: ImportOptions(inputShapes: ["z": [1]])) }, """
-            model.onnx: 3 problems:
+            model.onnx: 2 problems:
               --input-shape names 'z', which is not a graph input (inputs: x)
-              input 'x' dim 2 ('H') is unknown; pass --input-shape x=1,3,H,?
-              input 'x' dim 3 is unknown; pass --input-shape x=1,3,H,?
+              input 'x' dims 2 ('H'), 3 are dynamic; pin them with numbers: --input-shape x=1,3,<H>,<dim3>
             """)
     }
 
@@ -33,7 +32,7 @@ final class ShapeAndConstantTests: XCTestCase {
     func testNegativeDimValueIsDynamic() throws {
         let model = reluOn(ONNX.input("x", .float, [.value(-1), .value(3), .value(-1), .value(8)]))
         XCTAssertEqual(errorMessage { try ONNX.load(model) },
-                       "model.onnx: input 'x' dim 2 is unknown; pass --input-shape x=1,3,?,8")
+                       "model.onnx: input 'x' dim 2 is dynamic; pin it with numbers: --input-shape x=1,3,<dim2>,8")
         let graph = try ONNX.load(model, options: ImportOptions(inputShapes: ["x": [1, 3, 48, 8]]))
         XCTAssertEqual(graph.type(of: graph.inputs[0]), TensorType(.f32, [1, 3, 48, 8]))
     }
@@ -41,7 +40,18 @@ final class ShapeAndConstantTests: XCTestCase {
     func testUnresolvedDimMessage() {
         let model = reluOn(ONNX.input("x", .float, [.param("N"), .value(3), .param("height"), .value(224)]))
         XCTAssertEqual(errorMessage { try ONNX.load(model) },
-                       "model.onnx: input 'x' dim 2 ('height') is unknown; pass --input-shape x=1,3,height,224")
+                       "model.onnx: input 'x' dim 2 ('height') is dynamic; pin it with numbers: --input-shape x=1,3,<height>,224")
+    }
+
+    /// paddle2onnx names dynamic dims 'p2o.DynamicDimension.N' or '?' (PP-OCR's recognizer):
+    /// one line for the input, with placeholders that are not those names.
+    func testExporterDimNamesAreNotPlaceholders() {
+        let model = reluOn(ONNX.input("x", .float, [.param("p2o.DynamicDimension.0"), .value(3), .param("?"),
+                                                    .param("p2o.DynamicDimension.1")]))
+        XCTAssertEqual(errorMessage { try ONNX.load(model) }, """
+            model.onnx: input 'x' dims 2 ('?'), 3 ('p2o.DynamicDimension.1') are dynamic; \
+            pin them with numbers: --input-shape x=1,3,<dim2>,<dim3>
+            """)
     }
 
     func testBindFreezesAnInputIntoAConstant() throws {

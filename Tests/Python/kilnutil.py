@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -53,6 +54,76 @@ def full_size_manifest() -> dict:
         subprocess.run([sys.executable, str(graphs_dir() / "generate.py"), "--full-size", str(directory)],
                        check=True, capture_output=True, timeout=1200)
     return load_manifest(directory)
+
+
+def real_models_dir() -> Path:
+    """Where scripts/fetch-real-models puts the real trained models: $KILN_REAL_MODELS_DIR,
+    else ~/.cache/kiln/real-models."""
+    env = os.environ.get("KILN_REAL_MODELS_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "kiln" / "real-models"
+
+
+@functools.lru_cache(maxsize=None)
+def real_model(file: str) -> Path:
+    """The path of a fetched real model (a base name from scripts/lib/real-models.json), after
+    checking its sha256; raises FileNotFoundError naming scripts/fetch-real-models when it is
+    missing or changed."""
+    import hashlib
+
+    wheels = json.loads((repo_root() / "scripts" / "lib" / "real-models.json").read_text())["wheels"]
+    pinned = {Path(m).name: digest for w in wheels for m, digest in w["models"].items()}
+    path = real_models_dir() / file
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != pinned[file]:
+        raise FileNotFoundError(f"{path} is missing or differs from the pinned sha256: "
+                                f"run scripts/fetch-real-models (scripts/setup does)")
+    return path
+
+
+def _smooth(rng: np.random.Generator, c: int, h: int, w: int) -> np.ndarray:
+    """A (c, h, w) background in [0.5, 1): a coarse random grid, bilinearly upsampled."""
+    grid = 0.5 + 0.5 * rng.random((c, max(2, h // 32), max(2, w // 32)))
+    ys = np.linspace(0, grid.shape[1] - 1, h)
+    xs = np.linspace(0, grid.shape[2] - 1, w)
+    rows = np.stack([np.interp(ys, np.arange(grid.shape[1]), grid[ch, :, j])
+                     for ch in range(c) for j in range(grid.shape[2])]).reshape(c, grid.shape[2], h)
+    return np.stack([[np.interp(xs, np.arange(grid.shape[2]), rows[ch, :, i]) for i in range(h)]
+                     for ch in range(c)])
+
+
+def _text_line(rng: np.random.Generator, img: np.ndarray) -> None:
+    """Draws one line of dark glyph-like strokes (bars inside character boxes) into img."""
+    _, h, w = img.shape
+    lh = int(rng.integers(max(4, h // 24), max(5, h // 6)))
+    y, x = int(rng.integers(0, max(1, h - lh))), int(rng.integers(0, w // 3))
+    ink = 0.15 * rng.random()
+    while x + lh < w and rng.random() > 0.04:
+        cw, t = max(2, int(lh * (0.5 + 0.4 * rng.random()))), max(1, lh // 7)
+        for _ in range(int(rng.integers(2, 5))):
+            if rng.random() < 0.5:
+                yy = y + int(rng.integers(0, lh - t + 1))
+                img[:, yy:yy + t, x:x + cw] = ink
+            else:
+                xx = x + int(rng.integers(0, cw - t + 1))
+                img[:, y:y + lh, xx:xx + t] = ink
+        x += cw + max(1, lh // 5)
+
+
+def image_like(rng: np.random.Generator, shape, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
+    """A seeded NCHW float32 input in [lo, hi] that looks more like a photo or a scan than
+    noise does: a smooth background, a few flat rectangles and lines of dark glyph-like
+    strokes (text detectors fire on them), plus light pixel noise."""
+    n, c, h, w = shape
+    out = np.empty(shape, np.float32)
+    for b in range(n):
+        img = _smooth(rng, c, h, w)
+        for _ in range(int(rng.integers(1, 4))):
+            (y0, y1), (x0, x1) = sorted(rng.integers(0, h, 2)), sorted(rng.integers(0, w, 2))
+            img[:, y0:y1 + 1, x0:x1 + 1] = rng.random((c, 1, 1))
+        for _ in range(int(rng.integers(1, 1 + max(1, h // 40)))):
+            _text_line(rng, img)
+        img += 0.02 * rng.standard_normal(img.shape)
+        out[b] = np.clip(img, 0, 1) * (hi - lo) + lo
+    return out
 
 
 def load_tensors(entries: list[dict], directory: Path | None = None) -> dict[str, np.ndarray]:

@@ -251,7 +251,7 @@ CASES: list[Case] = [
          "the model was exported with an opset older than 7 (before numpy-style broadcasting)",
          "re-export with a newer opset (or onnx.version_converter)"),
     Case("onnx-dynamic-dim", ["kiln", "compile", "dynamic.onnx", "-o", "x.kplan"],
-         "Error: dynamic.onnx: input 'x' dim 3 ('W') is unknown; pass --input-shape x=1,3,8,W",
+         "Error: dynamic.onnx: input 'x' dim 3 ('W') is dynamic; pin it with numbers: --input-shape x=1,3,8,<W>",
          "plans have static shapes; an input has a named (dynamic) dimension",
          "pass --input-shape NAME=1,3,224,224 (or --bind)"),
     Case("onnx-input-shape-name", ["kiln", "compile", "mlp.onnx", "-o", "x.kplan", "--input-shape", "image=1,784"],

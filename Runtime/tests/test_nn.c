@@ -58,7 +58,7 @@ static void pool_case(const char *what, int32_t kind, const int32_t *v, tspec in
 
 /* Max or average pooling against a naive loop over every window: v = {h, w, kh, kw, sh, sw,
  * pt, pl, pb, pr, dh, dw, ceil}, incl = count_include_pad (average); two planes. For max,
- * element 3 is NaN (it must reach every window that covers it). For average, this covers
+ * element 3 is NaN (it must reach every window that covers it) and plane 1 is all -inf. For average, this covers
  * the constant-count row path (no pads, or counted pads without ceil overhang) and the
  * per-pixel path. */
 static void pool_naive_case(const int64_t *v, int32_t kind, int incl) {
@@ -71,10 +71,13 @@ static void pool_naive_case(const int64_t *v, int32_t kind, int incl) {
     int max = kind == KILN_POOL_MAX;
     test_fill(x, xn, max ? 77 : 78);
     if (max && xn > 3) x[3] = NAN;
+    if (max) /* plane 1 all -inf: windows inside the input give -inf, windows touching the padding -FLT_MAX */
+        for (size_t i = xn / 2; i < xn; i++) x[i] = -INFINITY;
     for (int64_t c = 0; c < 2; c++)
         for (int64_t i = 0; i < oh; i++)
             for (int64_t j = 0; j < ow; j++) {
-                float r = -FLT_MAX; /* ONNX Runtime's start: an all-padding window yields it */
+                float r = -INFINITY;
+                int outside = 0; /* ONNX Runtime's 2-D max pool: a tap left/right of the input counts as -FLT_MAX */
                 double sum = 0;
                 int64_t count = 0;
                 for (int64_t ki = 0; ki < kh; ki++)
@@ -83,11 +86,21 @@ static void pool_naive_case(const int64_t *v, int32_t kind, int incl) {
                         int inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
                         int padded = ih >= -pt && ih < h + pb && iw >= -pl && iw < w + pr;
                         count += incl ? padded : inside;
-                        if (!inside) continue;
+                        if (!inside) {
+                            if (iw < 0 || iw >= w) outside = 1;
+                            continue;
+                        }
                         float e = x[(c * h + ih) * w + iw];
                         sum += e;
                         if (e != e || (r == r && e > r)) r = e;
                     }
+                int any = 0; /* a window with no tap inside the input gives -FLT_MAX */
+                for (int64_t ki = 0; ki < kh; ki++)
+                    for (int64_t kj = 0; kj < kw; kj++) {
+                        int64_t ih = i * sh - pt + ki * dh, iw = j * sw - pl + kj * dw;
+                        any |= ih >= 0 && ih < h && iw >= 0 && iw < w;
+                    }
+                if ((outside || !any) && r < -FLT_MAX) r = -FLT_MAX;
                 want[(c * oh + i) * ow + j] = max ? r : count ? (float)(sum / (double)count) : 0.0f;
             }
     int32_t a[12] = {(int32_t)kh, (int32_t)kw, (int32_t)sh, (int32_t)sw, (int32_t)pt, (int32_t)pl,

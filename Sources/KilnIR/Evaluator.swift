@@ -1,6 +1,13 @@
+import Foundation
+
 /// Runs a graph with the reference implementation of each op: the test oracle and the
 /// engine of constant folding. Plain and obviously correct, not fast.
 public enum Evaluator {
+    /// The most memory one node's results may ask for: half this machine's RAM, counted at
+    /// 8 bytes per element (the reference works in Double). Beyond it evaluating fails with a
+    /// message instead of aborting in the allocator.
+    static let resultBudget = Double(ProcessInfo.processInfo.physicalMemory) / 2
+
     /// Evaluates `g` on `inputs` (one tensor per graph input, in order) and returns the
     /// graph outputs. Input types must match the graph's input types exactly.
     public static func run(_ g: Graph, inputs: [Tensor]) throws -> [Tensor] {
@@ -22,6 +29,10 @@ public enum Evaluator {
                 return t
             }
             let resultTypes = n.results.map { g.type(of: $0) }
+            let need = resultTypes.reduce(0.0) { $0 + 8 * $1.shape.dims.reduce(1.0) { $0 * Double($1) } }
+            if need > resultBudget {
+                throw KilnError("evaluating \(n.name.isEmpty ? n.op.mnemonic : "'\(n.name)'"): its results \(resultTypes.map(\.description).joined(separator: ", ")) need \(String(format: "%.3g", need / 1e9)) GB, more than half this machine's memory")
+            }
             let outs: [Tensor]
             do {
                 outs = try n.op.evaluate(args, results: resultTypes)

@@ -18,6 +18,8 @@ public struct KilnRuntimeError: Error, CustomStringConvertible, Sendable {
     public let status: Int32
     public let message: String
     public var description: String { message }
+    /// The runtime could not allocate what the plan needs (KILN_ERR_OUT_OF_MEMORY).
+    public var isOutOfMemory: Bool { status == Int32(bitPattern: KILN_ERR_OUT_OF_MEMORY.rawValue) }
 
     init(_ status: kiln_status, _ message: String) {
         self.status = Int32(bitPattern: status.rawValue)

@@ -57,6 +57,10 @@ struct Compile: ParsableCommand {
             let plan = try PlanCompiler.compile(graph, options: options)
             do {
                 _ = try Plan(bytes: plan.bytes)
+            } catch let e as KilnRuntimeError where e.isOutOfMemory {
+                // The load check allocates the arena: a model whose tensors do not fit this
+                // machine is the input's problem, not the compiler's.
+                throw KilnError("the plan's \(plan.memory.arenaSize)-byte tensor arena does not fit in this machine's memory (loading it as a check: \(e.message))")
             } catch let e as KilnRuntimeError {
                 throw KilnError("internal error: the runtime rejects the compiled plan: \(e.message)")
             }

@@ -111,3 +111,64 @@ def test_resize_scale_too_large_is_a_clear_error(kiln, tmp_path):
     assert run.returncode == 1, (run.returncode, run.stderr)
     assert run.stderr.strip().splitlines()[-1].endswith(
         "node #0 (Resize, output 'y'): scales [1.0, 1.0, 1e+30, 1.0] give an output too large"), run.stderr
+
+
+def resize_sizes_model(path, sizes, policy="stretch"):
+    sizes_t = numpy_helper.from_array(np.array(sizes, np.int64), "sz")
+    node = helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="nearest", keep_aspect_ratio_policy=policy)
+    save(path, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 3])], "y", [sizes_t], opset=19)
+
+
+@pytest.mark.parametrize("sizes, policy", [([1, 2, (1 << 63) - 1, 3], "stretch"), ([1, 2, 1 << 40, 3], "not_smaller")])
+def test_resize_huge_sizes_are_a_clear_error(sizes, policy, kiln, tmp_path):
+    """sizes 2^63-1 (or 2^40 with not_smaller) overflowed Shape.elementCount: SIGILL (review)."""
+    model = tmp_path / "resize.onnx"
+    resize_sizes_model(model, sizes, policy)
+    run = subprocess.run([str(kiln), "inspect", str(model)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, (run.returncode, run.stderr)
+    assert run.stderr.strip().splitlines()[-1].endswith(f"sizes {sizes} must lie in [0, 2^40)"), run.stderr
+
+
+def test_huge_resize_output_fails_cleanly_in_compile_and_eval(kiln, tmp_path):
+    """A scale of 3e9 asks for a 480 GB tensor: `kiln compile` named it an internal error and
+    `kiln eval` aborted in the allocator (review); both are one-line errors now."""
+    model = tmp_path / "resize.onnx"
+    scales = numpy_helper.from_array(np.array([1, 1, 1, 3e9], np.float32), "s")
+    node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest")
+    save(model, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 5])], "y", [scales])
+    run = subprocess.run([str(kiln), "compile", str(model), "-o", str(tmp_path / "m.kplan")], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 1, run.stderr
+    assert "-byte tensor arena does not fit in this machine's memory" in run.stderr.strip().splitlines()[-1], run.stderr
+    np.save(tmp_path / "x.npy", np.zeros((1, 2, 4, 5), np.float32))
+    ev = subprocess.run([str(kiln), "eval", str(model), "--input", str(tmp_path / "x.npy"), "--output-dir",
+                         str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert ev.returncode == 1, (ev.returncode, ev.stderr[-400:])
+    assert ev.stderr.strip().splitlines()[-1].endswith("GB, more than half this machine's memory"), ev.stderr
+
+
+def test_resize_nan_roi_is_named(kiln, tmp_path):
+    """A NaN in tf_crop_and_resize's roi was reported as 'scales ... give an output too large'."""
+    model = tmp_path / "resize.onnx"
+    roi = numpy_helper.from_array(np.array([0, 0, np.nan, 0, 1, 1, 1, 1], np.float32), "roi")
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "s")
+    node = helper.make_node("Resize", ["x", "roi", "s"], ["y"], mode="linear",
+                            coordinate_transformation_mode="tf_crop_and_resize")
+    save(model, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 5])], "y", [roi, scales])
+    run = subprocess.run([str(kiln), "inspect", str(model)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.strip().splitlines()[-1].endswith("roi [0.0, 0.0, nan, 0.0, 1.0, 1.0, 1.0, 1.0] must be finite"), run.stderr
+
+
+def test_max_pool_of_minus_infinity_follows_onnxruntime(kiln, tmp_path):
+    """ONNX Runtime's 2-D max pool on -inf values: a window inside the input, or touching only
+    the top/bottom padding, gives -inf; one touching the left/right padding -FLT_MAX (such a tap
+    counts as -FLT_MAX). Kiln gave -inf for all until session 6, then briefly -FLT_MAX (review)."""
+    model = tmp_path / "pool.onnx"
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    save(model, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 40])], "y")
+    x = np.full((1, 2, 5, 40), -np.inf, np.float32)
+    x[0, 1, 2, 7] = 3.0
+    run_both(kiln, model, {"x": x}, tmp_path)
+    got = np.load(tmp_path / "out" / "y.npy")
+    assert got[0, 0, 2, 5] == -np.inf and got[0, 0, 0, 5] == -np.inf and got[0, 0, 2, 0] == -np.finfo(np.float32).max

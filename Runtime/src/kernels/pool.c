@@ -7,11 +7,12 @@
  * Algorithm: per (image, channel) plane, split over threads; for each output pixel the
  * taps inside the input are visited (padding never contributes). Average divides by the
  * taps inside the input, or with count_include_pad by the taps inside the padded input
- * (taps beyond it, possible in ceil mode, never count). Max starts from -FLT_MAX, as ONNX
- * Runtime's does: a window entirely in the padding (reachable with dilation) yields -FLT_MAX
- * and a window of -inf inputs too. 1-D pooling is 2-D with H = 1; global pooling is REDUCE.
+ * (taps beyond it, possible in ceil mode, never count). Max follows ONNX Runtime's 2-D max
+ * pool: a window with a tap left or right of the input (W padding or ceil overhang), or
+ * with no tap inside it (dilation), yields at least -FLT_MAX; the others their max (-inf
+ * for all -inf inputs); floor_outside_windows applies that after any row path. 1-D pooling is 2-D with H = 1; global pooling is REDUCE.
  * Max pooling, and average pooling whose windows all count kh*kw taps, go row by row
- * instead: the output row starts at -FLT_MAX (or 0) and each kernel tap (ki, kj) whose input
+ * instead: the output row starts at -inf (or 0) and each kernel tap (ki, kj) whose input
  * row exists folds in its input columns over the range of ow where they exist (computed
  * once per call for every kj), so the inner loop is a branch-free select or add that
  * vectorizes; a NaN input wins and then stays; the average is the sum times 1/(kh*kw).
@@ -83,14 +84,14 @@ static void tap_ranges(const pool_params *p, int64_t *lo, int64_t *hi) {
 /* Stride 1 or 2 with AVX2: each output row in chunks of 8 columns held in a register across
  * all kernel taps (a row written and re-read per tap stalls on store forwarding, and these
  * rows are short, 7..32); a tap's lanes outside its [lo, hi) load nothing and count as
- * -FLT_MAX (max) or 0 (sum); stride 2 loads 16 inputs and keeps the even lanes (shuffle, then
+ * -inf (max) or 0 (sum); stride 2 loads 16 inputs and keeps the even lanes (shuffle, then
  * a 64-bit lane permute). Max keeps a NaN from either side, like the C loop. */
 #if defined(__AVX2__)
 #include <immintrin.h>
 #define HAVE_ROWS_SIMD 1
 static void rows_simd(const pool_params *p, const int64_t *lo, const int64_t *hi, const float *in, float *out, int avg) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256 neutral = _mm256_set1_ps(avg ? 0.0f : -FLT_MAX);
+    const __m256 neutral = _mm256_set1_ps(avg ? 0.0f : -INFINITY);
     for (int64_t oh = 0; oh < p->oh; oh++) {
         for (int64_t ow0 = 0; ow0 < p->ow; ow0 += 8) {
             __m256 acc = neutral;
@@ -140,7 +141,7 @@ static void rows_simd(const pool_params *p, const int64_t *lo, const int64_t *hi
 static void tap_rows(const pool_params *p, const int64_t *lo, const int64_t *hi, const float *in, float *out, int avg) {
     for (int64_t oh = 0; oh < p->oh; oh++) {
         float *orow = out + oh * p->ow;
-        for (int64_t ow = 0; ow < p->ow; ow++) orow[ow] = avg ? 0.0f : -FLT_MAX;
+        for (int64_t ow = 0; ow < p->ow; ow++) orow[ow] = avg ? 0.0f : -INFINITY;
         for (int64_t ki = 0; ki < p->kh; ki++) {
             int64_t ih = oh * p->sh - p->pt + ki * p->dh;
             if (ih < 0 || ih >= p->h) continue;
@@ -176,6 +177,32 @@ static int avg_count_constant(const pool_params *p) {
            (p->ow - 1) * p->sw + ekw <= p->w + p->pl + p->pr;
 }
 
+/* Max, as ONNX Runtime's 2-D max pool behaves: a tap left or right of the input (W padding
+ * or ceil overhang) counts as -FLT_MAX, a tap above or below it is skipped, and a window with
+ * no tap inside the input gives -FLT_MAX; so those windows yield at least -FLT_MAX, the others
+ * their max (-inf for all -inf inputs). A NaN stays. Rows whose window has no input row are
+ * clamped whole, the others only in their leading [0, cl) and trailing [ct, ow) columns,
+ * whose windows leave the input on W. */
+static void floor_outside_windows(const pool_params *p, float *out) {
+    int64_t cl = kiln_ceil_div(p->pl, p->sw), ct = kiln_floor_div(p->w - 1 + p->pl - (p->kw - 1) * p->dw, p->sw) + 1;
+    if (cl > p->ow) cl = p->ow;
+    if (ct < cl) ct = cl;
+    if (ct > p->ow) ct = p->ow;
+    for (int64_t oh = 0; oh < p->oh; oh++) {
+        int64_t h0 = oh * p->sh - p->pt;
+        int64_t ki0 = kiln_ceil_div(-h0, p->dh), ki1 = kiln_floor_div(p->h - 1 - h0, p->dh) + 1;
+        if (ki0 < 0) ki0 = 0;
+        if (ki1 > p->kh) ki1 = p->kh;
+        float *row = out + oh * p->ow;
+        int whole = ki0 >= ki1;
+        for (int64_t ow = 0; ow < p->ow; ow++) {
+            if (!whole && ow == cl) ow = ct;
+            if (ow >= p->ow) break;
+            if (row[ow] < -FLT_MAX) row[ow] = -FLT_MAX;
+        }
+    }
+}
+
 static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
     const pool_job *j = ctx;
     const pool_params *p = j->p;
@@ -191,8 +218,10 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
 #ifdef KILN_HAVE_AVX512
             if (p->isa == KILN_ISA_AVX512 && p->kind == KILN_POOL_MAX && p->w < INT32_MAX / 4 && p->ow < INT32_MAX / 4 &&
                 kiln_pool_max_fast_avx512(p->oh, p->ow, p->h, p->w, p->kh, p->kw, p->sh, p->sw, p->pt, p->pl, p->dh,
-                                          p->dw, lo, hi, in, out))
+                                          p->dw, lo, hi, in, out)) {
+                floor_outside_windows(p, out);
                 continue;
+            }
             if (p->isa == KILN_ISA_AVX512 && (p->sw == 1 || p->sw == 2) && p->w < INT32_MAX / 4 && p->ow < INT32_MAX / 4)
                 kiln_pool_rows_avx512(p->oh, p->ow, p->h, p->w, p->kh, p->kw, p->sh, p->sw, p->pt, p->pl, p->dh, p->dw,
                                       lo, hi, in, out, avg);
@@ -206,6 +235,7 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
                 tap_rows(p, lo, hi, in, out, avg);
             if (avg)
                 for (int64_t i = 0; i < p->oh * p->ow; i++) out[i] *= scale;
+            else floor_outside_windows(p, out);
         }
         return;
     }
@@ -227,7 +257,7 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
                 if (kj1 > p->kw) kj1 = p->kw;
                 float r;
                 if (p->kind == KILN_POOL_MAX) {
-                    r = -FLT_MAX;
+                    r = -INFINITY;
                     for (int64_t ki = ki0; ki < ki1; ki++) {
                         const float *row = in + (h0 + ki * p->dh) * p->w;
                         for (int64_t kj = kj0; kj < kj1; kj++) {
@@ -262,6 +292,7 @@ static void pool_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
                 out[oh * p->ow + ow] = r;
             }
         }
+        if (p->kind == KILN_POOL_MAX) floor_outside_windows(p, out);
     }
 }
 

@@ -3,15 +3,13 @@
  *
  * Same algorithm as pool.c's AVX2 rows: each output row in chunks of 16 columns held in one
  * register across all kernel taps; a tap's lanes outside its [lo, hi) load nothing (lane
- * masks) and count as -FLT_MAX (max) or 0 (sum); stride 2 loads 32 inputs and keeps the even
+ * masks) and count as -inf (max) or 0 (sum); stride 2 loads 32 inputs and keeps the even
  * ones (one two-source permute). Partial chunks are stored with a lane mask. AVX2's
  * vmaskmov stores are slow on AMD cores (the AVX2 rows measured 2.0 ms on ResNet-18's
  * 3x3/2 max pool on Zen 5; this loop, 0.6 ms, input-bound). Max keeps a NaN from either side, like the
  * scalar loop. Two max-pool shapes go faster still (kiln_pool_max_fast_avx512): 3x3 at
  * stride 1, separable over rolling row maxes, and 2x2 at stride 2, two rows then pairs. */
 #include "common.h"
-
-#include <float.h>
 
 #ifdef KILN_HAVE_AVX512
 #include <immintrin.h>
@@ -23,7 +21,7 @@ KILN_AVX512 void kiln_pool_rows_avx512(int64_t oh_n, int64_t ow_n, int64_t h, in
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i pairs = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512 neutral = _mm512_set1_ps(avg ? 0.0f : -FLT_MAX);
+    const __m512 neutral = _mm512_set1_ps(avg ? 0.0f : -INFINITY);
     for (int64_t oh = 0; oh < oh_n; oh++) {
         /* The input rows output row oh + 1 adds, into L1 ahead of use (the hardware prefetchers
          * fall behind on these short rows: 1.4 ms -> 0.6 ms on ResNet-18's pool without them). */
@@ -78,12 +76,12 @@ static inline KILN_AVX512 __m512 nanmax(__m512 a, __m512 b) {
 }
 
 /* 3x3 max, stride 1, undilated (Inception's branch pool): separable and rolling. Per
- * 16-column chunk each input row is loaded once (three masked loads, -FLT_MAX outside [lo, hi))
+ * 16-column chunk each input row is loaded once (three masked loads, -inf outside [lo, hi))
  * and reduced to its row max; output row oh is the max of three consecutive row maxes,
  * kept in two registers as the rows roll by. 4 max per 16 outputs instead of 9 taps. */
 static KILN_AVX512 void max3x3_s1(int64_t oh_n, int64_t ow_n, int64_t h, int64_t w, int64_t pt, int64_t pl,
                                   const int64_t *lo, const int64_t *hi, const float *in, float *out) {
-    const __m512 lowest = _mm512_set1_ps(-FLT_MAX);
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     (void)w;
     for (int64_t ow0 = 0; ow0 < ow_n; ow0 += 16) {
@@ -94,13 +92,13 @@ static KILN_AVX512 void max3x3_s1(int64_t oh_n, int64_t ow_n, int64_t h, int64_t
                     _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32((int)hi[kj]));
         int64_t left = ow_n - ow0;
         const __mmask16 sm = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        __m512 a = lowest, b = lowest;   /* row maxes of input rows v - 2, v - 1 */
+        __m512 a = ninf, b = ninf;   /* row maxes of input rows v - 2, v - 1 */
         for (int64_t v = -pt; v <= oh_n + 1 - pt; v++) {
-            __m512 r = lowest;
+            __m512 r = ninf;
             if (v >= 0 && v < h) {
                 const float *row = in + v * w + ow0 - pl;
-                r = nanmax(nanmax(_mm512_mask_loadu_ps(lowest, m[0], row), _mm512_mask_loadu_ps(lowest, m[1], row + 1)),
-                           _mm512_mask_loadu_ps(lowest, m[2], row + 2));
+                r = nanmax(nanmax(_mm512_mask_loadu_ps(ninf, m[0], row), _mm512_mask_loadu_ps(ninf, m[1], row + 1)),
+                           _mm512_mask_loadu_ps(ninf, m[2], row + 2));
             }
             int64_t oh = v + pt - 2;
             if (oh >= 0) _mm512_mask_storeu_ps(out + oh * ow_n + ow0, sm, nanmax(nanmax(a, b), r));
@@ -113,7 +111,7 @@ static KILN_AVX512 void max3x3_s1(int64_t oh_n, int64_t ow_n, int64_t h, int64_t
 /* 2x2 max, stride 2, undilated, no left/top padding (LeNet's, VGG's): per 16 outputs two
  * rows of 32 inputs, their max, then the max of the even and odd lanes. */
 static KILN_AVX512 void max2x2_s2(int64_t oh_n, int64_t ow_n, int64_t h, int64_t w, const float *in, float *out) {
-    const __m512 lowest = _mm512_set1_ps(-FLT_MAX);
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (int64_t ow0 = 0; ow0 < ow_n; ow0 += 16) {
@@ -123,10 +121,10 @@ static KILN_AVX512 void max2x2_s2(int64_t oh_n, int64_t ow_n, int64_t h, int64_t
         const __mmask16 sm = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         for (int64_t oh = 0; oh < oh_n; oh++) {
             const float *r0 = in + 2 * oh * w + c0, *r1 = r0 + w;
-            __m512 va = _mm512_mask_loadu_ps(lowest, ma, r0), vb = _mm512_mask_loadu_ps(lowest, mb, r0 + 16);
+            __m512 va = _mm512_mask_loadu_ps(ninf, ma, r0), vb = _mm512_mask_loadu_ps(ninf, mb, r0 + 16);
             if (2 * oh + 1 < h) {
-                va = nanmax(va, _mm512_mask_loadu_ps(lowest, ma, r1));
-                vb = nanmax(vb, _mm512_mask_loadu_ps(lowest, mb, r1 + 16));
+                va = nanmax(va, _mm512_mask_loadu_ps(ninf, ma, r1));
+                vb = nanmax(vb, _mm512_mask_loadu_ps(ninf, mb, r1 + 16));
             }
             __m512 e = _mm512_permutex2var_ps(va, even, vb), o = _mm512_permutex2var_ps(va, odd, vb);
             _mm512_mask_storeu_ps(out + oh * ow_n + ow0, sm, nanmax(e, o));

@@ -39,6 +39,9 @@ typedef struct resize_params {
  * tf_crop_and_resize use the integer output length. */
 static double source_coord(int32_t coord, float x, float scale, int64_t in, int64_t out, float r0, float r1) {
     float lin = (float)in, lout = (float)out;
+    /* ONNX Runtime maps an axis of scale 1 one to one (tf_half_pixel_for_nn would shift it by
+     * half a pixel). It also ignores tf_crop_and_resize's roi there; Kiln follows the ONNX spec. */
+    if (scale == 1.0f && in == out && coord != KILN_COORD_TF_CROP_AND_RESIZE) return (double)x;
     switch (coord) {
     case KILN_COORD_ALIGN_CORNERS: return out == 1 ? 0.0 : (double)(x * (lin - 1.0f) / (lout - 1.0f));
     case KILN_COORD_ASYMMETRIC: return (double)(x / scale);

@@ -73,8 +73,11 @@ extension Pool: OpRule {
     /// k*dilation` on each axis. Taps inside the input contribute (max, sum, or sum of
     /// |x|^p); taps inside the input or the explicit padding are counted for average
     /// pooling with `countIncludePad` (taps that only ceil mode adds are never counted).
-    /// Max starts from -Float.greatestFiniteMagnitude, as ONNX Runtime's does: a window with no
-    /// tap inside the input (reachable with dilation) yields it; average then yields 0.
+    /// Max follows ONNX Runtime's 2-D max pool: a window with a tap left or right of the input
+    /// (W padding or ceil overhang) yields at least -Float.greatestFiniteMagnitude, a window
+    /// with no tap inside the input (reachable with dilation) exactly that, the others their
+    /// max (-inf for all -inf inputs; taps above or below the input are skipped); average
+    /// then yields 0.
     public func evaluate(_ operands: [Tensor], results: [TensorType]) throws -> [Tensor] {
         let x = operands[0], out = results[0]
         let geo = WindowGeometry(input: Array(x.shape.dims[2...]), output: Array(out.shape.dims[2...]),
@@ -91,8 +94,8 @@ extension Pool: OpRule {
             for oz in 0..<geo.output[0] {
                 for oy in 0..<oh {
                     for ox in 0..<ow {
-                        var acc = kind == .max ? -Double(Float.greatestFiniteMagnitude) : 0.0
-                        var valid = 0, counted = 0
+                        var acc = kind == .max ? -Double.infinity : 0.0
+                        var valid = 0, counted = 0, outside = false
                         for kz in 0..<geo.kernel[0] {
                             let iz = oz * geo.strides[0] - geo.padBegin[0] + kz * geo.dilations[0]
                             for ky in 0..<geo.kernel[1] {
@@ -102,7 +105,10 @@ extension Pool: OpRule {
                                     if iz < id + geo.padEnd[0] && iy < ih + geo.padEnd[1] && ix < iw + geo.padEnd[2] {
                                         counted += 1
                                     }
-                                    guard iz >= 0 && iz < id && iy >= 0 && iy < ih && ix >= 0 && ix < iw else { continue }
+                                    guard iz >= 0 && iz < id && iy >= 0 && iy < ih && ix >= 0 && ix < iw else {
+                                        if ix < 0 || ix >= iw { outside = true }
+                                        continue
+                                    }
                                     let v = xs[xBase + (iz * ih + iy) * iw + ix]
                                     valid += 1
                                     switch kind {
@@ -117,7 +123,7 @@ extension Pool: OpRule {
                         }
                         let result: Double
                         switch kind {
-                        case .max: result = acc
+                        case .max: result = (outside || valid == 0) && acc < -Double(Float.greatestFiniteMagnitude) ? -Double(Float.greatestFiniteMagnitude) : acc
                         case .average:
                             let divisor = countIncludePad ? counted : valid
                             result = divisor > 0 ? acc / Double(divisor) : 0

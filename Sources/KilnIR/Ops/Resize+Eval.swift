@@ -170,6 +170,10 @@ extension Resize {
         let scale = scales[axis]
         let m = sizes[axis]
         let yf = Float(y), lengthIn = Float(n), lengthOut = Float(m)
+        // ONNX Runtime maps an axis of scale 1 one to one (tf_half_pixel_for_nn would shift it
+        // by half a pixel). It also ignores tf_crop_and_resize's roi there; Kiln follows the
+        // ONNX spec (and its reference) and crops.
+        if scale == 1 && m == n && coordinateTransform != .tfCropAndResize { return Double(y) }
         switch coordinateTransform {
         case .halfPixel:
             return Double((yf + 0.5) / scale - 0.5)

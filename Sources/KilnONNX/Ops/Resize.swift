@@ -38,6 +38,7 @@ extension NodeContext {
         if ctm == .tfCropAndResize, let t = try constant(1, "roi"), t.count > 0 {
             let given = t.floats
             try require(given.count == 2 * axes.count, "roi must have \(2 * axes.count) entries, got \(given.count)")
+            try require(given.allSatisfy(\.isFinite), "roi \(given) must be finite")
             roi = [Float](repeating: 0, count: rank) + [Float](repeating: 1, count: rank)
             for (k, a) in axes.enumerated() {
                 roi[a] = given[k]
@@ -63,6 +64,7 @@ extension NodeContext {
             let given = t.ints
             try require(given.count == axes.count, "sizes must have \(axes.count) entries, got \(given.count)")
             try require(axes.allSatisfy { dims[$0] > 0 }, "cannot resize an empty axis to a given size")
+            try require(given.allSatisfy { $0 >= 0 && $0 < 1 << 40 }, "sizes \(given) must lie in [0, 2^40)")
             for (k, a) in axes.enumerated() {
                 sizes[a] = given[k]
                 scales[a] = Float(Double(given[k]) / Double(dims[a]))
@@ -78,13 +80,17 @@ extension NodeContext {
                 }
                 for a in axes {
                     scales[a] = common
-                    sizes[a] = Int((common * Float(dims[a])).rounded(.toNearestOrAwayFromZero))
+                    let length = (common * Float(dims[a])).rounded(.toNearestOrAwayFromZero)
+                    try require(length < 1e12, "sizes \(given) with keep_aspect_ratio_policy \(policy) give an output too large")
+                    sizes[a] = Int(length)
                 }
             }
         } else {
             throw KilnError("needs scales (input 2) or sizes (input 3)")
         }
 
+        let total = sizes.reduce(1.0) { $0 * Double($1) }
+        try require(total < Double(1 << 40), "the output shape \(sizes) is too large (\(total) elements)")
         let op = Resize(mode: mode, coordinateTransform: ctm, nearestMode: nearest,
                         cubicCoeffA: try attr.float("cubic_coeff_a", default: -0.75),
                         excludeOutside: try attr.bool("exclude_outside", default: false),
@@ -120,7 +126,9 @@ extension NodeContext {
         let sizes = zip(dims, scales).map { Int((Float($0) * $1).rounded(.down)) }  // in float, as ONNX Runtime
         // ONNX Runtime's nearest pixel before opset 11: floor(x) when upsampling an axis,
         // ceil(x) when downsampling it (Resize-10); an identity axis maps whole numbers.
-        let down = scales.contains { $0 < 1 }, up = scales.contains { $0 > 1 }
+        // Where every downsampled axis has a whole 1/scale (0.5, 0.25) both rules give the
+        // same pixels, so floor serves a mix of down- and upsampled axes.
+        let down = scales.contains { $0 < 1 && (1 / $0).rounded() != 1 / $0 }, up = scales.contains { $0 > 1 }
         if mode == .nearest && down && up {
             throw KilnError("nearest resize with scales \(scales) both down- and upsamples: before opset 11 the axes round differently (ceil, floor), which Kiln does not support")
         }

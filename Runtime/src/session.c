@@ -78,8 +78,11 @@ static void profile_report(const kiln_session *s) {
     for (uint32_t a = 0; a < nk; a++)
         fprintf(stderr, "  %-20s %4u instr %9.3f ms %5.1f%%\n", kinds[a]->name, kind_n[a], kind_ms[a],
                 total > 0 ? 100 * kind_ms[a] / total : 0);
-    uint32_t shown[15], ns = 0;
-    for (; ns < 15 && ns < p->instr_count; ns++) {
+    const char *top_env = getenv("KILN_PROFILE_TOP"); /* how many slowest instructions to list (15) */
+    uint32_t top = top_env ? (uint32_t)strtoul(top_env, NULL, 10) : 15, ns = 0;
+    uint32_t *shown = calloc(top ? top : 1, sizeof(uint32_t));
+    if (!shown) return;
+    for (; ns < top && ns < p->instr_count; ns++) {
         uint32_t best = UINT32_MAX;
         for (uint32_t i = 0; i < p->instr_count; i++) {
             int taken = 0;
@@ -94,6 +97,7 @@ static void profile_report(const kiln_session *s) {
         fprintf(stderr, "  #%-4u %-18s %9.3f ms  -> %s\n", best, in->kernel->name, s->profile[best] * 1e3 / runs,
                 id == KILN_NO_TENSOR ? "(none)" : p->tensors[id].name);
     }
+    free(shown);
 }
 
 static kiln_status session_fail(kiln_session *s, kiln_status st, const char *fmt, ...) {

@@ -49,7 +49,7 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
     if (b && (b->dtype != KILN_I32 || b->count != (uint64_t)m)) return kiln_check_fail(c, "bias must be i32 [M]");
     int64_t kdim = cg * a.kh * a.kw, kk = (kdim + 1) / 2;
     if (kdim >= 65536) return kiln_check_fail(c, "C/group * kh * kw must be below 65536");
-    int depthwise = cg == 1 && a.group == ch, ind = kiln_qconvi_usable(&a, ch, h, wd, oh * ow, depthwise);
+    int depthwise = cg == 1 && a.group == ch, ind = kiln_qconvi_usable(&a, ch, m, h, wd, oh * ow, depthwise);
     kiln_qgemm4_fn gemm4 = depthwise || ind ? NULL : kiln_qgemm4_select();
     /* The quad path's phase planes hold cg * (sh * ceil(hp / sh)) * (sw * ceil(wp / sw)) bytes:
      * strides far beyond the input (a malformed plan) would overflow that; the pair path has none. */

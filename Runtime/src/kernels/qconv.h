@@ -51,11 +51,11 @@ size_t kiln_qconv4_setup(qconv_params *p);
 /* Runs jobs [begin, end) (image, group, pixel block) of the quad path. */
 void kiln_qconv4_blocks(void *ctx, size_t begin, size_t end, uint32_t thread);
 
-/* The channel-vector path (qconvi.c: AVX-512 VNNI, group 1, output planes up to 256 pixels;
+/* The channel-vector path (qconvi.c: AVX-512 VNNI, group 1, output planes up to 4096 pixels;
  * KILN_QGEMM=noind hides it): whether it serves the conv, the int32 words of its packed
  * weights and constants, their packing (p->bias/mult/shift set; returns the per-thread
  * workspace in bytes) and its jobs (image, chunk of 64 output channels). */
-int kiln_qconvi_usable(const kiln_conv_attrs *a, int64_t c, int64_t h, int64_t w, int64_t ohw, int depthwise);
+int kiln_qconvi_usable(const kiln_conv_attrs *a, int64_t c, int64_t m, int64_t h, int64_t w, int64_t ohw, int depthwise);
 size_t kiln_qconvi_weight_words(const kiln_conv_attrs *a, int64_t c, int64_t m);
 size_t kiln_qconvi_setup(qconv_params *p, int32_t *words, const int8_t *w);
 void kiln_qconvi_blocks(void *ctx, size_t begin, size_t end, uint32_t thread);

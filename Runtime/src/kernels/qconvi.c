@@ -197,10 +197,12 @@ typedef struct qi_req qi_req;
 static int qi_available(void) { return 0; }
 #endif
 
-int kiln_qconvi_usable(const kiln_conv_attrs *a, int64_t c, int64_t h, int64_t w, int64_t ohw, int depthwise) {
+int kiln_qconvi_usable(const kiln_conv_attrs *a, int64_t c, int64_t m, int64_t h, int64_t w, int64_t ohw, int depthwise) {
     if (depthwise || a->group != 1 || ohw > QI_PIXELS || !qi_available()) return 0;
-    /* a strided 1x1 conv reads a quarter of the input or less: not worth its transposition */
-    if (a->kh == 1 && a->kw == 1 && (a->sh > 1 || a->sw > 1)) return 0;
+    /* 1x1: K = C is short, the transpositions and per-lane requantization weigh against the
+     * quad path's 32-pixel tile waste only on small planes (MobileNetV2: 7x7, and 14x14 when
+     * C > M); a strided one reads a quarter of the input or less. */
+    if (a->kh == 1 && a->kw == 1 && (a->sh > 1 || a->sw > 1 || (ohw > 64 && (ohw > 256 || c <= m)))) return 0;
     /* the pixel-major input copy: bounded like the quad path's phase planes */
     return (double)h * (double)w * (double)(c + 3) < 0x1p30;
 }

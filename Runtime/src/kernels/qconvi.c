@@ -10,7 +10,8 @@
  * block's weight quads (32 channels x 4 k, packed at load) and per pixel one broadcast of
  * its 4 input bytes and two vpdpbusd. The sums are requantized in registers (each lane its
  * channel's multiplier and shift) into a pixel-major u8 block, transposed into the output
- * planes at the end. Integer sums in another order: equal to the reference bit for bit. */
+ * planes at the end. Integer sums in another order: equal to the reference bit for bit.
+ * x86-64 size builds (KILN_NO_AVX512) leave the path out, like the fp32 AVX-512 kernels. */
 #include "qconv.h"
 
 #include <stdint.h>
@@ -21,6 +22,12 @@
 #define QI_TILE 7    /* output pixels per tile */
 #define QI_CHUNK 64  /* output channels per job */
 #define QI_PIXELS 4096 /* the path serves output planes up to this many pixels */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(KILN_NO_AVX512)
+#define QI_VNNI 1
+#endif
+
+#ifdef QI_VNNI
 
 /* dst[c * dstride + r] = src[r * sstride + c] for r < rows, c < cols: 8 x 8 blocks in
  * 64-bit words (three rounds of masked swaps), the edges one byte at a time. */
@@ -106,7 +113,6 @@ static void transpose(const uint8_t *src, int64_t rows, int64_t cols, int64_t ss
     transpose_any(src, rows, cols, sstride, dst, dstride);
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
 #define KILN_VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -193,7 +199,6 @@ static int qi_available(void) {
     return kiln_qgemm4q_vnni512() != NULL;
 }
 #else
-typedef struct qi_req qi_req;
 static int qi_available(void) { return 0; }
 #endif
 
@@ -203,8 +208,8 @@ int kiln_qconvi_usable(const kiln_conv_attrs *a, int64_t c, int64_t m, int64_t h
      * quad path's 32-pixel tile waste only on small planes (MobileNetV2: 7x7, and 14x14 when
      * C > M); a strided one reads a quarter of the input or less. */
     if (a->kh == 1 && a->kw == 1 && (a->sh > 1 || a->sw > 1 || (ohw > 64 && (ohw > 256 || c <= m)))) return 0;
-    /* the pixel-major input copy: bounded like the quad path's phase planes */
-    return (double)h * (double)w * (double)(c + 3) < 0x1p30;
+    /* the pixel-major input copy and the tap table: bounded (huge kernels or planes take the quad path) */
+    return (double)h * (double)w * (double)(c + 3) < 0x1p30 && (double)ohw * (double)(a->kh * a->kw) <= 0x1p20;
 }
 
 size_t kiln_qconvi_weight_words(const kiln_conv_attrs *a, int64_t c, int64_t m) {
@@ -244,6 +249,7 @@ size_t kiln_qconvi_setup(qconv_params *p, int32_t *words, const int8_t *w) {
            (size_t)(p->ohw * QI_CHUNK);
 }
 
+#ifdef QI_VNNI
 /* The image's input as pixel-major rows and the tap table. */
 static void qi_build(const qconv_params *p, const uint8_t *x, uint8_t *rows, const uint8_t **tab) {
     const kiln_conv_attrs *a = &p->a;
@@ -271,8 +277,10 @@ static void qi_build(const qconv_params *p, const uint8_t *x, uint8_t *rows, con
         }
 }
 
+#endif
+
 void kiln_qconvi_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef QI_VNNI
     const qconv_job *j = ctx;
     const qconv_params *p = j->p;
     int64_t taps = p->a.kh * p->a.kw, cq = p->icp / 4, mp = p->imp;

@@ -115,7 +115,7 @@ static void check_dw_planes(void) {
     kiln_qdw_planeq_fn fast = kiln_qdw_planeq_select();
     if (!fast) printf("  (no AVX-512 VBMI depthwise plane path on this CPU/build)\n");
     for (int trial = 0; trial < 150; trial++) {
-        kiln_qdw_geom g = {qrnd(1, 40), qrnd(1, 40), 0, 0, qrnd(1, 5), qrnd(1, 2), qrnd(1, 2), qrnd(1, 2), qrnd(0, 3), qrnd(0, 3), qrnd(0, 255)};
+        kiln_qdw_geom g = {qrnd(1, trial % 4 == 0 ? 100 : 40), qrnd(1, 40), 0, 0, qrnd(1, 5), qrnd(1, 2), qrnd(1, 2), qrnd(1, 2), qrnd(0, 3), qrnd(0, 3), qrnd(0, 255)};
         int64_t kw = qrnd(1, 4), pb = qrnd(0, 3), pr = qrnd(0, 3), hp = g.h + g.pt + pb, wp = g.w + g.pl + pr;
         if (hp < (g.kh - 1) * g.dh + 1 || wp < kw) continue;
         g.oh = (hp - (g.kh - 1) * g.dh - 1) / g.sh + 1;

@@ -299,6 +299,8 @@ static void qconv_cases(void) {
     qconv_case(2, 5, 9, 10, 12, 1, 2, 2, 3, 1, 1, 0);     /* stride 3, kernel 2 */
     qconv_case(1, 4, 9, 75, 6, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, rows wide enough for the vector gather */
     qconv_case(1, 8, 6, 67, 5, 1, 1, 1, 2, 0, 1, 1);      /* 1x1 stride 2 (downsample), odd width */
+    qconv_case(1, 4, 57, 20, 4, 4, 3, 3, 1, 1, 1, 1);     /* depthwise, 57 output rows: two rows per step, one left */
+    qconv_case(1, 3, 95, 30, 6, 3, 3, 3, 2, 1, 1, 0);     /* depthwise stride 2, multiplier 2, 48 output rows */
     /* Strides far beyond a 1x1 input: the quad path's phase planes would be 2^63 bytes (their
      * size overflowed); the conv runs on the pair path. */
     qconv_case_win(1, 3, 1, 1, 4, 1, (qwin){1, 1, 0x7FFFFFFF, 0x7FFFFFFF, 0, 0, 0, 0, 1, 1}, 1);

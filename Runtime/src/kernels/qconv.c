@@ -65,7 +65,7 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
     int direct = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && !a.pt && !a.pb && !a.pl && !a.pr;
     *p = (qconv_params){a, q, n, ch, h, wd, m, oh, ow, cg, mg, kdim, kk, oh * ow, 0, 0, m / ch, kq, gemm4, kiln_qpack4_select(), dwrow, 0, 0, NULL, depthwise, direct,
                         kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_tap_select(), NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, dwrow ? kiln_qdw_rowq_select() : NULL, NULL,
-                        dwrow ? kiln_qdw_planeq_select() : NULL, 0, 0, 0, 0, NULL, NULL, NULL};
+                        dwrow ? kiln_qdw_planeq_select() : NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0};
     p->tapoff = (int64_t *)(p + 1);
     p->mult = (int32_t *)(p->tapoff + 4 * kq);
     p->shift = p->mult + m;

@@ -41,6 +41,7 @@ typedef struct qconv_params {
     int64_t icp, imp;
     int32_t *iw, *irq;
     int64_t *itapoff;            /* [kh kw] byte offset of each tap's row from the window's first */
+    int64_t ipix, igroups;       /* pixels per job (a multiple of the 7-pixel tile), groups per plane */
 } qconv_params;
 
 typedef struct qconv_job { const qconv_params *p; const uint8_t *x; uint8_t *y; float *ws; size_t ws_floats; } qconv_job;

@@ -227,7 +227,15 @@ size_t kiln_qconvi_setup(qconv_params *p, int32_t *words, const int8_t *w) {
     p->irq = words + taps * cq * mp; /* bias, multipliers, shifts, each mp (padding: 0, 0, 1) */
     p->itapoff = (int64_t *)(void *)(p->irq + 3 * mp + (((uintptr_t)(p->irq + 3 * mp) % 8) ? 1 : 0));
     for (int64_t k = 0; k < taps; k++) p->itapoff[k] = ((k / a->kw) * a->dh * p->w + (k % a->kw) * a->dw) * cp;
-    p->nblocks = (mp + QI_CHUNK - 1) / QI_CHUNK;
+    /* jobs: (image, chunk of 64 channels, group of ipix pixels); a plane splits into up to
+     * four pixel groups when it has fewer than four chunks, so two threads share ResNet's
+     * 64-channel layers (one thread: the weight blocks are reread per group, from L2) */
+    int64_t chunks = (mp + QI_CHUNK - 1) / QI_CHUNK, tiles = (p->ohw + QI_TILE - 1) / QI_TILE;
+    int64_t groups = chunks >= 4 ? 1 : (4 + chunks - 1) / chunks;
+    if (groups > tiles / 4) groups = tiles / 4 > 1 ? tiles / 4 : 1;
+    p->ipix = (tiles + groups - 1) / groups * QI_TILE;
+    p->igroups = (p->ohw + p->ipix - 1) / p->ipix;
+    p->nblocks = chunks * p->igroups;
     for (int64_t b = 0; b < mp / QI_BLOCK; b++)
         for (int64_t tap = 0; tap < taps; tap++)
             for (int64_t q = 0; q < cq; q++)
@@ -246,7 +254,7 @@ size_t kiln_qconvi_setup(qconv_params *p, int32_t *words, const int8_t *w) {
     }
     /* input rows (h w cp), the x_zp row (cp), the table (ohw taps pointers), the u8 block */
     return (size_t)(p->h * p->w * cp + cp + 64 + 8) + sizeof(const uint8_t *) * (size_t)(p->ohw * taps) +
-           (size_t)(p->ohw * QI_CHUNK);
+           (size_t)(p->ipix * QI_CHUNK);
 }
 
 #ifdef QI_VNNI
@@ -290,20 +298,21 @@ void kiln_qconvi_blocks(void *ctx, size_t begin, size_t end, uint32_t thread) {
     uint8_t *yb = (uint8_t *)(tab + p->ohw * taps);
     int64_t built = -1;
     for (size_t job = begin; job < end; job++) {
-        int64_t n = (int64_t)job / p->nblocks, m0 = ((int64_t)job % p->nblocks) * QI_CHUNK;
+        int64_t n = (int64_t)job / p->nblocks, m0 = ((int64_t)job % p->nblocks) / p->igroups * QI_CHUNK;
         int64_t m1 = m0 + QI_CHUNK < mp ? m0 + QI_CHUNK : mp;
+        int64_t q0 = ((int64_t)job % p->igroups) * p->ipix, q1 = q0 + p->ipix < p->ohw ? q0 + p->ipix : p->ohw;
         if (built != n) { qi_build(p, j->x + n * p->c * p->h * p->w, rows, tab); built = n; }
         for (int64_t b = m0; b < m1; b += QI_BLOCK) {
             int nv = p->m - b > 16 ? 2 : 1;
             qi_req rq = {p->irq + b, p->irq + mp + b, p->irq + 2 * mp + b, p->q.y_zp, p->q.y_min - p->q.y_zp, p->q.y_max - p->q.y_zp};
             const int32_t *wb = p->iw + b * taps * cq;
-            for (int64_t p0 = 0; p0 < p->ohw; p0 += QI_TILE) {
-                int r = p->ohw - p0 < QI_TILE ? (int)(p->ohw - p0) : QI_TILE;
-                qi_tiles[nv - 1][r - 1](taps, cq, tab + p0 * taps, wb, &rq, yb + p0 * QI_CHUNK + (b - m0), QI_CHUNK);
+            for (int64_t p0 = q0; p0 < q1; p0 += QI_TILE) {
+                int r = q1 - p0 < QI_TILE ? (int)(q1 - p0) : QI_TILE;
+                qi_tiles[nv - 1][r - 1](taps, cq, tab + p0 * taps, wb, &rq, yb + (p0 - q0) * QI_CHUNK + (b - m0), QI_CHUNK);
             }
         }
         int64_t mend = m1 < p->m ? m1 : p->m;
-        transpose(yb, p->ohw, mend - m0, QI_CHUNK, j->y + (n * p->m + m0) * p->ohw, p->ohw);
+        transpose(yb, q1 - q0, mend - m0, QI_CHUNK, j->y + (n * p->m + m0) * p->ohw + q0, p->ohw);
     }
 #else
     (void)ctx; (void)begin; (void)end; (void)thread;

@@ -188,6 +188,7 @@ KILN_VBMI __attribute__((noinline)) static void qdw_planeq1_vbmi(const uint8_t *
     }
 }
 
+#ifndef KILN_NO_AVX512 /* size builds: the one-row loop only */
 /* One kernel row's 16 windows of input row ih for qdw_planeq_vbmi: the bytes inside [0, w)
  * (mask m) over x_zp, spread into quads; rows outside [0, h) are all x_zp (zpq). The address
  * may lie outside the plane: only masked-in bytes are read. */
@@ -259,10 +260,14 @@ KILN_VBMI __attribute__((noinline)) static void qdw_planeq2_vbmi(const uint8_t *
     }
 }
 
+#endif
+
 KILN_VBMI static void qdw_planeq_vbmi(const uint8_t *x, const kiln_qdw_geom *g, const int32_t *wq, const kiln_qrequant *r,
                                       uint8_t *out) {
-    if (g->oh >= 40) qdw_planeq2_vbmi(x, g, wq, r, out);
-    else qdw_planeq1_vbmi(x, g, wq, r, out);
+#ifndef KILN_NO_AVX512
+    if (g->oh >= 40) { qdw_planeq2_vbmi(x, g, wq, r, out); return; }
+#endif
+    qdw_planeq1_vbmi(x, g, wq, r, out);
 }
 
 static int have_vbmi(void) {

@@ -10,7 +10,9 @@
  * output plane: with AVX-512 VNNI and kernels up to 4 wide (stride 1 or 2, no horizontal
  * dilation), on a zero-point-padded copy of the input plane, one quad dot product per
  * kernel row (qdw.c; with VBMI requantized in registers, else into an int32 row first);
- * otherwise one tap at a time into an int32 row. Otherwise, when the CPU has a
+ * otherwise one tap at a time into an int32 row. Otherwise, with AVX-512 VNNI and group 1 on
+ * planes up to 4096 pixels (1x1: small planes only), the channel-vector path of qconvi.c
+ * (pixel-major input, a tap table, output channels along the vectors). Otherwise, when the CPU has a
  * dot-product core (kiln_qgemm4_select: AVX-512 VNNI, AVX-VNNI, NEON), the quad path of
  * qconv4.c (phase planes instead of im2col, requantization fused into the VNNI tiles).
  * Else, per image, group and block of output pixels (sized so the packed block stays in

@@ -1,7 +1,10 @@
-/* qconvi.c — QCONV2D's channel-vector path (AVX-512 VNNI) for small output planes (7x7,
- * 14x14), where the pixel-vector quad path (qconv4.c) wastes tile columns: 49 pixels on a
- * 9-wide virtual grid fill 64 columns. Here the vectors run along output channels instead
- * (512 channels are 16 exact blocks of 32) and pixels are the broadcast operand.
+/* qconvi.c — QCONV2D's channel-vector path (AVX-512 VNNI, group 1, output planes up to 4096
+ * pixels; 1x1 convs only on small planes, see kiln_qconvi_usable). The pixel-vector quad path
+ * (qconv4.c) wastes tile columns on small planes (49 pixels on a 9-wide virtual grid fill 64
+ * columns) and packs K x pixels bytes per conv; here the vectors run along output channels
+ * (512 channels are 16 exact blocks of 32), pixels are the broadcast operand, and nothing is
+ * packed but one transposition of the input and of the output (ResNet-18: every 3x3 layer
+ * 15-45% faster).
  * Algorithm: per image, the input is transposed once to pixel-major rows of cp bytes
  * (channels padded to a multiple of 4 with zero bytes; their weights are 0), and a table
  * gives, per output pixel and kernel tap, the row that tap reads (or a row of x_zp: the

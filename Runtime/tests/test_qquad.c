@@ -193,7 +193,12 @@ static void check_fused(void) {
         uint8_t *want = malloc((size_t)(m * ys));
         for (int64_t i = 0; i < m * kq; i++) a[i] = kiln_qquad(qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127));
         for (int64_t i = 0; i < kq * n * 4; i++) b[i] = (uint8_t)qrnd(0, 255);
-        for (int64_t i = 0; i < m; i++) { rq[i] = qrnd(-100000, 100000); rq[m + i] = qrnd(1 << 30, 0x7FFFFFFF); rq[2 * m + i] = qrnd(20, 45); }
+        /* every fourth trial: any shift (both sides of the 32..54 fast path) and biases near 2^29 */
+        for (int64_t i = 0; i < m; i++) {
+            rq[i] = trial % 4 == 1 ? qrnd(-(1 << 29), 1 << 29) : qrnd(-100000, 100000);
+            rq[m + i] = qrnd(1 << 30, 0x7FFFFFFF);
+            rq[2 * m + i] = trial % 4 == 1 ? qrnd(1, 62) : qrnd(20, 45);
+        }
         kiln_qparams q = {0, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
         kiln_qrequant_rows r = {rq, rq + m, rq + 2 * m, &q};
         memset(want, 0x5A, (size_t)(m * ys));

@@ -67,7 +67,8 @@ static void check_dw_rows(void) {
         }
         CHECK(bad == 0, "qdw row: portable path differs from the definition");
         kiln_qparams q = {0, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
-        kiln_qrequant r = {qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF), qrnd(20, 45), &q};
+        kiln_qrequant r = {trial % 4 == 1 ? qrnd(-(1 << 29), 1 << 29) : qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF),
+                           trial % 4 == 1 ? qrnd(1, 62) : qrnd(20, 45), &q}; /* every fourth: any shift, larger biases */
         uint8_t y0[80], y1[80], want[80];
         kiln_qrequant_row_portable(c0, ow, r.bias, r.mult, r.shift, &q, want);
         kiln_qdw_rowq_portable(x, rstride, kh, sw, ow, wq, &r, y0, 1, 0);
@@ -126,7 +127,8 @@ static void check_dw_planes(void) {
         uint8_t *x = malloc((size_t)(g.h * g.w));
         for (int64_t i = 0; i < g.h * g.w; i++) x[i] = trial % 7 == 3 ? 255 : (uint8_t)qrnd(0, 255);
         kiln_qparams q = {g.x_zp, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
-        kiln_qrequant r = {qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF), qrnd(20, 45), &q};
+        kiln_qrequant r = {trial % 4 == 1 ? qrnd(-(1 << 29), 1 << 29) : qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF),
+                           trial % 4 == 1 ? qrnd(1, 62) : qrnd(20, 45), &q}; /* every fourth: any shift, larger biases */
         /* The definition: the padded plane, rows readable to (ow16 * sw + 16) bytes. */
         int64_t pw = (g.ow + 15) / 16 * 16 * g.sw + 16 + wp, ph = hp;
         uint8_t *pad = malloc((size_t)(pw * ph)), *want = malloc((size_t)(g.oh * g.ow));

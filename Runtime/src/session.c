@@ -3,7 +3,8 @@
  * Profiling (opt-in): with KILN_PROFILE=1 in the environment when the session is created,
  * every instruction is timed and kiln_session_free prints the time per kernel and the
  * slowest instructions to stderr (KILN_PROFILE=cpu: the calling thread's CPU time instead of
- * wall time, steadier on a busy machine at 1 thread). Without it the run loop does no timing.
+ * wall time, steadier on a busy machine at 1 thread; KILN_PROFILE_TOP=N lists the N slowest
+ * instructions instead of 15). Without it the run loop does no timing.
  * Thread policy: an instruction whose operands and results hold fewer than
  * KILN_SERIAL_ELEMS elements in all runs on the calling thread alone (its kernel sees one
  * thread and no pool): waking a worker costs more than such a layer's whole work (tiny

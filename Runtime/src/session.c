@@ -3,7 +3,8 @@
  * Profiling (opt-in): with KILN_PROFILE=1 in the environment when the session is created,
  * every instruction is timed and kiln_session_free prints the time per kernel and the
  * slowest instructions to stderr (KILN_PROFILE=cpu: the calling thread's CPU time instead of
- * wall time, steadier on a busy machine at 1 thread). Without it the run loop does no timing.
+ * wall time, steadier on a busy machine at 1 thread; KILN_PROFILE_TOP=N lists the N slowest
+ * instructions instead of 15). Without it the run loop does no timing.
  * Thread policy: an instruction whose operands and results hold fewer than
  * KILN_SERIAL_ELEMS elements in all runs on the calling thread alone (its kernel sees one
  * thread and no pool): waking a worker costs more than such a layer's whole work (tiny
@@ -78,8 +79,11 @@ static void profile_report(const kiln_session *s) {
     for (uint32_t a = 0; a < nk; a++)
         fprintf(stderr, "  %-20s %4u instr %9.3f ms %5.1f%%\n", kinds[a]->name, kind_n[a], kind_ms[a],
                 total > 0 ? 100 * kind_ms[a] / total : 0);
-    uint32_t shown[15], ns = 0;
-    for (; ns < 15 && ns < p->instr_count; ns++) {
+    const char *top_env = getenv("KILN_PROFILE_TOP"); /* how many slowest instructions to list (15) */
+    uint32_t top = top_env ? (uint32_t)strtoul(top_env, NULL, 10) : 15, ns = 0;
+    uint32_t *shown = calloc(top ? top : 1, sizeof(uint32_t));
+    if (!shown) return;
+    for (; ns < top && ns < p->instr_count; ns++) {
         uint32_t best = UINT32_MAX;
         for (uint32_t i = 0; i < p->instr_count; i++) {
             int taken = 0;
@@ -94,6 +98,7 @@ static void profile_report(const kiln_session *s) {
         fprintf(stderr, "  #%-4u %-18s %9.3f ms  -> %s\n", best, in->kernel->name, s->profile[best] * 1e3 / runs,
                 id == KILN_NO_TENSOR ? "(none)" : p->tensors[id].name);
     }
+    free(shown);
 }
 
 static kiln_status session_fail(kiln_session *s, kiln_status st, const char *fmt, ...) {

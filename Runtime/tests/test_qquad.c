@@ -67,7 +67,8 @@ static void check_dw_rows(void) {
         }
         CHECK(bad == 0, "qdw row: portable path differs from the definition");
         kiln_qparams q = {0, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
-        kiln_qrequant r = {qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF), qrnd(20, 45), &q};
+        kiln_qrequant r = {trial % 4 == 1 ? qrnd(-(1 << 29), 1 << 29) : qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF),
+                           trial % 4 == 1 ? qrnd(1, 62) : qrnd(20, 45), &q}; /* every fourth: any shift, larger biases */
         uint8_t y0[80], y1[80], want[80];
         kiln_qrequant_row_portable(c0, ow, r.bias, r.mult, r.shift, &q, want);
         kiln_qdw_rowq_portable(x, rstride, kh, sw, ow, wq, &r, y0, 1, 0);
@@ -115,7 +116,7 @@ static void check_dw_planes(void) {
     kiln_qdw_planeq_fn fast = kiln_qdw_planeq_select();
     if (!fast) printf("  (no AVX-512 VBMI depthwise plane path on this CPU/build)\n");
     for (int trial = 0; trial < 150; trial++) {
-        kiln_qdw_geom g = {qrnd(1, 40), qrnd(1, 40), 0, 0, qrnd(1, 5), qrnd(1, 2), qrnd(1, 2), qrnd(1, 2), qrnd(0, 3), qrnd(0, 3), qrnd(0, 255)};
+        kiln_qdw_geom g = {qrnd(1, trial % 4 == 0 ? 100 : 40), qrnd(1, 40), 0, 0, qrnd(1, 5), qrnd(1, 2), qrnd(1, 2), qrnd(1, 2), qrnd(0, 3), qrnd(0, 3), qrnd(0, 255)};
         int64_t kw = qrnd(1, 4), pb = qrnd(0, 3), pr = qrnd(0, 3), hp = g.h + g.pt + pb, wp = g.w + g.pl + pr;
         if (hp < (g.kh - 1) * g.dh + 1 || wp < kw) continue;
         g.oh = (hp - (g.kh - 1) * g.dh - 1) / g.sh + 1;
@@ -126,7 +127,8 @@ static void check_dw_planes(void) {
         uint8_t *x = malloc((size_t)(g.h * g.w));
         for (int64_t i = 0; i < g.h * g.w; i++) x[i] = trial % 7 == 3 ? 255 : (uint8_t)qrnd(0, 255);
         kiln_qparams q = {g.x_zp, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
-        kiln_qrequant r = {qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF), qrnd(20, 45), &q};
+        kiln_qrequant r = {trial % 4 == 1 ? qrnd(-(1 << 29), 1 << 29) : qrnd(-100000, 100000), qrnd(1 << 30, 0x7FFFFFFF),
+                           trial % 4 == 1 ? qrnd(1, 62) : qrnd(20, 45), &q}; /* every fourth: any shift, larger biases */
         /* The definition: the padded plane, rows readable to (ow16 * sw + 16) bytes. */
         int64_t pw = (g.ow + 15) / 16 * 16 * g.sw + 16 + wp, ph = hp;
         uint8_t *pad = malloc((size_t)(pw * ph)), *want = malloc((size_t)(g.oh * g.ow));
@@ -193,7 +195,12 @@ static void check_fused(void) {
         uint8_t *want = malloc((size_t)(m * ys));
         for (int64_t i = 0; i < m * kq; i++) a[i] = kiln_qquad(qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127), qrnd(-128, 127));
         for (int64_t i = 0; i < kq * n * 4; i++) b[i] = (uint8_t)qrnd(0, 255);
-        for (int64_t i = 0; i < m; i++) { rq[i] = qrnd(-100000, 100000); rq[m + i] = qrnd(1 << 30, 0x7FFFFFFF); rq[2 * m + i] = qrnd(20, 45); }
+        /* every fourth trial: any shift (both sides of the 32..54 fast path) and biases near 2^29 */
+        for (int64_t i = 0; i < m; i++) {
+            rq[i] = trial % 4 == 1 ? qrnd(-(1 << 29), 1 << 29) : qrnd(-100000, 100000);
+            rq[m + i] = qrnd(1 << 30, 0x7FFFFFFF);
+            rq[2 * m + i] = trial % 4 == 1 ? qrnd(1, 62) : qrnd(20, 45);
+        }
         kiln_qparams q = {0, qrnd(0, 255), qrnd(0, 60), qrnd(190, 255)};
         kiln_qrequant_rows r = {rq, rq + m, rq + 2 * m, &q};
         memset(want, 0x5A, (size_t)(m * ys));

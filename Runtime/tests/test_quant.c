@@ -299,6 +299,8 @@ static void qconv_cases(void) {
     qconv_case(2, 5, 9, 10, 12, 1, 2, 2, 3, 1, 1, 0);     /* stride 3, kernel 2 */
     qconv_case(1, 4, 9, 75, 6, 1, 3, 3, 2, 1, 1, 1);      /* stride 2, rows wide enough for the vector gather */
     qconv_case(1, 8, 6, 67, 5, 1, 1, 1, 2, 0, 1, 1);      /* 1x1 stride 2 (downsample), odd width */
+    qconv_case(1, 4, 57, 20, 4, 4, 3, 3, 1, 1, 1, 1);     /* depthwise, 57 output rows: two rows per step, one left */
+    qconv_case(1, 3, 95, 30, 6, 3, 3, 3, 2, 1, 1, 0);     /* depthwise stride 2, multiplier 2, 48 output rows */
     /* Strides far beyond a 1x1 input: the quad path's phase planes would be 2^63 bytes (their
      * size overflowed); the conv runs on the pair path. */
     qconv_case_win(1, 3, 1, 1, 4, 1, (qwin){1, 1, 0x7FFFFFFF, 0x7FFFFFFF, 0, 0, 0, 0, 1, 1}, 1);
@@ -311,17 +313,31 @@ static void qconv_cases(void) {
     }
 }
 
+/* Shapes for the channel-vector path (qconvi.c; the quad path under KILN_QGEMM=noind): 32- and
+ * 16-channel blocks and 64-channel chunks with M left over, 7-pixel tiles and a short last
+ * one, C not a multiple of 4, transposes past their 16 x 16 blocks, border taps. */
+static void qconv_ind_cases(void) {
+    qconv_case(1, 64, 7, 7, 70, 1, 3, 3, 1, 1, 1, 1);     /* 49 pixels, M = 64 + 6 */
+    qconv_case(2, 37, 9, 10, 40, 1, 3, 3, 2, 1, 1, 0);    /* batch 2, stride 2, C = 37, M = 32 + 8 */
+    qconv_case(1, 19, 17, 18, 33, 1, 3, 3, 1, 1, 1, 1);   /* 306 pixels, C = 19 */
+    qconv_case(1, 48, 14, 14, 96, 1, 1, 1, 1, 0, 1, 1);   /* pointwise 14x14 */
+    qconv_case(1, 8, 12, 11, 130, 1, 3, 3, 1, 2, 2, 1);   /* dilated, padded 2, M = 130: three chunks */
+    qconv_case_win(1, 16, 6, 9, 24, 1, (qwin){2, 5, 1, 2, 0, 2, 1, 1, 1, 1}, 1); /* asymmetric pads, stride 1x2 */
+}
+
 void test_quant_kernels(void) {
     qmaxpool_cases();
     test_core_paths();
     test_row_paths();
     test_quantize_rows();
     /* The conv and gemm cases once with the path chosen at load (the quad layout when the CPU has a
-     * dot-product core) and once with the pair layout (KILN_QGEMM=pairs). */
-    static const char *const caps[] = {NULL, "pairs", "novbmi", "avxvnni"}; /* avxvnni: as a CPU without AVX-512 */
-    for (int layout = 0; layout < 4; layout++) {
+     * dot-product core), with the pair layout (KILN_QGEMM=pairs), without VBMI, as an AVX-VNNI
+     * CPU and without the channel-vector path (noind). */
+    static const char *const caps[] = {NULL, "pairs", "novbmi", "avxvnni", "noind"}; /* avxvnni: as a CPU without AVX-512 */
+    for (int layout = 0; layout < 5; layout++) {
         if (caps[layout]) setenv("KILN_QGEMM", caps[layout], 1);
         qconv_cases();
+        qconv_ind_cases();
         qconv_random_cases(getenv("KILN_TEST_QCONV_TRIALS") ? atoi(getenv("KILN_TEST_QCONV_TRIALS")) : 60);
         qgemm_case(1, 37, 21, 1);
         qgemm_case(70, 64, 10, 1);

@@ -10,7 +10,9 @@
  * output plane: with AVX-512 VNNI and kernels up to 4 wide (stride 1 or 2, no horizontal
  * dilation), on a zero-point-padded copy of the input plane, one quad dot product per
  * kernel row (qdw.c; with VBMI requantized in registers, else into an int32 row first);
- * otherwise one tap at a time into an int32 row. Otherwise, when the CPU has a
+ * otherwise one tap at a time into an int32 row. Otherwise, with AVX-512 VNNI and group 1 on
+ * planes up to 4096 pixels (1x1: small planes only), the channel-vector path of qconvi.c
+ * (pixel-major input, a tap table, output channels along the vectors). Otherwise, when the CPU has a
  * dot-product core (kiln_qgemm4_select: AVX-512 VNNI, AVX-VNNI, NEON), the quad path of
  * qconv4.c (phase planes instead of im2col, requantization fused into the VNNI tiles).
  * Else, per image, group and block of output pixels (sized so the packed block stays in
@@ -49,8 +51,8 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
     if (b && (b->dtype != KILN_I32 || b->count != (uint64_t)m)) return kiln_check_fail(c, "bias must be i32 [M]");
     int64_t kdim = cg * a.kh * a.kw, kk = (kdim + 1) / 2;
     if (kdim >= 65536) return kiln_check_fail(c, "C/group * kh * kw must be below 65536");
-    int depthwise = cg == 1 && a.group == ch;
-    kiln_qgemm4_fn gemm4 = depthwise ? NULL : kiln_qgemm4_select();
+    int depthwise = cg == 1 && a.group == ch, ind = kiln_qconvi_usable(&a, ch, m, h, wd, oh * ow, depthwise);
+    kiln_qgemm4_fn gemm4 = depthwise || ind ? NULL : kiln_qgemm4_select();
     /* The quad path's phase planes hold cg * (sh * ceil(hp / sh)) * (sw * ceil(wp / sw)) bytes:
      * strides far beyond the input (a malformed plan) would overflow that; the pair path has none. */
     if (gemm4 && (double)cg * (double)(a.sh * ((hp + a.sh - 1) / a.sh)) * (double)(a.sw * ((wp + a.sw - 1) / a.sw)) > 0x1p40)
@@ -58,13 +60,14 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
     kiln_qdw_row_fn dwrow = depthwise && a.kw <= 4 && a.dw == 1 && a.sw <= 2 ? kiln_qdw_row_vnni512() : NULL;
     int64_t kq = gemm4 ? (kdim + 3) / 4 : 0;
     size_t size = sizeof(qconv_params) + sizeof(int64_t) * (size_t)(4 * kq) +
-                  sizeof(int32_t) * (size_t)(3 * m + (dwrow ? m * a.kh : depthwise ? 0 : gemm4 ? m * kq : m * kk));
+                  sizeof(int32_t) * (size_t)(3 * m + (dwrow ? m * a.kh : depthwise || ind ? 0 : gemm4 ? m * kq : m * kk)) +
+                  (ind ? sizeof(int32_t) * kiln_qconvi_weight_words(&a, ch, m) : 0);
     qconv_params *p = kiln_params_alloc(c, size);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
     int direct = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && !a.pt && !a.pb && !a.pl && !a.pr;
     *p = (qconv_params){a, q, n, ch, h, wd, m, oh, ow, cg, mg, kdim, kk, oh * ow, 0, 0, m / ch, kq, gemm4, kiln_qpack4_select(), dwrow, 0, 0, NULL, depthwise, direct,
                         kiln_qgemm_select(), kiln_qpack_select(), kiln_qrequant_row_select(), kiln_qdw_tap_select(), NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, dwrow ? kiln_qdw_rowq_select() : NULL, NULL,
-                        dwrow ? kiln_qdw_planeq_select() : NULL, 0};
+                        dwrow ? kiln_qdw_planeq_select() : NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0};
     p->tapoff = (int64_t *)(p + 1);
     p->mult = (int32_t *)(p->tapoff + 4 * kq);
     p->shift = p->mult + m;
@@ -92,7 +95,7 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
                 for (int u = 0; u < 4; u++) v[u] = 4 * t + u < kdim ? wi[4 * t + u] : 0;
                 p->apack[i * kq + t] = kiln_qquad(v[0], v[1], v[2], v[3]);
             }
-        else if (!depthwise)
+        else if (!depthwise && !ind)
             for (int64_t t = 0; t < kk; t++)
                 p->apack[i * kk + t] = kiln_qpair(wi[2 * t], 2 * t + 1 < kdim ? wi[2 * t + 1] : 0);
     }
@@ -101,6 +104,10 @@ KILN_SMALL_CODE static kiln_status check_qconv(kiln_check *c) {
         p->ph = hp;
         p->pw = wp > ow16 * a.sw + 16 ? wp : ow16 * a.sw + 16;
         kiln_need_workspace(c, (size_t)((p->ph * p->pw + 3) / 4 + p->ohw));
+        return KILN_OK;
+    }
+    if (ind) {
+        kiln_need_workspace(c, (kiln_qconvi_setup(p, p->bias + m, wd8) + 3) / 4);
         return KILN_OK;
     }
     if (depthwise) {
@@ -267,7 +274,7 @@ static void run_qconv(const kiln_exec *e, const kiln_instr *ins) {
         return;
     }
     size_t jobs = (size_t)(p->n * p->a.group * p->nblocks);
-    void (*fn)(void *, size_t, size_t, uint32_t) = p->gemm4 ? kiln_qconv4_blocks : qconv_blocks;
+    void (*fn)(void *, size_t, size_t, uint32_t) = p->ind ? kiln_qconvi_blocks : p->gemm4 ? kiln_qconv4_blocks : qconv_blocks;
     if (e->threads > 1 && jobs > 1) kiln_parallel_for(e, jobs, fn, &j);
     else fn(&j, 0, jobs, 0);
 }

@@ -35,6 +35,13 @@ typedef struct qconv_params {
     int64_t *tapoff;             /* [4 kq] offset of tap k's run in the phase planes (k >= kdim: the x_zp row) */
     kiln_qdw_planeq_fn dwplaneq; /* non-NULL: whole planes from the unpadded input (VBMI), no copy */
     uint64_t phase_used;         /* bit pa * sw + pb: some tap reads phase plane (pa, pb) (all set past 64 phases) */
+    /* Channel-vector path (qconvi.c): input channels padded to icp, output channels to imp;
+     * iw: weight quads per 32-channel block, irq: bias, multipliers, shifts (imp each). */
+    int ind;
+    int64_t icp, imp;
+    int32_t *iw, *irq;
+    int64_t *itapoff;            /* [kh kw] byte offset of each tap's row from the window's first */
+    int64_t ipix, igroups;       /* pixels per job (a multiple of the 7-pixel tile), groups per plane */
 } qconv_params;
 
 typedef struct qconv_job { const qconv_params *p; const uint8_t *x; uint8_t *y; float *ws; size_t ws_floats; } qconv_job;
@@ -44,5 +51,14 @@ typedef struct qconv_job { const qconv_params *p; const uint8_t *x; uint8_t *y; 
 size_t kiln_qconv4_setup(qconv_params *p);
 /* Runs jobs [begin, end) (image, group, pixel block) of the quad path. */
 void kiln_qconv4_blocks(void *ctx, size_t begin, size_t end, uint32_t thread);
+
+/* The channel-vector path (qconvi.c: AVX-512 VNNI, group 1, output planes up to 4096 pixels;
+ * KILN_QGEMM=noind hides it): whether it serves the conv, the int32 words of its packed
+ * weights and constants, their packing (p->bias/mult/shift set; returns the per-thread
+ * workspace in bytes) and its jobs (image, chunk of 64 output channels). */
+int kiln_qconvi_usable(const kiln_conv_attrs *a, int64_t c, int64_t m, int64_t h, int64_t w, int64_t ohw, int depthwise);
+size_t kiln_qconvi_weight_words(const kiln_conv_attrs *a, int64_t c, int64_t m);
+size_t kiln_qconvi_setup(qconv_params *p, int32_t *words, const int8_t *w);
+void kiln_qconvi_blocks(void *ctx, size_t begin, size_t end, uint32_t thread);
 
 #endif

@@ -39,6 +39,8 @@
     V512_SETTLE(r)                                                                                         \
     _mm512_mask_storeu_epi32(c + (r) * n, k0, c##r##0);                                                    \
     _mm512_mask_storeu_epi32(c + (r) * n + 16, k1, c##r##1);
+/* The fused tiles start each row at its bias. */
+#define V512_BIAS(r) __m512i c##r##0 = _mm512_set1_epi32(rq->bias[r]), c##r##1 = c##r##0;
 #define V512_LOADB                                                                                         \
     const uint8_t *bt = b + t * n * 4;                                                                     \
     __m512i b0 = _mm512_maskz_loadu_epi32(k0, bt), b1 = _mm512_maskz_loadu_epi32(k1, bt + 64);
@@ -89,23 +91,51 @@ KILN_VNNI512 static void qgemm4_vnni512(int64_t m, int64_t n, int64_t kq, const 
 }
 
 /* The fused requantization (qsimd.c's 16-lane steps) of row r's two accumulators, stored
- * as up to 32 u8 (masked past n). */
-KILN_VNNI512 static inline __attribute__((always_inline)) __m128i req16(__m512i a, int32_t bias, __m512i vm, __m512i radd,
-                                                                        __m128i cnt, __m512i vlo, __m512i vhi, __m512i vzp) {
-    a = _mm512_add_epi32(a, _mm512_set1_epi32(bias));
+ * as up to 32 u8 (masked past n). The accumulators start at the row's bias (vpdpbusd wraps
+ * like the reference's bias addition), so the requantization has none to add. */
+KILN_VNNI512 static inline __attribute__((always_inline)) __m128i req16(__m512i a, __m512i vm, __m512i radd, __m128i cnt,
+                                                                        __m512i vlo, __m512i vhi, __m512i vzp) {
     __m512i pe = _mm512_mul_epi32(a, vm), po = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm);
     pe = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(pe, radd), cnt), vlo), vhi);
     po = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(po, radd), cnt), vlo), vhi);
     return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32)), vzp));
 }
+/* req16 for 32 <= shift <= 54 (the usual case), four instructions fewer: Q = a * m + 2^(s-1)
+ * + zp * 2^s (radd holds the last two) has |Q| < 2^62 + 2^53 + 255 * 2^54 < 2^63, and
+ * Q >> s = requant + zp is (the high half of Q) >> (s - 32), below 2^30.6 + 255 in magnitude:
+ * the high halves of the even and odd products blend into one vector and the shift and clamp
+ * run on 32-bit lanes, exactly as the reference. */
+KILN_VNNI512 static inline __attribute__((always_inline)) __m128i req16h(__m512i a, __m512i vm, __m512i radd, __m128i cnth,
+                                                                         __m512i lo32, __m512i hi32) {
+    __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(a, vm), radd);
+    __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), vm), radd);
+    __m512i v = _mm512_sra_epi32(_mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po), cnth);
+    return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(v, lo32), hi32));
+}
+#if defined(KILN_NO_AVX512)
+#define V512_REQ_HIGH(lo, hi, r) if (0) {}
+#else
+#define V512_REQ_HIGH(lo, hi, r)                                                                           \
+    if (sh >= 32 && sh <= 54) {                                                                            \
+        __m512i raddz = _mm512_set1_epi64(((int64_t)1 << (sh - 1)) + ((int64_t)rq->q->y_zp << sh));       \
+        __m128i cnth = _mm_cvtsi32_si128(sh - 32);                                                         \
+        lo = req16h(c##r##0, vm, raddz, cnth, lo32, hi32);                                                 \
+        hi = req16h(c##r##1, vm, raddz, cnth, lo32, hi32);                                                 \
+    }
+#endif
 #define V512_REQ(r)                                                                                        \
     V512_SETTLE(r)                                                                                         \
     {                                                                                                      \
         int32_t sh = rq->shift[r];                                                                         \
-        __m512i vm = _mm512_set1_epi32(rq->mult[r]), radd = _mm512_set1_epi64((int64_t)1 << (sh - 1));     \
-        __m128i cnt = _mm_cvtsi32_si128(sh);                                                               \
-        __m128i lo = req16(c##r##0, rq->bias[r], vm, radd, cnt, vlo, vhi, vzp);                            \
-        __m128i hi = req16(c##r##1, rq->bias[r], vm, radd, cnt, vlo, vhi, vzp);                            \
+        __m512i vm = _mm512_set1_epi32(rq->mult[r]);                                                       \
+        __m128i lo, hi;                                                                                    \
+        V512_REQ_HIGH(lo, hi, r)                                                                           \
+        else {                                                                                             \
+            __m512i radd = _mm512_set1_epi64((int64_t)1 << (sh - 1));                                      \
+            __m128i cnt = _mm_cvtsi32_si128(sh);                                                           \
+            lo = req16(c##r##0, vm, radd, cnt, vlo, vhi, vzp);                                             \
+            hi = req16(c##r##1, vm, radd, cnt, vlo, vhi, vzp);                                             \
+        }                                                                                                  \
         __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);                            \
         if (ky == 0xFFFFFFFFu) _mm256_storeu_si256((__m256i *)(y + (r) * ystride), v);                     \
         else _mm256_mask_storeu_epi8(y + (r) * ystride, ky, v);                                            \
@@ -113,13 +143,15 @@ KILN_VNNI512 static inline __attribute__((always_inline)) __m128i req16(__m512i 
 #define V512_REQ_SETUP                                                                                     \
     const __m512i vlo = _mm512_set1_epi64(rq->q->y_min - rq->q->y_zp), vhi = _mm512_set1_epi64(rq->q->y_max - rq->q->y_zp); \
     const __m512i vzp = _mm512_set1_epi32(rq->q->y_zp);                                                    \
+    const __m512i lo32 = _mm512_set1_epi32(rq->q->y_min), hi32 = _mm512_set1_epi32(rq->q->y_max);          \
+    (void)lo32, (void)hi32;                                                                                \
     const __mmask32 ky = (__mmask32)k0 | (__mmask32)k1 << 16;
 
 /* rq's pointers are at the tile's first row. */
 KILN_VNNI512 static void tileq8(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *rq,
                                 uint8_t *y, int64_t ystride, __mmask16 k0, __mmask16 k1) {
     V512_REQ_SETUP
-    V512_ZERO(0) V512_ZERO(1) V512_ZERO(2) V512_ZERO(3) V512_ZERO(4) V512_ZERO(5) V512_ZERO(6) V512_ZERO(7)
+    V512_BIAS(0) V512_BIAS(1) V512_BIAS(2) V512_BIAS(3) V512_BIAS(4) V512_BIAS(5) V512_BIAS(6) V512_BIAS(7)
     for (int64_t t = 0; t < kq; t++) {
         V512_LOADB
         V512_STEP(0) V512_STEP(1) V512_STEP(2) V512_STEP(3) V512_STEP(4) V512_STEP(5) V512_STEP(6) V512_STEP(7)
@@ -130,7 +162,7 @@ KILN_VNNI512 static void tileq8(int64_t n, int64_t kq, const int32_t *a, const u
 KILN_VNNI512 static void tileq4(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *rq,
                                 uint8_t *y, int64_t ystride, __mmask16 k0, __mmask16 k1) {
     V512_REQ_SETUP
-    V512_ZERO(0) V512_ZERO(1) V512_ZERO(2) V512_ZERO(3)
+    V512_BIAS(0) V512_BIAS(1) V512_BIAS(2) V512_BIAS(3)
     for (int64_t t = 0; t < kq; t++) {
         V512_LOADB
         V512_STEP(0) V512_STEP(1) V512_STEP(2) V512_STEP(3)
@@ -141,7 +173,7 @@ KILN_VNNI512 static void tileq4(int64_t n, int64_t kq, const int32_t *a, const u
 KILN_VNNI512 static void tileq1(int64_t n, int64_t kq, const int32_t *a, const uint8_t *b, const kiln_qrequant_rows *rq,
                                 uint8_t *y, int64_t ystride, __mmask16 k0, __mmask16 k1) {
     V512_REQ_SETUP
-    V512_ZERO(0)
+    V512_BIAS(0)
     for (int64_t t = 0; t < kq; t++) {
         V512_LOADB
         V512_STEP(0)

@@ -21,10 +21,13 @@
 
 #define QADD_MAX_MULT (1 << 21)
 
+/* The parameters in locals: y (bytes) may alias *p, so the compiler would reload them per element. */
 void kiln_qadd_portable(const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n, const kiln_qadd_params *p) {
+    const int32_t am = p->a_mult, bm = p->b_mult, bias = p->bias, shift = p->shift, zp = p->y_zp, lo = p->y_min, hi = p->y_max;
     for (int64_t i = 0; i < n; i++) {
-        int32_t v = ((p->a_mult * a[i] + p->b_mult * b[i] + p->bias) >> p->shift) + p->y_zp;
-        y[i] = (uint8_t)(v < p->y_min ? p->y_min : v > p->y_max ? p->y_max : v);
+        int32_t v = ((am * a[i] + bm * b[i] + bias) >> shift) + zp;
+        v = v < lo ? lo : v;
+        y[i] = (uint8_t)(v > hi ? hi : v);
     }
 }
 
@@ -44,37 +47,61 @@ QADD_AVX2 static inline __m256i qadd8_avx2(const uint8_t *a, const uint8_t *b, _
     return _mm256_min_epi32(_mm256_max_epi32(t, lo), hi);
 }
 
+/* 16 results in order from 16 bytes of a and b: packs per 128-bit lane put dword k of lane 0
+ * to results 4k.. of v0 (k = 0) and v1 (k = 1), lane 1 the upper halves; the permute orders them. */
+QADD_AVX2 static inline __m128i qadd16_avx2(const uint8_t *a, const uint8_t *b, __m256i ma, __m256i mb, __m256i bias, __m128i cnt,
+                                            __m256i zp, __m256i lo, __m256i hi, __m256i order) {
+    __m256i v0 = qadd8_avx2(a, b, ma, mb, bias, cnt, zp, lo, hi), v1 = qadd8_avx2(a + 8, b + 8, ma, mb, bias, cnt, zp, lo, hi);
+    __m256i w = _mm256_packs_epi32(v0, v1);
+    return _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_packus_epi16(w, w), order));
+}
+
+/* Two independent 16-element steps per iteration, then 16, then the scalar loop. */
 QADD_AVX2 static void qadd_avx2(const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n, const kiln_qadd_params *p) {
     const __m256i ma = _mm256_set1_epi32(p->a_mult), mb = _mm256_set1_epi32(p->b_mult), bias = _mm256_set1_epi32(p->bias);
     const __m256i zp = _mm256_set1_epi32(p->y_zp), lo = _mm256_set1_epi32(p->y_min), hi = _mm256_set1_epi32(p->y_max);
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     const __m128i cnt = _mm_cvtsi32_si128(p->shift);
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256i v0 = qadd8_avx2(a + i, b + i, ma, mb, bias, cnt, zp, lo, hi);
-        __m256i v1 = qadd8_avx2(a + i + 8, b + i + 8, ma, mb, bias, cnt, zp, lo, hi);
-        /* packs per 128-bit lane: dword k of lane 0 holds results 4k.. of v0 (k = 0) and v1
-         * (k = 1), lane 1 the upper halves; the permute puts the four dwords in order. */
-        __m256i w = _mm256_packs_epi32(v0, v1);
-        w = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w, w), order);
-        _mm_storeu_si128((__m128i *)(y + i), _mm256_castsi256_si128(w));
+    for (; i + 32 <= n; i += 32) {
+        __m128i v0 = qadd16_avx2(a + i, b + i, ma, mb, bias, cnt, zp, lo, hi, order);
+        __m128i v1 = qadd16_avx2(a + i + 16, b + i + 16, ma, mb, bias, cnt, zp, lo, hi, order);
+        _mm_storeu_si128((__m128i *)(y + i), v0);
+        _mm_storeu_si128((__m128i *)(y + i + 16), v1);
     }
+    for (; i + 16 <= n; i += 16) _mm_storeu_si128((__m128i *)(y + i), qadd16_avx2(a + i, b + i, ma, mb, bias, cnt, zp, lo, hi, order));
     kiln_qadd_portable(a + i, b + i, y + i, n - i, p);
 }
 
+/* 16 results from 16 bytes of a and b (lanes past `k` read as 0). */
+QADD_AVX512 static inline __m128i qadd16_avx512(const uint8_t *a, const uint8_t *b, __mmask16 k, __m512i ma, __m512i mb,
+                                                __m512i bias, __m128i cnt, __m512i zp, __m512i lo, __m512i hi) {
+    __m512i va = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, a)), vb = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, b));
+    __m512i t = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(va, ma), _mm512_mullo_epi32(vb, mb)), bias);
+    t = _mm512_add_epi32(_mm512_sra_epi32(t, cnt), zp);
+    return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(t, lo), hi)); /* vpmovdb to a register */
+}
+
+/* Four independent 16-element steps per iteration, then 16 at a time, the rest masked. */
 QADD_AVX512 static void qadd_avx512(const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n, const kiln_qadd_params *p) {
     const __m512i ma = _mm512_set1_epi32(p->a_mult), mb = _mm512_set1_epi32(p->b_mult), bias = _mm512_set1_epi32(p->bias);
     const __m512i zp = _mm512_set1_epi32(p->y_zp), lo = _mm512_set1_epi32(p->y_min), hi = _mm512_set1_epi32(p->y_max);
     const __m128i cnt = _mm_cvtsi32_si128(p->shift);
-    for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 all = 0xFFFF;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m128i v0 = qadd16_avx512(a + i, b + i, all, ma, mb, bias, cnt, zp, lo, hi);
+        __m128i v1 = qadd16_avx512(a + i + 16, b + i + 16, all, ma, mb, bias, cnt, zp, lo, hi);
+        __m128i v2 = qadd16_avx512(a + i + 32, b + i + 32, all, ma, mb, bias, cnt, zp, lo, hi);
+        __m128i v3 = qadd16_avx512(a + i + 48, b + i + 48, all, ma, mb, bias, cnt, zp, lo, hi);
+        _mm_storeu_si128((__m128i *)(y + i), v0);
+        _mm_storeu_si128((__m128i *)(y + i + 16), v1);
+        _mm_storeu_si128((__m128i *)(y + i + 32), v2);
+        _mm_storeu_si128((__m128i *)(y + i + 48), v3);
+    }
+    for (; i < n; i += 16) {
         __mmask16 k = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
-        __m512i va = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, a + i));
-        __m512i vb = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, b + i));
-        __m512i t = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(va, ma), _mm512_mullo_epi32(vb, mb)), bias);
-        t = _mm512_add_epi32(_mm512_sra_epi32(t, cnt), zp);
-        __m128i v = _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(t, lo), hi)); /* vpmovdb to a register */
-        if (k == 0xFFFF) _mm_storeu_si128((__m128i *)(y + i), v);
-        else _mm_mask_storeu_epi8(y + i, k, v);
+        _mm_mask_storeu_epi8(y + i, k, qadd16_avx512(a + i, b + i, k, ma, mb, bias, cnt, zp, lo, hi));
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 import KilnIR
 
-// qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, max pool on u8 → QMAXPOOL,
+// qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, qlinear_add → QADD, max pool on u8 → QMAXPOOL,
 // dyn_quant_mat_mul → DYN_QGEMM and dynamic_quant_params → DYN_QPARAMS. The requantization multipliers are
 // computed here, once, so the kernels do integer work only (PLAN_FORMAT.md, QCONV2D).
 
@@ -26,7 +26,15 @@ extension Lowerer {
         try emit(.qgemm, quantAttributes(q.quant), [tensor(x), tensor(w), requant, bias], [result(y)])
     }
 
-    /// dyn_quant_mat_mul → DYN_QGEMM: the weight scales become an f32 [N] constant.
+    /// qlinear_add → QADD: the zero points, the clamp and the fixed-point multipliers (the
+    /// IR op computes them, so the reference evaluator and the kernel share them).
+    mutating func lowerQLinearAdd(_ q: QLinearAdd, _ n: Node) throws {
+        let fp = try q.fixedPoint()
+        let attrs: [AttributeValue] = [.i(q.aZeroPoint), .i(q.bZeroPoint), .i(q.yZeroPoint), .i(q.yMin), .i(q.yMax),
+                                       .i(Int(fp.aMult)), .i(Int(fp.bMult)), .i(fp.shift)]
+        try emit(.qadd, attrs, [tensor(n.operands[0]), tensor(n.operands[1])], [result(n.results[0])])
+    }
+
     /// A max pool on u8 (quantize-int8 moves it past the dequantize) → QMAXPOOL: the
     /// window without pooling kind, count_include_pad or p.
     mutating func lowerQMaxPool(_ p: Pool, _ n: Node) throws {
@@ -36,6 +44,7 @@ extension Lowerer {
         try emit(.qmaxpool, win.values, [tensor(x)], [result(y)])
     }
 
+    /// dyn_quant_mat_mul → DYN_QGEMM: the weight scales become an f32 [N] constant.
     mutating func lowerDynQuantMatMul(_ q: DynQuantMatMul, _ n: Node) throws {
         let (x, w, y) = (n.operands[0], n.operands[1], n.results[0])
         try require(constant(w) != nil, "dyn_quant_mat_mul: the weight must be a constant")

@@ -50,6 +50,7 @@ public enum Op: Hashable, Sendable {
     case attention(Attention)
     case qlinearConv(QLinearConv)
     case qlinearMatMul(QLinearMatMul)
+    case qlinearAdd(QLinearAdd)
     case dynamicQuantParams(DynamicQuantParams)
     case dynQuantMatMul(DynQuantMatMul)
 
@@ -103,6 +104,7 @@ public enum Op: Hashable, Sendable {
         case .attention(let a): return a
         case .qlinearConv(let a): return a
         case .qlinearMatMul(let a): return a
+        case .qlinearAdd(let a): return a
         case .dynamicQuantParams(let a): return a
         case .dynQuantMatMul(let a): return ActivatedRule(base: a, activation: a.activation, context: "dyn_quant_mat_mul")
         }
@@ -181,6 +183,7 @@ public enum Op: Hashable, Sendable {
         case .attention: return "attention"
         case .qlinearConv: return "qlinear_conv"
         case .qlinearMatMul: return "qlinear_mat_mul"
+        case .qlinearAdd: return "qlinear_add"
         case .dynamicQuantParams: return "dynamic_quant_params"
         case .dynQuantMatMul: return "dyn_quant_mat_mul"
         }

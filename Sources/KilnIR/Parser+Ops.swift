@@ -91,6 +91,11 @@ extension Parser {
             return .qlinearConv(QLinearConv(conv: conv, quant: try qlinearParams(&a)))
         case "qlinear_mat_mul":
             return .qlinearMatMul(QLinearMatMul(quant: try qlinearParams(&a)))
+        case "qlinear_add":
+            return .qlinearAdd(QLinearAdd(aScale: try a.float("a_scale"), aZeroPoint: try a.int("a_zero_point"),
+                                          bScale: try a.float("b_scale"), bZeroPoint: try a.int("b_zero_point"),
+                                          yScale: try a.float("y_scale"), yZeroPoint: try a.int("y_zero_point"),
+                                          yMin: try a.int("y_min"), yMax: try a.int("y_max")))
         case "dynamic_quant_params": return .dynamicQuantParams(DynamicQuantParams())
         case "dyn_quant_mat_mul":
             return .dynQuantMatMul(DynQuantMatMul(wScales: try a.floats("w_scales"), perRow: try a.bool("per_row"),

@@ -21,7 +21,13 @@ import KilnIR
 /// axis 0 of a transposed gemm weight [N, K]); the bias, if any, is a float constant or a
 /// DequantizeLinear of constants; the op carries no fused activation and gemm has
 /// alpha > 0 and no transA. Anything else stays in float (still correct).
-/// A second pattern drops a requantization with the same parameters, directly or around a
+/// A second pattern folds the residual adds ORT writes between two quantized ops:
+///     %y = quantize_linear([relu|clip](add(dequantize_linear(%a, %sa, %za), dequantize_linear(%b, %sb, %zb))), %sy, %zy)
+///   becomes
+///     %y = qlinear_add(%a, %b) {a_scale = sa, …, y_min = <clamp>, …}
+/// when both dequantizes are per-tensor u8 with constant parameters, a and b have the same
+/// shape (no broadcasting) and the scale ratios are in the kernel's range.
+/// A third pattern drops a requantization with the same parameters, directly or around a
 /// reshape (ORT writes DQ → Flatten → Q around a Flatten between two quantized ops):
 ///     %f = reshape(dequantize_linear(%a, %s, %z)) ; %q = quantize_linear(%f, %s, %z)
 ///   becomes
@@ -36,7 +42,7 @@ public struct FoldQDQ: Pass {
     public init() {}
     public var name: String { "fold-qdq" }
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        try PatternDriver.apply([FoldQDQPattern(), DropRequantize()], to: &graph)
+        try PatternDriver.apply([FoldQDQPattern(), FoldQDQAdd(), DropRequantize()], to: &graph)
     }
 }
 
@@ -151,6 +157,29 @@ struct FoldQDQPattern: RewritePattern {
     private func transposedInt(_ w: Tensor) -> Tensor {
         let (rows, cols) = (w.shape[0], w.shape[1]), xs = w.int64s
         return Tensor(w.dtype, [cols, rows], int64s: (0..<(rows * cols)).map { i in xs[(i % rows) * cols + i / rows] })
+    }
+}
+
+struct FoldQDQAdd: RewritePattern {
+    func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
+        guard case .quantizeLinear(let qa) = node.op, qa.outputType == .u8, qa.axis == nil, qa.blockSize == 0,
+              let (ys, yz) = quantConstants(node, r), ys.count == 1, yz.count == 1 else { return nil }
+        var v = node.operands[0]
+        var clamp: (min: Float?, max: Float?)?
+        if let act = r.absorbable(v), act.results.count == 1 {
+            if case .unary(.relu) = act.op { clamp = (0, nil); v = act.operands[0] }
+            if case .clip(let cl) = act.op, act.operands.count == 1 { clamp = (cl.min, cl.max); v = act.operands[0] }
+        }
+        guard let add = r.absorbable(v), case .binary(.add, .none) = add.op, add.operands.count == 2,
+              let a = dequantizedActivation(add.operands[0], r), let b = dequantizedActivation(add.operands[1], r),
+              r.type(of: a.x).shape == r.type(of: b.x).shape, r.type(of: v).shape == r.type(of: a.x).shape else { return nil }
+        let y = ActivationParams(scale: ys[0], zeroPoint: Int(yz[0]))
+        let (lo, hi) = y.clampBounds(clamp)
+        let op = QLinearAdd(aScale: a.scale, aZeroPoint: a.zeroPoint, bScale: b.scale, bZeroPoint: b.zeroPoint,
+                            yScale: ys[0], yZeroPoint: Int(yz[0]), yMin: lo, yMax: hi)
+        // Scales the kernel cannot take stay float.
+        guard (try? op.resultTypes([r.type(of: a.x), r.type(of: b.x)])) != nil else { return nil }
+        return [try r.create1(.qlinearAdd(op), [a.x, b.x], nodeName: add.name)]
     }
 }
 

@@ -1,0 +1,62 @@
+import KilnIR
+import KilnRuntime
+import XCTest
+@testable import KilnCodegen
+
+/// qlinear_add → QADD: the C kernel (whichever path the CPU selects, at 1 and 2 threads)
+/// equals the reference evaluator bit for bit on every pair of u8 inputs, for parameters at
+/// the edges: exact rounding ties, saturation both ways, a narrow clamp, zero points 0 and
+/// 255, the capped shift and the largest ratio the kernel takes.
+final class QuantizedAddTests: XCTestCase {
+    /// [1, 65536]: a = i / 256, b = i % 256 (every pair once; past the two-thread threshold).
+    func allPairs() -> (Tensor, Tensor) {
+        let n = 65536
+        return (Tensor(.u8, [1, n], int64s: (0..<n).map { Int64($0 / 256) }),
+                Tensor(.u8, [1, n], int64s: (0..<n).map { Int64($0 % 256) }))
+    }
+
+    func graph(_ op: QLinearAdd) throws -> Graph {
+        var b = GraphBuilder(name: "qadd")
+        let a = b.input("a", TensorType(.u8, [1, 65536])), x = b.input("b", TensorType(.u8, [1, 65536]))
+        b.output(try b.add1(.qlinearAdd(op), [a, x], name: "y"))
+        return b.graph
+    }
+
+    func testKernelEqualsEvaluatorOnEveryPair() throws {
+        let cases: [QLinearAdd] = [
+            QLinearAdd(aScale: 1, aZeroPoint: 10, bScale: 1, bZeroPoint: 200, yScale: 2, yZeroPoint: 100),         // halves: ties
+            QLinearAdd(aScale: 0.5, aZeroPoint: 0, bScale: 0.5, bZeroPoint: 255, yScale: 0.25, yZeroPoint: 128),  // saturates
+            QLinearAdd(aScale: 0.031, aZeroPoint: 255, bScale: 0.017, bZeroPoint: 0, yScale: 0.04, yZeroPoint: 0,
+                       yMin: 0, yMax: 255),                                                                         // relu-like zp 0
+            QLinearAdd(aScale: 0.1, aZeroPoint: 128, bScale: 0.07, bZeroPoint: 3, yScale: 0.09, yZeroPoint: 40,
+                       yMin: 40, yMax: 97),                                                                         // clip
+            QLinearAdd(aScale: 1e-6, aZeroPoint: 7, bScale: 3e-7, bZeroPoint: 250, yScale: 1, yZeroPoint: 5),     // shift 30
+            QLinearAdd(aScale: 1000, aZeroPoint: 128, bScale: 999, bZeroPoint: 127, yScale: 0.001, yZeroPoint: 128), // r ≈ 2^20 − ε
+        ]
+        let (a, b) = allPairs()
+        for op in cases {
+            let g = try graph(op)
+            let want = try Evaluator.run(g, inputs: [a, b])[0]
+            let compiled = try PlanCompiler.compile(g, options: PlanOptions(compress: true))
+            XCTAssertEqual(compiled.program.instructions.map(\.opcode), [.qadd])
+            XCTAssertEqual(try PlanReader.read(compiled.bytes).minor, 3)  // QADD is new in 1.3
+            for threads in [1, 2] {
+                let got = try RunSupport.run(compiled.bytes, inputs: [a, b], outputTypes: [want.type], threads: threads)[0]
+                let bad = zip(got.int64s, want.int64s).filter { $0 != $1 }.count
+                XCTAssertEqual(bad, 0, "\(op), \(threads) threads: \(bad) of 65536 results differ from the evaluator")
+            }
+        }
+    }
+
+    func testAttributesAreTheFixedPointForm() throws {
+        let op = QLinearAdd(aScale: 0.5, aZeroPoint: 1, bScale: 0.25, bZeroPoint: 2, yScale: 1, yZeroPoint: 3, yMin: 4, yMax: 250)
+        let compiled = try PlanCompiler.compile(try graph(op), options: PlanOptions(compress: false))
+        XCTAssertEqual(Opcode.qadd.rawValue, 83)
+        XCTAssertEqual(Opcode.qadd.attributeSize, 32)
+        let bytes = compiled.program.instructions[0].attributes
+        let fields = stride(from: 0, to: bytes.count, by: 4).map { i in
+            Int32(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+        }
+        XCTAssertEqual(fields, [1, 2, 3, 4, 250, 1 << 20, 1 << 19, 21])
+    }
+}

@@ -11,8 +11,9 @@
  * Algorithm: the zero points and the rounding term fold into one bias at load; per 16
  * elements, widen both operands' bytes to i32, two vpmulld, add, arithmetic shift, add
  * y_zp, clamp in i32, narrow to bytes (AVX-512 vpmovdb; AVX2 packs plus a dword permute),
- * the last elements scalar (AVX2) or masked (AVX-512). Integer-exact: every path equals
- * the portable loop bit for bit. Split over threads by element ranges. */
+ * the last elements scalar (AVX2) or masked (AVX-512; left out of KILN_NO_AVX512 size builds).
+ * Integer-exact: every path equals the portable loop bit for bit. Split over threads by element
+ * ranges. */
 #include "common.h"
 #include "qadd.h"
 
@@ -73,6 +74,7 @@ QADD_AVX2 static void qadd_avx2(const uint8_t *a, const uint8_t *b, uint8_t *y, 
     kiln_qadd_portable(a + i, b + i, y + i, n - i, p);
 }
 
+#ifndef KILN_NO_AVX512 /* size builds for AVX2 CPUs leave it out, as the float AVX-512 kernels */
 /* 16 results from 16 bytes of a and b (lanes past `k` read as 0). */
 QADD_AVX512 static inline __m128i qadd16_avx512(const uint8_t *a, const uint8_t *b, __mmask16 k, __m512i ma, __m512i mb,
                                                 __m512i bias, __m128i cnt, __m512i zp, __m512i lo, __m512i hi) {
@@ -105,6 +107,8 @@ QADD_AVX512 static void qadd_avx512(const uint8_t *a, const uint8_t *b, uint8_t 
     }
 }
 
+#endif
+
 static int qadd_simd_allowed(void) {
     const char *force = getenv("KILN_QGEMM");
     if (force && strcmp(force, "portable") == 0) return 0;
@@ -113,10 +117,14 @@ static int qadd_simd_allowed(void) {
 }
 kiln_qadd_fn kiln_qadd_avx2(void) { return qadd_simd_allowed() && __builtin_cpu_supports("avx2") ? qadd_avx2 : NULL; }
 kiln_qadd_fn kiln_qadd_avx512(void) {
+#ifdef KILN_NO_AVX512
+    return NULL;
+#else
     return qadd_simd_allowed() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
                ? qadd_avx512
                : NULL;
+#endif
 }
 #else
 kiln_qadd_fn kiln_qadd_avx2(void) { return NULL; }

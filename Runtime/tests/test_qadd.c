@@ -1,7 +1,9 @@
 /* test_qadd.c — QADD (int8 residual add): the portable row kernel against the definition
  * in int64, every SIMD path (AVX2, AVX-512) against the portable one bit for bit on random
  * odd lengths, unaligned pointers and extreme multipliers, shifts, zero points and clamps;
- * whole plans at 1 and 2 threads; the load-time refusals. */
+ * whole plans at 1 and 2 threads; the load-time refusals. QCONCAT (int8 concat, QADD's
+ * requantization per input) against the definition on every axis, copy and requantized
+ * inputs mixed. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "test.h"
 
@@ -134,7 +136,104 @@ static void test_refusals(void) {
     expect_refused("y_min > y_max", &q, KILN_U8, dims, "y_min");
 }
 
+/* QCONCAT of `n` inputs [d0, d1, d2, d3] with input i's `axis` dim `sizes[i]`; input 0 is at
+ * the result's parameters (the copy path) when `copy0` is 1, has only its zero point when 2, only its scale when 3. */
+static void qconcat_case(const int64_t *base, int axis, int n, const int64_t *sizes, int copy0, int trial) {
+    int64_t ydims[4], xdims[4][4], counts[4], outer = 1, inner = 1, total = 0;
+    memcpy(ydims, base, sizeof ydims);
+    ydims[axis] = 0;
+    for (int i = 0; i < n; i++) ydims[axis] += sizes[i];
+    for (int d = 0; d < 4; d++) { if (d < axis) outer *= ydims[d]; if (d > axis) inner *= ydims[d]; }
+    uint8_t *xs[4];
+    int32_t params[4 * 3];
+    int32_t yzp = rnd(0, 255);
+    for (int i = 0; i < n; i++) {
+        memcpy(xdims[i], ydims, sizeof ydims);
+        xdims[i][axis] = sizes[i];
+        counts[i] = outer * sizes[i] * inner;
+        xs[i] = malloc((size_t)counts[i] + 1);
+        for (int64_t k = 0; k < counts[i]; k++) xs[i][k] = (uint8_t)rnd(0, 255);
+        qadd_attrs q = random_attrs(trial + i);
+        int32_t shift = q.shift, mult = q.am, zp = q.azp;
+        if (i == 0 && copy0 == 1) { shift = 20; mult = 1 << 20; zp = yzp; }
+        if (i == 0 && copy0 == 2) zp = yzp; /* the result's zero point, another scale: no copy */
+        if (i == 0 && copy0 == 3) { shift = 20; mult = 1 << 20; zp = (yzp + 1) % 256; } /* the scale only: a shift by 1 */
+        params[3 * i] = zp; params[3 * i + 1] = mult; params[3 * i + 2] = shift;
+        total += counts[i];
+    }
+    uint8_t *y = malloc((size_t)total + 1), *w = y;
+    for (int64_t o = 0; o < outer; o++)
+        for (int i = 0; i < n; i++) {
+            qadd_attrs q = {params[3 * i], 0, yzp, 0, 255, params[3 * i + 1], 0, params[3 * i + 2]};
+            for (int64_t k = 0; k < sizes[i] * inner; k++) *w++ = qadd_def(&q, xs[i][o * sizes[i] * inner + k], 0);
+        }
+    attr_buf ab = {{0}, 0};
+    ab_i32(&ab, axis); ab_i32(&ab, yzp);
+    int64_t pdims[2] = {n, 3};
+    tspec ins[5];
+    for (int i = 0; i < n; i++) ins[i] = (tspec){KILN_U8, 4, xdims[i], xs[i], 0, 0};
+    ins[n] = (tspec){KILN_I32, 2, pdims, params, 1, 0};
+    tspec outs[1] = {{KILN_U8, 4, ydims, y, 0, 0}};
+    char what[100];
+    snprintf(what, sizeof what, "qconcat axis %d of %d [%lld,%lld,%lld,%lld] trial %d", axis, n, (long long)ydims[0], (long long)ydims[1],
+             (long long)ydims[2], (long long)ydims[3], trial);
+    test_op(what, KILN_OP_QCONCAT, ab.data, ab.size, (uint32_t)n + 1, ins, 1, outs, 0, 0);
+    for (int i = 0; i < n; i++) free(xs[i]);
+    free(y);
+}
+
+/* A QCONCAT plan whose load must fail with MALFORMED and `needle` in the message: two [1,3,4,5]
+ * inputs, the second `bad_dims` on axis 2 when set, params as given (constant unless not). */
+static void qconcat_refused(const char *what, const int32_t *params, int64_t prows, int params_constant, int64_t bad_dim, int32_t axis,
+                            const char *needle) {
+    int64_t d0[4] = {1, 3, 4, 5}, d1[4] = {1, 2, 4, 5}, yd[4] = {1, 5, 4, 5}, pd[2] = {prows, 3};
+    if (bad_dim) d1[2] = bad_dim;
+    pb *b = pb_new();
+    uint32_t ins[3] = {pb_input(b, "x0", KILN_U8, 4, d0), pb_input(b, "x1", KILN_U8, 4, d1),
+                       params_constant ? pb_constant(b, KILN_I32, 2, pd, params) : pb_input(b, "p", KILN_I32, 2, pd)};
+    uint32_t out = pb_output(b, "y", KILN_U8, 4, yd);
+    attr_buf ab = {{0}, 0};
+    ab_i32(&ab, axis); ab_i32(&ab, 7);
+    pb_instr(b, KILN_OP_QCONCAT, ab.data, ab.size, 3, ins, 1, &out);
+    size_t size;
+    uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+    pb_free(b);
+    kiln_error e;
+    kiln_plan *p = NULL;
+    kiln_status st = kiln_plan_load_memory(plan, size, &p, &e);
+    CHECK(st == KILN_ERR_MALFORMED && strstr(e.message, needle), "qconcat refusal (%s): status %d, message '%s'", what, (int)st,
+          st == KILN_OK ? "" : e.message);
+    if (st == KILN_OK) kiln_plan_free(p);
+    free(plan);
+}
+
+static void test_qconcat(void) {
+    static const int64_t base[4] = {2, 3, 5, 7}, s2[2] = {3, 4}, s3[3] = {1, 6, 2}, s4[4] = {5, 1, 3, 2};
+    for (int axis = 0; axis < 4; axis++) {
+        qconcat_case(base, axis, 2, s2, 1, axis);
+        qconcat_case(base, axis, 3, s3, 0, 10 + axis);
+        qconcat_case(base, axis, 4, s4, axis % 2, 20 + axis);
+        qconcat_case(base, axis, 2, s2, 2, 30 + axis);
+        qconcat_case(base, axis, 3, s3, 3, 40 + axis);
+    }
+    static const int64_t wide[4] = {1, 1, 41, 53}, sw[2] = {24, 40};
+    qconcat_case(wide, 1, 2, sw, 0, 5); /* Inception-like: channel axis, long rows through the SIMD paths */
+    static const int64_t s1[1] = {9};
+    qconcat_case(base, 1, 1, s1, 0, 6); /* one input: a requantizing copy */
+    const int32_t ok[6] = {10, 1 << 20, 20, 7, 1 << 19, 21};
+    int32_t bad[6];
+    memcpy(bad, ok, sizeof bad); bad[1] = (1 << 21) + 1;
+    qconcat_refused("mult > 2^21", bad, 2, 1, 0, 1, "params of input 0");
+    memcpy(bad, ok, sizeof bad); bad[5] = 31;
+    qconcat_refused("shift 31", bad, 2, 1, 0, 1, "params of input 1");
+    qconcat_refused("params not constant", ok, 2, 0, 0, 1, "constant i32 [2, 3]");
+    qconcat_refused("params [1, 3]", ok, 1, 1, 0, 1, "constant i32 [2, 3]");
+    qconcat_refused("other dim off the axis", ok, 2, 1, 3, 1, "differs from the result on axis 2");
+    qconcat_refused("axis sums differ", ok, 2, 1, 0, 0, "differs from the result on axis 1");
+}
+
 void test_qadd(void) {
+    test_qconcat();
     test_row_paths();
     test_refusals();
     qadd_plan_case(1, 3, 5, 7, 0);       /* 105: less than one vector step plus a tail */

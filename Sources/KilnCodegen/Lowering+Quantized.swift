@@ -1,7 +1,8 @@
 import Foundation
 import KilnIR
 
-// qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, qlinear_add → QADD, max pool on u8 → QMAXPOOL,
+// qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, qlinear_add → QADD, qlinear_concat → QCONCAT,
+// max pool on u8 → QMAXPOOL,
 // dyn_quant_mat_mul → DYN_QGEMM and dynamic_quant_params → DYN_QPARAMS. The requantization multipliers are
 // computed here, once, so the kernels do integer work only (PLAN_FORMAT.md, QCONV2D).
 
@@ -33,6 +34,14 @@ extension Lowerer {
         let attrs: [AttributeValue] = [.i(q.aZeroPoint), .i(q.bZeroPoint), .i(q.yZeroPoint), .i(q.yMin), .i(q.yMax),
                                        .i(Int(fp.aMult)), .i(Int(fp.bMult)), .i(fp.shift)]
         try emit(.qadd, attrs, [tensor(n.operands[0]), tensor(n.operands[1])], [result(n.results[0])])
+    }
+
+    /// qlinear_concat → QCONCAT: the per-input zero points and fixed-point multipliers as an
+    /// i32 [n, 3] constant.
+    mutating func lowerQLinearConcat(_ q: QLinearConcat, _ n: Node) throws {
+        let table = zip(q.xZeroPoints, try q.fixedPoint()).flatMap { [Int64($0), $1.mult, Int64($1.shift)] }
+        let params = constantTensor("params", Tensor(.i32, [q.xZeroPoints.count, 3], int64s: table))
+        try emit(.qconcat, [.i(q.axis), .i(q.yZeroPoint)], n.operands.map { Optional(tensor($0)) } + [params], [result(n.results[0])])
     }
 
     /// A max pool on u8 (quantize-int8 moves it past the dequantize) → QMAXPOOL: the

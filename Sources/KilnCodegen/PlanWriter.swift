@@ -73,9 +73,9 @@ public enum PlanWriter {
             sections.append((.constants, compressed ? try Zstd.compress(constants.bytes) : constants.bytes, constants.bytes.count))
             tableFlags.append(0)
         }
-        // Format 1.2 added compressed table sections and opcode 82 (QMAXPOOL), 1.3 opcode 83
-        // (QADD): a plan using one says so, so an older runtime answers "needs a newer runtime".
-        let uses13 = program.instructions.contains { $0.opcode == .qadd }
+        // Format 1.2 added compressed table sections and opcode 82 (QMAXPOOL), 1.3 opcodes 83
+        // and 84 (QADD, QCONCAT): a plan using one says so, so an older runtime answers "needs a newer runtime".
+        let uses13 = program.instructions.contains { $0.opcode == .qadd || $0.opcode == .qconcat }
         let uses12 = tableFlags.contains(PlanFormat.sectionZstd) || program.instructions.contains { $0.opcode == .qmaxpool }
         let minor: UInt16 = uses13 ? 3 : uses12 ? 2 : program.usesF16Storage ? 1 : 0
         return assemble(sections, flags: tableFlags, compressed: compressed, minor: minor)

@@ -51,6 +51,7 @@ public enum Op: Hashable, Sendable {
     case qlinearConv(QLinearConv)
     case qlinearMatMul(QLinearMatMul)
     case qlinearAdd(QLinearAdd)
+    case qlinearConcat(QLinearConcat)
     case dynamicQuantParams(DynamicQuantParams)
     case dynQuantMatMul(DynQuantMatMul)
 
@@ -105,6 +106,7 @@ public enum Op: Hashable, Sendable {
         case .qlinearConv(let a): return a
         case .qlinearMatMul(let a): return a
         case .qlinearAdd(let a): return a
+        case .qlinearConcat(let a): return a
         case .dynamicQuantParams(let a): return a
         case .dynQuantMatMul(let a): return ActivatedRule(base: a, activation: a.activation, context: "dyn_quant_mat_mul")
         }
@@ -184,6 +186,7 @@ public enum Op: Hashable, Sendable {
         case .qlinearConv: return "qlinear_conv"
         case .qlinearMatMul: return "qlinear_mat_mul"
         case .qlinearAdd: return "qlinear_add"
+        case .qlinearConcat: return "qlinear_concat"
         case .dynamicQuantParams: return "dynamic_quant_params"
         case .dynQuantMatMul: return "dyn_quant_mat_mul"
         }

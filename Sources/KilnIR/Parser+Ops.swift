@@ -96,6 +96,10 @@ extension Parser {
                                           bScale: try a.float("b_scale"), bZeroPoint: try a.int("b_zero_point"),
                                           yScale: try a.float("y_scale"), yZeroPoint: try a.int("y_zero_point"),
                                           yMin: try a.int("y_min"), yMax: try a.int("y_max")))
+        case "qlinear_concat":
+            return .qlinearConcat(QLinearConcat(axis: try a.int("axis"), xScales: try a.floats("x_scales"),
+                                                xZeroPoints: try a.ints("x_zero_points"), yScale: try a.float("y_scale"),
+                                                yZeroPoint: try a.int("y_zero_point")))
         case "dynamic_quant_params": return .dynamicQuantParams(DynamicQuantParams())
         case "dyn_quant_mat_mul":
             return .dynQuantMatMul(DynQuantMatMul(wScales: try a.floats("w_scales"), perRow: try a.bool("per_row"),

@@ -26,7 +26,9 @@ import KilnIR
 ///   becomes
 ///     %y = qlinear_add(%a, %b) {a_scale = sa, …, y_min = <clamp>, …}
 /// when both dequantizes are per-tensor u8 with constant parameters, a and b have the same
-/// shape (no broadcasting) and the scale ratios are in the kernel's range.
+/// shape (no broadcasting) and the scale ratios are in the kernel's range. Likewise
+///     %y = quantize_linear(concat(dequantize_linear(%x0, …), …), %sy, %zy)
+///   becomes qlinear_concat(%x0, …) (each input requantized to the output's parameters).
 /// A third pattern drops a requantization with the same parameters, directly or around a
 /// reshape (ORT writes DQ → Flatten → Q around a Flatten between two quantized ops):
 ///     %f = reshape(dequantize_linear(%a, %s, %z)) ; %q = quantize_linear(%f, %s, %z)
@@ -42,7 +44,7 @@ public struct FoldQDQ: Pass {
     public init() {}
     public var name: String { "fold-qdq" }
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        try PatternDriver.apply([FoldQDQPattern(), FoldQDQAdd(), DropRequantize()], to: &graph)
+        try PatternDriver.apply([FoldQDQPattern(), FoldQDQAdd(), FoldQDQConcat(), DropRequantize()], to: &graph)
     }
 }
 
@@ -180,6 +182,20 @@ struct FoldQDQAdd: RewritePattern {
         // Scales the kernel cannot take stay float.
         guard (try? op.resultTypes([r.type(of: a.x), r.type(of: b.x)])) != nil else { return nil }
         return [try r.create1(.qlinearAdd(op), [a.x, b.x], nodeName: add.name)]
+    }
+}
+
+struct FoldQDQConcat: RewritePattern {
+    func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
+        guard case .quantizeLinear(let qa) = node.op, qa.outputType == .u8, qa.axis == nil, qa.blockSize == 0,
+              let (ys, yz) = quantConstants(node, r), ys.count == 1, yz.count == 1,
+              let cat = r.absorbable(node.operands[0]), case .concat(let c) = cat.op, cat.results.count == 1 else { return nil }
+        let xs = cat.operands.compactMap { dequantizedActivation($0, r) }
+        guard xs.count == cat.operands.count else { return nil }
+        let op = QLinearConcat(axis: c.axis, xScales: xs.map(\.scale), xZeroPoints: xs.map(\.zeroPoint), yScale: ys[0],
+                               yZeroPoint: Int(yz[0]))
+        guard (try? op.resultTypes(xs.map { r.type(of: $0.x) })) != nil else { return nil }
+        return [try r.create1(.qlinearConcat(op), xs.map(\.x), nodeName: cat.name)]
     }
 }
 

@@ -4,8 +4,9 @@ import KilnIR
 public struct QuantizeReport: Sendable {
     public var quantized = 0
     public var boundaries = 0
-    /// Residual adds run as qlinear_add (step 6).
+    /// Residual adds run as qlinear_add, concats as qlinear_concat (step 6).
     public var adds = 0
+    public var concats = 0
 }
 
 /// Static int8 post-training quantization of conv, gemm and mat_mul with constant weights.
@@ -37,6 +38,8 @@ public struct QuantizeReport: Sendable {
 ///    `relu(conv(x) + shortcut)` and MobileNetV2's `project(x) + x` stay int8 between the
 ///    convs. Its output range is calibrated with the candidates'. Adds that broadcast, whose
 ///    scale ratio the kernel cannot take, or whose result only float ops read stay float.
+///    A concat of int8 results read the same way becomes qlinear_concat (QCONCAT: each input
+///    requantized to the calibrated output range; Inception's branch joins).
 public enum QuantizeInt8 {
     /// An op that can become int8: node index, float input, the result the int8 op
     /// produces (the relu/clip's when one is taken along) and that clamp.
@@ -118,17 +121,23 @@ public enum QuantizeInt8 {
     }
 
     /// Step 6's adds: f32 `add` of two operands of the result's shape, with the relu/clip
-    /// (fused, or the single use of its result) as the clamp.
+    /// (fused, or the single use of its result) as the clamp; and f32 concats.
     struct AddCandidate {
         var node: Int
         var out: ValueID
         var clamp: (min: Float?, max: Float?)?
+        var isConcat = false
     }
 
     static func addCandidates(_ g: Graph) -> [AddCandidate] {
         let users = g.users, outputSet = Set(g.outputs)
         var found: [AddCandidate] = []
         for (i, n) in g.nodes.enumerated() {
+            if case .concat = n.op, n.results.count == 1, (1...254).contains(n.operands.count),
+               g.type(of: n.results[0]).dtype == .f32 {
+                found.append(AddCandidate(node: i, out: n.results[0], clamp: nil, isConcat: true))
+                continue
+            }
             guard case .binary(.add, let act) = n.op, n.operands.count == 2, n.results.count == 1 else { continue }
             let t = g.type(of: n.results[0])
             guard t.dtype == .f32, n.operands.allSatisfy({ g.type(of: $0) == t }) else { continue }
@@ -150,14 +159,21 @@ public enum QuantizeInt8 {
         return found
     }
 
-    /// The add candidates whose result an int8 op (a kept candidate) reads, directly or
-    /// through other such adds.
+    /// The add/concat candidates whose result an int8 op (a kept candidate) reads, directly or
+    /// through other such joins and max pools (step 5).
     static func addsFeedingInt8(_ g: Graph, _ adds: [AddCandidate], _ kept: [Candidate]) -> [AddCandidate] {
-        let users = g.users, read = Set(kept.map(\.x))
-        var chosen: [AddCandidate] = [], chosenNodes = Set<Int>()
-        for a in adds.reversed() where read.contains(a.out) || users[a.out.index].contains(where: chosenNodes.contains) {
-            chosen.append(a)
-            chosenNodes.insert(a.node)
+        var read = Set(kept.map(\.x))
+        let byNode = Dictionary(uniqueKeysWithValues: adds.map { ($0.node, $0) })
+        var chosen: [AddCandidate] = []
+        for i in g.nodes.indices.reversed() {
+            let n = g.nodes[i]
+            if let a = byNode[i] {
+                guard read.contains(a.out) else { continue }
+                chosen.append(a)
+                read.formUnion(n.operands)
+            } else if isInt8MaxPool(g, n), read.contains(n.results[0]) {
+                read.insert(n.operands[0])
+            }
         }
         return chosen.reversed()
     }
@@ -190,7 +206,11 @@ public enum QuantizeInt8 {
         func rewriteExtra(_ e: (node: Int, add: AddCandidate?)) throws {
             guard let a = e.add else { return try rewriter.poolQuantized(g.nodes[e.node]) }
             guard let r = ranges[a.out] else { return }
-            if try rewriter.addQuantized(g.nodes[a.node], out: a.out, clamp: a.clamp, range: r) { report.adds += 1 }
+            if a.isConcat {
+                if try rewriter.concatQuantized(g.nodes[a.node], range: r) { report.concats += 1 }
+            } else if try rewriter.addQuantized(g.nodes[a.node], out: a.out, clamp: a.clamp, range: r) {
+                report.adds += 1
+            }
         }
         for c in kept {
             while nextExtra < extras.endIndex, extras[nextExtra].node < c.node {
@@ -352,6 +372,20 @@ private struct QuantRewriter {
                             yScale: yp.scale, yZeroPoint: yp.zeroPoint, yMin: lo, yMax: hi)
         guard (try? op.resultTypes([graph.type(of: a.value), graph.type(of: b.value)])) != nil else { return false }
         try replace(out, with: .qlinearAdd(op), operands: [a.value, b.value], params: yp, name: n.name)
+        return true
+    }
+
+    /// Step 6 for a concat of dequantized int8 results: concatenates the u8 values, each
+    /// requantized to the calibrated output range; false when an operand is not an int8 result.
+    mutating func concatQuantized(_ n: Node, range: (min: Float, max: Float)) throws -> Bool {
+        guard case .concat(let c) = n.op, n.operands.allSatisfy(int8Results.contains) else { return false }
+        let qs = n.operands.compactMap { quantizedOf[$0] }
+        guard qs.count == n.operands.count else { return false }
+        let yp = ActivationParams(range)
+        let op = QLinearConcat(axis: c.axis, xScales: qs.map(\.scale), xZeroPoints: qs.map(\.zeroPoint), yScale: yp.scale,
+                               yZeroPoint: yp.zeroPoint)
+        guard (try? op.resultTypes(qs.map { graph.type(of: $0.value) })) != nil else { return false }
+        try replace(n.results[0], with: .qlinearConcat(op), operands: qs.map(\.value), params: yp, name: n.name)
         return true
     }
 

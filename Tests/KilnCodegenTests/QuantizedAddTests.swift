@@ -48,6 +48,33 @@ final class QuantizedAddTests: XCTestCase {
         }
     }
 
+    /// QCONCAT on the channel axis of three inputs with odd sizes (one at the result's
+    /// parameters: the copy path) equals the evaluator at 1 and 2 threads.
+    func testConcatKernelEqualsEvaluator() throws {
+        let cases: [QLinearConcat] = [
+            QLinearConcat(axis: 1, xScales: [0.1, 0.07, 0.3], xZeroPoints: [0, 128, 255], yScale: 0.1, yZeroPoint: 0),
+            QLinearConcat(axis: 1, xScales: [2e-7, 1, 0.999], xZeroPoints: [3, 250, 0], yScale: 0.5, yZeroPoint: 255),
+            QLinearConcat(axis: 3, xScales: [1, 1, 1], xZeroPoints: [5, 5, 6], yScale: 1, yZeroPoint: 5),
+        ]
+        for op in cases {
+            var b = GraphBuilder(name: "qconcat")
+            let dims = op.axis == 1 ? [[1, 3, 13, 17], [1, 5, 13, 17], [1, 2, 13, 17]] : [[2, 3, 5, 7], [2, 3, 5, 1], [2, 3, 5, 9]]
+            let xs = dims.enumerated().map { b.input("x\($0.offset)", TensorType(.u8, Shape($0.element))) }
+            b.output(try b.add1(.qlinearConcat(op), xs, name: "y"))
+            let g = b.graph
+            let inputs = dims.enumerated().map { i, d in
+                Tensor(.u8, Shape(d), int64s: (0..<d.reduce(1, *)).map { Int64(($0 * 37 + i * 101) % 256) })
+            }
+            let want = try Evaluator.run(g, inputs: inputs)[0]
+            let compiled = try PlanCompiler.compile(g, options: PlanOptions(compress: true))
+            XCTAssertEqual(compiled.program.instructions.map(\.opcode), [.qconcat])
+            for threads in [1, 2] {
+                let got = try RunSupport.run(compiled.bytes, inputs: inputs, outputTypes: [want.type], threads: threads)[0]
+                XCTAssertEqual(got.int64s, want.int64s, "\(op), \(threads) threads")
+            }
+        }
+    }
+
     func testAttributesAreTheFixedPointForm() throws {
         let op = QLinearAdd(aScale: 0.5, aZeroPoint: 1, bScale: 0.25, bZeroPoint: 2, yScale: 1, yZeroPoint: 3, yMin: 4, yMax: 250)
         let compiled = try PlanCompiler.compile(try graph(op), options: PlanOptions(compress: false))

@@ -74,14 +74,35 @@ final class QLinearAddTests: XCTestCase {
         }
     }
 
+    /// qlinear_concat: an input at the result's parameters is copied; another is requantized
+    /// with its own multiplier (x_scale/y_scale = 2: shift 19, mult 2^20), saturating.
+    func testConcatRequantizesEachInput() throws {
+        let op = QLinearConcat(axis: 1, xScales: [0.25, 0.5], xZeroPoints: [10, 100], yScale: 0.25, yZeroPoint: 10)
+        let fp = try op.fixedPoint()
+        XCTAssertEqual(fp.map(\.mult), [1 << 20, 1 << 20])
+        XCTAssertEqual(fp.map(\.shift), [20, 19])
+        let a = Tensor(.u8, [1, 2], int64s: [0, 255]), b = Tensor(.u8, [1, 3], int64s: [100, 101, 255])
+        let y = try evaluateOp1(.qlinearConcat(op), [a, b])
+        XCTAssertEqual(y.type, TensorType(.u8, [1, 5]))
+        XCTAssertEqual(y.int64s, [0, 255, 10, 12, 255])
+        assertKilnError("qlinear_concat: 2 operands, but 1 x_scales and 1 x_zero_points") {
+            try inferTypes(.qlinearConcat(QLinearConcat(axis: 1, xScales: [1], xZeroPoints: [0], yScale: 1, yZeroPoint: 0)),
+                           [TensorType(.u8, [1, 2]), TensorType(.u8, [1, 2])])
+        }
+        assertKilnError("qlinear_concat: operands must be u8") {
+            try inferTypes(.qlinearConcat(op), [TensorType(.u8, [1, 2]), TensorType(.i8, [1, 2])])
+        }
+    }
+
     /// A quantized residual block in text form parses, verifies and prints back exactly.
     func testResidualBlockTextRoundTrip() throws {
         let text = """
-        graph @residual(%x: u8[1,4,6,6]) -> (u8[1,4,6,6]) {
+        graph @residual(%x: u8[1,4,6,6]) -> (u8[1,8,6,6]) {
           %w = constant i8[4,4,1,1] dense<[1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12, 13, -14, 15, -127]>
           %c = qlinear_conv(%x, %w) {strides = [1, 1], pads = [0, 0, 0, 0], dilations = [1, 1], group = 1, x_scale = 0.05, x_zero_point = 128, w_scales = [0.01, 0.01, 0.01, 0.01], y_scale = 0.1, y_zero_point = 120, y_min = 120, y_max = 255} : u8[1,4,6,6]
           %y = qlinear_add(%c, %x) {a_scale = 0.1, a_zero_point = 120, b_scale = 0.05, b_zero_point = 128, y_scale = 0.125, y_zero_point = 0, y_min = 0, y_max = 255} : u8[1,4,6,6]
-          return %y
+          %z = qlinear_concat(%y, %c) {axis = 1, x_scales = [0.125, 0.1], x_zero_points = [0, 120], y_scale = 0.125, y_zero_point = 0} : u8[1,8,6,6]
+          return %z
         }
 
         """

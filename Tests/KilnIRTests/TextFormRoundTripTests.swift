@@ -111,9 +111,10 @@ final class TextFormRoundTripTests: XCTestCase {
         case .dynamicQuantParams: return 47
         case .dynQuantMatMul: return 48
         case .qlinearAdd: return 49
+        case .qlinearConcat: return 50
         }
     }
-    static let opCaseCount = 50
+    static let opCaseCount = 51
 
     static var allOps: [Op] {
         var ops: [Op] = [
@@ -156,6 +157,7 @@ final class TextFormRoundTripTests: XCTestCase {
             .qlinearMatMul(QLinearMatMul(quant: QLinearParams(xScale: 1.5, xZeroPoint: 0, wScales: [1e-3], yScale: 0.75, yZeroPoint: 255))),
             .dynamicQuantParams(DynamicQuantParams()),
             .qlinearAdd(QLinearAdd(aScale: 0.02, aZeroPoint: 128, bScale: 0.5, bZeroPoint: 0, yScale: 0.25, yZeroPoint: 3, yMin: 3, yMax: 200)),
+            .qlinearConcat(QLinearConcat(axis: 1, xScales: [0.02, 0.5], xZeroPoints: [128, 0], yScale: 0.25, yZeroPoint: 3)),
             .dynQuantMatMul(DynQuantMatMul(wScales: [0.5, 1e-3], perRow: true)),
             .dynQuantMatMul(DynQuantMatMul(wScales: [2], perRow: false, activation: .unary(.gelu(tanh: false)))),
         ]

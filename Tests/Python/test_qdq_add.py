@@ -1,4 +1,4 @@
-"""QDQ import of a residual add: ONNX Runtime's `quantize_static` (QDQ, per-channel, u8 activations) writes
+"""QDQ import of a residual add (and of a concat, at the end): ONNX Runtime's `quantize_static` (QDQ, per-channel, u8 activations) writes
 DequantizeLinear → Add → QuantizeLinear between two quantized ops; fold-qdq (-O2) turns it into one
 qlinear_add (QADD at run time), and the plan's outputs match ORT's on the same QDQ model within one
 step of the output QuantizeLinear. The model ends at the add (after its relu), so any difference is the
@@ -107,3 +107,50 @@ def test_residual_add_matches_ort_within_one_step(kiln, tmp_path, qdq_residual):
             worst = max(worst, float(np.abs(got - want).max()))
         print(f"reduce_range={reduce_range}: max |kiln - ORT(QDQ, {level.name})| = {worst:.6g} ({worst / step:.3f} steps)")
         assert worst <= step * (1 + 1e-5)
+
+
+def concat_model(path):
+    """concat(relu(conv(x)), conv(x)) on the channel axis: Inception's branch join."""
+    rng = np.random.default_rng(4)
+
+    def init(name, shape, scale=0.2):
+        return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["x", "w2", "b2"], ["c2"]),
+             helper.make_node("Concat", ["r1", "c2"], ["y"], axis=1)]
+    out_shape = (1, 13, 10, 10)
+    graph = helper.make_graph(nodes, "qdq_concat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+                              [init("w1", (6, 8, 3, 3)), init("b1", (6,)), init("w2", (7, 8, 1, 1)), init("b2", (7,))])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def test_concat_folds_to_qlinear_concat_and_matches_ort(kiln, tmp_path):
+    """DequantizeLinear → Concat → QuantizeLinear as quantize_static writes it becomes qlinear_concat (QCONCAT),
+    within one output step of ORT (reduce_range model, ORT with all optimizations: its own int8 kernels)."""
+    concat_model(tmp_path / "float.onnx")
+    quantize_static(str(tmp_path / "float.onnx"), str(tmp_path / "qdq.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    model = tmp_path / "qdq.onnx"
+    run = subprocess.run([str(kiln), "opt", str(model), "-O2"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("qlinear_concat(") == 1 and " concat(" not in run.stdout, run.stdout
+    plan = tmp_path / "qdq.kplan"
+    run = subprocess.run([str(kiln), "compile", str(model), "-o", str(plan), "-O2"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    step = output_step(onnx.load(model))
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for i in range(4):
+        x = np.random.default_rng(300 + i).standard_normal(SHAPE).astype(np.float32)
+        np.save(tmp_path / f"x{i}.npy", x)
+        run = subprocess.run([str(kiln), "run", str(plan), f"--input=x={tmp_path / f'x{i}.npy'}", "--output-dir",
+                              str(tmp_path / f"o{i}")], capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        got = np.load(tmp_path / f"o{i}" / (kilnutil.sanitize("y") + ".npy"))
+        (want,) = session.run(None, {"x": x})
+        worst = max(worst, float(np.abs(got - want).max()))
+    print(f"concat: max |kiln - ORT| = {worst:.6g} ({worst / step:.3f} steps)")
+    assert worst <= step * (1 + 1e-5)

@@ -37,12 +37,19 @@ public struct QLinearAdd: Hashable, Sendable {
     /// y_scale is then so small that any difference from the zero points saturates.
     public func fixedPoint() throws -> (aMult: Int64, bMult: Int64, shift: Int) {
         let ra = Double(aScale) / Double(yScale), rb = Double(bScale) / Double(yScale)
-        let r = max(ra, rb)
-        try require(r.isFinite && r > 0, "qlinear_add: scale ratios \(ra), \(rb) are not positive and finite")
+        let (m, shift) = try Self.multipliers([ra, rb], "qlinear_add: a_scale/y_scale or b_scale/y_scale")
+        return (m[0], m[1], shift)
+    }
+
+    /// Multipliers of `ratios` on one shift (the algorithm of `fixedPoint`, with r the
+    /// largest ratio); `what` names the ratios in the error.
+    public static func multipliers(_ ratios: [Double], _ what: String) throws -> (mults: [Int64], shift: Int) {
+        let r = ratios.max() ?? 0
+        try require(r.isFinite && r > 0 && ratios.allSatisfy { $0 >= 0 }, "\(what): \(ratios) are not positive and finite")
         let shift = min(20 - Int(r.exponent), 30)  // frexp's e is exponent + 1
-        try require(shift >= 1, "qlinear_add: a_scale/y_scale or b_scale/y_scale is too large (≥ 2^20)")
+        try require(shift >= 1, "\(what) is too large (≥ 2^20)")
         let scale = Double(sign: .plus, exponent: shift, significand: 1)
-        return (Int64((ra * scale).rounded()), Int64((rb * scale).rounded()), shift)
+        return (ratios.map { Int64(($0 * scale).rounded()) }, shift)
     }
 
     /// The integer formula on one pair of elements.

@@ -54,7 +54,7 @@ extern "C" {
 
 /* Plan format version this runtime reads (see Runtime/PLAN_FORMAT.md). */
 #define KILN_FORMAT_MAJOR 1
-#define KILN_FORMAT_MINOR 2
+#define KILN_FORMAT_MINOR 3
 #define KILN_MAX_RANK 8
 
 typedef enum kiln_status {

@@ -111,7 +111,7 @@ void test_f16(void) {
     kiln_plan_free(p);
     free(plan);
     expect_refusal(6, KILN_FORMAT_MINOR, KILN_ERR_MALFORMED, "tensor 5 (wx): constant offset 65 is not 2-byte aligned");
-    expect_refusal(4, KILN_FORMAT_MINOR, KILN_ERR_MALFORMED, "unknown tensor flags 0x3 (plan format 1.2, runtime reads 1.2)");
+    expect_refusal(4, KILN_FORMAT_MINOR, KILN_ERR_MALFORMED, "unknown tensor flags 0x3 (plan format 1.3, runtime reads 1.3)");
     expect_refusal(4, KILN_FORMAT_MINOR + 1, KILN_ERR_UNSUPPORTED, "unknown tensor flags 0x3");
     expect_refusal(0, 0, KILN_ERR_MALFORMED, "unknown tensor flags 0x1 (plan format 1.0");
 }

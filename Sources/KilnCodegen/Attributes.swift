@@ -107,6 +107,13 @@ extension Opcode {
         case .qmaxpool:
             return ["kernel_h", "kernel_w", "stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom", "pad_right",
                     "dilation_h", "dilation_w"].map { AttributeField($0, .i32) }
+        case .qglobalAvgPool:
+            return ["x_zero_point", "y_zero_point", "mult", "shift"].map { AttributeField($0, .i32) }
+        case .qconcat:
+            return [.init("axis", .i32), .init("y_zero_point", .i32)]
+        case .qadd:
+            return ["a_zero_point", "b_zero_point", "y_zero_point", "y_min", "y_max", "a_mult", "b_mult", "shift"]
+                .map { AttributeField($0, .i32) }
         case .sparseGemm:
             return [.init("trans_b", .i32), .init("alpha", .f32), .init("beta", .f32)] + act
         case .dynQgemm:

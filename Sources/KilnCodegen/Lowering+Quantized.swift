@@ -1,7 +1,8 @@
 import Foundation
 import KilnIR
 
-// qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, max pool on u8 → QMAXPOOL,
+// qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, qlinear_add → QADD, qlinear_concat → QCONCAT,
+// qlinear_global_average_pool → QGLOBAL_AVG_POOL, max pool on u8 → QMAXPOOL,
 // dyn_quant_mat_mul → DYN_QGEMM and dynamic_quant_params → DYN_QPARAMS. The requantization multipliers are
 // computed here, once, so the kernels do integer work only (PLAN_FORMAT.md, QCONV2D).
 
@@ -26,7 +27,31 @@ extension Lowerer {
         try emit(.qgemm, quantAttributes(q.quant), [tensor(x), tensor(w), requant, bias], [result(y)])
     }
 
-    /// dyn_quant_mat_mul → DYN_QGEMM: the weight scales become an f32 [N] constant.
+    /// qlinear_add → QADD: the zero points, the clamp and the fixed-point multipliers (the
+    /// IR op computes them, so the reference evaluator and the kernel share them).
+    mutating func lowerQLinearAdd(_ q: QLinearAdd, _ n: Node) throws {
+        let fp = try q.fixedPoint()
+        let attrs: [AttributeValue] = [.i(q.aZeroPoint), .i(q.bZeroPoint), .i(q.yZeroPoint), .i(q.yMin), .i(q.yMax),
+                                       .i(Int(fp.aMult)), .i(Int(fp.bMult)), .i(fp.shift)]
+        try emit(.qadd, attrs, [tensor(n.operands[0]), tensor(n.operands[1])], [result(n.results[0])])
+    }
+
+    /// qlinear_concat → QCONCAT: the per-input zero points and fixed-point multipliers as an
+    /// i32 [n, 3] constant.
+    mutating func lowerQLinearConcat(_ q: QLinearConcat, _ n: Node) throws {
+        let table = zip(q.xZeroPoints, try q.fixedPoint()).flatMap { [Int64($0), $1.mult, Int64($1.shift)] }
+        let params = constantTensor("params", Tensor(.i32, [q.xZeroPoints.count, 3], int64s: table))
+        try emit(.qconcat, [.i(q.axis), .i(q.yZeroPoint)], n.operands.map { Optional(tensor($0)) } + [params], [result(n.results[0])])
+    }
+
+    /// qlinear_global_average_pool → QGLOBAL_AVG_POOL: zero points and the fixed-point multiplier.
+    mutating func lowerQLinearGlobalAveragePool(_ q: QLinearGlobalAveragePool, _ n: Node) throws {
+        let x = type(n.operands[0]).shape
+        let fp = try q.fixedPoint(pixels: x[2] * x[3])
+        try emit(.qglobalAvgPool, [.i(q.xZeroPoint), .i(q.yZeroPoint), .i(Int(fp.mult)), .i(fp.shift)], [tensor(n.operands[0])],
+                 [result(n.results[0])])
+    }
+
     /// A max pool on u8 (quantize-int8 moves it past the dequantize) → QMAXPOOL: the
     /// window without pooling kind, count_include_pad or p.
     mutating func lowerQMaxPool(_ p: Pool, _ n: Node) throws {
@@ -36,6 +61,7 @@ extension Lowerer {
         try emit(.qmaxpool, win.values, [tensor(x)], [result(y)])
     }
 
+    /// dyn_quant_mat_mul → DYN_QGEMM: the weight scales become an f32 [N] constant.
     mutating func lowerDynQuantMatMul(_ q: DynQuantMatMul, _ n: Node) throws {
         let (x, w, y) = (n.operands[0], n.operands[1], n.results[0])
         try require(constant(w) != nil, "dyn_quant_mat_mul: the weight must be a constant")

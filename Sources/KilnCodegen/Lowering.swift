@@ -161,6 +161,9 @@ struct Lowerer {
         case .attention(let a): try lowerAttention(a, n)
         case .qlinearConv(let q): try lowerQLinearConv(q, n)
         case .qlinearMatMul(let q): try lowerQLinearMatMul(q, n)
+        case .qlinearAdd(let q): try lowerQLinearAdd(q, n)
+        case .qlinearConcat(let q): try lowerQLinearConcat(q, n)
+        case .qlinearGlobalAveragePool(let q): try lowerQLinearGlobalAveragePool(q, n)
         case .dynamicQuantParams: try lowerDynamicQuantParams(n)
         case .dynQuantMatMul(let q): try lowerDynQuantMatMul(q, n)
         }

@@ -73,10 +73,11 @@ public enum PlanWriter {
             sections.append((.constants, compressed ? try Zstd.compress(constants.bytes) : constants.bytes, constants.bytes.count))
             tableFlags.append(0)
         }
-        // Format 1.2 added compressed table sections and opcode 82 (QMAXPOOL): a plan using
-        // either says 1.2, so an older runtime answers "needs a newer runtime".
+        // Format 1.2 added compressed table sections and opcode 82 (QMAXPOOL), 1.3 opcodes 83
+        // to 85 (QADD, QCONCAT, QGLOBAL_AVG_POOL): a plan using one says so, so an older runtime answers "needs a newer runtime".
+        let uses13 = program.instructions.contains { [.qadd, .qconcat, .qglobalAvgPool].contains($0.opcode) }
         let uses12 = tableFlags.contains(PlanFormat.sectionZstd) || program.instructions.contains { $0.opcode == .qmaxpool }
-        let minor: UInt16 = uses12 ? 2 : program.usesF16Storage ? 1 : 0
+        let minor: UInt16 = uses13 ? 3 : uses12 ? 2 : program.usesF16Storage ? 1 : 0
         return assemble(sections, flags: tableFlags, compressed: compressed, minor: minor)
     }
 

@@ -29,7 +29,7 @@ extension Program {
                 switch ins.opcode {
                 case .copy:
                     alias = ins.operands.first.map { $0 != nil } ?? false
-                case .unary, .binary, .where, .cast:
+                case .unary, .binary, .where, .cast, .qadd:
                     // Positions among the present operands (absent ones are dropped above).
                     inPlace = ins.operands.indices.filter(fits).map { p in ins.operands[..<p].filter { $0 != nil }.count }
                 case .batchNorm, .instanceNorm, .layerNorm, .groupNorm, .softmax, .trilu:
@@ -38,7 +38,7 @@ extension Program {
                      .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
                      .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
                      .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention,
-                     .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .qmaxpool, .sparseGemm, .dynQgemm,
+                     .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .qmaxpool, .qconcat, .qglobalAvgPool, .sparseGemm, .dynQgemm,
                      .dynQparams, .dynQrecurrent:
                     inPlace = []
                 }

@@ -74,7 +74,7 @@ extension Graph {
             return 2 * max(outs, inputElements)
         case .pool(let p):
             return outs * p.kernel.reduce(1, *)
-        case .reduce, .argReduce, .cumSum, .topK:
+        case .reduce, .argReduce, .cumSum, .topK, .qlinearGlobalAveragePool:
             return ins.first?.shape.elementCount ?? 0
         case .batchNorm, .instanceNorm, .layerNorm, .groupNorm, .softmax:
             return 5 * outs
@@ -91,7 +91,7 @@ extension Graph {
             let batch = r.layout == 0 ? x[1] : x[0]
             let h = r.hiddenSize
             return r.direction.count * steps * batch * 2 * gates * h * (x[2] + h)
-        case .unary, .binary, .clip, .where, .quantizeLinear, .dequantizeLinear:
+        case .unary, .binary, .clip, .where, .quantizeLinear, .dequantizeLinear, .qlinearAdd, .qlinearConcat:
             return outs
         case .dynamicQuantParams:
             return 2 * (ins.first?.shape.elementCount ?? 0)

@@ -91,6 +91,19 @@ extension Parser {
             return .qlinearConv(QLinearConv(conv: conv, quant: try qlinearParams(&a)))
         case "qlinear_mat_mul":
             return .qlinearMatMul(QLinearMatMul(quant: try qlinearParams(&a)))
+        case "qlinear_add":
+            return .qlinearAdd(QLinearAdd(aScale: try a.float("a_scale"), aZeroPoint: try a.int("a_zero_point"),
+                                          bScale: try a.float("b_scale"), bZeroPoint: try a.int("b_zero_point"),
+                                          yScale: try a.float("y_scale"), yZeroPoint: try a.int("y_zero_point"),
+                                          yMin: try a.int("y_min"), yMax: try a.int("y_max")))
+        case "qlinear_concat":
+            return .qlinearConcat(QLinearConcat(axis: try a.int("axis"), xScales: try a.floats("x_scales"),
+                                                xZeroPoints: try a.ints("x_zero_points"), yScale: try a.float("y_scale"),
+                                                yZeroPoint: try a.int("y_zero_point")))
+        case "qlinear_global_average_pool":
+            return .qlinearGlobalAveragePool(QLinearGlobalAveragePool(
+                xScale: try a.float("x_scale"), xZeroPoint: try a.int("x_zero_point"), yScale: try a.float("y_scale"),
+                yZeroPoint: try a.int("y_zero_point")))
         case "dynamic_quant_params": return .dynamicQuantParams(DynamicQuantParams())
         case "dyn_quant_mat_mul":
             return .dynQuantMatMul(DynQuantMatMul(wScales: try a.floats("w_scales"), perRow: try a.bool("per_row"),

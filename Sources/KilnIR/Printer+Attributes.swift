@@ -164,6 +164,16 @@ extension Printer {
             return attributes(of: .conv(a.conv)) + qlinearAttributes(a.quant)
         case .qlinearMatMul(let a):
             return qlinearAttributes(a.quant)
+        case .qlinearAdd(let a):
+            return [("a_scale", .float(a.aScale)), ("a_zero_point", .int(a.aZeroPoint)), ("b_scale", .float(a.bScale)),
+                    ("b_zero_point", .int(a.bZeroPoint)), ("y_scale", .float(a.yScale)), ("y_zero_point", .int(a.yZeroPoint)),
+                    ("y_min", .int(a.yMin)), ("y_max", .int(a.yMax))]
+        case .qlinearConcat(let a):
+            return [("axis", .int(a.axis)), ("x_scales", floats(a.xScales)), ("x_zero_points", ints(a.xZeroPoints)),
+                    ("y_scale", .float(a.yScale)), ("y_zero_point", .int(a.yZeroPoint))]
+        case .qlinearGlobalAveragePool(let a):
+            return [("x_scale", .float(a.xScale)), ("x_zero_point", .int(a.xZeroPoint)), ("y_scale", .float(a.yScale)),
+                    ("y_zero_point", .int(a.yZeroPoint))]
         case .dynQuantMatMul(let a):
             return [("w_scales", floats(a.wScales)), ("per_row", .bool(a.perRow))]
         }

@@ -21,7 +21,19 @@ import KilnIR
 /// axis 0 of a transposed gemm weight [N, K]); the bias, if any, is a float constant or a
 /// DequantizeLinear of constants; the op carries no fused activation and gemm has
 /// alpha > 0 and no transA. Anything else stays in float (still correct).
-/// A second pattern drops a requantization with the same parameters, directly or around a
+/// A second pattern folds the residual adds ORT writes between two quantized ops:
+///     %y = quantize_linear([relu|clip](add(dequantize_linear(%a, %sa, %za), dequantize_linear(%b, %sb, %zb))), %sy, %zy)
+///   becomes
+///     %y = qlinear_add(%a, %b) {a_scale = sa, …, y_min = <clamp>, …}
+/// when both dequantizes are per-tensor u8 with constant parameters, a and b have the same
+/// shape (no broadcasting) and the scale ratios are in the kernel's range. Likewise
+///     %y = quantize_linear(concat(dequantize_linear(%x0, …), …), %sy, %zy)
+///   becomes qlinear_concat(%x0, …) (each input requantized to the output's parameters), and
+///     %y = quantize_linear(reduce_mean(dequantize_linear(%x, …)) {axes = [2, 3], keep_dims = true}, …)
+///   (GlobalAveragePool of [N,C,H,W]) qlinear_global_average_pool(%x); a 2-D max pool between
+///   a DequantizeLinear and a QuantizeLinear with the same parameters pools the u8 value
+///   (QMAXPOOL; max commutes with the monotonic (de)quantization).
+/// A third pattern drops a requantization with the same parameters, directly or around a
 /// reshape (ORT writes DQ → Flatten → Q around a Flatten between two quantized ops):
 ///     %f = reshape(dequantize_linear(%a, %s, %z)) ; %q = quantize_linear(%f, %s, %z)
 ///   becomes
@@ -36,7 +48,7 @@ public struct FoldQDQ: Pass {
     public init() {}
     public var name: String { "fold-qdq" }
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        try PatternDriver.apply([FoldQDQPattern(), DropRequantize()], to: &graph)
+        try PatternDriver.apply([FoldQDQPattern(), FoldQDQAdd(), FoldQDQConcat(), FoldQDQGlobalAveragePool(), DropRequantize()], to: &graph)
     }
 }
 
@@ -154,17 +166,74 @@ struct FoldQDQPattern: RewritePattern {
     }
 }
 
+struct FoldQDQAdd: RewritePattern {
+    func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
+        guard case .quantizeLinear(let qa) = node.op, qa.outputType == .u8, qa.axis == nil, qa.blockSize == 0,
+              let (ys, yz) = quantConstants(node, r), ys.count == 1, yz.count == 1 else { return nil }
+        var v = node.operands[0]
+        var clamp: (min: Float?, max: Float?)?
+        if let act = r.absorbable(v), act.results.count == 1 {
+            if case .unary(.relu) = act.op { clamp = (0, nil); v = act.operands[0] }
+            if case .clip(let cl) = act.op, act.operands.count == 1 { clamp = (cl.min, cl.max); v = act.operands[0] }
+        }
+        guard let add = r.absorbable(v), case .binary(.add, .none) = add.op, add.operands.count == 2,
+              let a = dequantizedActivation(add.operands[0], r), let b = dequantizedActivation(add.operands[1], r),
+              r.type(of: a.x).shape == r.type(of: b.x).shape, r.type(of: v).shape == r.type(of: a.x).shape else { return nil }
+        let y = ActivationParams(scale: ys[0], zeroPoint: Int(yz[0]))
+        let (lo, hi) = y.clampBounds(clamp)
+        let op = QLinearAdd(aScale: a.scale, aZeroPoint: a.zeroPoint, bScale: b.scale, bZeroPoint: b.zeroPoint,
+                            yScale: ys[0], yZeroPoint: Int(yz[0]), yMin: lo, yMax: hi)
+        // Scales the kernel cannot take stay float.
+        guard (try? op.resultTypes([r.type(of: a.x), r.type(of: b.x)])) != nil else { return nil }
+        return [try r.create1(.qlinearAdd(op), [a.x, b.x], nodeName: add.name)]
+    }
+}
+
+struct FoldQDQConcat: RewritePattern {
+    func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
+        guard case .quantizeLinear(let qa) = node.op, qa.outputType == .u8, qa.axis == nil, qa.blockSize == 0,
+              let (ys, yz) = quantConstants(node, r), ys.count == 1, yz.count == 1,
+              let cat = r.absorbable(node.operands[0]), case .concat(let c) = cat.op, cat.results.count == 1 else { return nil }
+        let xs = cat.operands.compactMap { dequantizedActivation($0, r) }
+        guard xs.count == cat.operands.count else { return nil }
+        let op = QLinearConcat(axis: c.axis, xScales: xs.map(\.scale), xZeroPoints: xs.map(\.zeroPoint), yScale: ys[0],
+                               yZeroPoint: Int(yz[0]))
+        guard (try? op.resultTypes(xs.map { r.type(of: $0.x) })) != nil else { return nil }
+        return [try r.create1(.qlinearConcat(op), xs.map(\.x), nodeName: cat.name)]
+    }
+}
+
+struct FoldQDQGlobalAveragePool: RewritePattern {
+    func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
+        guard case .quantizeLinear(let qa) = node.op, qa.outputType == .u8, qa.axis == nil, qa.blockSize == 0,
+              let (ys, yz) = quantConstants(node, r), ys.count == 1, yz.count == 1,
+              let pool = r.absorbable(node.operands[0]), case .reduce(let red) = pool.op, red.kind == .mean, red.axes == [2, 3],
+              red.keepDims, pool.operands.count == 1, let x = dequantizedActivation(pool.operands[0], r) else { return nil }
+        let op = QLinearGlobalAveragePool(xScale: x.scale, xZeroPoint: x.zeroPoint, yScale: ys[0], yZeroPoint: Int(yz[0]))
+        guard (try? op.resultTypes([r.type(of: x.x)])) != nil else { return nil }
+        return [try r.create1(.qlinearGlobalAveragePool(op), [x.x], nodeName: pool.name)]
+    }
+}
+
 struct DropRequantize: RewritePattern {
     func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
         guard case .quantizeLinear(let qa) = node.op, qa.axis == nil, qa.blockSize == 0,
               let (ys, yz) = quantConstants(node, r), ys.count == 1, yz.count == 1 else { return nil }
         var v = node.operands[0]
-        var reshape: Reshape?
-        if let p = r.absorbable(v), case .reshape(let a) = p.op { reshape = a; v = p.operands[0] }
+        var reshape: Reshape?, pool: Pool?
+        if let p = r.absorbable(v) {
+            if case .reshape(let a) = p.op { reshape = a; v = p.operands[0] }
+            if case .pool(let a) = p.op, a.kind == .max, a.kernel.count == 2, p.results.count == 1 { pool = a; v = p.operands[0] }
+        }
         guard let dq = r.producer(of: v), case .dequantizeLinear(let da) = dq.op, da.axis == nil, da.blockSize == 0,
               r.type(of: dq.operands[0]).dtype == qa.outputType, let (s, z) = quantConstants(dq, r),
               s == ys, z == yz else { return nil }
+        let name = r.producer(of: node.operands[0])?.name ?? ""
+        if let pool {
+            guard qa.outputType == .u8 else { return nil }
+            return [try r.create1(.pool(pool), [dq.operands[0]], nodeName: name)]
+        }
         guard let reshape else { return [dq.operands[0]] }
-        return [try r.create1(.reshape(reshape), [dq.operands[0]], nodeName: r.producer(of: node.operands[0])?.name ?? "")]
+        return [try r.create1(.reshape(reshape), [dq.operands[0]], nodeName: name)]
     }
 }

@@ -4,6 +4,11 @@ import KilnIR
 public struct QuantizeReport: Sendable {
     public var quantized = 0
     public var boundaries = 0
+    /// Residual adds run as qlinear_add, concats as qlinear_concat, global average pools as
+    /// qlinear_global_average_pool (step 6).
+    public var adds = 0
+    public var concats = 0
+    public var pools = 0
 }
 
 /// Static int8 post-training quantization of conv, gemm and mat_mul with constant weights.
@@ -29,6 +34,16 @@ public struct QuantizeReport: Sendable {
 /// 4. Rewrite in node order; dead float nodes are removed at the end.
 /// 5. A 2-D max pool reading an int8 op's dequantized result pools the u8 value (QMAXPOOL)
 ///    and is dequantized after, so the next int8 op reads it without a boundary.
+/// 6. An add of two same-shape values that are both int8 results by then (dequantized u8),
+///    whose result (after a relu/clip taken along, as in step 1) an int8 op reads, directly
+///    or through further such adds, becomes qlinear_add (QADD): ResNet's
+///    `relu(conv(x) + shortcut)` and MobileNetV2's `project(x) + x` stay int8 between the
+///    convs. Its output range is calibrated with the candidates'. Adds that broadcast, whose
+///    scale ratio the kernel cannot take, or whose result only float ops read stay float.
+///    A concat of int8 results read the same way becomes qlinear_concat (QCONCAT: each input
+///    requantized to the calibrated output range; Inception's branch joins), a global average
+///    pool (reduce_mean over H, W of [N,C,H,W], keep_dims) qlinear_global_average_pool, and a
+///    reshape (the Flatten before the classifier) reshapes the u8 value.
 public enum QuantizeInt8 {
     /// An op that can become int8: node index, float input, the result the int8 op
     /// produces (the relu/clip's when one is taken along) and that clamp.
@@ -45,7 +60,7 @@ public enum QuantizeInt8 {
                            percentile: Double = 99.99, progress: (Int, Int) -> Void = { _, _ in }) throws -> QuantizeReport {
         let found = candidates(g)
         guard !found.isEmpty else { return QuantizeReport() }
-        let cal = try Calibration.run(g, values: observedValues(found), samples: samples, method: method,
+        let cal = try Calibration.run(g, values: observedValues(g, found), samples: samples, method: method,
                                       percentile: percentile, progress: progress)
         let report: QuantizeReport
         (g, report) = try rewrite(g, found, ranges: cal.ranges, means: cal.means)
@@ -100,11 +115,84 @@ public enum QuantizeInt8 {
         return candidates
     }
 
-    /// Step 2's values: every candidate's input and output, once each.
-    public static func observedValues(_ candidates: [Candidate]) -> [ValueID] {
+    /// Step 2's values: every candidate's input and output and every add candidate's
+    /// output but reshapes' (step 6), once each.
+    public static func observedValues(_ g: Graph, _ candidates: [Candidate]) -> [ValueID] {
         var observed: [ValueID] = [], seen = Set<ValueID>()
         for c in candidates { for v in [c.x, c.out] where seen.insert(v).inserted { observed.append(v) } }
+        for a in addCandidates(g) where a.kind != .reshape && seen.insert(a.out).inserted { observed.append(a.out) }
         return observed
+    }
+
+    /// Step 6's adds: f32 `add` of two operands of the result's shape, with the relu/clip
+    /// (fused, or the single use of its result) as the clamp; f32 concats, global average
+    /// pools and reshapes.
+    struct AddCandidate {
+        enum Kind { case add, concat, globalAveragePool, reshape }
+        var node: Int
+        var out: ValueID
+        var clamp: (min: Float?, max: Float?)?
+        var kind = Kind.add
+    }
+
+    static func addCandidates(_ g: Graph) -> [AddCandidate] {
+        let users = g.users, outputSet = Set(g.outputs)
+        var found: [AddCandidate] = []
+        for (i, n) in g.nodes.enumerated() {
+            if n.results.count == 1, g.type(of: n.results[0]).dtype == .f32, let kind = otherJoin(g, n) {
+                found.append(AddCandidate(node: i, out: n.results[0], clamp: nil, kind: kind))
+                continue
+            }
+            guard case .binary(.add, let act) = n.op, n.operands.count == 2, n.results.count == 1 else { continue }
+            let t = g.type(of: n.results[0])
+            guard t.dtype == .f32, n.operands.allSatisfy({ g.type(of: $0) == t }) else { continue }
+            var c = AddCandidate(node: i, out: n.results[0], clamp: nil)
+            switch act {
+            case nil:
+                let r = n.results[0]
+                if users[r.index].count == 1, !outputSet.contains(r) {
+                    let u = g.nodes[users[r.index][0]]
+                    if case .unary(.relu) = u.op { c.out = u.results[0]; c.clamp = (0, nil) }
+                    if case .clip(let cl) = u.op, u.operands.count == 1 { c.out = u.results[0]; c.clamp = (cl.min, cl.max) }
+                }
+            case .unary(.relu)?: c.clamp = (0, nil)
+            case .clip(let cl)?: c.clamp = (cl.min, cl.max)
+            default: continue
+            }
+            found.append(c)
+        }
+        return found
+    }
+
+    /// Concat (up to 254 operands), global average pool of a rank-4 value, reshape.
+    static func otherJoin(_ g: Graph, _ n: Node) -> AddCandidate.Kind? {
+        switch n.op {
+        case .concat: return (1...254).contains(n.operands.count) ? .concat : nil
+        case .reduce(let r):
+            let x = g.type(of: n.operands[0]).shape
+            return r.kind == .mean && r.axes == [2, 3] && r.keepDims && x.rank == 4 && n.operands.count == 1 ? .globalAveragePool : nil
+        case .reshape: return .reshape
+        default: return nil
+        }
+    }
+
+    /// The add/concat candidates whose result an int8 op (a kept candidate) reads, directly or
+    /// through other such joins and max pools (step 5).
+    static func addsFeedingInt8(_ g: Graph, _ adds: [AddCandidate], _ kept: [Candidate]) -> [AddCandidate] {
+        var read = Set(kept.map(\.x))
+        let byNode = Dictionary(uniqueKeysWithValues: adds.map { ($0.node, $0) })
+        var chosen: [AddCandidate] = []
+        for i in g.nodes.indices.reversed() {
+            let n = g.nodes[i]
+            if let a = byNode[i] {
+                guard read.contains(a.out) else { continue }
+                chosen.append(a)
+                read.formUnion(n.operands)
+            } else if isInt8MaxPool(g, n), read.contains(n.results[0]) {
+                read.insert(n.operands[0])
+            }
+        }
+        return chosen.reversed()
     }
 
     /// Steps 3-4: `g` with every candidate not in `keepFloat` (indices into `candidates`)
@@ -126,13 +214,27 @@ public enum QuantizeInt8 {
         var report = QuantizeReport()
         var rewriter = QuantRewriter(graph: g)
         let kept = candidates.enumerated().filter { !keepFloat.contains($0.offset) }.map(\.element)
-        let pools = g.nodes.indices.filter { isInt8MaxPool(g, g.nodes[$0]) }
-        var nextPool = pools.startIndex
+        // Steps 5 and 6 in node order: max pools and adds (nil: a pool) before a candidate
+        // are rewritten before it, when their inputs are int8 by then.
+        let adds = addsFeedingInt8(g, addCandidates(g), kept)
+        let extras = (g.nodes.indices.filter { isInt8MaxPool(g, g.nodes[$0]) }.map { (node: $0, add: AddCandidate?.none) }
+            + adds.map { (node: $0.node, add: Optional($0)) }).sorted { $0.node < $1.node }
+        var nextExtra = extras.startIndex
+        func rewriteExtra(_ e: (node: Int, add: AddCandidate?)) throws {
+            guard let a = e.add else { return try rewriter.poolQuantized(g.nodes[e.node]) }
+            if a.kind == .reshape { return try rewriter.poolQuantized(g.nodes[a.node]) }  // the u8 value, same parameters
+            guard let r = ranges[a.out] else { return }
+            switch a.kind {
+            case .concat: if try rewriter.concatQuantized(g.nodes[a.node], range: r) { report.concats += 1 }
+            case .globalAveragePool: if try rewriter.globalAveragePoolQuantized(g.nodes[a.node], range: r) { report.pools += 1 }
+            case .reshape: break
+            case .add: if try rewriter.addQuantized(g.nodes[a.node], out: a.out, clamp: a.clamp, range: r) { report.adds += 1 }
+            }
+        }
         for c in kept {
-            // Step 5, in node order: max pools before this candidate whose input is int8 by now.
-            while nextPool < pools.endIndex, pools[nextPool] < c.node {
-                try rewriter.poolQuantized(g.nodes[pools[nextPool]])
-                nextPool += 1
+            while nextExtra < extras.endIndex, extras[nextExtra].node < c.node {
+                try rewriteExtra(extras[nextExtra])
+                nextExtra += 1
             }
             let n = g.nodes[c.node]
             let xq = rewriter.quantized(c.x, try range(c.x))
@@ -166,11 +268,7 @@ public enum QuantizeInt8 {
                 bias = zip(b, shift).map { Float(Double($0) + $1) }
             }
             var q = QLinearParams(xScale: xq.scale, xZeroPoint: xq.zeroPoint, wScales: ws, yScale: yp.scale, yZeroPoint: yp.zeroPoint)
-            if let clamp = c.clamp {
-                if let lo = clamp.min { q.yMin = yp.quantize(lo) }
-                if let hi = clamp.max { q.yMax = yp.quantize(hi) }
-                if q.yMin > q.yMax { q.yMax = q.yMin }
-            }
+            (q.yMin, q.yMax) = yp.clampBounds(c.clamp)
             var operands = [xq.value, rewriter.constant("\(g[n.operands[1]].name).q", wq)]
             if let b = bias {
                 let bq = (0..<channels).map { m -> Int64 in
@@ -183,7 +281,7 @@ public enum QuantizeInt8 {
             try rewriter.replace(c.out, with: op(q), operands: operands, params: yp, name: n.name)
             report.quantized += 1
         }
-        for i in pools[nextPool...] { try rewriter.poolQuantized(g.nodes[i]) }
+        for e in extras[nextExtra...] { try rewriteExtra(e) }
         var g = rewriter.graph
         report.boundaries = g.nodes.filter { if case .quantizeLinear = $0.op { return true } else { return false } }.count
         g.sortTopologically()
@@ -234,6 +332,12 @@ struct ActivationParams {
     }
 
     func quantize(_ v: Float) -> Int { Int(min(max((v / scale).rounded(.toNearestOrEven) + Float(zeroPoint), 0), 255)) }
+
+    /// The u8 range [y_min, y_max] of a fused relu/clip (all of u8 without one).
+    func clampBounds(_ clamp: (min: Float?, max: Float?)?) -> (Int, Int) {
+        let lo = clamp?.min.map(quantize) ?? 0
+        return (lo, max(lo, clamp?.max.map(quantize) ?? 255))
+    }
 }
 
 /// Graph edits of `QuantizeInt8`: quantize boundaries (cached per float value) and the
@@ -273,6 +377,46 @@ private struct QuantRewriter {
         guard int8Results.contains(n.operands[0]), let q = quantizedOf[n.operands[0]] else { return }
         try replace(n.results[0], with: n.op, operands: [q.value], params: ActivationParams(scale: q.scale, zeroPoint: q.zeroPoint),
                     name: n.name)
+    }
+
+    /// Step 6: the add `n` (its result, after the relu/clip taken along, is `out`) of two
+    /// dequantized int8 results adds the u8 values instead; false (nothing changed) when an
+    /// operand is not an int8 result or the scales are out of the kernel's range.
+    mutating func addQuantized(_ n: Node, out: ValueID, clamp: (min: Float?, max: Float?)?, range: (min: Float, max: Float)) throws -> Bool {
+        guard n.operands.allSatisfy(int8Results.contains), let a = quantizedOf[n.operands[0]],
+              let b = quantizedOf[n.operands[1]] else { return false }
+        let yp = ActivationParams(range)
+        let (lo, hi) = yp.clampBounds(clamp)
+        let op = QLinearAdd(aScale: a.scale, aZeroPoint: a.zeroPoint, bScale: b.scale, bZeroPoint: b.zeroPoint,
+                            yScale: yp.scale, yZeroPoint: yp.zeroPoint, yMin: lo, yMax: hi)
+        guard (try? op.resultTypes([graph.type(of: a.value), graph.type(of: b.value)])) != nil else { return false }
+        try replace(out, with: .qlinearAdd(op), operands: [a.value, b.value], params: yp, name: n.name)
+        return true
+    }
+
+    /// Step 6 for a concat of dequantized int8 results: concatenates the u8 values, each
+    /// requantized to the calibrated output range; false when an operand is not an int8 result.
+    mutating func concatQuantized(_ n: Node, range: (min: Float, max: Float)) throws -> Bool {
+        guard case .concat(let c) = n.op, n.operands.allSatisfy(int8Results.contains) else { return false }
+        let qs = n.operands.compactMap { quantizedOf[$0] }
+        guard qs.count == n.operands.count else { return false }
+        let yp = ActivationParams(range)
+        let op = QLinearConcat(axis: c.axis, xScales: qs.map(\.scale), xZeroPoints: qs.map(\.zeroPoint), yScale: yp.scale,
+                               yZeroPoint: yp.zeroPoint)
+        guard (try? op.resultTypes(qs.map { graph.type(of: $0.value) })) != nil else { return false }
+        try replace(n.results[0], with: .qlinearConcat(op), operands: qs.map(\.value), params: yp, name: n.name)
+        return true
+    }
+
+    /// Step 6 for a global average pool of a dequantized int8 result: averages the u8 values
+    /// into the calibrated output range; false when the input is not an int8 result.
+    mutating func globalAveragePoolQuantized(_ n: Node, range: (min: Float, max: Float)) throws -> Bool {
+        guard int8Results.contains(n.operands[0]), let q = quantizedOf[n.operands[0]] else { return false }
+        let yp = ActivationParams(range)
+        let op = QLinearGlobalAveragePool(xScale: q.scale, xZeroPoint: q.zeroPoint, yScale: yp.scale, yZeroPoint: yp.zeroPoint)
+        guard (try? op.resultTypes([graph.type(of: q.value)])) != nil else { return false }
+        try replace(n.results[0], with: .qlinearGlobalAveragePool(op), operands: [q.value], params: yp, name: n.name)
+        return true
     }
 
     /// Computes `out` as dequantize(op(operands)); the new float value takes `out`'s name.

@@ -112,7 +112,7 @@ struct QuantizeOptions: ParsableArguments {
             }
             return k
         }
-        let cal = try Calibration.run(graph, values: QuantizeInt8.observedValues(candidates), samples: samples,
+        let cal = try Calibration.run(graph, values: QuantizeInt8.observedValues(graph, candidates), samples: samples,
                                       method: CalibrationMethod(rawValue: method) ?? .minmax, percentile: percentile) { i, n in
             progress("calibrating: sample \(i)/\(n)", i == n)
         }
@@ -134,7 +134,9 @@ struct QuantizeOptions: ParsableArguments {
             return "quantize=none(fallback-float),budget=\(b)"
         }
         graph = chosen.graph
-        say("quantized \(chosen.report.quantized) of \(candidates.count) ops to int8 (calibration \(methodName), \(samples.count) samples), \(chosen.report.boundaries) float→int8 boundaries")
+        let joins = [(chosen.report.adds, "adds"), (chosen.report.concats, "concats"), (chosen.report.pools, "global average pools")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+        let adds = joins.isEmpty ? "" : joins.joined(separator: " and ") + " in int8, "
+        say("quantized \(chosen.report.quantized) of \(candidates.count) ops to int8 (calibration \(methodName), \(samples.count) samples), \(adds)\(chosen.report.boundaries) float→int8 boundaries")
         for line in search.log { say(line) }
         say("accuracy vs fp32 on the \(samples.count) calibration samples:")
         for a in chosen.accuracy { say("  " + a.line) }

@@ -110,9 +110,12 @@ final class TextFormRoundTripTests: XCTestCase {
         case .qlinearMatMul: return 46
         case .dynamicQuantParams: return 47
         case .dynQuantMatMul: return 48
+        case .qlinearAdd: return 49
+        case .qlinearConcat: return 50
+        case .qlinearGlobalAveragePool: return 51
         }
     }
-    static let opCaseCount = 49
+    static let opCaseCount = 52
 
     static var allOps: [Op] {
         var ops: [Op] = [
@@ -154,6 +157,9 @@ final class TextFormRoundTripTests: XCTestCase {
                                                           yZeroPoint: 3, yMin: 3, yMax: 255))),
             .qlinearMatMul(QLinearMatMul(quant: QLinearParams(xScale: 1.5, xZeroPoint: 0, wScales: [1e-3], yScale: 0.75, yZeroPoint: 255))),
             .dynamicQuantParams(DynamicQuantParams()),
+            .qlinearAdd(QLinearAdd(aScale: 0.02, aZeroPoint: 128, bScale: 0.5, bZeroPoint: 0, yScale: 0.25, yZeroPoint: 3, yMin: 3, yMax: 200)),
+            .qlinearConcat(QLinearConcat(axis: 1, xScales: [0.02, 0.5], xZeroPoints: [128, 0], yScale: 0.25, yZeroPoint: 3)),
+            .qlinearGlobalAveragePool(QLinearGlobalAveragePool(xScale: 0.1, xZeroPoint: 0, yScale: 0.03, yZeroPoint: 7)),
             .dynQuantMatMul(DynQuantMatMul(wScales: [0.5, 1e-3], perRow: true)),
             .dynQuantMatMul(DynQuantMatMul(wScales: [2], perRow: false, activation: .unary(.gelu(tanh: false)))),
         ]

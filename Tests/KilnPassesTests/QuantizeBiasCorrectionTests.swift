@@ -35,7 +35,7 @@ final class QuantizeBiasCorrectionTests: XCTestCase {
         let ones = Tensor([1, c, 2, 2], floats: [Float](repeating: 1, count: c * 4))
         let want = try Evaluator.run(float, inputs: [ones])[0].floats
         let cands = QuantizeInt8.candidates(float)
-        let cal = try Calibration.run(float, values: QuantizeInt8.observedValues(cands), samples: [[ones]],
+        let cal = try Calibration.run(float, values: QuantizeInt8.observedValues(float, cands), samples: [[ones]],
                                       method: .minmax, percentile: 100)
         XCTAssertEqual(cal.means[x], [Float](repeating: 1, count: c))
         let plain = try Evaluator.run(try QuantizeInt8.rewrite(float, cands, ranges: cal.ranges).0, inputs: [ones])[0].floats

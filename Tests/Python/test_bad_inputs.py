@@ -304,7 +304,7 @@ CASES: list[Case] = [
          "kiln-run: plan: section {constants} (CONSTANTS) checksum mismatch",
          "a section's bytes are damaged (the checksum covers each section)", "copy it again"),
     Case("plan-newer-format", ["kiln-run", "major.kplan", *RUN],
-         "kiln-run: plan: format version 2.2 is not supported by this runtime (reads 1.x, up to 1.2)",
+         "kiln-run: plan: format version 2.2 is not supported by this runtime (reads 1.x, up to 1.3)",
          "the plan was written by a newer compiler", "update the runtime, or compile with the matching kiln"),
     Case("plan-zstd-without-zstd", ["kiln-run-noblas", "mlp.kplan", "--input", "x.npy", *RUN],
          "kiln-run: plan is zstd-compressed but this runtime was built without zstd (NO_ZSTD)",

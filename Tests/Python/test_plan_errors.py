@@ -62,7 +62,7 @@ def test_bad_plans(runner, kiln, plans, tmp_path):
 
     major = mutate(plans, "major.kplan", lambda d: d.__setitem__(slice(8, 10), struct.pack("<H", 2)))
     msg = fails(cmd, major, "--input", f"x={X}", "--output-dir", out)
-    assert msg.endswith("plan: format version 2.2 is not supported by this runtime (reads 1.x, up to 1.2)"), msg
+    assert msg.endswith("plan: format version 2.2 is not supported by this runtime (reads 1.x, up to 1.3)"), msg
 
     # A flipped byte inside each section is caught by that section's checksum.
     data = (plans / "mlp.kplan").read_bytes()

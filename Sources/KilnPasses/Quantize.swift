@@ -198,8 +198,12 @@ public enum QuantizeInt8 {
     /// Steps 3-4: `g` with every candidate not in `keepFloat` (indices into `candidates`)
     /// rewritten to int8 with the calibrated `ranges`; with the calibrated input `means`,
     /// biases absorb the int8 weights' mean output shift (`QuantizeBiasCorrection`).
+    /// `int8Adds: false` keeps every residual add in float (concats, pools and reshapes still
+    /// run on u8: they requantize once, like the float path's boundary, while an int8 add
+    /// rounds the skip path at every add).
     public static func rewrite(_ g: Graph, _ candidates: [Candidate], ranges: [ValueID: (min: Float, max: Float)],
-                               means: [ValueID: [Float]] = [:], keepFloat: Set<Int> = []) throws -> (Graph, QuantizeReport) {
+                               means: [ValueID: [Float]] = [:], keepFloat: Set<Int> = [],
+                               int8Adds: Bool = true) throws -> (Graph, QuantizeReport) {
         let producers = g.producers
         func constant(_ v: ValueID) throws -> Tensor {
             guard let p = producers[v.index], case .constant(let t) = g.nodes[p].op else {
@@ -216,7 +220,7 @@ public enum QuantizeInt8 {
         let kept = candidates.enumerated().filter { !keepFloat.contains($0.offset) }.map(\.element)
         // Steps 5 and 6 in node order: max pools and adds (nil: a pool) before a candidate
         // are rewritten before it, when their inputs are int8 by then.
-        let adds = addsFeedingInt8(g, addCandidates(g), kept)
+        let adds = addsFeedingInt8(g, addCandidates(g).filter { int8Adds || $0.kind != .add }, kept)
         let extras = (g.nodes.indices.filter { isInt8MaxPool(g, g.nodes[$0]) }.map { (node: $0, add: AddCandidate?.none) }
             + adds.map { (node: $0.node, add: Optional($0)) }).sorted { $0.node < $1.node }
         var nextExtra = extras.startIndex

@@ -34,7 +34,7 @@ struct QuantizeOptions: ParsableArguments {
     var validation: String?
 
     @Option(name: .customLong("accuracy-budget"),
-            help: ArgumentHelp("Keep the most sensitive layers in float until the int8 plan meets cosine=C (worst output cosine vs fp32 >= C), max-rel=R and/or top1=A (arg-max agreement >= A), comma-separated, on the calibration samples; none: quantize every layer (default \(QuantizeOptions.defaultBudget)).", valueName: "metric=value"))
+            help: ArgumentHelp("Keep the most sensitive layers in float until the int8 plan meets cosine=C (worst output cosine vs fp32 >= C), max-rel=R and/or top1=A (arg-max agreement >= A), comma-separated, on the calibration samples; none: quantize every layer and run residual adds in int8 too (with a budget they stay float: int8 adds round the skip path, flipping near-tie arg-maxes the cosine budget cannot see) (default \(QuantizeOptions.defaultBudget)).", valueName: "metric=value"))
     var budgetOption: String?
 
     /// The budget int8 plans meet unless `--accuracy-budget` says otherwise: with it,
@@ -126,6 +126,7 @@ struct QuantizeOptions: ParsableArguments {
         var search = QuantizeBudgetSearch(graph: graph, candidates: candidates, ranges: cal.ranges,
                                           means: biasCorrection ? cal.means : [:], judge: judge,
                                           fallbackFloat: fallbackFloat, pinned: pinned)
+        search.int8Adds = budget == nil
         let outcome = try search.run(budget: budget.flatMap(AccuracyBudget.init), text: budget ?? "")
         guard let chosen = outcome else {
             // Only reached with --fallback-float (otherwise `run` throws).

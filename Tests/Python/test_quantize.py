@@ -24,13 +24,10 @@ CNNS = ["lenet", "mobilenet_tiny", "resnet_tiny", "inception_tiny"]
 # frames too (format 1.2); stored raw they were 0.37-0.51x.
 SIZE_BOUND = 0.30
 HELD_OUT = 64
-MOBILENETV2_TOP1 = 0.85  # measured 55/64 = 0.86; the target is 0.98 (see the full-size test)
-# Top-1 agreement bound per Graphs CNN (default 0.98). mobilenet_tiny's residual stream runs int8 (QADD,
-# quantize-int8 step 6): every add rounds the skip path to its output step, which flips held-out samples
-# whose top-2 logit gap is below the logit error (62/64: gaps 0.0015 and 0.009, mean max |error| 0.0082;
-# with the adds in float 64/64 at 0.0078; on 256 held-out inputs 248 vs 252). Worst cosine is unchanged
-# (0.9999).
-TOP1 = {"mobilenet_tiny": 0.96}
+MOBILENETV2_TOP1 = 0.875  # measured 57-59/64; the target is 0.98 (see the full-size test)
+# Under the default budget residual adds stay float: int8 adds (QADD, `--accuracy-budget none`) round the skip
+# path at every add, which leaves the worst cosine at 0.9999 but flips near ties: mobilenet_tiny 64/64 -> 62/64
+# held-out top-1 (252 -> 248 of 256), below the 98% target.
 
 
 def plan_metadata(kiln, plan) -> str:
@@ -114,7 +111,7 @@ def test_int8_plan_size_and_accuracy(name, kiln, tmp_path):
     ((cos, agree, _),) = held_out_accuracy(kiln, plan, model_path(name), tmp_path).values()
     print(f"{name}: worst cosine {cos:.4f}, top-1 agreement {agree}/{HELD_OUT}")
     assert cos >= 0.99, f"{name}: worst cosine {cos:.4f}"
-    assert agree / HELD_OUT >= TOP1.get(name, 0.98), f"{name}: top-1 agreement {agree}/{HELD_OUT}"
+    assert agree / HELD_OUT >= 0.98, f"{name}: top-1 agreement {agree}/{HELD_OUT}"
 
 
 def test_percentile_method_compiles_and_is_recorded(kiln, tmp_path):
@@ -373,8 +370,9 @@ def test_full_size_mobilenetv2_default_int8(kiln, full_manifest, tmp_path):
     its 1000 fp32 logits have near ties (top-2 gaps 0.006, 0.007, 0.015, ... at logit std 0.70), so 63/64 needs
     logit cosine ~0.9999: --accuracy-budget cosine=0.9999 keeps 43 of 53 layers float (0.65x the ONNX file).
     ORT's own quantize_static (QDQ, per-channel, minmax) gives cosine 0.975 and 51/64 on the same inputs.
-    MOBILENETV2_TOP1 is below the measured 55/64, kept so a regression fails (57/64 before the residual adds ran
-    int8, QADD: rounding the residual stream at each add flips two more near ties; worst cosine 0.9950 -> 0.9951)."""
+    MOBILENETV2_TOP1 is below the measured 57/64, kept so a regression fails (with the residual adds in int8,
+    `--accuracy-budget none`'s QADD, 55/64: rounding the residual stream at each add flips two more near ties;
+    worst cosine 0.9950 -> 0.9951)."""
     model = FULL / full_manifest["models"]["mobilenetv2"]["file"]
     write_calibration(tmp_path / "calib", (1, 3, 224, 224), 16, seed=1)
     plan = tmp_path / "mobilenetv2-int8.kplan"

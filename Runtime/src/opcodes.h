@@ -89,6 +89,7 @@ enum kiln_opcode {
     KILN_OP_QMAXPOOL = 82,
     KILN_OP_QADD = 83,
     KILN_OP_QCONCAT = 84,
+    KILN_OP_QLOOKUP = 85,
     KILN_OP_SPARSE_GEMM = 90,
     KILN_OP_DYN_QGEMM = 92,
     KILN_OP_DYN_QPARAMS = 93,

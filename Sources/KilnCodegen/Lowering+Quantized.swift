@@ -2,7 +2,7 @@ import Foundation
 import KilnIR
 
 // qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, qlinear_add → QADD, qlinear_concat → QCONCAT,
-// max pool on u8 → QMAXPOOL,
+// qlinear_lookup → QLOOKUP, // max pool on u8 → QMAXPOOL,
 // dyn_quant_mat_mul → DYN_QGEMM and dynamic_quant_params → DYN_QPARAMS. The requantization multipliers are
 // computed here, once, so the kernels do integer work only (PLAN_FORMAT.md, QCONV2D).
 
@@ -42,6 +42,12 @@ extension Lowerer {
         let table = zip(q.xZeroPoints, try q.fixedPoint()).flatMap { [Int64($0), $1.mult, Int64($1.shift)] }
         let params = constantTensor("params", Tensor(.i32, [q.xZeroPoints.count, 3], int64s: table))
         try emit(.qconcat, [.i(q.axis), .i(q.yZeroPoint)], n.operands.map { Optional(tensor($0)) } + [params], [result(n.results[0])])
+    }
+
+    /// qlinear_lookup → QLOOKUP: the table is the constant second operand.
+    mutating func lowerQLinearLookup(_ n: Node) throws {
+        try require(constant(n.operands[1]) != nil, "qlinear_lookup: the table must be a constant")
+        try emit(.qlookup, [], [tensor(n.operands[0]), tensor(n.operands[1])], [result(n.results[0])])
     }
 
     /// A max pool on u8 (quantize-int8 moves it past the dequantize) → QMAXPOOL: the

@@ -100,6 +100,7 @@ extension Parser {
             return .qlinearConcat(QLinearConcat(axis: try a.int("axis"), xScales: try a.floats("x_scales"),
                                                 xZeroPoints: try a.ints("x_zero_points"), yScale: try a.float("y_scale"),
                                                 yZeroPoint: try a.int("y_zero_point")))
+        case "qlinear_lookup": return .qlinearLookup(QLinearLookup())
         case "dynamic_quant_params": return .dynamicQuantParams(DynamicQuantParams())
         case "dyn_quant_mat_mul":
             return .dynQuantMatMul(DynQuantMatMul(wScales: try a.floats("w_scales"), perRow: try a.bool("per_row"),

@@ -36,7 +36,10 @@ public struct QuantizeReport: Sendable {
 /// 2. Calibration (`calibrate`) of every candidate's input and output on the samples, and
 ///    of a table candidate's pre-activation value: on a copy of the graph in which each
 ///    fused table activation is split off (`calibrationGraph`: the op writes a new value
-///    that a separate activation node reads), so both ranges are observed.
+///    that a separate activation node reads), so both ranges are observed. The int8 op's
+///    output range is the pre-activation range without the ends where the quantized
+///    activation is constant (`tableRange`: SiLU below ≈ −5, HardSwish below −3), which
+///    would only cost it resolution.
 /// 3. Activations: per tensor, asymmetric u8 over [min(lo, 0), max(hi, 0)].
 ///    Weights: per output channel, symmetric i8 in [-127, 127], scale = max|w| / 127.
 ///    Bias: i32 in units of x_scale * w_scale[m].
@@ -271,8 +274,10 @@ public enum QuantizeInt8 {
             }
             let n = g.nodes[c.node]
             let xq = rewriter.quantized(c.x, try range(c.x))
-            // A table candidate's op produces the pre-activation value.
-            let yp = ActivationParams(try range(c.pre ?? c.out))
+            // A table candidate's op produces the pre-activation value, over the part of its
+            // range where the quantized activation is not constant.
+            let yp = ActivationParams(try c.pre.map { try tableRange(c.activation, try range($0), post: try range(c.out)) }
+                                      ?? range(c.out))
             // Weight as [M, …] (conv) or [K, N] (gemm/mat_mul), per output channel scales.
             var w = try constant(n.operands[1])
             var bias = n.operands.count > 2 ? try constant(n.operands[2]).floats : nil
@@ -333,6 +338,26 @@ public enum QuantizeInt8 {
         g.removeDeadNodes()
         try Verifier.verify(g)
         return (g, report)
+    }
+
+    /// A table candidate's pre-activation range without the ends where the quantized
+    /// activation is constant (SiLU and HardSwish below −5 / −3, sigmoid's tails): they map
+    /// to one output value either way, and leaving them out gives the int8 op a finer step.
+    /// Algorithm: the activation on 4097 evenly spaced points of `pre`, quantized with the
+    /// output's parameters; the range shrinks to the last point of the leading constant run
+    /// and the first of the trailing one, each moved out by two steps of the shrunk range
+    /// (inside the original) so that the u8 grid's end codes, rounded, stay in the run.
+    static func tableRange(_ act: FusedActivation?, _ pre: (min: Float, max: Float), post: (min: Float, max: Float)) throws
+        -> (min: Float, max: Float) {
+        guard let act, pre.max > pre.min else { return pre }
+        let n = 4096
+        let xs = (0...n).map { pre.min + (pre.max - pre.min) * Float($0) / Float(n) }
+        let t = Tensor([n + 1], floats: xs)
+        let p = ActivationParams(post)
+        let q = try act.op.evaluate([t], results: [t.type])[0].floats.map { $0.isNaN ? p.zeroPoint : p.quantize($0) }
+        guard let first = q.firstIndex(where: { $0 != q[0] }), let last = q.lastIndex(where: { $0 != q[n] }) else { return pre }
+        let (lo, hi) = (xs[first - 1], xs[last + 1]), margin = 2 * (hi - lo) / 255
+        return (max(pre.min, lo - margin), min(pre.max, hi + margin))
     }
 
     /// A 2-D f32 max pool: step 5's candidates.

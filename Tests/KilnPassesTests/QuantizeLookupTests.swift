@@ -121,4 +121,21 @@ final class QuantizeLookupTests: XCTestCase {
             for (a, e) in zip(got, want) { XCTAssertEqual(a, e, accuracy: 0.03 * range) }
         }
     }
+
+    /// The pre-activation range leaves out the ends where the quantized activation is
+    /// constant (HardSwish below −3), and the table then still maps the lowest code to
+    /// that constant; an activation without flat ends keeps its range.
+    func testTableRangeDropsConstantEnds() throws {
+        let post: (min: Float, max: Float) = (-0.375, 5)
+        let r = try QuantizeInt8.tableRange(.unary(.hardSwish), (-20, 5), post: post)
+        XCTAssertEqual(r.max, 5)
+        XCTAssertGreaterThan(r.min, -3.2)
+        XCTAssertLessThan(r.min, -2.9)
+        let (pre, out) = (ActivationParams(r), ActivationParams(post))
+        let table = try QLinearLookup.table(for: .unary(.hardSwish), xScale: pre.scale, xZeroPoint: pre.zeroPoint, yScale: out.scale,
+                                            yZeroPoint: out.zeroPoint).int64s
+        XCTAssertEqual(table[0], Int64(out.zeroPoint))  // hard_swish(x ≤ −3) = 0
+        let same = try QuantizeInt8.tableRange(.unary(.leakyRelu(alpha: 1)), (-4, 4), post: (-4, 4))
+        XCTAssertEqual([same.min, same.max], [-4, 4])
+    }
 }

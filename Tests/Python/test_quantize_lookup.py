@@ -145,10 +145,12 @@ def image_like(rng, shape):
     return out
 
 
-# Measured (8 calibration, 8 held-out images, seed 10): 64 of 64 convs int8, 57 with a SiLU table
-# (before: 7 of 7 candidates, the 57 SiLU convs were no candidates); held-out cosine to ORT fp32
-# min 0.9991, mean 0.9993. Bounds with margin.
-YOLO_MIN_INT8, YOLO_MIN_LOOKUPS, YOLO_COSINE = 60, 50, 0.998
+# Measured (8 calibration, 8 held-out images, seed 10, as branch `real`'s int8 test): 64 of 64 convs int8,
+# 57 with a SiLU table (before: 7 of 7 candidates; the 57 SiLU convs were no candidates); held-out
+# cosine to ORT fp32 min 0.9998 (0.9991 before `tableRange`), class agreement of the 50 best anchors
+# (branch `real`'s `agreement`) mean 0.94 (0.88 before `tableRange`; 7 int8 convs: 0.99). On the
+# first 4 images: cosine min 0.99986, agreement 0.96, 0.96, 0.98, 0.90. Bounds with margin.
+YOLO_MIN_INT8, YOLO_MIN_LOOKUPS, YOLO_COSINE, YOLO_AGREEMENT = 60, 50, 0.9995, 0.9
 
 
 def test_yolov8n_int8_convs_with_silu_tables(kiln, tmp_path):
@@ -170,7 +172,7 @@ def test_yolov8n_int8_convs_with_silu_tables(kiln, tmp_path):
     print(f"yolov8n: {int8} of {total} convs int8, {lookups} with a table activation")
     assert int8 >= YOLO_MIN_INT8 and lookups >= YOLO_MIN_LOOKUPS, run.stdout
     session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
-    cosines = []
+    cosines, agree = [], []
     for i in range(4):
         x = image_like(rng, shape)
         np.save(tmp_path / "x.npy", x)
@@ -179,6 +181,12 @@ def test_yolov8n_int8_convs_with_silu_tables(kiln, tmp_path):
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr
         (want,) = session.run(None, {"images": x})
-        cosines.append(cosine(np.load(out / f"{kilnutil.sanitize(session.get_outputs()[0].name)}.npy"), want))
-    print(f"yolov8n int8: held-out cosine to ORT fp32 min {min(cosines):.5f} mean {np.mean(cosines):.5f}")
+        got = np.load(out / f"{kilnutil.sanitize(session.get_outputs()[0].name)}.npy")
+        cosines.append(cosine(got, want))
+        # The class argmax of the 50 best-scoring anchors (rows 4.. are class scores).
+        top = np.argsort(want[0, 4:].max(0))[::-1][:50]
+        agree.append(float((got[0, 4:, top].argmax(-1) == want[0, 4:, top].argmax(-1)).mean()))
+    print(f"yolov8n int8: held-out cosine to ORT fp32 min {min(cosines):.5f} mean {np.mean(cosines):.5f}, "
+          f"class agreement {', '.join(f'{a:.2f}' for a in agree)}")
     assert min(cosines) >= YOLO_COSINE, cosines
+    assert np.mean(agree) >= YOLO_AGREEMENT, agree

@@ -3,7 +3,7 @@
  * odd lengths, unaligned pointers and extreme multipliers, shifts, zero points and clamps;
  * whole plans at 1 and 2 threads; the load-time refusals. QCONCAT (int8 concat, QADD's
  * requantization per input) against the definition on every axis, copy and requantized
- * inputs mixed. */
+ * inputs mixed. QGLOBAL_AVG_POOL against the definition in int64, saturating and threaded. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "test.h"
 
@@ -232,8 +232,65 @@ static void test_qconcat(void) {
     qconcat_refused("axis sums differ", ok, 2, 1, 0, 0, "differs from the result on axis 1");
 }
 
+/* QGLOBAL_AVG_POOL on [n, c, h, w] (every pixel `fill` when fill >= 0) against the definition. */
+static void qgap_case(int64_t n, int64_t c, int64_t h, int64_t w, int32_t xzp, int32_t yzp, int32_t mult, int32_t shift, int fill) {
+    int64_t xd[4] = {n, c, h, w}, yd[4] = {n, c, 1, 1}, hw = h * w;
+    uint8_t *x = malloc((size_t)(n * c * hw)), *y = malloc((size_t)(n * c));
+    for (int64_t i = 0; i < n * c * hw; i++) x[i] = (uint8_t)(fill >= 0 ? fill : rnd(0, 255));
+    for (int64_t pl = 0; pl < n * c; pl++) {
+        int64_t s = 0;
+        for (int64_t i = 0; i < hw; i++) s += x[pl * hw + i];
+        int64_t t = (int64_t)mult * (s - hw * xzp) + ((int64_t)1 << (shift - 1)), d = (int64_t)1 << shift;
+        int64_t v = (t >= 0 ? t / d : -((-t + d - 1) / d)) + yzp;
+        y[pl] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    attr_buf ab = {{0}, 0};
+    ab_i32(&ab, xzp); ab_i32(&ab, yzp); ab_i32(&ab, mult); ab_i32(&ab, shift);
+    tspec ins[1] = {{KILN_U8, 4, xd, x, 0, 0}};
+    tspec outs[1] = {{KILN_U8, 4, yd, y, 0, 0}};
+    char what[100];
+    snprintf(what, sizeof what, "qglobal_avg_pool [%lld,%lld,%lld,%lld] zp %d/%d mult %d shift %d", (long long)n, (long long)c, (long long)h,
+             (long long)w, xzp, yzp, mult, shift);
+    test_op(what, KILN_OP_QGLOBAL_AVG_POOL, ab.data, ab.size, 1, ins, 1, outs, 0, 0);
+    free(x); free(y);
+}
+
+static void qgap_refused(const char *what, const int64_t *xd, const int64_t *yd, int32_t shift, const char *needle) {
+    pb *b = pb_new();
+    uint32_t in = pb_input(b, "x", KILN_U8, 4, xd), out = pb_output(b, "y", KILN_U8, 4, yd);
+    attr_buf ab = {{0}, 0};
+    ab_i32(&ab, 3); ab_i32(&ab, 4); ab_i32(&ab, 1 << 20); ab_i32(&ab, shift);
+    pb_instr(b, KILN_OP_QGLOBAL_AVG_POOL, ab.data, ab.size, 1, &in, 1, &out);
+    size_t size;
+    uint8_t *plan = pb_finish(b, &size, 0, KILN_FORMAT_MAJOR, KILN_FORMAT_MINOR);
+    pb_free(b);
+    kiln_error e;
+    kiln_plan *p = NULL;
+    kiln_status st = kiln_plan_load_memory(plan, size, &p, &e);
+    CHECK(st == KILN_ERR_MALFORMED && strstr(e.message, needle), "qglobal_avg_pool refusal (%s): status %d, message '%s'", what, (int)st,
+          st == KILN_OK ? "" : e.message);
+    if (st == KILN_OK) kiln_plan_free(p);
+    free(plan);
+}
+
+static void test_qgap(void) {
+    qgap_case(1, 5, 7, 7, 0, 0, 1 << 20, 26, -1);          /* ResNet's 7x7 head, ratio ~1/49 */
+    qgap_case(2, 3, 1, 1, 255, 128, 1 << 21, 21, -1);      /* one pixel: a requantizing copy */
+    qgap_case(1, 4, 13, 11, 17, 250, 1 << 21, 1, -1);      /* saturates */
+    qgap_case(1, 3, 9, 9, 0, 0, 1 << 20, 20, 255);         /* every pixel 255 */
+    qgap_case(1, 2, 8, 8, 128, 7, (1 << 20) + 12345, 26, 128); /* every pixel at the zero point */
+    qgap_case(1, 8, 100, 90, 100, 30, 1234567, 30, -1);    /* 72000 elements: two threads */
+    for (int trial = 0; trial < 10; trial++)
+        qgap_case(rnd(1, 2), rnd(1, 9), rnd(1, 15), rnd(1, 15), rnd(0, 255), rnd(0, 255), rnd(0, 1 << 21), rnd(1, 30), -1);
+    int64_t xd[4] = {1, 3, 5, 5}, y1[4] = {1, 3, 1, 1}, y2[4] = {1, 2, 1, 1}, huge[4] = {0, 1, 1 << 25, 1}, y0[4] = {0, 1, 1, 1};
+    qgap_refused("shift 0", xd, y1, 0, "shift");
+    qgap_refused("channels differ", xd, y2, 20, "[N,C,1,1]");
+    qgap_refused("H*W > 2^24 (empty batch)", huge, y0, 20, "H*W");
+}
+
 void test_qadd(void) {
     test_qconcat();
+    test_qgap();
     test_row_paths();
     test_refusals();
     qadd_plan_case(1, 3, 5, 7, 0);       /* 105: less than one vector step plus a tail */

@@ -312,7 +312,10 @@ static void qconv_cases(void) {
 }
 
 void test_quant_kernels(void) {
+    qmaxpool_cases();                   /* the narrow AVX-512 rows where the CPU has them */
+    setenv("KILN_QGEMM", "portable", 1); /* and the row-buffer path everywhere */
     qmaxpool_cases();
+    unsetenv("KILN_QGEMM");
     test_core_paths();
     test_row_paths();
     test_quantize_rows();

@@ -107,6 +107,8 @@ extension Opcode {
         case .qmaxpool:
             return ["kernel_h", "kernel_w", "stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom", "pad_right",
                     "dilation_h", "dilation_w"].map { AttributeField($0, .i32) }
+        case .qglobalAvgPool:
+            return ["x_zero_point", "y_zero_point", "mult", "shift"].map { AttributeField($0, .i32) }
         case .qlookup:
             return []
         case .qconcat:

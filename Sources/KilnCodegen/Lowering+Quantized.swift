@@ -2,7 +2,7 @@ import Foundation
 import KilnIR
 
 // qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, qlinear_add → QADD, qlinear_concat → QCONCAT,
-// qlinear_lookup → QLOOKUP, // max pool on u8 → QMAXPOOL,
+// qlinear_global_average_pool → QGLOBAL_AVG_POOL, qlinear_lookup → QLOOKUP, max pool on u8 → QMAXPOOL,
 // dyn_quant_mat_mul → DYN_QGEMM and dynamic_quant_params → DYN_QPARAMS. The requantization multipliers are
 // computed here, once, so the kernels do integer work only (PLAN_FORMAT.md, QCONV2D).
 
@@ -42,6 +42,14 @@ extension Lowerer {
         let table = zip(q.xZeroPoints, try q.fixedPoint()).flatMap { [Int64($0), $1.mult, Int64($1.shift)] }
         let params = constantTensor("params", Tensor(.i32, [q.xZeroPoints.count, 3], int64s: table))
         try emit(.qconcat, [.i(q.axis), .i(q.yZeroPoint)], n.operands.map { Optional(tensor($0)) } + [params], [result(n.results[0])])
+    }
+
+    /// qlinear_global_average_pool → QGLOBAL_AVG_POOL: zero points and the fixed-point multiplier.
+    mutating func lowerQLinearGlobalAveragePool(_ q: QLinearGlobalAveragePool, _ n: Node) throws {
+        let x = type(n.operands[0]).shape
+        let fp = try q.fixedPoint(pixels: x[2] * x[3])
+        try emit(.qglobalAvgPool, [.i(q.xZeroPoint), .i(q.yZeroPoint), .i(Int(fp.mult)), .i(fp.shift)], [tensor(n.operands[0])],
+                 [result(n.results[0])])
     }
 
     /// qlinear_lookup → QLOOKUP: the table is the constant second operand.

@@ -38,7 +38,7 @@ extension Program {
                      .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,
                      .depthToSpace, .spaceToDepth, .gather, .gatherElements, .resize, .recurrent,
                      .quantizeLinear, .dequantizeLinear, .oneHot, .range, .attention,
-                     .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .qmaxpool, .qconcat, .sparseGemm, .dynQgemm,
+                     .conv2dPacked, .conv2dWinograd, .qconv2d, .qgemm, .qmaxpool, .qconcat, .qglobalAvgPool, .sparseGemm, .dynQgemm,
                      .dynQparams, .dynQrecurrent:
                     inPlace = []
                 }

@@ -74,7 +74,7 @@ extension Graph {
             return 2 * max(outs, inputElements)
         case .pool(let p):
             return outs * p.kernel.reduce(1, *)
-        case .reduce, .argReduce, .cumSum, .topK:
+        case .reduce, .argReduce, .cumSum, .topK, .qlinearGlobalAveragePool:
             return ins.first?.shape.elementCount ?? 0
         case .batchNorm, .instanceNorm, .layerNorm, .groupNorm, .softmax:
             return 5 * outs

@@ -100,6 +100,10 @@ extension Parser {
             return .qlinearConcat(QLinearConcat(axis: try a.int("axis"), xScales: try a.floats("x_scales"),
                                                 xZeroPoints: try a.ints("x_zero_points"), yScale: try a.float("y_scale"),
                                                 yZeroPoint: try a.int("y_zero_point")))
+        case "qlinear_global_average_pool":
+            return .qlinearGlobalAveragePool(QLinearGlobalAveragePool(
+                xScale: try a.float("x_scale"), xZeroPoint: try a.int("x_zero_point"), yScale: try a.float("y_scale"),
+                yZeroPoint: try a.int("y_zero_point")))
         case "qlinear_lookup": return .qlinearLookup(QLinearLookup())
         case "dynamic_quant_params": return .dynamicQuantParams(DynamicQuantParams())
         case "dyn_quant_mat_mul":

@@ -171,6 +171,9 @@ extension Printer {
         case .qlinearConcat(let a):
             return [("axis", .int(a.axis)), ("x_scales", floats(a.xScales)), ("x_zero_points", ints(a.xZeroPoints)),
                     ("y_scale", .float(a.yScale)), ("y_zero_point", .int(a.yZeroPoint))]
+        case .qlinearGlobalAveragePool(let a):
+            return [("x_scale", .float(a.xScale)), ("x_zero_point", .int(a.xZeroPoint)), ("y_scale", .float(a.yScale)),
+                    ("y_zero_point", .int(a.yZeroPoint))]
         case .dynQuantMatMul(let a):
             return [("w_scales", floats(a.wScales)), ("per_row", .bool(a.perRow))]
         }

@@ -28,7 +28,11 @@ import KilnIR
 /// when both dequantizes are per-tensor u8 with constant parameters, a and b have the same
 /// shape (no broadcasting) and the scale ratios are in the kernel's range. Likewise
 ///     %y = quantize_linear(concat(dequantize_linear(%x0, …), …), %sy, %zy)
-///   becomes qlinear_concat(%x0, …) (each input requantized to the output's parameters).
+///   becomes qlinear_concat(%x0, …) (each input requantized to the output's parameters), and
+///     %y = quantize_linear(reduce_mean(dequantize_linear(%x, …)) {axes = [2, 3], keep_dims = true}, …)
+///   (GlobalAveragePool of [N,C,H,W]) qlinear_global_average_pool(%x); a 2-D max pool between
+///   a DequantizeLinear and a QuantizeLinear with the same parameters pools the u8 value
+///   (QMAXPOOL; max commutes with the monotonic (de)quantization).
 /// A third pattern drops a requantization with the same parameters, directly or around a
 /// reshape (ORT writes DQ → Flatten → Q around a Flatten between two quantized ops):
 ///     %f = reshape(dequantize_linear(%a, %s, %z)) ; %q = quantize_linear(%f, %s, %z)
@@ -44,7 +48,7 @@ public struct FoldQDQ: Pass {
     public init() {}
     public var name: String { "fold-qdq" }
     public func run(on graph: inout Graph, context: PassContext) throws -> Bool {
-        try PatternDriver.apply([FoldQDQPattern(), FoldQDQAdd(), FoldQDQConcat(), DropRequantize()], to: &graph)
+        try PatternDriver.apply([FoldQDQPattern(), FoldQDQAdd(), FoldQDQConcat(), FoldQDQGlobalAveragePool(), DropRequantize()], to: &graph)
     }
 }
 
@@ -199,17 +203,37 @@ struct FoldQDQConcat: RewritePattern {
     }
 }
 
+struct FoldQDQGlobalAveragePool: RewritePattern {
+    func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
+        guard case .quantizeLinear(let qa) = node.op, qa.outputType == .u8, qa.axis == nil, qa.blockSize == 0,
+              let (ys, yz) = quantConstants(node, r), ys.count == 1, yz.count == 1,
+              let pool = r.absorbable(node.operands[0]), case .reduce(let red) = pool.op, red.kind == .mean, red.axes == [2, 3],
+              red.keepDims, pool.operands.count == 1, let x = dequantizedActivation(pool.operands[0], r) else { return nil }
+        let op = QLinearGlobalAveragePool(xScale: x.scale, xZeroPoint: x.zeroPoint, yScale: ys[0], yZeroPoint: Int(yz[0]))
+        guard (try? op.resultTypes([r.type(of: x.x)])) != nil else { return nil }
+        return [try r.create1(.qlinearGlobalAveragePool(op), [x.x], nodeName: pool.name)]
+    }
+}
+
 struct DropRequantize: RewritePattern {
     func rewrite(_ node: Node, _ r: inout Rewriter) throws -> [ValueID]? {
         guard case .quantizeLinear(let qa) = node.op, qa.axis == nil, qa.blockSize == 0,
               let (ys, yz) = quantConstants(node, r), ys.count == 1, yz.count == 1 else { return nil }
         var v = node.operands[0]
-        var reshape: Reshape?
-        if let p = r.absorbable(v), case .reshape(let a) = p.op { reshape = a; v = p.operands[0] }
+        var reshape: Reshape?, pool: Pool?
+        if let p = r.absorbable(v) {
+            if case .reshape(let a) = p.op { reshape = a; v = p.operands[0] }
+            if case .pool(let a) = p.op, a.kind == .max, a.kernel.count == 2, p.results.count == 1 { pool = a; v = p.operands[0] }
+        }
         guard let dq = r.producer(of: v), case .dequantizeLinear(let da) = dq.op, da.axis == nil, da.blockSize == 0,
               r.type(of: dq.operands[0]).dtype == qa.outputType, let (s, z) = quantConstants(dq, r),
               s == ys, z == yz else { return nil }
+        let name = r.producer(of: node.operands[0])?.name ?? ""
+        if let pool {
+            guard qa.outputType == .u8 else { return nil }
+            return [try r.create1(.pool(pool), [dq.operands[0]], nodeName: name)]
+        }
         guard let reshape else { return [dq.operands[0]] }
-        return [try r.create1(.reshape(reshape), [dq.operands[0]], nodeName: r.producer(of: node.operands[0])?.name ?? "")]
+        return [try r.create1(.reshape(reshape), [dq.operands[0]], nodeName: name)]
     }
 }

@@ -4,9 +4,11 @@ import KilnIR
 public struct QuantizeReport: Sendable {
     public var quantized = 0
     public var boundaries = 0
-    /// Residual adds run as qlinear_add, concats as qlinear_concat (step 6).
+    /// Residual adds run as qlinear_add, concats as qlinear_concat, global average pools as
+    /// qlinear_global_average_pool (step 6).
     public var adds = 0
     public var concats = 0
+    public var pools = 0
     /// int8 ops whose activation runs as a qlinear_lookup table.
     public var lookups = 0
 }
@@ -53,7 +55,9 @@ public struct QuantizeReport: Sendable {
 ///    convs. Its output range is calibrated with the candidates'. Adds that broadcast, whose
 ///    scale ratio the kernel cannot take, or whose result only float ops read stay float.
 ///    A concat of int8 results read the same way becomes qlinear_concat (QCONCAT: each input
-///    requantized to the calibrated output range; Inception's branch joins).
+///    requantized to the calibrated output range; Inception's branch joins), a global average
+///    pool (reduce_mean over H, W of [N,C,H,W], keep_dims) qlinear_global_average_pool, and a
+///    reshape (the Flatten before the classifier) reshapes the u8 value.
 public enum QuantizeInt8 {
     /// An op that can become int8: node index, float input, the result the int8 op
     /// produces (the relu/clip's when one is taken along) and that clamp.
@@ -167,30 +171,31 @@ public enum QuantizeInt8 {
     }
 
     /// Step 2's values: every candidate's input, output and pre-activation value and every
-    /// add candidate's output (step 6), once each.
+    /// add candidate's output but reshapes' (step 6), once each.
     public static func observedValues(_ g: Graph, _ candidates: [Candidate]) -> [ValueID] {
         var observed: [ValueID] = [], seen = Set<ValueID>()
         for c in candidates { for v in [c.x, c.out] + (c.pre.map { [$0] } ?? []) where seen.insert(v).inserted { observed.append(v) } }
-        for a in addCandidates(g) where seen.insert(a.out).inserted { observed.append(a.out) }
+        for a in addCandidates(g) where a.kind != .reshape && seen.insert(a.out).inserted { observed.append(a.out) }
         return observed
     }
 
     /// Step 6's adds: f32 `add` of two operands of the result's shape, with the relu/clip
-    /// (fused, or the single use of its result) as the clamp; and f32 concats.
+    /// (fused, or the single use of its result) as the clamp; f32 concats, global average
+    /// pools and reshapes.
     struct AddCandidate {
+        enum Kind { case add, concat, globalAveragePool, reshape }
         var node: Int
         var out: ValueID
         var clamp: (min: Float?, max: Float?)?
-        var isConcat = false
+        var kind = Kind.add
     }
 
     static func addCandidates(_ g: Graph) -> [AddCandidate] {
         let users = g.users, outputSet = Set(g.outputs)
         var found: [AddCandidate] = []
         for (i, n) in g.nodes.enumerated() {
-            if case .concat = n.op, n.results.count == 1, (1...254).contains(n.operands.count),
-               g.type(of: n.results[0]).dtype == .f32 {
-                found.append(AddCandidate(node: i, out: n.results[0], clamp: nil, isConcat: true))
+            if n.results.count == 1, g.type(of: n.results[0]).dtype == .f32, let kind = otherJoin(g, n) {
+                found.append(AddCandidate(node: i, out: n.results[0], clamp: nil, kind: kind))
                 continue
             }
             guard case .binary(.add, let act) = n.op, n.operands.count == 2, n.results.count == 1 else { continue }
@@ -212,6 +217,18 @@ public enum QuantizeInt8 {
             found.append(c)
         }
         return found
+    }
+
+    /// Concat (up to 254 operands), global average pool of a rank-4 value, reshape.
+    static func otherJoin(_ g: Graph, _ n: Node) -> AddCandidate.Kind? {
+        switch n.op {
+        case .concat: return (1...254).contains(n.operands.count) ? .concat : nil
+        case .reduce(let r):
+            let x = g.type(of: n.operands[0]).shape
+            return r.kind == .mean && r.axes == [2, 3] && r.keepDims && x.rank == 4 && n.operands.count == 1 ? .globalAveragePool : nil
+        case .reshape: return .reshape
+        default: return nil
+        }
     }
 
     /// The add/concat candidates whose result an int8 op (a kept candidate) reads, directly or
@@ -260,11 +277,13 @@ public enum QuantizeInt8 {
         var nextExtra = extras.startIndex
         func rewriteExtra(_ e: (node: Int, add: AddCandidate?)) throws {
             guard let a = e.add else { return try rewriter.poolQuantized(g.nodes[e.node]) }
+            if a.kind == .reshape { return try rewriter.poolQuantized(g.nodes[a.node]) }  // the u8 value, same parameters
             guard let r = ranges[a.out] else { return }
-            if a.isConcat {
-                if try rewriter.concatQuantized(g.nodes[a.node], range: r) { report.concats += 1 }
-            } else if try rewriter.addQuantized(g.nodes[a.node], out: a.out, clamp: a.clamp, range: r) {
-                report.adds += 1
+            switch a.kind {
+            case .concat: if try rewriter.concatQuantized(g.nodes[a.node], range: r) { report.concats += 1 }
+            case .globalAveragePool: if try rewriter.globalAveragePoolQuantized(g.nodes[a.node], range: r) { report.pools += 1 }
+            case .reshape: break
+            case .add: if try rewriter.addQuantized(g.nodes[a.node], out: a.out, clamp: a.clamp, range: r) { report.adds += 1 }
             }
         }
         for c in kept {
@@ -475,6 +494,17 @@ private struct QuantRewriter {
                                yZeroPoint: yp.zeroPoint)
         guard (try? op.resultTypes(qs.map { graph.type(of: $0.value) })) != nil else { return false }
         try replace(n.results[0], with: .qlinearConcat(op), operands: qs.map(\.value), params: yp, name: n.name)
+        return true
+    }
+
+    /// Step 6 for a global average pool of a dequantized int8 result: averages the u8 values
+    /// into the calibrated output range; false when the input is not an int8 result.
+    mutating func globalAveragePoolQuantized(_ n: Node, range: (min: Float, max: Float)) throws -> Bool {
+        guard int8Results.contains(n.operands[0]), let q = quantizedOf[n.operands[0]] else { return false }
+        let yp = ActivationParams(range)
+        let op = QLinearGlobalAveragePool(xScale: q.scale, xZeroPoint: q.zeroPoint, yScale: yp.scale, yZeroPoint: yp.zeroPoint)
+        guard (try? op.resultTypes([graph.type(of: q.value)])) != nil else { return false }
+        try replace(n.results[0], with: .qlinearGlobalAveragePool(op), operands: [q.value], params: yp, name: n.name)
         return true
     }
 

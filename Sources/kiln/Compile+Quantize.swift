@@ -134,7 +134,7 @@ struct QuantizeOptions: ParsableArguments {
             return "quantize=none(fallback-float),budget=\(b)"
         }
         graph = chosen.graph
-        let joins = [(chosen.report.adds, "adds"), (chosen.report.concats, "concats")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+        let joins = [(chosen.report.adds, "adds"), (chosen.report.concats, "concats"), (chosen.report.pools, "global average pools")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
         let adds = joins.isEmpty ? "" : joins.joined(separator: " and ") + " in int8, "
         let lookups = chosen.report.lookups > 0 ? " (\(chosen.report.lookups) with a table activation)" : ""
         say("quantized \(chosen.report.quantized) of \(candidates.count) ops to int8\(lookups) (calibration \(methodName), \(samples.count) samples), \(adds)\(chosen.report.boundaries) float→int8 boundaries")

@@ -75,6 +75,32 @@ final class QuantizedAddTests: XCTestCase {
         }
     }
 
+    /// QGLOBAL_AVG_POOL equals the evaluator (7x7 planes like ResNet's head, 1x1, 17x13),
+    /// saturating parameters included, at 1 and 2 threads.
+    func testGlobalAveragePoolKernelEqualsEvaluator() throws {
+        let cases: [(QLinearGlobalAveragePool, [Int])] = [
+            (QLinearGlobalAveragePool(xScale: 0.05, xZeroPoint: 0, yScale: 0.02, yZeroPoint: 0), [1, 64, 7, 7]),
+            (QLinearGlobalAveragePool(xScale: 0.3, xZeroPoint: 200, yScale: 0.01, yZeroPoint: 128), [2, 5, 1, 1]),
+            (QLinearGlobalAveragePool(xScale: 1e-3, xZeroPoint: 17, yScale: 0.7, yZeroPoint: 255), [1, 300, 17, 13]),
+        ]
+        for (op, dims) in cases {
+            var b = GraphBuilder(name: "qgap")
+            let x = b.input("x", TensorType(.u8, Shape(dims)))
+            b.output(try b.add1(.qlinearGlobalAveragePool(op), [x], name: "y"))
+            let g = b.graph
+            let count = dims.reduce(1, *)
+            let values: [Int64] = (0..<count).map { (i: Int) -> Int64 in Int64((i * 53 + i / 7) % 256) }
+            let input = Tensor(.u8, Shape(dims), int64s: values)
+            let want = try Evaluator.run(g, inputs: [input])[0]
+            let compiled = try PlanCompiler.compile(g, options: PlanOptions(compress: true))
+            XCTAssertEqual(compiled.program.instructions.map(\.opcode), [.qglobalAvgPool])
+            for threads in [1, 2] {
+                let got = try RunSupport.run(compiled.bytes, inputs: [input], outputTypes: [want.type], threads: threads)[0]
+                XCTAssertEqual(got.int64s, want.int64s, "\(op) \(dims), \(threads) threads")
+            }
+        }
+    }
+
     func testAttributesAreTheFixedPointForm() throws {
         let op = QLinearAdd(aScale: 0.5, aZeroPoint: 1, bScale: 0.25, bZeroPoint: 2, yScale: 1, yZeroPoint: 3, yMin: 4, yMax: 250)
         let compiled = try PlanCompiler.compile(try graph(op), options: PlanOptions(compress: false))

@@ -94,6 +94,21 @@ final class QLinearAddTests: XCTestCase {
         }
     }
 
+    /// qlinear_global_average_pool: (Σ x − H·W·x_zp)·x_scale/(y_scale·H·W), rounded up at
+    /// halves, saturating; 2x2 planes with x_scale = y_scale: the mean itself.
+    func testGlobalAveragePool() throws {
+        let op = QLinearGlobalAveragePool(xScale: 0.5, xZeroPoint: 10, yScale: 0.5, yZeroPoint: 20)
+        XCTAssertEqual(try op.fixedPoint(pixels: 4).shift, 22)  // r = 1/4 = 0.5·2^-1
+        let x = Tensor(.u8, [1, 3, 2, 2], int64s: [10, 11, 12, 13, 255, 255, 255, 255, 0, 0, 0, 1])
+        let y = try evaluateOp1(.qlinearGlobalAveragePool(op), [x])
+        XCTAssertEqual(y.type, TensorType(.u8, [1, 3, 1, 1]))
+        // means − zp: 1.5 → 2 (+20 = 22), 245 → 255 (saturated), −9.75 → −10 (+20 = 10)
+        XCTAssertEqual(y.int64s, [22, 255, 10])
+        assertKilnError("qlinear_global_average_pool: input must be u8 [N,C,H,W], got u8[1,3,4]") {
+            try inferTypes(.qlinearGlobalAveragePool(op), [TensorType(.u8, [1, 3, 4])])
+        }
+    }
+
     /// A quantized residual block in text form parses, verifies and prints back exactly.
     func testResidualBlockTextRoundTrip() throws {
         let text = """

@@ -95,6 +95,33 @@ final class QuantizeAddTests: XCTestCase {
         }
     }
 
+    /// The classifier head: residual block → global average pool → flatten → gemm runs int8
+    /// end to end (the add, read by the pool, and the pool, read by the gemm through the
+    /// reshape): the input's quantize is the only boundary.
+    func testGlobalAveragePoolHeadRunsInt8() throws {
+        var b = GraphBuilder(name: "head")
+        let x = b.input("x", TensorType(.f32, [1, 2, 4, 4]))
+        let r1 = try b.add1(.unary(.relu), [try conv(&b, x, 2, 2, seed: 1, name: "c1")], name: "r1")
+        let s = try b.add1(.binary(.add), [try conv(&b, r1, 2, 2, seed: 2, name: "c2"), r1], name: "s")
+        let r2 = try b.add1(.unary(.relu), [s], name: "r2")
+        let gap = try b.add1(.reduce(Reduce(kind: .mean, axes: [2, 3], keepDims: true)), [r2], name: "gap")
+        let f = try b.add1(.reshape(Reshape(shape: [1, 2])), [gap], name: "f")
+        let fw = b.constant(random([3, 2], seed: 7), name: "fw")
+        b.output(try b.add1(.gemm(Gemm(alpha: 1, beta: 1, transA: false, transB: true)), [f, fw], name: "logits"))
+        let float = b.graph
+        var g = float
+        let report = try QuantizeInt8.run(&g, samples: samples())
+        XCTAssertEqual([report.quantized, report.adds, report.pools, report.boundaries], [3, 1, 1, 1])
+        let ops = g.nodes.map(\.op.mnemonic).filter { $0 != "constant" }
+        XCTAssertEqual(ops, ["quantize_linear", "qlinear_conv", "qlinear_conv", "qlinear_add", "qlinear_global_average_pool",
+                             "reshape", "qlinear_mat_mul", "dequantize_linear"])
+        for x in samples().map({ $0[0] }) {
+            let want = try Evaluator.run(float, inputs: [x])[0].floats, got = try Evaluator.run(g, inputs: [x])[0].floats
+            let range = want.map(abs).max()!
+            for (a, e) in zip(got, want) { XCTAssertEqual(a, e, accuracy: 0.05 * range) }
+        }
+    }
+
     /// An add whose result only float ops read (here: the graph output) stays float.
     func testAddReadOnlyByFloatStaysFloat() throws {
         var g = try residualBlock(readByConv: false)

@@ -11,8 +11,12 @@
  * u8, so the padding needs no bounds), then each kernel column kj folds in that row's bytes
  * kj * dw + o * sw into a row buffer of whole 16-column vectors (then copied out): byte
  * maxes 16 columns at a time with SSE2 at stride 1 or 2 (stride 2 keeps the even bytes of
- * 32: a 0x00FF mask on the 16-bit lanes and a pack), the C loop otherwise. Max is exact,
- * so every path equals the loop. */
+ * 32: a 0x00FF mask on the 16-bit lanes and a pack), the C loop otherwise. Narrow rows at
+ * horizontal stride 1 (pl + w ≤ 64, ow ≤ 64: Inception's 3x3 stride-1 pools on 16x16 planes,
+ * where the per-row calls above cost 5-10x the float pool) take an AVX-512 BW path when the
+ * CPU has it: one zmm per output row (masked loads of the window's rows, byte max), stored at
+ * offset pl of a zeroed buffer, then the max of kw loads at offsets kj·dw, one masked store.
+ * Max is exact, so every path equals the loop. */
 #include "common.h"
 
 #include <string.h>
@@ -24,7 +28,42 @@ typedef struct qpool_params {
     int64_t kh, kw, sh, sw, pt, pl, dh, dw;
     int64_t planes, h, w, oh, ow;
     int64_t rowbytes;            /* the zero-padded row: pl zeros, w columns, zeros to every tap's last read */
+    int narrow;                  /* the AVX-512 one-register-per-row path */
 } qpool_params;
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(KILN_NO_AVX512)
+#define QPOOL_NARROW 1
+#include <immintrin.h>
+#include <stdlib.h>
+#define QPOOL_AVX512 __attribute__((target("avx512f,avx512bw")))
+#define QPOOL_NARROW_BUF 192
+
+/* Usable for pl + w <= 64, ow <= 64, sw = 1 and (kw - 1) * dw + 64 <= QPOOL_NARROW_BUF. */
+static int qpool_narrow_ok(int64_t w, int64_t ow, int64_t pl, int64_t kw, int64_t sw, int64_t dw) {
+    const char *force = getenv("KILN_QGEMM");
+    if (force && strcmp(force, "portable") == 0) return 0;
+    __builtin_cpu_init();
+    return sw == 1 && pl + w <= 64 && ow <= 64 && (kw - 1) * dw + 64 <= QPOOL_NARROW_BUF && __builtin_cpu_supports("avx512bw");
+}
+
+QPOOL_AVX512 static void qmaxpool_plane_narrow(const qpool_params *p, const uint8_t *in, uint8_t *out) {
+    uint8_t buf[QPOOL_NARROW_BUF] __attribute__((aligned(64)));
+    memset(buf, 0, sizeof buf); /* bytes outside [pl, pl + w) stay 0: the padding */
+    const __mmask64 kin = p->w >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << p->w) - 1;
+    const __mmask64 kout = p->ow >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << p->ow) - 1;
+    for (int64_t oh = 0; oh < p->oh; oh++) {
+        __m512i v = _mm512_setzero_si512();
+        for (int64_t ki = 0; ki < p->kh; ki++) {
+            int64_t ih = oh * p->sh - p->pt + ki * p->dh;
+            if (ih >= 0 && ih < p->h) v = _mm512_max_epu8(v, _mm512_maskz_loadu_epi8(kin, in + ih * p->w));
+        }
+        _mm512_storeu_si512(buf + p->pl, v);
+        __m512i m = _mm512_loadu_si512(buf);
+        for (int64_t kj = 1; kj < p->kw; kj++) m = _mm512_max_epu8(m, _mm512_loadu_si512(buf + kj * p->dw));
+        _mm512_mask_storeu_epi8(out + oh * p->ow, kout, m);
+    }
+}
+#endif
 
 KILN_SMALL_CODE static kiln_status check_qmaxpool(kiln_check *c) {
     const kiln_tdesc *x = kiln_operand(c, 0), *y = kiln_result(c, 0);
@@ -44,7 +83,10 @@ KILN_SMALL_CODE static kiln_status check_qmaxpool(kiln_check *c) {
         return kiln_check_fail(c, "result shape does not match pooling of the input");
     qpool_params *p = kiln_params_alloc(c, sizeof *p);
     if (!p) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory");
-    *p = (qpool_params){kh, kw, sh, sw, pt, pl, dh, dw, x->dims[0] * x->dims[1], h, w, oh, ow, 0};
+    *p = (qpool_params){kh, kw, sh, sw, pt, pl, dh, dw, x->dims[0] * x->dims[1], h, w, oh, ow, 0, 0};
+#ifdef QPOOL_NARROW
+    p->narrow = qpool_narrow_ok(w, ow, pl, kw, sw, dw);
+#endif
     /* The taps read bytes up to (kw - 1) * dw + ow16 * sw + 32 of the padded row (whole
      * vectors over ow16 = ow rounded up to 16 columns, into a row buffer of ow16 bytes). */
     int64_t reach = (kw - 1) * dw + (ow + 15) / 16 * 16 * sw + 32;
@@ -97,6 +139,12 @@ static void qmaxpool_planes(void *ctx, size_t begin, size_t end, uint32_t thread
     for (size_t plane = begin; plane < end; plane++) {
         const uint8_t *in = j->x + (int64_t)plane * p->h * p->w;
         uint8_t *out = j->y + (int64_t)plane * p->oh * p->ow;
+#ifdef QPOOL_NARROW
+        if (p->narrow) {
+            qmaxpool_plane_narrow(p, in, out);
+            continue;
+        }
+#endif
         for (int64_t oh = 0; oh < p->oh; oh++, out += p->ow) {
             int rows = 0;
             for (int64_t ki = 0; ki < p->kh; ki++) {

@@ -75,6 +75,7 @@ void test_attention(void);
 void test_f16(void);
 void test_quant_kernels(void);
 void test_qadd(void);
+void test_qlookup(void);
 void test_qquad_kernels(void);
 void test_concurrency(void);
 void test_vmath(void);

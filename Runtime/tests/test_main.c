@@ -168,7 +168,7 @@ static const struct { const char *name; void (*run)(void); } groups[] = {
     {"f16", test_f16},           {"quant", test_quant_kernels}, {"concurrency", test_concurrency},
     {"vmath", test_vmath},       {"gemm_small", test_gemm_small}, {"dynq", test_dynq},
     {"qquad", test_qquad_kernels}, {"sparse", test_sparse},     {"dynq_rnn", test_dynq_rnn},
-    {"qadd", test_qadd},
+    {"qadd", test_qadd},         {"qlookup", test_qlookup},
 };
 
 int main(int argc, char **argv) {
@@ -176,8 +176,8 @@ int main(int argc, char **argv) {
     const size_t ngroups = sizeof groups / sizeof groups[0];
     /* --int8: the int8 kernels only; --int8-core: their SIMD paths against the portable
      * references only (quick under qemu-aarch64). */
-    static char *int8_all[] = {"kiln-test", "qquad", "quant", "qadd", NULL}, *int8_core[] = {"kiln-test", "qquad", NULL};
-    if (argc == 2 && strcmp(argv[1], "--int8") == 0) argc = 4, argv = int8_all;
+    static char *int8_all[] = {"kiln-test", "qquad", "quant", "qadd", "qlookup", NULL}, *int8_core[] = {"kiln-test", "qquad", NULL};
+    if (argc == 2 && strcmp(argv[1], "--int8") == 0) argc = 5, argv = int8_all;
     else if (argc == 2 && strcmp(argv[1], "--int8-core") == 0) argc = 2, argv = int8_core;
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (int a = 1; a < argc; a++) {

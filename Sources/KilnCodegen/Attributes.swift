@@ -109,6 +109,8 @@ extension Opcode {
                     "dilation_h", "dilation_w"].map { AttributeField($0, .i32) }
         case .qglobalAvgPool:
             return ["x_zero_point", "y_zero_point", "mult", "shift"].map { AttributeField($0, .i32) }
+        case .qlookup:
+            return []
         case .qconcat:
             return [.init("axis", .i32), .init("y_zero_point", .i32)]
         case .qadd:

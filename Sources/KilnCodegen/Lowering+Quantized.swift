@@ -2,7 +2,7 @@ import Foundation
 import KilnIR
 
 // qlinear_conv → QCONV2D, qlinear_mat_mul → QGEMM, qlinear_add → QADD, qlinear_concat → QCONCAT,
-// qlinear_global_average_pool → QGLOBAL_AVG_POOL, max pool on u8 → QMAXPOOL,
+// qlinear_global_average_pool → QGLOBAL_AVG_POOL, qlinear_lookup → QLOOKUP, max pool on u8 → QMAXPOOL,
 // dyn_quant_mat_mul → DYN_QGEMM and dynamic_quant_params → DYN_QPARAMS. The requantization multipliers are
 // computed here, once, so the kernels do integer work only (PLAN_FORMAT.md, QCONV2D).
 
@@ -50,6 +50,12 @@ extension Lowerer {
         let fp = try q.fixedPoint(pixels: x[2] * x[3])
         try emit(.qglobalAvgPool, [.i(q.xZeroPoint), .i(q.yZeroPoint), .i(Int(fp.mult)), .i(fp.shift)], [tensor(n.operands[0])],
                  [result(n.results[0])])
+    }
+
+    /// qlinear_lookup → QLOOKUP: the table is the constant second operand.
+    mutating func lowerQLinearLookup(_ n: Node) throws {
+        try require(constant(n.operands[1]) != nil, "qlinear_lookup: the table must be a constant")
+        try emit(.qlookup, [], [tensor(n.operands[0]), tensor(n.operands[1])], [result(n.results[0])])
     }
 
     /// A max pool on u8 (quantize-int8 moves it past the dequantize) → QMAXPOOL: the

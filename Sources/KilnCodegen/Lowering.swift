@@ -164,6 +164,7 @@ struct Lowerer {
         case .qlinearAdd(let q): try lowerQLinearAdd(q, n)
         case .qlinearConcat(let q): try lowerQLinearConcat(q, n)
         case .qlinearGlobalAveragePool(let q): try lowerQLinearGlobalAveragePool(q, n)
+        case .qlinearLookup: try lowerQLinearLookup(n)
         case .dynamicQuantParams: try lowerDynamicQuantParams(n)
         case .dynQuantMatMul(let q): try lowerDynQuantMatMul(q, n)
         }

@@ -9,7 +9,7 @@ public enum PlanFormat {
     public static let magic: [UInt8] = Array("KILNPLAN".utf8)
     public static let majorVersion: UInt16 = 1
     /// The newest minor this writer knows; a plan is written with the lowest minor it needs
-    /// (3 with QADD, QCONCAT or QGLOBAL_AVG_POOL, 2 when its table sections are zstd frames, 1 when it uses f16 storage), so plain
+    /// (3 with QADD, QCONCAT, QGLOBAL_AVG_POOL or QLOOKUP, 2 when its table sections are zstd frames, 1 when it uses f16 storage), so plain
     /// `--no-compress` plans stay readable by 1.0 runtimes.
     public static let minorVersion: UInt16 = 3
     public static let headerSize = 24
@@ -54,7 +54,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case gather, gatherElements, resize, recurrent, quantizeLinear, dequantizeLinear
     case oneHot, trilu, range, attention
     case conv2dPacked = 60, conv2dWinograd
-    case qconv2d = 80, qgemm, qmaxpool, qadd, qconcat, qglobalAvgPool
+    case qconv2d = 80, qgemm, qmaxpool, qadd, qconcat, qglobalAvgPool, qlookup
     case sparseGemm = 90
     case dynQgemm = 92, dynQparams, dynQrecurrent
 
@@ -63,7 +63,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     public var runsInPlace: Bool {
         switch self {
         case .copy, .unary, .binary, .where, .cast, .batchNorm, .instanceNorm, .layerNorm, .groupNorm,
-             .softmax, .trilu, .qadd:
+             .softmax, .trilu, .qadd, .qlookup:
             return true
         case .conv2d, .depthwiseConv2d, .convTranspose2d, .gemm, .matmul, .pool2d, .lrn, .reduce,
              .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,

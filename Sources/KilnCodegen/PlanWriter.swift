@@ -74,8 +74,8 @@ public enum PlanWriter {
             tableFlags.append(0)
         }
         // Format 1.2 added compressed table sections and opcode 82 (QMAXPOOL), 1.3 opcodes 83
-        // to 85 (QADD, QCONCAT, QGLOBAL_AVG_POOL): a plan using one says so, so an older runtime answers "needs a newer runtime".
-        let uses13 = program.instructions.contains { [.qadd, .qconcat, .qglobalAvgPool].contains($0.opcode) }
+        // to 86 (QADD, QCONCAT, QGLOBAL_AVG_POOL, QLOOKUP): a plan using one says so, so an older runtime answers "needs a newer runtime".
+        let uses13 = program.instructions.contains { [.qadd, .qconcat, .qglobalAvgPool, .qlookup].contains($0.opcode) }
         let uses12 = tableFlags.contains(PlanFormat.sectionZstd) || program.instructions.contains { $0.opcode == .qmaxpool }
         let minor: UInt16 = uses13 ? 3 : uses12 ? 2 : program.usesF16Storage ? 1 : 0
         return assemble(sections, flags: tableFlags, compressed: compressed, minor: minor)

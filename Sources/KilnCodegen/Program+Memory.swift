@@ -32,7 +32,7 @@ extension Program {
                 case .unary, .binary, .where, .cast, .qadd:
                     // Positions among the present operands (absent ones are dropped above).
                     inPlace = ins.operands.indices.filter(fits).map { p in ins.operands[..<p].filter { $0 != nil }.count }
-                case .batchNorm, .instanceNorm, .layerNorm, .groupNorm, .softmax, .trilu:
+                case .batchNorm, .instanceNorm, .layerNorm, .groupNorm, .softmax, .trilu, .qlookup:
                     inPlace = fits(0) ? [0] : []
                 case .conv2d, .depthwiseConv2d, .convTranspose2d, .gemm, .matmul, .pool2d, .lrn, .reduce,
                      .argReduce, .cumsum, .topk, .transpose, .concat, .split, .slice, .expand, .tile, .pad,

@@ -91,7 +91,7 @@ extension Graph {
             let batch = r.layout == 0 ? x[1] : x[0]
             let h = r.hiddenSize
             return r.direction.count * steps * batch * 2 * gates * h * (x[2] + h)
-        case .unary, .binary, .clip, .where, .quantizeLinear, .dequantizeLinear, .qlinearAdd, .qlinearConcat:
+        case .unary, .binary, .clip, .where, .quantizeLinear, .dequantizeLinear, .qlinearAdd, .qlinearConcat, .qlinearLookup:
             return outs
         case .dynamicQuantParams:
             return 2 * (ins.first?.shape.elementCount ?? 0)

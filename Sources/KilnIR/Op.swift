@@ -53,6 +53,7 @@ public enum Op: Hashable, Sendable {
     case qlinearAdd(QLinearAdd)
     case qlinearConcat(QLinearConcat)
     case qlinearGlobalAveragePool(QLinearGlobalAveragePool)
+    case qlinearLookup(QLinearLookup)
     case dynamicQuantParams(DynamicQuantParams)
     case dynQuantMatMul(DynQuantMatMul)
 
@@ -109,6 +110,7 @@ public enum Op: Hashable, Sendable {
         case .qlinearAdd(let a): return a
         case .qlinearConcat(let a): return a
         case .qlinearGlobalAveragePool(let a): return a
+        case .qlinearLookup(let a): return a
         case .dynamicQuantParams(let a): return a
         case .dynQuantMatMul(let a): return ActivatedRule(base: a, activation: a.activation, context: "dyn_quant_mat_mul")
         }
@@ -190,6 +192,7 @@ public enum Op: Hashable, Sendable {
         case .qlinearAdd: return "qlinear_add"
         case .qlinearConcat: return "qlinear_concat"
         case .qlinearGlobalAveragePool: return "qlinear_global_average_pool"
+        case .qlinearLookup: return "qlinear_lookup"
         case .dynamicQuantParams: return "dynamic_quant_params"
         case .dynQuantMatMul: return "dyn_quant_mat_mul"
         }

@@ -104,6 +104,7 @@ extension Parser {
             return .qlinearGlobalAveragePool(QLinearGlobalAveragePool(
                 xScale: try a.float("x_scale"), xZeroPoint: try a.int("x_zero_point"), yScale: try a.float("y_scale"),
                 yZeroPoint: try a.int("y_zero_point")))
+        case "qlinear_lookup": return .qlinearLookup(QLinearLookup())
         case "dynamic_quant_params": return .dynamicQuantParams(DynamicQuantParams())
         case "dyn_quant_mat_mul":
             return .dynQuantMatMul(DynQuantMatMul(wScales: try a.floats("w_scales"), perRow: try a.bool("per_row"),

@@ -47,7 +47,7 @@ extension Printer {
     /// The attributes of `op` without its fused activation.
     private static func ownAttributes(of op: Op) -> [(String, AttributeValue)] {
         switch op {
-        case .constant, .binary, .where, .matMul, .identity, .sizeOf, .dynamicQuantParams:
+        case .constant, .binary, .where, .matMul, .identity, .sizeOf, .dynamicQuantParams, .qlinearLookup:
             return []
         case .unary(let u):
             return unaryAttributes(u)

@@ -9,6 +9,8 @@ public struct QuantizeReport: Sendable {
     public var adds = 0
     public var concats = 0
     public var pools = 0
+    /// int8 ops whose activation runs as a qlinear_lookup table.
+    public var lookups = 0
 }
 
 /// Static int8 post-training quantization of conv, gemm and mat_mul with constant weights.
@@ -27,7 +29,19 @@ public struct QuantizeReport: Sendable {
 /// 1. Candidates: conv (2-D, f32) with a constant weight and bias; gemm without transA
 ///    with a constant B and a constant C of N elements; mat_mul with a constant rank-2
 ///    weight. A single-use result feeding relu or clip takes that node along (the clamp).
-/// 2. Calibration (`Calibration`) of every candidate's input and output on the samples.
+///    Any other activation (fused — SiLU from fuse-silu, HardSwish, sigmoid, GELU, … — or
+///    the single use of the result) is taken along as a table: the int8 op produces the u8
+///    pre-activation value and `qlinear_lookup` maps it to the u8 activation
+///    (`QLinearLookup.table`: the float activation on each of the 256 dequantized values):
+///        %c.pre.q = qlinear_conv(%x.q, %w.q, %b.q) {…, y_min = 0, y_max = 255, …} : u8[…]
+///        %c.q = qlinear_lookup(%c.pre.q, %c.table) : u8[…]
+/// 2. Calibration (`calibrate`) of every candidate's input and output on the samples, and
+///    of a table candidate's pre-activation value: on a copy of the graph in which each
+///    fused table activation is split off (`calibrationGraph`: the op writes a new value
+///    that a separate activation node reads), so both ranges are observed. The int8 op's
+///    output range is the pre-activation range without the ends where the quantized
+///    activation is constant (`tableRange`: SiLU below ≈ −5, HardSwish below −3), which
+///    would only cost it resolution.
 /// 3. Activations: per tensor, asymmetric u8 over [min(lo, 0), max(hi, 0)].
 ///    Weights: per output channel, symmetric i8 in [-127, 127], scale = max|w| / 127.
 ///    Bias: i32 in units of x_scale * w_scale[m].
@@ -54,14 +68,17 @@ public enum QuantizeInt8 {
         var clamp: (min: Float?, max: Float?)?
         /// The node's name, or its result's when the node has none.
         public var name: String
+        /// An activation other than relu/clip, run as a qlinear_lookup table on `pre` (the
+        /// op's own result; for a fused activation a value only `calibrationGraph` has).
+        var activation: FusedActivation?
+        var pre: ValueID?
     }
 
     public static func run(_ g: inout Graph, samples: [[Tensor]], method: CalibrationMethod = .minmax,
                            percentile: Double = 99.99, progress: (Int, Int) -> Void = { _, _ in }) throws -> QuantizeReport {
         let found = candidates(g)
         guard !found.isEmpty else { return QuantizeReport() }
-        let cal = try Calibration.run(g, values: observedValues(g, found), samples: samples, method: method,
-                                      percentile: percentile, progress: progress)
+        let cal = try calibrate(g, found, samples: samples, method: method, percentile: percentile, progress: progress)
         let report: QuantizeReport
         (g, report) = try rewrite(g, found, ranges: cal.ranges, means: cal.means)
         return report
@@ -76,6 +93,7 @@ public enum QuantizeInt8 {
             return t
         }
         var candidates: [Candidate] = []
+        var split = g.values.count  // the next value calibrationGraph adds
         for (i, n) in g.nodes.enumerated() {
             guard n.results.count == 1, n.operands.count >= 2, g.type(of: n.operands[0]).dtype == .f32,
                   let w = constant(n.operands[1]), n.operands.count == 2 || constant(n.operands[2]) != nil else { continue }
@@ -95,19 +113,25 @@ public enum QuantizeInt8 {
             var c = Candidate(node: i, x: n.operands[0], out: n.results[0], clamp: nil,
                               name: n.name.isEmpty ? g[n.results[0]].name : n.name)
             if let f = fused {
-                // An activation fused by fuse-activation: relu and clip become the clamp;
-                // any other keeps the op in float.
+                // An activation fused by fuse-activation: relu and clip become the clamp,
+                // any other a table on the pre-activation value calibrationGraph splits off.
                 switch f {
                 case .unary(.relu): c.clamp = (0, nil)
                 case .clip(let cl): c.clamp = (cl.min, cl.max)
-                default: continue
+                default:
+                    c.activation = f
+                    c.pre = ValueID(split)
+                    split += 1
                 }
             } else {
                 let r = n.results[0]
                 if users[r.index].count == 1, !outputSet.contains(r) {
                     let u = g.nodes[users[r.index][0]]
                     if case .unary(.relu) = u.op { c.out = u.results[0]; c.clamp = (0, nil) }
-                    if case .clip(let cl) = u.op, u.operands.count == 1 { c.out = u.results[0]; c.clamp = (cl.min, cl.max) }
+                    else if case .clip(let cl) = u.op, u.operands.count == 1 { c.out = u.results[0]; c.clamp = (cl.min, cl.max) }
+                    else if u.operands.count == 1, u.results.count == 1, let f = FusedActivation(u.op) {
+                        (c.out, c.activation, c.pre) = (u.results[0], f, r)
+                    }
                 }
             }
             candidates.append(c)
@@ -115,11 +139,42 @@ public enum QuantizeInt8 {
         return candidates
     }
 
-    /// Step 2's values: every candidate's input and output and every add candidate's
-    /// output but reshapes' (step 6), once each.
+    /// Step 2: the ranges of `observedValues` on `calibrationGraph(g, candidates)`.
+    public static func calibrate(_ g: Graph, _ candidates: [Candidate], samples: [[Tensor]], method: CalibrationMethod,
+                                 percentile: Double, progress: (Int, Int) -> Void = { _, _ in }) throws -> Calibration {
+        try Calibration.run(try calibrationGraph(g, candidates), values: observedValues(g, candidates), samples: samples,
+                            method: method, percentile: percentile, progress: progress)
+    }
+
+    /// `g` with each fused table activation of `candidates` split off: the op writes the
+    /// candidate's `pre` value (added here, in candidate order, so the ids `candidates`
+    /// gave match) and a separate activation node computes the original result from it.
+    public static func calibrationGraph(_ g: Graph, _ candidates: [Candidate]) throws -> Graph {
+        var s = g
+        for c in candidates {
+            guard let act = c.activation, let pre = c.pre, pre.index >= g.values.count else { continue }
+            let v = s.addValue(name: "\(g[c.out].name).pre", type: g.type(of: c.out))
+            try require(v == pre, "quantize: candidates do not belong to this graph")
+            var n = s.nodes[c.node]
+            switch n.op {
+            case .conv(var a): a.activation = nil; n.op = .conv(a)
+            case .gemm(var a): a.activation = nil; n.op = .gemm(a)
+            case .matMul(var a): a.activation = nil; n.op = .matMul(a)
+            default: throw KilnError("quantize: candidate \(c.name) has no fused activation")
+            }
+            n.results = [v]
+            s.nodes[c.node] = n
+            s.nodes.append(Node(op: act.op, operands: [v], results: [c.out]))
+        }
+        s.sortTopologically()
+        return s
+    }
+
+    /// Step 2's values: every candidate's input, output and pre-activation value and every
+    /// add candidate's output but reshapes' (step 6), once each.
     public static func observedValues(_ g: Graph, _ candidates: [Candidate]) -> [ValueID] {
         var observed: [ValueID] = [], seen = Set<ValueID>()
-        for c in candidates { for v in [c.x, c.out] where seen.insert(v).inserted { observed.append(v) } }
+        for c in candidates { for v in [c.x, c.out] + (c.pre.map { [$0] } ?? []) where seen.insert(v).inserted { observed.append(v) } }
         for a in addCandidates(g) where a.kind != .reshape && seen.insert(a.out).inserted { observed.append(a.out) }
         return observed
     }
@@ -242,7 +297,10 @@ public enum QuantizeInt8 {
             }
             let n = g.nodes[c.node]
             let xq = rewriter.quantized(c.x, try range(c.x))
-            let yp = ActivationParams(try range(c.out))
+            // A table candidate's op produces the pre-activation value, over the part of its
+            // range where the quantized activation is not constant.
+            let yp = ActivationParams(try c.pre.map { try tableRange(c.activation, try range($0), post: try range(c.out)) }
+                                      ?? range(c.out))
             // Weight as [M, …] (conv) or [K, N] (gemm/mat_mul), per output channel scales.
             var w = try constant(n.operands[1])
             var bias = n.operands.count > 2 ? try constant(n.operands[2]).floats : nil
@@ -282,7 +340,18 @@ public enum QuantizeInt8 {
                 let name = n.operands.count > 2 ? g[n.operands[2]].name : "\(g[c.out].name).bias"
                 operands.append(rewriter.constant("\(name).q", Tensor(.i32, [channels], int64s: bq)))
             }
-            try rewriter.replace(c.out, with: op(q), operands: operands, params: yp, name: n.name)
+            if let act = c.activation {
+                let pre = try rewriter.emit(op(q), operands: operands, name: n.name, value: "\(g[c.out].name).pre.q")
+                let post = ActivationParams(try range(c.out))
+                let table = try QLinearLookup.table(for: act, xScale: yp.scale, xZeroPoint: yp.zeroPoint, yScale: post.scale,
+                                                    yZeroPoint: post.zeroPoint)
+                try rewriter.replace(c.out, with: .qlinearLookup(QLinearLookup()),
+                                     operands: [pre, rewriter.constant("\(g[c.out].name).table", table)], params: post,
+                                     name: n.name.isEmpty ? "" : n.name + ".\(act.mnemonic)")
+                report.lookups += 1
+            } else {
+                try rewriter.replace(c.out, with: op(q), operands: operands, params: yp, name: n.name)
+            }
             report.quantized += 1
         }
         for e in extras[nextExtra...] { try rewriteExtra(e) }
@@ -292,6 +361,26 @@ public enum QuantizeInt8 {
         g.removeDeadNodes()
         try Verifier.verify(g)
         return (g, report)
+    }
+
+    /// A table candidate's pre-activation range without the ends where the quantized
+    /// activation is constant (SiLU and HardSwish below −5 / −3, sigmoid's tails): they map
+    /// to one output value either way, and leaving them out gives the int8 op a finer step.
+    /// Algorithm: the activation on 4097 evenly spaced points of `pre`, quantized with the
+    /// output's parameters; the range shrinks to the last point of the leading constant run
+    /// and the first of the trailing one, each moved out by two steps of the shrunk range
+    /// (inside the original) so that the u8 grid's end codes, rounded, stay in the run.
+    static func tableRange(_ act: FusedActivation?, _ pre: (min: Float, max: Float), post: (min: Float, max: Float)) throws
+        -> (min: Float, max: Float) {
+        guard let act, pre.max > pre.min else { return pre }
+        let n = 4096
+        let xs = (0...n).map { pre.min + (pre.max - pre.min) * Float($0) / Float(n) }
+        let t = Tensor([n + 1], floats: xs)
+        let p = ActivationParams(post)
+        let q = try act.op.evaluate([t], results: [t.type])[0].floats.map { $0.isNaN ? p.zeroPoint : p.quantize($0) }
+        guard let first = q.firstIndex(where: { $0 != q[0] }), let last = q.lastIndex(where: { $0 != q[n] }) else { return pre }
+        let (lo, hi) = (xs[first - 1], xs[last + 1]), margin = 2 * (hi - lo) / 255
+        return (max(pre.min, lo - margin), min(pre.max, hi + margin))
     }
 
     /// A 2-D f32 max pool: step 5's candidates.
@@ -421,6 +510,14 @@ private struct QuantRewriter {
         guard (try? op.resultTypes([graph.type(of: q.value)])) != nil else { return false }
         try replace(n.results[0], with: .qlinearGlobalAveragePool(op), operands: [q.value], params: yp, name: n.name)
         return true
+    }
+
+    /// Appends `op(operands)` writing a new u8 value named `value`.
+    mutating func emit(_ op: Op, operands: [ValueID], name: String, value: String) throws -> ValueID {
+        let types = try op.resultTypes(operands.map { graph.type(of: $0) })
+        let q = graph.addValue(name: value, type: types[0])
+        graph.nodes.append(Node(op: op, operands: operands, results: [q], name: name))
+        return q
     }
 
     /// Computes `out` as dequantize(op(operands)); the new float value takes `out`'s name.

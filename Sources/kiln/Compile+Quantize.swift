@@ -112,8 +112,8 @@ struct QuantizeOptions: ParsableArguments {
             }
             return k
         }
-        let cal = try Calibration.run(graph, values: QuantizeInt8.observedValues(graph, candidates), samples: samples,
-                                      method: CalibrationMethod(rawValue: method) ?? .minmax, percentile: percentile) { i, n in
+        let cal = try QuantizeInt8.calibrate(graph, candidates, samples: samples,
+                                             method: CalibrationMethod(rawValue: method) ?? .minmax, percentile: percentile) { i, n in
             progress("calibrating: sample \(i)/\(n)", i == n)
         }
         var heldReferences: [[Tensor]] = []
@@ -137,7 +137,8 @@ struct QuantizeOptions: ParsableArguments {
         graph = chosen.graph
         let joins = [(chosen.report.adds, "adds"), (chosen.report.concats, "concats"), (chosen.report.pools, "global average pools")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
         let adds = joins.isEmpty ? "" : joins.joined(separator: " and ") + " in int8, "
-        say("quantized \(chosen.report.quantized) of \(candidates.count) ops to int8 (calibration \(methodName), \(samples.count) samples), \(adds)\(chosen.report.boundaries) float→int8 boundaries")
+        let lookups = chosen.report.lookups > 0 ? " (\(chosen.report.lookups) with a table activation)" : ""
+        say("quantized \(chosen.report.quantized) of \(candidates.count) ops to int8\(lookups) (calibration \(methodName), \(samples.count) samples), \(adds)\(chosen.report.boundaries) float→int8 boundaries")
         for line in search.log { say(line) }
         say("accuracy vs fp32 on the \(samples.count) calibration samples:")
         for a in chosen.accuracy { say("  " + a.line) }

@@ -113,9 +113,10 @@ final class TextFormRoundTripTests: XCTestCase {
         case .qlinearAdd: return 49
         case .qlinearConcat: return 50
         case .qlinearGlobalAveragePool: return 51
+        case .qlinearLookup: return 52
         }
     }
-    static let opCaseCount = 52
+    static let opCaseCount = 53
 
     static var allOps: [Op] {
         var ops: [Op] = [
@@ -160,6 +161,7 @@ final class TextFormRoundTripTests: XCTestCase {
             .qlinearAdd(QLinearAdd(aScale: 0.02, aZeroPoint: 128, bScale: 0.5, bZeroPoint: 0, yScale: 0.25, yZeroPoint: 3, yMin: 3, yMax: 200)),
             .qlinearConcat(QLinearConcat(axis: 1, xScales: [0.02, 0.5], xZeroPoints: [128, 0], yScale: 0.25, yZeroPoint: 3)),
             .qlinearGlobalAveragePool(QLinearGlobalAveragePool(xScale: 0.1, xZeroPoint: 0, yScale: 0.03, yZeroPoint: 7)),
+            .qlinearLookup(QLinearLookup()),
             .dynQuantMatMul(DynQuantMatMul(wScales: [0.5, 1e-3], perRow: true)),
             .dynQuantMatMul(DynQuantMatMul(wScales: [2], perRow: false, activation: .unary(.gelu(tanh: false)))),
         ]

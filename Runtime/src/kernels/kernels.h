@@ -16,7 +16,7 @@ extern const kiln_kernel kiln_k_pad, kiln_k_depth_to_space, kiln_k_space_to_dept
 extern const kiln_kernel kiln_k_gather, kiln_k_gather_elements, kiln_k_resize, kiln_k_recurrent;
 extern const kiln_kernel kiln_k_quantize_linear, kiln_k_dequantize_linear, kiln_k_one_hot, kiln_k_trilu, kiln_k_range;
 extern const kiln_kernel kiln_k_attention;
-extern const kiln_kernel kiln_k_qconv2d, kiln_k_qgemm, kiln_k_qmaxpool, kiln_k_qadd, kiln_k_qconcat, kiln_k_qgap;
+extern const kiln_kernel kiln_k_qconv2d, kiln_k_qgemm, kiln_k_qmaxpool, kiln_k_qadd, kiln_k_qconcat, kiln_k_qgap, kiln_k_qlookup;
 extern const kiln_kernel kiln_k_sparse_gemm;
 extern const kiln_kernel kiln_k_dyn_qgemm, kiln_k_dyn_qparams, kiln_k_dyn_qrecurrent;
 

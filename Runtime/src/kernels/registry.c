@@ -50,6 +50,7 @@ static const kiln_kernel *const kKernels[KILN_OP_COUNT] = {
     [KILN_OP_QADD] = &kiln_k_qadd,
     [KILN_OP_QCONCAT] = &kiln_k_qconcat,
     [KILN_OP_QGLOBAL_AVG_POOL] = &kiln_k_qgap,
+    [KILN_OP_QLOOKUP] = &kiln_k_qlookup,
     [KILN_OP_SPARSE_GEMM] = &kiln_k_sparse_gemm,
     [KILN_OP_DYN_QGEMM] = &kiln_k_dyn_qgemm,
     [KILN_OP_DYN_QPARAMS] = &kiln_k_dyn_qparams,

@@ -101,54 +101,14 @@ def test_accuracy_vs_ort_fp32(kiln, compiled, tmp_path):
 
 # ---- YOLOv8n (nudenet's 320n.onnx, trained weights) ------------------------------------------------
 
-def real_model(file):
-    """A model fetched by scripts/fetch-real-models (branch `real`) into $KILN_REAL_MODELS_DIR or
-    ~/.cache/kiln/real-models; a missing file is a failure, never a skip."""
-    import os
-    from pathlib import Path
-    d = os.environ.get("KILN_REAL_MODELS_DIR")
-    path = (Path(d) if d else Path.home() / ".cache" / "kiln" / "real-models") / file
-    assert path.is_file(), f"{path} is missing: run scripts/fetch-real-models"
-    return path
+real_model = kilnutil.real_model  # checks the sha256; names scripts/fetch-real-models when missing
+image_like = kilnutil.image_like  # the real-model tests' input recipe
 
 
-def image_like(rng, shape):
-    """The input recipe of branch `real`'s kilnutil.image_like (values in [0, 1]): a smooth
-    background, flat rectangles and dark glyph-like strokes, light noise."""
-    n, c, h, w = shape
-    out = np.empty(shape, np.float32)
-    for b in range(n):
-        grid = 0.5 + 0.5 * rng.random((c, max(2, h // 32), max(2, w // 32)))
-        ys, xs = np.linspace(0, grid.shape[1] - 1, h), np.linspace(0, grid.shape[2] - 1, w)
-        rows = np.stack([np.interp(ys, np.arange(grid.shape[1]), grid[ch, :, j])
-                         for ch in range(c) for j in range(grid.shape[2])]).reshape(c, grid.shape[2], h)
-        img = np.stack([[np.interp(xs, np.arange(grid.shape[2]), rows[ch, :, i]) for i in range(h)] for ch in range(c)])
-        for _ in range(int(rng.integers(1, 4))):
-            (y0, y1), (x0, x1) = sorted(rng.integers(0, h, 2)), sorted(rng.integers(0, w, 2))
-            img[:, y0:y1 + 1, x0:x1 + 1] = rng.random((c, 1, 1))
-        for _ in range(int(rng.integers(1, 1 + max(1, h // 40)))):
-            lh = int(rng.integers(max(4, h // 24), max(5, h // 6)))
-            y, x = int(rng.integers(0, max(1, h - lh))), int(rng.integers(0, w // 3))
-            ink = 0.15 * rng.random()
-            while x + lh < w and rng.random() > 0.04:
-                cw, t = max(2, int(lh * (0.5 + 0.4 * rng.random()))), max(1, lh // 7)
-                for _ in range(int(rng.integers(2, 5))):
-                    if rng.random() < 0.5:
-                        yy = y + int(rng.integers(0, lh - t + 1))
-                        img[:, yy:yy + t, x:x + cw] = ink
-                    else:
-                        xx = x + int(rng.integers(0, cw - t + 1))
-                        img[:, y:y + lh, xx:xx + t] = ink
-                x += cw + max(1, lh // 5)
-        img += 0.02 * rng.standard_normal(img.shape)
-        out[b] = np.clip(img, 0, 1)
-    return out
-
-
-# Measured (8 calibration, 8 held-out images, seed 10, as branch `real`'s int8 test): 64 of 64 convs int8,
+# Measured (8 calibration, 8 held-out images, seed 10, as test_real_models' int8 test): 64 of 64 convs int8,
 # 57 with a SiLU table (before: 7 of 7 candidates; the 57 SiLU convs were no candidates); held-out
 # cosine to ORT fp32 min 0.9998 (0.9991 before `tableRange`), class agreement of the 50 best anchors
-# (branch `real`'s `agreement`) mean 0.94 (0.88 before `tableRange`; 7 int8 convs: 0.99). On the
+# (test_real_models' `agreement`) mean 0.94 (0.88 before `tableRange`; 7 int8 convs: 0.99). On the
 # first 4 images: cosine min 0.99986, agreement 0.96, 0.96, 0.98, 0.90. Bounds with margin.
 YOLO_MIN_INT8, YOLO_MIN_LOOKUPS, YOLO_COSINE, YOLO_AGREEMENT = 60, 50, 0.9995, 0.9
 

@@ -191,12 +191,17 @@ def agreement(name: str, actual: np.ndarray, expected: np.ndarray) -> float:
 
 
 # Bounds from the measured numbers (README "Real trained models") with margin: the worst
-# held-out cosine and the mean agreement over the 8 held-out images.
+# held-out cosine and the mean agreement over the 8 held-out images. The two detectors' bounds
+# were 0.95 / 0.9 agreement while SiLU convs stayed float (7 of 64 and 3 of 83 convs int8);
+# with table activations (QLOOKUP) every conv is int8; the worst cosine measured 0.99981
+# (yolov8n) and 0.99988 (ddddocr_det), while the agreement, which ranks the
+# 50 best of near-tied tiny scores on these synthetic images (top YOLO class score ~0.05),
+# measured 0.94 (yolov8n) and 0.81 (ddddocr_det).
 INT8 = {
     "ppocr_cls": (0.95, 0.75),
     "ppocr_det": (0.99, 0.99),
-    "yolov8n": (0.999, 0.95),
-    "ddddocr_det": (0.999, 0.9),
+    "yolov8n": (0.9995, 0.9),
+    "ddddocr_det": (0.9995, 0.75),
 }
 
 

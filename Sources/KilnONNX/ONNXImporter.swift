@@ -27,7 +27,7 @@ public struct ImportOptions: Sendable {
 /// allows a runtime to override them; Kiln compiles them in).
 public enum ONNXImporter {
     /// The first default-domain opset Kiln accepts.
-    public static let minOpset = 7
+    public static let minOpset = 1
     /// The last default-domain opset Kiln accepts (the newest in onnx 1.23).
     public static let maxOpset = 28
 

@@ -27,10 +27,10 @@ final class ImportErrorTests: XCTestCase {
     }
 
     func testOpsetOutOfRange() {
-        XCTAssertEqual(errorMessage { try ONNX.load(self.reluModel(opset: 6)) },
-                       "model.onnx: opset 6 is not supported (Kiln supports ai.onnx opsets 7–28)")
+        XCTAssertEqual(errorMessage { try ONNX.load(self.reluModel(opset: 0)) },
+                       "model.onnx: opset 0 is not supported (Kiln supports ai.onnx opsets 1–28)")
         XCTAssertEqual(errorMessage { try ONNX.load(self.reluModel(opset: 29)) },
-                       "model.onnx: opset 29 is not supported (Kiln supports ai.onnx opsets 7–28)")
+                       "model.onnx: opset 29 is not supported (Kiln supports ai.onnx opsets 1–28)")
     }
 
     func testMissingFileNamesPath() {

@@ -8,7 +8,7 @@ Each case (written by dump_conformance.py into a cache folder) is run with
 `kiln compile -O0` and `kiln run` (the C runtime). bfloat16 inputs and outputs, which
 .npy cannot hold, go through exact float32 casts (see `adapt_bfloat16`). A case is
 *claimed* when every op it uses is in `kiln ops` (the ONNX ops Kiln imports) and its
-opset is 7..28. Claimed cases must pass, except those listed with a reason in
+opset is 1..28. Claimed cases must pass, except those listed with a reason in
 conformance_known_failures.txt; in run mode a clear compile error for an op/dtype the C
 runtime has no kernel for is counted per op ("no-kernel") rather than failed. Unclaimed
 cases must be rejected with a clear "unsupported" message and a normal exit status
@@ -204,7 +204,7 @@ def run_case(kiln: Path, entry: dict, claimed: bool, mode: str, scratch: Path) -
     return Outcome(name, entry["ops"], claimed, "pass")
 
 
-MIN_OPSET, MAX_OPSET = 7, 28
+MIN_OPSET, MAX_OPSET = 1, 28
 
 
 def is_claimed(entry: dict, ops: set[str]) -> bool:

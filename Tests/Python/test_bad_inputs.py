@@ -100,9 +100,8 @@ def _custom_domain():
     return model
 
 
-def _old_opset():
-    model = _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [2])], [_vi("y", [2])], opset=6)
-    model.ir_version = 3
+def _new_opset():
+    model = _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [2])], [_vi("y", [2])], opset=29)
     return model
 
 
@@ -133,7 +132,7 @@ FILES: dict[str, Callable[[Path], None]] = {
                                 [_vi("y", [2], TensorProto.STRING)])),
     "reshape.onnx": _save(_model([helper.make_node("Reshape", ["x", "s"], ["y"])], [_vi("x", [2, 3])], [_vi("y", None)],
                                  [numpy_helper.from_array(np.array([5, 5], np.int64), "s")])),
-    "opset6.onnx": _save(_old_opset()),
+    "opset29.onnx": _save(_new_opset()),
     "dynamic.onnx": _save(_model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [1, 3, 8, "W"])],
                                  [_vi("y", None)])),
     # .kir
@@ -246,10 +245,10 @@ CASES: list[Case] = [
          "Error: reshape.onnx: node #0 (Reshape, output 'y'): cannot reshape [2,3] (6 elements) to [5, 5]",
          "a Reshape target does not match the element count (often a wrong --input-shape)",
          "check the input shapes you pinned"),
-    Case("onnx-old-opset", ["kiln", "inspect", "opset6.onnx"],
-         "Error: opset6.onnx: opset 6 is not supported (Kiln supports ai.onnx opsets 7–28)",
-         "the model was exported with an opset older than 7 (before numpy-style broadcasting)",
-         "re-export with a newer opset (or onnx.version_converter)"),
+    Case("onnx-new-opset", ["kiln", "inspect", "opset29.onnx"],
+         "Error: opset29.onnx: opset 29 is not supported (Kiln supports ai.onnx opsets 1–28)",
+         "the model was exported with an opset newer than this Kiln knows",
+         "export with opset 28 or older (or onnx.version_converter)"),
     Case("onnx-dynamic-dim", ["kiln", "compile", "dynamic.onnx", "-o", "x.kplan"],
          "Error: dynamic.onnx: input 'x' dim 3 ('W') is dynamic; pin it with numbers: --input-shape x=1,3,8,<W>",
          "plans have static shapes; an input has a named (dynamic) dimension",

@@ -8,7 +8,7 @@ extension NodeContext {
     }
 
     /// PRelu: the slope broadcasts to X.
-    func prelu() throws -> [ValueID?] { try binary(.prelu) }
+    func prelu() throws -> [ValueID?] { [try emit1(.binary(.prelu), [input(0), legacyPReluSlope()])] }
 
     func elu() throws -> [ValueID?] { try unary(.elu(alpha: attr.float("alpha", default: 1))) }
 

@@ -6,7 +6,7 @@ extension NodeContext {
     func concat() throws -> [ValueID?] {
         let xs = try allInputs()
         guard let first = xs.first else { throw KilnError("needs at least one input") }
-        guard let axis = try attr.int("axis") else { throw KilnError("attribute 'axis' is missing") }
+        guard let axis = try attr.int("axis") ?? (opset < 4 ? 1 : nil) else { throw KilnError("attribute 'axis' is missing") }
         let a = try normalizeAxis(axis, rank: type(first).shape.rank)
         return [try emit1(.concat(Concat(axis: a)), xs)]
     }
@@ -19,7 +19,7 @@ extension NodeContext {
         let dims = type(x).shape.dims
         let axis = try normalizeAxis(attr.int("axis", default: 0), rank: dims.count)
         let length = dims[axis]
-        var sizes = try opset >= 13 ? constant(1, "split")?.ints : attr.ints("split")
+        var sizes = try opset >= 13 || (opset < 2 && has(1)) ? constant(1, "split")?.ints : attr.ints("split")
         if sizes?.isEmpty ?? false { sizes = nil }
         if sizes == nil {
             let n = try attr.int("num_outputs") ?? outputCount
@@ -80,6 +80,7 @@ extension NodeContext {
     }
 
     func tile() throws -> [ValueID?] {
+        if opset < 6 { return try legacyTile() }
         let x = try input(0)
         let repeats = try requiredConstant(1, "repeats").ints
         try require(repeats.count == type(x).shape.rank && repeats.allSatisfy { $0 >= 0 },
@@ -96,7 +97,7 @@ extension NodeContext {
         guard let mode = PadMode(rawValue: modeName) else {
             throw attr.invalid("mode", "= '\(modeName)' is not supported (expected constant, reflect, edge or wrap)")
         }
-        let given = try opset >= 11 ? requiredConstant(1, "pads").ints : attr.ints("pads") ?? []
+        let given = try opset >= 11 ? requiredConstant(1, "pads").ints : attr.ints(opset < 2 ? "paddings" : "pads") ?? []
         var axes = Array(0..<rank)
         if let t = try constant(3, "axes") { axes = try t.ints.map { try normalizeAxis($0, rank: rank) } }
         try require(given.count == 2 * axes.count, "pads \(given) must have \(2 * axes.count) entries")
@@ -120,6 +121,10 @@ extension NodeContext {
     /// the mask output, if used, is an all-true (before opset 10: all-ones) constant.
     func dropout() throws -> [ValueID?] {
         let x = try input(0)
+        if try legacyTrainingMode {
+            let ratio = try attr.float("ratio", default: 0.5)
+            try require(ratio == 0, "attribute 'is_test' is 0 (training mode) with ratio \(ratio), which drops elements at random; Kiln imports inference graphs (set is_test = 1)")
+        }
         if let t = try constant(2, "training_mode"), let v = try scalarValue(t, "training_mode"), v != 0 {
             // Training mode drops elements at random, except with ratio 0, where it keeps
             // everything (y = x, mask all true) just as inference does.

@@ -11,14 +11,14 @@ extension NodeContext {
 
     /// Add, Sub, Mul, Div, comparisons, And/Or/Xor: two inputs with numpy broadcasting.
     func binary(_ b: BinaryOp) throws -> [ValueID?] {
-        [try emit1(.binary(b), [input(0), input(1)])]
+        [try emit1(.binary(b), [input(0), legacyBroadcastOperand()])]
     }
 
     /// Pow: ONNX allows an exponent of another element type; Kiln's binary ops take one
     /// dtype, so such an exponent is cast to the base's type first.
     func pow() throws -> [ValueID?] {
         let x = try input(0)
-        var y = try input(1)
+        var y = try legacyBroadcastOperand()
         if type(y).dtype != type(x).dtype {
             y = try helper("exponent", .cast(Cast(to: type(x).dtype)), [y])
         }
@@ -99,8 +99,10 @@ extension NodeContext {
 
     /// Cast: `to` is an ONNX element type; `saturate` only matters for float8 targets.
     func cast() throws -> [ValueID?] {
-        guard let to = try attr.int("to") else { throw KilnError("attribute 'to' is missing") }
-        let dtype = try ONNXDataType.require(Int32(clamping: to), for: "attribute 'to'")
+        guard let to = try legacyCastTarget() ?? attr.int("to").map(Int32.init(clamping:)) else {
+            throw KilnError("attribute 'to' is missing")
+        }
+        let dtype = try ONNXDataType.require(to, for: "attribute 'to'")
         return [try emit1(.cast(Cast(to: dtype)), [input(0)])]
     }
 

@@ -10,7 +10,7 @@ extension NodeContext {
     func batchNormalization() throws -> [ValueID?] {
         let operands = try (0..<5).map { try input($0) }
         let epsilon = try attr.float("epsilon", default: 1e-5)
-        if opset >= 14, try attr.int("training_mode", default: 0) != 0 {
+        if try legacyTrainingMode || opset >= 14 && attr.int("training_mode", default: 0) != 0 {
             return try batchNormalizationTraining(operands, epsilon: epsilon)
         }
         // Opsets 7–8: `spatial` = 0 normalizes each activation with its own statistics

@@ -8,7 +8,7 @@ extension NodeContext {
     /// Reshape(data, shape): 0 copies the input dim (unless `allowzero = 1`), -1 is inferred.
     func reshapeOp() throws -> [ValueID?] {
         let x = try input(0)
-        let shape = try requiredConstant(1, "shape").ints
+        let shape = try opset < 5 ? attr.ints("shape") ?? [] : requiredConstant(1, "shape").ints
         let resolved = try resolveReshape(type(x).shape.dims, shape, allowZero: try attr.bool("allowzero", default: false))
         return [try emit1(.reshape(Reshape(shape: resolved)), [x])]
     }

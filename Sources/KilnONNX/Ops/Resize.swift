@@ -106,7 +106,7 @@ extension NodeContext {
     func upsample(downscale: Bool = false) throws -> [ValueID?] {
         let x = try input(0)
         let dims = type(x).shape.dims
-        let scales = try constant(1, "scales")?.floats ?? attr.floats("scales")
+        let scales = try legacyUpsampleScales() ?? constant(1, "scales")?.floats ?? attr.floats("scales")
         guard let scales, scales.count == dims.count else {
             throw KilnError("scales must have one entry per axis of \(type(x).shape)")
         }

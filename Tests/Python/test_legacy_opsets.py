@@ -117,3 +117,38 @@ def test_legacy_form_errors(node, message, kiln, tmp_path):
     r = subprocess.run([str(kiln), "compile", str(model), "-o", str(tmp_path / "p.kplan")], capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 1 and message in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+@pytest.mark.parametrize("level", ["-O0", "-O2"])
+def test_review_fixes_prelu_where_channels_equal_width_lp_pool_float_p_selu1_defaults(level, kiln, tmp_path):
+    """Found by review: (1) a [C] PRelu slope is per channel even when C equals the last dim (it was
+    numpy-aligned to W there); (2) LpPool-1 / GlobalLpPool-1 declare `p` as a float (refused as
+    "must be an int"); (3) Selu-1's defaults are 1.6732 / 1.0507, not Selu-6's longer values."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 3, 2, 3)).astype(np.float32)
+    slope = np.array([0.1, 0.2, 0.3], np.float32)
+    nodes = [helper.make_node("PRelu", ["x", "slope"], ["prelu"]),
+             helper.make_node("LpPool", ["x"], ["lp"], kernel_shape=[2, 2], p=3.0),
+             helper.make_node("GlobalLpPool", ["x"], ["glp"], p=2.0),
+             helper.make_node("Selu", ["x"], ["selu"])]
+    model = tmp_path / "opset1b.onnx"
+    save(model, nodes, [("x", [1, 3, 2, 3])], ["prelu", "lp", "glp", "selu"], {"slope": slope}, opset=1)
+    got = run(kiln, tmp_path, model, {"x": x}, level)
+    np.testing.assert_allclose(got["prelu"], np.where(x < 0, x * slope[None, :, None, None], x), rtol=1e-6)
+    windows = np.stack([np.abs(x[:, :, :2, j:j + 2]).reshape(1, 3, -1) for j in range(2)], axis=-1)
+    np.testing.assert_allclose(got["lp"], (windows ** 3).sum(axis=2)[:, :, None, :] ** (1 / 3), rtol=1e-5)
+    np.testing.assert_allclose(got["glp"], np.sqrt((x ** 2).sum(axis=(2, 3), keepdims=True)), rtol=1e-5)
+    np.testing.assert_allclose(got["selu"], np.where(x > 0, 1.0507 * x, 1.0507 * 1.6732 * (np.exp(x) - 1)),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_batchnorm_training_mode_with_spatial_zero_is_refused(kiln, tmp_path):
+    """BatchNormalization-6 with is_test = 0 and spatial = 0 takes batch statistics per activation
+    (over N only); Kiln's training mode computes them per channel, so it refuses (review finding)."""
+    c = np.ones(2, np.float32)
+    model = tmp_path / "bn.onnx"
+    save(model, [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], spatial=0)],
+         [("x", [4, 2, 3, 3])], ["y"], {"s": c, "b": c, "m": c, "v": c}, opset=6)
+    r = subprocess.run([str(kiln), "compile", str(model), "-o", str(tmp_path / "p.kplan")], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 1 and "attribute 'spatial' = 0 in training mode (is_test = 0) is not supported" in r.stderr, r.stderr

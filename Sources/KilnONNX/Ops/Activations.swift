@@ -13,8 +13,9 @@ extension NodeContext {
     func elu() throws -> [ValueID?] { try unary(.elu(alpha: attr.float("alpha", default: 1))) }
 
     func selu() throws -> [ValueID?] {
-        try unary(.selu(alpha: attr.float("alpha", default: 1.67326319217681884765625),
-                        gamma: attr.float("gamma", default: 1.05070102214813232421875)))
+        // Selu-1's defaults were 4-digit roundings of Selu-6's.
+        try unary(.selu(alpha: attr.float("alpha", default: opset < 6 ? 1.6732 : 1.67326319217681884765625),
+                        gamma: attr.float("gamma", default: opset < 6 ? 1.0507 : 1.05070102214813232421875)))
     }
 
     func celu() throws -> [ValueID?] { try unary(.celu(alpha: attr.float("alpha", default: 1))) }

@@ -13,6 +13,9 @@ import KilnIR
 //   (1–5); Upsample takes `height_scale`/`width_scale` (1–6).
 // - BatchNormalization and Dropout run in training mode unless `is_test` = 1 (1–6).
 //
+// - LpPool/GlobalLpPool's `p` is a float (1); Selu's defaults are alpha 1.6732 and
+//   gamma 1.0507 (1–5).
+//
 // `consumed_inputs` (opsets 1–5) was an in-place hint with no effect on values.
 
 extension NodeContext {
@@ -38,8 +41,16 @@ extension NodeContext {
     func legacyPReluSlope() throws -> ValueID {
         let slope = try input(1)
         let dims = try inputType(0).shape.dims, s = type(slope).shape.dims
-        guard opset < 7, dims.count > 2, s.count == 1, s[0] == dims[1], s[0] != dims.last else { return slope }
+        guard opset < 7, dims.count > 2, s.count == 1, s[0] == dims[1], s[0] > 1 else { return slope }
         return try reshape("per_channel", slope, [s[0]] + Array(repeating: 1, count: dims.count - 2))
+    }
+
+    /// LpPool-1 and GlobalLpPool-1's `p` is a float (an int from version 2); Kiln takes
+    /// whole values.
+    func legacyLpPoolP() throws -> Int? {
+        guard opset < 2, let p = try attr.float("p") else { return nil }
+        try require(p.rounded() == p && p >= 1 && p < 1e6, "attribute 'p' = \(p) is not supported (Kiln supports whole p ≥ 1)")
+        return Int(p)
     }
 
     /// Cast-1's `to`: the element type's name ("FLOAT", "INT64", …) instead of its code.

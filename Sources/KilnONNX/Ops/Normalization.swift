@@ -10,7 +10,13 @@ extension NodeContext {
     func batchNormalization() throws -> [ValueID?] {
         let operands = try (0..<5).map { try input($0) }
         let epsilon = try attr.float("epsilon", default: 1e-5)
-        if try legacyTrainingMode || opset >= 14 && attr.int("training_mode", default: 0) != 0 {
+        if try legacyTrainingMode {
+            // spatial = 0 takes the batch statistics per activation (over N only).
+            let spatial = try attr.int("spatial", default: 1)
+            try require(spatial != 0, "attribute 'spatial' = 0 in training mode (is_test = 0) is not supported")
+            return try batchNormalizationTraining(operands, epsilon: epsilon)
+        }
+        if opset >= 14, try attr.int("training_mode", default: 0) != 0 {
             return try batchNormalizationTraining(operands, epsilon: epsilon)
         }
         // Opsets 7–8: `spatial` = 0 normalizes each activation with its own statistics

@@ -17,7 +17,7 @@ extension NodeContext {
     func averagePool() throws -> [ValueID?] { try pool(.average) }
 
     func lpPool() throws -> [ValueID?] {
-        let p = try attr.int("p", default: 2)
+        let p = try legacyLpPoolP() ?? attr.int("p", default: 2)
         try require(p >= 1, "attribute 'p' = \(p) must be positive")
         return try pool(.lp(p: p))
     }
@@ -49,7 +49,7 @@ extension NodeContext {
 
     /// GlobalLpPool: p = 2 is an L2 reduction, p = 1 an L1 reduction.
     func globalLpPool() throws -> [ValueID?] {
-        let p = try attr.int("p", default: 2)
+        let p = try legacyLpPoolP() ?? attr.int("p", default: 2)
         switch p {
         case 1: return try globalPool(.l1)
         case 2: return try globalPool(.l2)

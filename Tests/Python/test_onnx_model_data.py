@@ -1,5 +1,5 @@
 """The model-level test data the ONNX package ships beside its node cases
-(onnx/backend/test/data): 115 small PyTorch exports from 2018 (`pytorch-converted`,
+(onnx/backend/test/data): 117 small PyTorch exports from 2018 (`pytorch-converted`,
 `pytorch-operator`, 112 of them at opset 6), 23 `simple` models (opsets 9-12), each with inputs
 and expected outputs, and the nine `light` model-zoo architectures (AlexNet, DenseNet-121,
 GoogLeNet, Inception-v2, ResNet-50, ShuffleNet, SqueezeNet, VGG-19, ZFNet-512; opset 9).

@@ -88,6 +88,7 @@ enum OpTable {
         case "LayerNormalization": return { try $0.layerNormalization() }
         case "GroupNormalization": return { try $0.groupNormalization() }
         case "LRN": return { try $0.lrn() }
+        case "ImageScaler": return { try $0.imageScaler() }
         // Linear algebra
         case "Gemm": return { try $0.gemm() }
         case "MatMul": return { try $0.matMul() }

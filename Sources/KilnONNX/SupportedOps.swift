@@ -32,8 +32,11 @@ extension ONNXImporter {
         "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze", "Upsample", "Where", "Xor",
     ]
 
+    /// Experimental ai.onnx operators that later opsets removed but model-zoo files still use.
+    static let removedOperatorNames: [String] = ["ImageScaler"]
+
     /// The ai.onnx operators Kiln imports, sorted (what `kiln ops` prints).
     public static var supportedOperators: [String] {
-        onnxOperatorNames.filter { OpTable.mapping($0) != nil }
+        (onnxOperatorNames + removedOperatorNames).filter { OpTable.mapping($0) != nil }.sorted()
     }
 }

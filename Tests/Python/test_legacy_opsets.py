@@ -152,3 +152,17 @@ def test_batchnorm_training_mode_with_spatial_zero_is_refused(kiln, tmp_path):
     r = subprocess.run([str(kiln), "compile", str(model), "-o", str(tmp_path / "p.kplan")], capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 1 and "attribute 'spatial' = 0 in training mode (is_test = 0) is not supported" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("level", ["-O0", "-O2"])
+def test_image_scaler_matches_onnxruntime(level, kiln, tmp_path):
+    """ImageScaler (experimental, removed at opset 10; Tiny YOLOv2 and FER+ in the model zoo use it at
+    opsets 7-8): y = x * scale + bias[c]."""
+    import onnxruntime as ort
+    x = np.random.default_rng(5).standard_normal((1, 3, 5, 4)).astype(np.float32)
+    model = tmp_path / "scaler.onnx"
+    save(model, [helper.make_node("ImageScaler", ["x"], ["y"], scale=0.0039, bias=[-0.5, 0.25, 2.0])],
+         [("x", [1, 3, 5, 4])], ["y"], {}, opset=8)
+    (want,) = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    np.testing.assert_allclose(run(kiln, tmp_path, model, {"x": x}, level)["y"], want, rtol=1e-6, atol=1e-7)
+    assert "ImageScaler" in subprocess.run([str(kiln), "ops"], capture_output=True, text=True).stdout.split()

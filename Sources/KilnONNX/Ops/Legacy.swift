@@ -89,4 +89,19 @@ extension NodeContext {
         try require(rank == 4, "the input must be NCHW (rank 4) before opset 7, got rank \(rank)")
         return [1, 1, h, w]
     }
+
+    /// ImageScaler (experimental, opsets 1–9; Tiny YOLOv2 and FER+ in the ONNX model zoo):
+    /// `y = x · scale + bias[c]` over an NCHW input.
+    func imageScaler() throws -> [ValueID?] {
+        let x = try input(0)
+        let t = type(x)
+        try require(t.dtype.isFloat && t.shape.rank == 4, "the input must be a float NCHW tensor, got \(t.dtype.rawValue)\(t.shape)")
+        let channels = t.shape[1]
+        let scale = try attr.float("scale", default: 1)
+        let bias = try attr.floats("bias") ?? [Float](repeating: 0, count: channels)
+        try require(bias.count == channels, "attribute 'bias' has \(bias.count) values for \(channels) channels")
+        let scaled = try helper("scaled", .binary(.mul), [x, helperConstant("scale", Tensor.scalar(Double(scale), t.dtype))])
+        let column = Tensor(t.dtype, Shape([1, channels, 1, 1]), doubles: bias.map(Double.init))
+        return [try emit1(.binary(.add), [scaled, helperConstant("bias", column)])]
+    }
 }

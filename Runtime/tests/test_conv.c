@@ -333,6 +333,19 @@ void test_conv(void) {
         {1, 2, 2, 5, 2, 3, 3, 2, 2, 0, 1, 2, 1, 1, 1, 2, 1, 2, D, 0, 0},
         {1, 2, 11, 34, 2, 3, 3, 2, 2, 2, 0, 2, 2, 1, 1, 2, 0, 3, D, 0, 0},
         {1, 2, 1, 9, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, D, 0, 0},
+        /* other kernels up to 16 taps wide at stride 1 / 2 in W (AVX-512: four rows per
+         * step): PP-OCR's 5x5 on 20- and 10-wide planes, dilation, multiplier 2, asymmetric
+         * pads, three 16-column chunks, a one-row input, 16 taps; 17 taps and stride 3 fall
+         * back to the generic loops */
+        {1, 3, 20, 20, 3, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 3, 1, 2, D, 0, 0},
+        {1, 2, 20, 20, 2, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 2, 1, 0, D, 0, 0},
+        {1, 2, 10, 10, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 2, 0, 3, D, 0, 0},
+        {1, 2, 9, 37, 4, 7, 7, 1, 1, 3, 5, 2, 4, 2, 2, 2, 1, 1, D, 0, 0},
+        {1, 2, 6, 35, 2, 2, 4, 1, 2, 0, 1, 1, 2, 1, 1, 2, 1, 1, D, 0, 0},
+        {1, 2, 1, 5, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 2, 1, 0, D, 0, 0},
+        {1, 1, 3, 40, 1, 1, 16, 1, 1, 0, 7, 0, 8, 1, 1, 1, 1, 0, D, 0, 0},
+        {1, 1, 2, 40, 1, 1, 17, 1, 1, 0, 8, 0, 8, 1, 1, 1, 1, 0, D, 0, 0},
+        {1, 2, 8, 20, 2, 5, 5, 3, 3, 2, 2, 2, 2, 1, 1, 2, 1, 0, D, 0, 0},
         /* packed: M around the 6-row panels, columns around the 16-wide strips and 256-column
          * blocks, K over one 256-tap slice, every activation path */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},

@@ -70,6 +70,10 @@ void kiln_constant_release(kiln_plan *p, uint32_t index, uint32_t slot) {
 }
 
 kiln_status kiln_prepare_program(kiln_loader *l) {
+#ifdef KILN_NO_PREPACK
+    (void)l;                     /* size builds: nothing to prepare (Makefile) */
+    return KILN_OK;
+#endif
     kiln_plan *p = l->plan;
     for (uint32_t i = 0; i < p->instr_count; i++) {
         kiln_instr *ins = &p->instrs[i];

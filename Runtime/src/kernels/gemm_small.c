@@ -254,7 +254,7 @@ static void run_rows(int simd, int bt, size_t m, size_t n, size_t k, float alpha
     else ROWS_B(simd)(m, n, k, alpha, a, lda, 1, b, ldb, beta, c, ldc);
 }
 
-int kiln_sgemm_small_takes(int trans_a, int trans_b, size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc) {
+static inline int takes(int trans_a, int trans_b, size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc) {
     if (m == 0 || n == 0 || k == 0) return 0;
     int small = (double)m * (double)n * (double)k <= KILN_SMALL_MACS && k <= KILN_SMALL_K;
     if ((m <= KILN_SMALL_M || (small && trans_b)) && (!trans_a || (m == 1 && lda == 1))) return 1;
@@ -267,10 +267,14 @@ int kiln_sgemm_small_takes(int trans_a, int trans_b, size_t m, size_t n, size_t 
     return 0;
 }
 
+int kiln_sgemm_small_takes(int trans_a, int trans_b, size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc) {
+    return takes(trans_a, trans_b, m, n, k, lda, ldb, ldc);
+}
+
 int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
                           size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc) {
     simd = simd && SMALL_SIMD ? (simd == 2 ? 2 : 1) : 0;     /* 2 only on AVX-512 CPUs (the caller's check) */
-    switch (kiln_sgemm_small_takes(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
+    switch (takes(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
     case 1: run_rows(simd, trans_b, m, n, k, alpha, a, trans_a ? k : lda, b, ldb, beta, c, ldc); return 1;
     case 2: run_rows(simd, !trans_a, 1, m, k, alpha, b, k, a, lda, beta, c, m); return 1;
     case 3:

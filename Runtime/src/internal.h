@@ -167,9 +167,11 @@ void *kiln_plan_alloc(kiln_plan *p, size_t bytes);
  * copy and nothing but the single operand slot `slot` of instruction `index` reads them
  * (no other slot, instruction or overlapping constant); NULL otherwise. */
 void *kiln_constant_writable(kiln_plan *p, uint32_t index, uint32_t slot);
-/* After a prepare copied constant `id` elsewhere: gives a read-only mapped plan's pages of
- * it back to the OS when slot `slot` of instruction `index` was its only reader. */
-void kiln_constant_release(kiln_plan *p, uint32_t index, uint32_t slot);
+/* After a prepare copied bytes [from, to) of the constant read by slot `slot` of
+ * instruction `index` elsewhere: gives a read-only mapped plan's pages of them back to the
+ * OS when that slot is the constant's only reader (they are read from the file again if
+ * touched). */
+void kiln_constant_release(kiln_plan *p, uint32_t index, uint32_t slot, uint64_t from, uint64_t to);
 
 /* Fused activation shared by conv / gemm / matmul / batch_norm. */
 typedef struct kiln_act { int32_t func; float alpha, beta; } kiln_act;

@@ -5,7 +5,8 @@
  * them. A constant is
  * rewritten in place only when the plan owns a heap copy of it and one operand slot reads
  * it; otherwise the kernel packs a copy into a plan-owned block, and a read-only mapped
- * plan's pages of the original are handed back to the OS. */
+ * plan's pages of the original are handed back to the OS as the packing passes them (so
+ * the peak stays near one copy). */
 #include "loader.h"
 
 #include <stdlib.h>
@@ -54,18 +55,19 @@ void *kiln_constant_writable(kiln_plan *p, uint32_t index, uint32_t slot) {
     return NULL;
 }
 
-void kiln_constant_release(kiln_plan *p, uint32_t index, uint32_t slot) {
+void kiln_constant_release(kiln_plan *p, uint32_t index, uint32_t slot, uint64_t from, uint64_t to) {
 #ifdef KILN_HAVE_MADVISE
     if (!p->mapped || !sole_reader(p, index, slot)) return;
     const kiln_tdesc *t = &p->tensors[p->instrs[index].ids[slot]];
-    if (!within(t->data, t->bytes, p->buffer, p->size)) return;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (uintptr_t)t->data, hi = lo + (uintptr_t)t->bytes;
-    lo = (lo + page - 1) / page * page;
-    hi = hi / page * page;
-    /* Pages of an unwritten private file mapping: read again from the file if touched. */
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    if (!within(t->data, t->bytes, p->buffer, p->size) || to > t->bytes || from >= to) return;
+    /* Pages of an unwritten private file mapping: dropped, read again from the file if
+     * touched (a neighbour's bytes on the end pages stay correct). */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (uintptr_t)(t->data + from), hi = (uintptr_t)(t->data + to);
+    lo = lo / page * page;
+    hi = (hi + page - 1) / page * page;
+    madvise((void *)lo, hi - lo, MADV_DONTNEED);
 #else
-    (void)p; (void)index; (void)slot;
+    (void)p; (void)index; (void)slot; (void)from; (void)to;
 #endif
 }
 

@@ -11,8 +11,8 @@
  *   compacted to full*w columns, then the k x full matrix of w-float blocks is
  *   transposed in place by following its permutation cycles (a bitmap marks the blocks
  *   already moved), block (p, s) going to s*k + p;
- * - otherwise the strips are packed into a plan-owned block and the original released
- *   (kiln_constant_release). */
+ * - otherwise the strips are packed into a plan-owned block, the original read in its
+ *   storage order and its mapped pages released as they are passed (kiln_constant_release). */
 #include "microkernel.h"
 
 #include <stdlib.h>
@@ -65,6 +65,23 @@ static int transpose_blocks(float *b, size_t k, size_t n, size_t full, size_t w)
     return 1;
 }
 
+/* The full strips into dst, reading B in its storage order (stored [n, k]: strip by strip;
+ * [k, n]: row by row) and releasing what was read every 256 KiB on the way. */
+static void copy_strips(kiln_check *c, uint32_t slot, const float *b, int trans_b, size_t k, size_t n, size_t full,
+                        size_t w, float *dst) {
+    size_t step = trans_b ? w * k : n, units = trans_b ? full : k, done = 0;
+    for (size_t u = 0; u < units; u++) {
+        if (trans_b) pack_strip(b, 1, k, n, u * w, w, w, dst + u * k * w);
+        else
+            for (size_t s = 0; s < full; s++) memcpy(dst + s * k * w + u * w, b + u * n + s * w, sizeof(float) * w);
+        size_t read = (u + 1) * step * sizeof(float);
+        if (read - done >= ((size_t)1 << 18) || u + 1 == units) {
+            kiln_constant_release(c->plan, c->index, slot, done, read);
+            done = read;
+        }
+    }
+}
+
 kiln_status kiln_prepack_b(kiln_check *c, uint32_t slot, int trans_b, size_t k, size_t n, size_t w,
                            kiln_packed_b *out) {
     const float *b = (const float *)kiln_operand(c, slot)->data;
@@ -81,8 +98,7 @@ kiln_status kiln_prepack_b(kiln_check *c, uint32_t slot, int trans_b, size_t k, 
     if (!place) {
         place = kiln_plan_alloc(c->plan, sizeof(float) * full * k * w);
         if (!place) return kiln_fail(c->error, KILN_ERR_OUT_OF_MEMORY, "plan: out of memory packing GEMM weights");
-        for (size_t s = 0; s < full; s++) pack_strip(b, trans_b, k, n, s * w, w, w, place + s * k * w);
-        kiln_constant_release(c->plan, c->index, slot);
+        copy_strips(c, slot, b, trans_b, k, n, full, w, place);
     }
     *out = (kiln_packed_b){place, tb, n, k, w, full};
     return KILN_OK;

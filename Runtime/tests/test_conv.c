@@ -403,6 +403,11 @@ void test_conv(void) {
         {2, 9, 35, 34, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, W, 0, 0}, /* vector steps + partial tiles */
         {1, 300, 7, 7, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0}, /* 34 panels, 2 K slices */
         {1, 40, 14, 14, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0}, /* direct kernel: 14 wide */
+        /* Winograd on AVX-512 too (C*M over 32*32, over 24x24 outputs): partial tiles, vector
+         * steps, several tile-row blocks; and the direct kernel for small C*M at 80x80 */
+        {1, 40, 30, 29, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, W, 0, 0},
+        {1, 48, 62, 57, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0},
+        {1, 16, 80, 80, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0},
         /* AVX-512 direct kernel (conv_direct512.c): channel blocks of 16 / 32 with partial
          * last blocks, 8-pixel tiles (register transpose) with masked channels, tails, stride
          * 2 with asymmetric pads, dilation, batch 2, pointwise with few pixels */

@@ -26,6 +26,15 @@ void *kiln_plan_alloc(kiln_plan *p, size_t bytes) {
     return b;
 }
 
+void kiln_plan_free_blocks(kiln_plan *p) {
+#ifndef KILN_NO_PREPACK
+    for (uint32_t i = 0; i < p->block_count; i++) kiln_aligned_free(p->blocks[i]);
+    free(p->blocks);
+#else
+    (void)p;                     /* size builds allocate none */
+#endif
+}
+
 static int within(const uint8_t *x, uint64_t n, const uint8_t *base, uint64_t size) {
     return base && x >= base && (uint64_t)(x - base) <= size && n <= size - (uint64_t)(x - base);
 }
@@ -72,10 +81,6 @@ void kiln_constant_release(kiln_plan *p, uint32_t index, uint32_t slot, uint64_t
 }
 
 kiln_status kiln_prepare_program(kiln_loader *l) {
-#ifdef KILN_NO_PREPACK
-    (void)l;                     /* size builds: nothing to prepare (Makefile) */
-    return KILN_OK;
-#endif
     kiln_plan *p = l->plan;
     for (uint32_t i = 0; i < p->instr_count; i++) {
         kiln_instr *ins = &p->instrs[i];

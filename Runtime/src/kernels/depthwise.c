@@ -31,7 +31,7 @@
 #define KILN_DW_TAPS 16
 
 /* Output columns [lo, hi) where tap kj reads an input column inside the row. */
-static void tap_range(const kiln_conv_attrs *a, int64_t w, int64_t ow, int64_t kj, int64_t *lo, int64_t *hi) {
+KILN_SMALL_CODE static void tap_range(const kiln_conv_attrs *a, int64_t w, int64_t ow, int64_t kj, int64_t *lo, int64_t *hi) {
     int64_t off = kj * a->dw - a->pl;
     *lo = kiln_ceil_div(-off, a->sw);
     *hi = kiln_floor_div(w - 1 - off, a->sw) + 1;
@@ -259,9 +259,9 @@ static void dw_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
                 const float *irow = in + ih * p->w;
                 for (int64_t kj = 0; kj < a->kw; kj++) {
                     float wv = wk[ki * a->kw + kj];
-                    int64_t off = kj * a->dw - a->pl, lo = kj < KILN_DW_TAPS ? p->tap_lo[kj] : 0,
-                            hi = kj < KILN_DW_TAPS ? p->tap_hi[kj] : 0;
-                    if (kj >= KILN_DW_TAPS) tap_range(a, p->w, p->ow, kj, &lo, &hi);
+                    int64_t off = kj * a->dw - a->pl, lo, hi;
+                    if (kj < KILN_DW_TAPS) lo = p->tap_lo[kj], hi = p->tap_hi[kj];
+                    else tap_range(a, p->w, p->ow, kj, &lo, &hi);
                     if (a->sw == 1) {
                         for (int64_t ow = lo; ow < hi; ow++) orow[ow] += wv * irow[ow + off];
                     } else {

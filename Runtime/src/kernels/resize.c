@@ -164,7 +164,7 @@ KILN_SMALL_CODE static kiln_status check_resize(kiln_check *c) {
 /* The copy path: output row by output row, each pixel the input pixel of its one tap (the
  * weights are 1: the same values the blend computes); an output row reading the same
  * input row as the row before (upscaling) is a copy of that row. */
-static void run_copy(const resize_params *p, const float *x, float *y) {
+KILN_SMALL_CODE static void run_copy(const resize_params *p, const float *x, float *y) {
     uint32_t r = p->rank, outer_rank = r - 2;
     int64_t outer = 1, oh_n = p->out_dims[r - 2], ow_n = p->out_dims[r - 1], idx[KILN_MAX_RANK] = {0};
     int64_t sh = p->in_str[r - 2], sw = p->in_str[r - 1];
@@ -309,17 +309,12 @@ static void run_plane(const resize_params *p, const float *x, float *y) {
     }
 }
 
-static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
-    const resize_params *p = ins->params;
-    const kiln_tdesc *yt = &e->plan->tensors[ins->ids[1]];
-    if (yt->count == 0) return;
-    const float *x = KILN_IN(e, ins, 0);
-    float *y = KILN_OUT(e, ins, 0);
-    if (p->copy) { run_copy(p, x, y); return; }
-    if (p->plane) { run_plane(p, x, y); return; }
+/* Any other resize: every output element from its taps over all axes (rank > 2 with
+ * blended outer axes, rank 1). */
+KILN_SMALL_CODE static void run_general(const resize_params *p, const float *x, float *y, uint64_t count) {
     uint32_t r = p->rank;
     int64_t idx[KILN_MAX_RANK] = {0};
-    for (uint64_t o = 0; o < yt->count; o++) {
+    for (uint64_t o = 0; o < count; o++) {
         const tap *taps[KILN_MAX_RANK];
         int n[KILN_MAX_RANK], t[KILN_MAX_RANK] = {0}, outside = 0;
         for (uint32_t d = 0; d < r; d++) {
@@ -344,6 +339,17 @@ static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
         int d = (int)r - 1;
         while (d >= 0 && ++idx[d] >= p->out_dims[d]) idx[d--] = 0;
     }
+}
+
+static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
+    const resize_params *p = ins->params;
+    const kiln_tdesc *yt = &e->plan->tensors[ins->ids[1]];
+    if (yt->count == 0) return;
+    const float *x = KILN_IN(e, ins, 0);
+    float *y = KILN_OUT(e, ins, 0);
+    if (p->copy) run_copy(p, x, y);
+    else if (p->plane) run_plane(p, x, y);
+    else run_general(p, x, y, yt->count);
 }
 
 const kiln_kernel kiln_k_resize = {KILN_OP_RESIZE, "resize", 124, 1, 1, 1, 1, 0, check_resize, run_resize, 0};

@@ -193,9 +193,9 @@ KILN_AVX512 void kiln_dw3x3_plane_avx512(const float *in, int64_t h, int64_t w, 
 /* Any other kernel up to 16 taps wide (PP-OCR's 5x5, dilations), stride 1 or 2 in W: per
  * 16-column chunk, four output rows at a time, each a single accumulator chain started
  * from the bias and taking the taps in (ki, kj) order like depthwise.c's loops; per tap one
- * broadcast weight feeds the four rows (four independent FMA chains). A row outside the
- * input or the plane loads with an empty mask (reads nothing, adds zero); stride 2 splits
- * 32 loaded columns into even lanes. */
+ * broadcast weight feeds the four rows (four independent FMA chains). Rows outside the
+ * input or the plane are skipped (a kernel row none of the four reads, entirely); stride
+ * 2 splits 32 loaded columns into even lanes. */
 KILN_AVX512 void kiln_dw_plane_avx512(const float *in, int64_t h, int64_t w, int64_t oh_n, int64_t ow_n, int64_t kh,
                                       int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t pt,
                                       int64_t pl, const float *wk, float bias, const kiln_act *act, float *out) {
@@ -215,17 +215,19 @@ KILN_AVX512 void kiln_dw_plane_avx512(const float *in, int64_t h, int64_t w, int
             __m512 acc[4] = {vb, vb, vb, vb};
             for (int64_t ki = 0; ki < kh; ki++) {
                 const float *r[4];
-                uint32_t rows[4];
+                int ok[4], any = 0;
                 for (int q = 0; q < 4; q++) {
                     int64_t ih = (oh + q) * sh - pt + ki * dh;
-                    int ok = oh + q < oh_n && ih >= 0 && ih < h;
-                    rows[q] = ok ? 0xFFFFFFFFu : 0;
-                    r[q] = ok ? in + ih * w + base : in;
+                    ok[q] = oh + q < oh_n && ih >= 0 && ih < h;
+                    any |= ok[q];
+                    r[q] = ok[q] ? in + ih * w + base : in;
                 }
+                if (!any) continue;      /* padding rows only (short planes: most of a 5x5) */
                 for (int64_t kj = 0; kj < kw; kj++) {
                     const __m512 wv = _mm512_set1_ps(wk[ki * kw + kj]);
                     for (int q = 0; q < 4; q++) {
-                        const uint32_t mq = m[kj] & rows[q];
+                        if (!ok[q]) continue;
+                        const uint32_t mq = m[kj];
                         const float *x = r[q] + kj * dw;
                         __m512 v = _mm512_maskz_loadu_ps((__mmask16)mq, x);
                         if (sw != 1)

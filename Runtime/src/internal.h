@@ -81,6 +81,8 @@ struct kiln_plan {
     char **meta_keys, **meta_values;
     uint32_t meta_count;
     size_t workspace_floats;     /* per-thread float workspace the kernels need */
+    void **blocks;               /* load-time buffers the kernels asked for (kiln_plan_alloc) */
+    uint32_t block_count;
 };
 
 /* ---- execution ---- */
@@ -153,6 +155,24 @@ uint32_t kiln_dtype_bytes(uint8_t dtype);
 /* Overflow-safe a*b; returns 0 on overflow. */
 int kiln_mul_ok(uint64_t a, uint64_t b, uint64_t *out);
 
+/* Prepare functions (gemm.c): run once the whole program is loaded and checked (c->attr
+ * is NULL then) by kiln_prepare_program; they may rewrite constants only their instruction
+ * reads (kiln_constant_writable), e.g. pack GEMM weights. */
+kiln_status kiln_prepare_gemm(kiln_check *c);
+kiln_status kiln_prepare_matmul(kiln_check *c);
+/* Load-time helpers for prepare functions (plan_prepare.c). A 64-byte aligned block freed
+ * with the plan, or NULL when out of memory: */
+void *kiln_plan_alloc(kiln_plan *p, size_t bytes);
+/* Constant tensor `id` as writable memory when its bytes belong to the plan's own heap
+ * copy and nothing but the single operand slot `slot` of instruction `index` reads them
+ * (no other slot, instruction or overlapping constant); NULL otherwise. */
+void *kiln_constant_writable(kiln_plan *p, uint32_t index, uint32_t slot);
+/* After a prepare copied bytes [from, to) of the constant read by slot `slot` of
+ * instruction `index` elsewhere: gives a read-only mapped plan's pages of them back to the
+ * OS when that slot is the constant's only reader (they are read from the file again if
+ * touched). */
+void kiln_constant_release(kiln_plan *p, uint32_t index, uint32_t slot, uint64_t from, uint64_t to);
+
 /* Fused activation shared by conv / gemm / matmul / batch_norm. */
 typedef struct kiln_act { int32_t func; float alpha, beta; } kiln_act;
 kiln_status kiln_check_act(kiln_check *c, const uint8_t *p, kiln_act *act);
@@ -175,6 +195,8 @@ void kiln_sgemm_portable(const kiln_exec *e, int trans_a, int trans_b, size_t m,
  * (0), for tests. */
 int kiln_sgemm_small(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                      const float *b, size_t ldb, float beta, float *c, size_t ldc);
+/* Whether kiln_sgemm_small computes this product (nonzero) or returns 0. */
+int kiln_sgemm_small_takes(int trans_a, int trans_b, size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc);
 int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
                           size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
 /* Workspace floats per thread the portable GEMM needs. */

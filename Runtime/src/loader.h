@@ -30,5 +30,9 @@ kiln_status kiln_place_constants(kiln_loader *l);
 /* Parses and validates p->buffer (p->size bytes) into p. */
 kiln_status kiln_plan_parse(kiln_plan *p, kiln_error *error);
 kiln_status kiln_load_program(kiln_loader *l);
+/* Runs the kernels' prepare functions (plan_prepare.c). */
+kiln_status kiln_prepare_program(kiln_loader *l);
+/* Frees the blocks they allocated (kiln_plan_alloc). */
+void kiln_plan_free_blocks(kiln_plan *p);
 
 #endif

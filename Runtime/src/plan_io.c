@@ -106,6 +106,7 @@ void kiln_plan_free(kiln_plan *p) {
     kiln_aligned_free(p->constants_owned);
     for (int k = 0; k < KILN_SECTION_KIND_COUNT; k++) free(p->tables_owned[k]);
     kiln_aligned_free(p->widened_owned);
+    kiln_plan_free_blocks(p);
 #ifdef KILN_HAVE_MMAP
     if (p->mapped) munmap(p->buffer, p->size);
     else kiln_aligned_free(p->buffer);

@@ -251,6 +251,9 @@ kiln_status kiln_plan_parse(kiln_plan *p, kiln_error *error) {
     if (st == KILN_OK) st = kiln_load_tensors(&l);
     if (st == KILN_OK) st = kiln_place_constants(&l);
     if (st == KILN_OK) st = kiln_load_program(&l);
+#ifndef KILN_NO_PREPACK                 /* size builds pack nothing at load (Makefile) */
+    if (st == KILN_OK) st = kiln_prepare_program(&l);
+#endif
     return st;
 }
 

@@ -80,6 +80,7 @@ void test_qquad_kernels(void);
 void test_concurrency(void);
 void test_vmath(void);
 void test_gemm_small(void);
+void test_prepack(void);
 void test_sparse(void);
 
 #endif

@@ -1,7 +1,7 @@
 /* test_conv.c — CONV2D (im2col + GEMM and pointwise), CONV2D_PACKED, DEPTHWISE_CONV2D
  * and CONV_TRANSPOSE2D against naive loops: odd sizes, size-1 dims, strides, dilations,
  * asymmetric pads, groups, channel multipliers, with and without bias and activation
- * (relu field: 1 relu, 2 clip [-0.25, 0.3], 3 sigmoid). The packed, Winograd and
+ * (relu field: 1 relu, 2 clip [-0.25, 0.3], 3 sigmoid, 4 silu). The packed, Winograd and
  * depthwise cases run once per float-kernel path (KILN_FKERNELS: portable, AVX2, and the
  * best this CPU has, AVX-512 here), each at 1 and 2 threads. */
 #define _POSIX_C_SOURCE 200809L
@@ -21,7 +21,7 @@ typedef struct conv_case {
 static void conv_attrs(attr_buf *a, const conv_case *k) {
     int64_t v[11] = {k->kh, k->kw, k->sh, k->sw, k->pt, k->pl, k->pb, k->pr, k->dh, k->dw, k->group};
     for (int i = 0; i < 11; i++) ab_i32(a, (int32_t)v[i]);
-    int32_t act[4] = {0, KILN_UNARY_RELU, KILN_UNARY_CLIP, KILN_UNARY_SIGMOID};
+    int32_t act[5] = {0, KILN_UNARY_RELU, KILN_UNARY_CLIP, KILN_UNARY_SIGMOID, KILN_UNARY_SILU};
     ab_i32(a, act[k->relu]);
     ab_f32(a, k->relu == 2 ? -0.25f : 0);
     ab_f32(a, k->relu == 2 ? 0.3f : 0);
@@ -31,6 +31,7 @@ static double ref_act(int relu, double s) {
     if (relu == 1) return s < 0 ? 0 : s;
     if (relu == 2) return s < -0.25 ? -0.25 : (s > 0.3 ? 0.3 : s);
     if (relu == 3) return 1.0 / (1.0 + exp(-s));
+    if (relu == 4) return s / (1.0 + exp(-s));
     return s;
 }
 
@@ -333,6 +334,19 @@ void test_conv(void) {
         {1, 2, 2, 5, 2, 3, 3, 2, 2, 0, 1, 2, 1, 1, 1, 2, 1, 2, D, 0, 0},
         {1, 2, 11, 34, 2, 3, 3, 2, 2, 2, 0, 2, 2, 1, 1, 2, 0, 3, D, 0, 0},
         {1, 2, 1, 9, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, D, 0, 0},
+        /* other kernels up to 16 taps wide at stride 1 / 2 in W (AVX-512: four rows per
+         * step): PP-OCR's 5x5 on 20- and 10-wide planes, dilation, multiplier 2, asymmetric
+         * pads, three 16-column chunks, a one-row input, 16 taps; 17 taps and stride 3 fall
+         * back to the generic loops */
+        {1, 3, 20, 20, 3, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 3, 1, 2, D, 0, 0},
+        {1, 2, 20, 20, 2, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 2, 1, 0, D, 0, 0},
+        {1, 2, 10, 10, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 2, 0, 3, D, 0, 0},
+        {1, 2, 9, 37, 4, 7, 7, 1, 1, 3, 5, 2, 4, 2, 2, 2, 1, 1, D, 0, 0},
+        {1, 2, 6, 35, 2, 2, 4, 1, 2, 0, 1, 1, 2, 1, 1, 2, 1, 1, D, 0, 0},
+        {1, 2, 1, 5, 2, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 2, 1, 0, D, 0, 0},
+        {1, 1, 3, 40, 1, 1, 16, 1, 1, 0, 7, 0, 8, 1, 1, 1, 1, 0, D, 0, 0},
+        {1, 1, 2, 40, 1, 1, 17, 1, 1, 0, 8, 0, 8, 1, 1, 1, 1, 0, D, 0, 0},
+        {1, 2, 8, 20, 2, 5, 5, 3, 3, 2, 2, 2, 2, 1, 1, 2, 1, 0, D, 0, 0},
         /* packed: M around the 6-row panels, columns around the 16-wide strips and 256-column
          * blocks, K over one 256-tap slice, every activation path */
         {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, P, 0, 0},
@@ -390,6 +404,15 @@ void test_conv(void) {
         {2, 9, 35, 34, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, W, 0, 0}, /* vector steps + partial tiles */
         {1, 300, 7, 7, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0}, /* 34 panels, 2 K slices */
         {1, 40, 14, 14, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0}, /* direct kernel: 14 wide */
+        /* Winograd on AVX-512 too (C*M over 32*32, over 24x24 outputs): partial tiles, vector
+         * steps, several tile-row blocks; and the direct kernel for small C*M at 80x80 */
+        {1, 40, 30, 29, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, W, 0, 0},
+        {1, 48, 62, 57, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, W, 0, 0},
+        {1, 16, 80, 80, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, W, 0, 0},
+        /* SiLU (YOLOv8's) through the direct kernels' row flush, packed and Winograd */
+        {1, 16, 19, 21, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 4, P, 0, 0},
+        {1, 24, 9, 10, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 4, P, 0, 0},
+        {1, 8, 30, 31, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 4, W, 0, 0},
         /* AVX-512 direct kernel (conv_direct512.c): channel blocks of 16 / 32 with partial
          * last blocks, 8-pixel tiles (register transpose) with masked channels, tails, stride
          * 2 with asymmetric pads, dilation, batch 2, pointwise with few pixels */

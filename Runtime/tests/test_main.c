@@ -166,7 +166,7 @@ static const struct { const char *name; void (*run)(void); } groups[] = {
     {"elementwise", test_elementwise}, {"layout", test_layout}, {"nn", test_nn},
     {"misc", test_misc},         {"threads", test_threads},     {"attention", test_attention},
     {"f16", test_f16},           {"quant", test_quant_kernels}, {"concurrency", test_concurrency},
-    {"vmath", test_vmath},       {"gemm_small", test_gemm_small}, {"dynq", test_dynq},
+    {"vmath", test_vmath},       {"gemm_small", test_gemm_small}, {"prepack", test_prepack}, {"dynq", test_dynq},
     {"qquad", test_qquad_kernels}, {"sparse", test_sparse},     {"dynq_rnn", test_dynq_rnn},
     {"qadd", test_qadd},         {"qlookup", test_qlookup},
 };

@@ -324,7 +324,48 @@ static void resize_paths_case(const char *what, int32_t mode, int32_t coord, int
     free(x); free(y[0]); free(y[1]);
 }
 
+/* Nearest (asymmetric, floor) as row copies (resize.c's copy path) against a plain index
+ * loop: 2x and 4x upscaling (PP-OCR's FPN), 1/2 and 1/3 downscaling, an upscaled outer
+ * axis. */
+static void resize_copy_case(const int64_t *xd, const float *scales) {
+    int64_t yd[4], xn = 1, yn = 1;
+    for (int d = 0; d < 4; d++) {
+        yd[d] = (int64_t)floorf((float)xd[d] * scales[d]);
+        xn *= xd[d];
+        yn *= yd[d];
+    }
+    float *x = malloc(sizeof(float) * (size_t)xn), *want = malloc(sizeof(float) * (size_t)yn);
+    test_fill(x, (size_t)xn, 93);
+    for (int64_t o = 0; o < yn; o++) {
+        int64_t rem = o, off = 0, stride = 1;
+        for (int d = 3; d >= 0; d--) {
+            int64_t i = (int64_t)floorf((float)(rem % yd[d]) / scales[d]);
+            off += (i < xd[d] ? i : xd[d] - 1) * stride;
+            stride *= xd[d];
+            rem /= yd[d];
+        }
+        want[o] = x[off];
+    }
+    attr_buf at = {0};
+    ab_i32(&at, KILN_RESIZE_NEAREST); ab_i32(&at, KILN_COORD_ASYMMETRIC); ab_i32(&at, KILN_NEAREST_FLOOR); ab_i32(&at, 0);
+    ab_i32(&at, 0); ab_f32(&at, -0.75f); ab_f32(&at, 0.0f);
+    for (int i = 0; i < 8; i++) ab_f32(&at, i < 4 ? scales[i] : 1.0f);
+    for (int i = 0; i < 16; i++) ab_f32(&at, 0.0f);
+    tspec in = {KILN_F32, 4, xd, x, 0, 0}, out = {KILN_F32, 4, yd, want, 0, 0};
+    char what[96];
+    snprintf(what, sizeof what, "resize nearest copy %lldx%lldx%lldx%lld x(%g,%g,%g,%g)", (long long)xd[0], (long long)xd[1],
+             (long long)xd[2], (long long)xd[3], scales[0], scales[1], scales[2], scales[3]);
+    test_op(what, KILN_OP_RESIZE, at.data, at.size, 1, &in, 1, &out, 0.0f, 0.0f);
+    free(x); free(want);
+}
+
 static void test_resize(void) {
+    static const int64_t c1[4] = {1, 3, 40, 40}, c2[4] = {2, 2, 5, 7}, c3[4] = {1, 2, 9, 12}, c4[4] = {1, 2, 3, 5};
+    static const float u2[4] = {1, 1, 2, 2}, u4[4] = {1, 1, 4, 4}, dn[4] = {1, 1, 0.5f, 1.0f / 3.0f}, uo[4] = {1, 2, 2, 3};
+    resize_copy_case(c1, u2);
+    resize_copy_case(c2, u4);
+    resize_copy_case(c3, dn);
+    resize_copy_case(c4, uo);
     float crop[8] = {0, 0, 0.1f, -0.2f, 1, 1, 0.9f, 1.3f};
     resize_paths_case("resize paths: linear 13 -> 30 wide", KILN_RESIZE_LINEAR, KILN_COORD_HALF_PIXEL, 5, 13, 9, 30, NULL);
     resize_paths_case("resize paths: cubic 29 -> 61 wide", KILN_RESIZE_CUBIC, KILN_COORD_HALF_PIXEL, 4, 29, 7, 61, NULL);

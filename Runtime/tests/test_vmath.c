@@ -3,6 +3,7 @@
  * saturation, NaN, odd lengths (the SIMD tail) and in-place use. */
 #include "test.h"
 
+#include "../src/kernels/common.h"
 #include "../src/kernels/vmath.h"
 
 #include <math.h>
@@ -73,7 +74,42 @@ static void check_edges(const char *name, vfn f, int kind) {
     }
 }
 
+#ifdef KILN_HAVE_AVX512
+/* kiln_vsilu_avx512 is x times kiln_vsigmoid's AVX2 lanes bit for bit: a sweep over
+ * [-100, 100] in chunks of every length 0..40 (masked tails), the edges (NaN, infinities,
+ * zeros, saturation), and in place. */
+static void check_silu512(void) {
+    if (kiln_isa_detect() != KILN_ISA_AVX512 || !kiln_vmath_simd()) return;
+    float x[1024], want[1024], got[1024];
+    size_t bad = 0, checked = 0;
+    for (int rep = 0; rep < 200; rep++) {
+        size_t n = (size_t)(rep % 41);
+        for (size_t i = 0; i < n; i++) x[i] = -100.0f + 200.0f * (float)(rep * 41 + (int)i) / (200.0f * 41.0f);
+        if (rep == 7) {
+            const float e[11] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 88.8f, -88.8f, 1e-30f, -1e-30f, 1000.0f, -1000.0f};
+            for (size_t i = 0; i < 11; i++) x[i] = e[i];
+        }
+        kiln_vsigmoid(x, want, n);
+        for (size_t i = 0; i < n; i++) want[i] *= x[i];
+        for (size_t i = 0; i < n + 1; i++) got[i] = 12345.0f;
+        kiln_vsilu_avx512(x, got, n);
+        for (size_t i = 0; i < n; i++, checked++)
+            if (memcmp(&got[i], &want[i], sizeof(float)) != 0 && !(got[i] != got[i] && want[i] != want[i])) {
+                if (!bad) printf("silu avx512(%g) = %.9g, expected %.9g\n", x[i], got[i], want[i]);
+                bad++;
+            }
+        CHECK(got[n] == 12345.0f, "silu avx512 wrote past length %zu", n);
+        kiln_vsilu_avx512(x, x, n);
+        CHECK(memcmp(x, got, n * sizeof(float)) == 0, "silu avx512 in place differs at length %zu", n);
+    }
+    CHECK(bad == 0, "silu avx512: %zu of %zu values differ from x * sigmoid (AVX2)", bad, checked);
+}
+#endif
+
 void test_vmath(void) {
+#ifdef KILN_HAVE_AVX512
+    check_silu512();
+#endif
     /* ~3 float ulps; the end-to-end tolerance is 1e-4 */
     const double bound = 4e-7;
     vfn exps[2] = {kiln_vexp, kiln_vexp_portable}, sigs[2] = {kiln_vsigmoid, kiln_vsigmoid_portable};

@@ -20,6 +20,7 @@
  * output in tap order k = 0..K-1, as in the packed GEMM. The load-time choice and the
  * weight repacking are in conv_direct_load.c. */
 #include "conv_packed.h"
+#include "vmath.h"
 
 #ifdef KILN_HAVE_AVX512
 #include <immintrin.h>
@@ -137,12 +138,16 @@ typedef struct cd_job {
 } cd_job;
 
 /* Rows [0, rows) of the row buffer (stride ld) -> the output rows at y (stride ohw), n
- * floats each, then the activation when it was not applied in registers. */
+ * floats each, then the activation when it was not applied in registers (SiLU on the way). */
 KILN_AVX512 static void cd_flush(const float *buf, size_t ld, int rows, int64_t n, float *y, int64_t ohw,
                                  const kiln_act *act) {
     for (int l = 0; l < rows; l++) {
         const float *s = buf + (size_t)l * ld;
         float *d = y + l * ohw;
+        if (act->func == KILN_UNARY_SILU) {          /* YOLOv8's: copied and applied in one pass */
+            kiln_vsilu_avx512(s, d, (size_t)n);
+            continue;
+        }
         int64_t i = 0;
         for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, _mm512_loadu_ps(s + i));
         if (i < n) {

@@ -35,12 +35,15 @@ typedef struct wg_params {
 /* Where the packed convolution measured faster than Winograd on an AVX-512 CPU (Zen 5),
  * whose direct kernels (conv_direct512.c) run these: outputs up to 24x24 (c256 14x14 ->
  * 256: 208 vs 189 effective GFLOP/s; c64 24x24 -> 64: 223 vs 191; c32 16x16: 156 vs
- * 122), and up to 32x32 with C*M up to 32*32 (c32 32x32: 165 vs 126), where the
- * transforms do not amortize. Winograd keeps 28x28 and up (c128 28x28 -> 128: 312 vs
- * 242; c64 32x32 -> 64: 263 vs 218). */
+ * 122), and C*M up to 32*32 at any size, where the transforms do not amortize (c32 32x32:
+ * 165 vs 126; thread CPU ms, direct vs Winograd: YOLOv8's c16 80x80 -> 16 0.21 vs 0.31,
+ * c32 40x40 -> 32 0.18 vs 0.20, c32 80x80 -> 32 0.67 vs 0.81, c24 80x80 -> 24 0.33 vs
+ * 0.52). Winograd keeps 28x28 and up above that (c128 28x28 -> 128: 312 vs 242; c64
+ * 32x32 -> 64: 263 vs 218; c48 40x40 -> 48: 0.31 vs 0.39 ms; c512 40x40 -> 24: 2.8 vs
+ * 3.5 ms). */
 static int wg_direct_pays(const wg_params *p) {
     int64_t px = p->oh * p->ow, cm = p->c * p->m;
-    return p->isa == KILN_ISA_AVX512 && (px <= 576 || (px <= 1024 && cm <= 32 * 32));
+    return p->isa == KILN_ISA_AVX512 && (px <= 576 || cm <= 32 * 32);
 }
 
 /* g [M, C, 3, 3] -> u [36, P, C, 6]: u = G g G^T per (m, c), in double, rounded once. */

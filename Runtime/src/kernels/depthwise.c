@@ -15,7 +15,8 @@
  * With AVX2+FMA the interior goes 8 outputs per step (stride 2 deinterleaves the input
  * with shuffles; the last partial step at stride 1 uses masked loads and stores). On
  * AVX-512 CPUs (isa.c) depthwise_avx512.c computes such planes whole, borders included,
- * 16 columns per step with lane masks standing in for the padding. */
+ * 16 columns per step with lane masks standing in for the padding, and so every other
+ * kernel up to KILN_DW_TAPS wide at stride 1 or 2 in W (PP-OCR's 5x5). */
 #include "common.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -25,12 +26,26 @@
 #include <immintrin.h>
 #endif
 
+/* Kernel widths up to this have their per-tap column ranges computed at load (the
+ * divisions cost more than a 10-20 wide row's work when done per row and tap). */
+#define KILN_DW_TAPS 16
+
+/* Output columns [lo, hi) where tap kj reads an input column inside the row. */
+KILN_SMALL_CODE static void tap_range(const kiln_conv_attrs *a, int64_t w, int64_t ow, int64_t kj, int64_t *lo, int64_t *hi) {
+    int64_t off = kj * a->dw - a->pl;
+    *lo = kiln_ceil_div(-off, a->sw);
+    *hi = kiln_floor_div(w - 1 - off, a->sw) + 1;
+    if (*lo < 0) *lo = 0;
+    if (*hi > ow) *hi = ow;
+}
+
 typedef struct dw_params {
     kiln_conv_attrs a;
     int64_t n, c, h, w, m, oh, ow, mult;
     int fast3x3;                 /* 3x3, dilation 1, stride 1 or 2 in W */
     int64_t lo3, hi3;            /* its interior output columns (all taps inside) */
     kiln_isa isa;                /* chosen at load (isa.c) */
+    int64_t tap_lo[KILN_DW_TAPS], tap_hi[KILN_DW_TAPS]; /* output columns where tap kj's input exists */
 } dw_params;
 
 KILN_SMALL_CODE static kiln_status check_dw(kiln_check *c) {
@@ -65,6 +80,12 @@ KILN_SMALL_CODE static kiln_status check_dw(kiln_check *c) {
     if (p->hi3 > p->ow) p->hi3 = p->ow;
     if (p->hi3 < p->lo3) p->hi3 = p->lo3;
     p->isa = kiln_isa_detect();
+    for (int64_t kj = 0; kj < a->kw && kj < KILN_DW_TAPS; kj++) {
+        int64_t lo, hi;
+        tap_range(a, p->w, p->ow, kj, &lo, &hi);
+        p->tap_lo[kj] = lo;
+        p->tap_hi[kj] = hi;
+    }
     return KILN_OK;
 }
 
@@ -158,6 +179,10 @@ static int64_t dw3x3_avx2(const float *r0, const float *r1, const float *r2, con
 /* A whole 3x3 plane, borders included, relu / clip fused (depthwise_avx512.c). */
 void kiln_dw3x3_plane_avx512(const float *in, int64_t h, int64_t w, int64_t oh_n, int64_t ow_n, int64_t sh, int64_t sw,
                              int64_t pt, int64_t pl, const float *wk, float bias, const kiln_act *act, float *out);
+/* Any other kernel up to KILN_DW_TAPS wide at stride 1 or 2 in W (depthwise_avx512.c). */
+void kiln_dw_plane_avx512(const float *in, int64_t h, int64_t w, int64_t oh_n, int64_t ow_n, int64_t kh, int64_t kw,
+                          int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl, const float *wk,
+                          float bias, const kiln_act *act, float *out);
 #endif
 
 static void dw3x3_interior(kiln_isa isa, const float *restrict r0, const float *restrict r1, const float *restrict r2,
@@ -209,8 +234,12 @@ static void dw_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
         float *out = j->y + (int64_t)plane * p->oh * p->ow;
         float bias = j->b ? j->b[m] : 0.0f;
 #ifdef KILN_HAVE_AVX512
-        if (p->fast3x3 && p->isa == KILN_ISA_AVX512) {
-            kiln_dw3x3_plane_avx512(in, p->h, p->w, p->oh, p->ow, a->sh, a->sw, a->pt, a->pl, wk, bias, &a->act, out);
+        if (p->isa == KILN_ISA_AVX512 && (p->fast3x3 || (a->kw <= KILN_DW_TAPS && a->sw <= 2))) {
+            if (p->fast3x3)
+                kiln_dw3x3_plane_avx512(in, p->h, p->w, p->oh, p->ow, a->sh, a->sw, a->pt, a->pl, wk, bias, &a->act, out);
+            else
+                kiln_dw_plane_avx512(in, p->h, p->w, p->oh, p->ow, a->kh, a->kw, a->sh, a->sw, a->dh, a->dw, a->pt, a->pl,
+                                     wk, bias, &a->act, out);
             if (a->act.func != KILN_UNARY_RELU && a->act.func != KILN_UNARY_CLIP)
                 kiln_apply_act(&a->act, out, (size_t)(p->oh * p->ow));
             continue;
@@ -230,10 +259,9 @@ static void dw_planes(void *ctx, size_t begin, size_t end, uint32_t thread) {
                 const float *irow = in + ih * p->w;
                 for (int64_t kj = 0; kj < a->kw; kj++) {
                     float wv = wk[ki * a->kw + kj];
-                    int64_t off = kj * a->dw - a->pl;
-                    int64_t lo = kiln_ceil_div(-off, a->sw), hi = kiln_floor_div(p->w - 1 - off, a->sw) + 1;
-                    if (lo < 0) lo = 0;
-                    if (hi > p->ow) hi = p->ow;
+                    int64_t off = kj * a->dw - a->pl, lo, hi;
+                    if (kj < KILN_DW_TAPS) lo = p->tap_lo[kj], hi = p->tap_hi[kj];
+                    else tap_range(a, p->w, p->ow, kj, &lo, &hi);
                     if (a->sw == 1) {
                         for (int64_t ow = lo; ow < hi; ow++) orow[ow] += wv * irow[ow + off];
                     } else {

@@ -11,7 +11,8 @@
  * Stride 1 in both axes loads each input row once per chunk and adds it into the three
  * output rows it feeds (dw3x3_rolling); stride 2 in both shares the row between kernel row
  * 2 of one output row and kernel row 0 of the next (dw3x3_s2_shared). Other stride mixes
- * take the row-by-row loop at the end. */
+ * take the row-by-row loop at the end. kiln_dw_plane_avx512 (at the end) takes the other
+ * kernels up to 16 taps wide. */
 #include "common.h"
 
 #ifdef KILN_HAVE_AVX512
@@ -185,6 +186,58 @@ KILN_AVX512 void kiln_dw3x3_plane_avx512(const float *in, int64_t h, int64_t w, 
             if (relu) acc = _mm512_max_ps(_mm512_setzero_ps(), acc);
             else if (clip) acc = _mm512_min_ps(hi_c, _mm512_max_ps(lo_c, acc));
             _mm512_mask_storeu_ps(out + oh * ow_n + ow0, store, acc);
+        }
+    }
+}
+
+/* Any other kernel up to 16 taps wide (PP-OCR's 5x5, dilations), stride 1 or 2 in W: per
+ * 16-column chunk, four output rows at a time, each a single accumulator chain started
+ * from the bias and taking the taps in (ki, kj) order like depthwise.c's loops; per tap one
+ * broadcast weight feeds the four rows (four independent FMA chains). Rows outside the
+ * input or the plane are skipped (a kernel row none of the four reads, entirely); stride
+ * 2 splits 32 loaded columns into even lanes. */
+KILN_AVX512 void kiln_dw_plane_avx512(const float *in, int64_t h, int64_t w, int64_t oh_n, int64_t ow_n, int64_t kh,
+                                      int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t pt,
+                                      int64_t pl, const float *wk, float bias, const kiln_act *act, float *out) {
+    const __m512 vb = _mm512_set1_ps(bias);
+    const int relu = act->func == KILN_UNARY_RELU, clip = act->func == KILN_UNARY_CLIP;
+    const __m512 lo_c = _mm512_set1_ps(clip ? act->alpha : 0.0f), hi_c = _mm512_set1_ps(clip ? act->beta : 0.0f);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int64_t ow0 = 0; ow0 < ow_n; ow0 += 16) {
+        const int64_t n = ow_n - ow0 < 16 ? ow_n - ow0 : 16, base = ow0 * sw - pl;
+        const __mmask16 store = (__mmask16)bit_range(0, n);
+        uint32_t m[16];              /* per tap, the input columns inside [0, w) (32 lanes at stride 2) */
+        for (int64_t kj = 0; kj < kw; kj++) {
+            int64_t c0 = base + kj * dw;
+            m[kj] = bit_range(-c0, w - c0) & (sw == 1 ? (uint32_t)store : bit_range(0, 2 * n - 1));
+        }
+        for (int64_t oh = 0; oh < oh_n; oh += 4) {
+            __m512 acc[4] = {vb, vb, vb, vb};
+            for (int64_t ki = 0; ki < kh; ki++) {
+                const float *r[4];
+                int ok[4], any = 0;
+                for (int q = 0; q < 4; q++) {
+                    int64_t ih = (oh + q) * sh - pt + ki * dh;
+                    ok[q] = oh + q < oh_n && ih >= 0 && ih < h;
+                    any |= ok[q];
+                    r[q] = ok[q] ? in + ih * w + base : in;
+                }
+                if (!any) continue;      /* padding rows only (short planes: most of a 5x5) */
+                for (int64_t kj = 0; kj < kw; kj++) {
+                    const __m512 wv = _mm512_set1_ps(wk[ki * kw + kj]);
+                    for (int q = 0; q < 4; q++) {
+                        if (!ok[q]) continue;
+                        const uint32_t mq = m[kj];
+                        const float *x = r[q] + kj * dw;
+                        __m512 v = _mm512_maskz_loadu_ps((__mmask16)mq, x);
+                        if (sw != 1)
+                            v = _mm512_permutex2var_ps(v, even, _mm512_maskz_loadu_ps((__mmask16)(mq >> 16), x + 16));
+                        acc[q] = _mm512_fmadd_ps(wv, v, acc[q]);
+                    }
+                }
+            }
+            for (int q = 0; q < 4 && oh + q < oh_n; q++)
+                _mm512_mask_storeu_ps(out + (oh + q) * ow_n + ow0, store, dw_act(acc[q], relu, clip, lo_c, hi_c));
         }
     }
 }

@@ -20,6 +20,27 @@
  * worker costs more than it saves there, and far more on a busy machine. */
 #define KILN_GEMM_PARALLEL_MACS 4194304.0
 
+/* Packs a constant B [k, n] (stored [n, k] when trans_b) at load when the run would take
+ * the blocked GEMM (not gemm_small.c, nor the AVX-512 matrix-vector product at M = 1):
+ * runs then multiply pre-packed strips (gemm_prepack.c). Returns 1 when it packed. */
+static int prepack(kiln_check *c, kiln_isa isa, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                   kiln_packed_b *out, kiln_status *st) {
+    const kiln_tdesc *b = kiln_operand(c, 1);
+    size_t w = kiln_packed_width(isa), lda = (size_t)(trans_a ? m : k), ldb = (size_t)(trans_b ? k : n);
+    *st = KILN_OK;
+#ifdef KILN_NO_PREPACK
+    w = 0;
+#endif
+    if (!w || b->storage != KILN_STORAGE_CONSTANT || !b->data || m < 2 || n < 1 || k < 1 ||
+        kiln_sgemm_small_takes(trans_a, trans_b, (size_t)m, (size_t)n, (size_t)k, lda, ldb, (size_t)n))
+        return 0;
+    kiln_need_workspace(c, KILN_BLOCKED_WORKSPACE);
+    *st = kiln_prepack_b(c, 1, trans_b, (size_t)k, (size_t)n, w, out);
+    return *st == KILN_OK;
+}
+
+static int parallel_macs(const kiln_exec *e, double macs) { return e && e->threads > 1 && macs >= KILN_GEMM_PARALLEL_MACS; }
+
 #ifdef KILN_USE_BLAS
 typedef struct blas_job {
     int trans_a, trans_b;
@@ -60,7 +81,7 @@ void kiln_sgemm(const kiln_exec *e, int trans_a, int trans_b, size_t m, size_t n
         return;
     }
     if (kiln_sgemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
-    int parallel = e && e->threads > 1 && (double)m * (double)n * (double)k >= KILN_GEMM_PARALLEL_MACS;
+    int parallel = parallel_macs(e, (double)m * (double)n * (double)k);
     if (kiln_sgemm_blocked(e, kiln_isa_detect(), parallel, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
                            ldc))
         return;
@@ -88,6 +109,8 @@ typedef struct gemm_params {
     int64_t m, n, k, c_row_stride, c_col_stride;
     kiln_act act;
     kiln_isa isa;                /* chosen at load (isa.c) */
+    int prepacked;               /* B constant, packed at load into packed */
+    kiln_packed_b packed;
 } gemm_params;
 
 KILN_SMALL_CODE static kiln_status check_gemm(kiln_check *c) {
@@ -122,6 +145,13 @@ KILN_SMALL_CODE static kiln_status check_gemm(kiln_check *c) {
     return kiln_check_gemm_dims(c, p->m, p->n, p->k);
 }
 
+KILN_SMALL_CODE kiln_status kiln_prepare_gemm(kiln_check *c) {
+    gemm_params *p = c->ins->params;
+    kiln_status st;
+    p->prepacked = prepack(c, p->isa, p->trans_a, p->trans_b, p->m, p->n, p->k, &p->packed, &st);
+    return st;
+}
+
 static void run_gemm(const kiln_exec *e, const kiln_instr *ins) {
     const gemm_params *p = ins->params;
     const float *a = KILN_IN(e, ins, 0), *b = KILN_IN(e, ins, 1);
@@ -133,6 +163,15 @@ static void run_gemm(const kiln_exec *e, const kiln_instr *ins) {
             for (int64_t j = 0; j < p->n; j++) y[i * p->n + j] = cc[i * p->c_row_stride + j * p->c_col_stride];
         beta = p->beta;
     }
+#ifndef KILN_NO_PREPACK
+    if (p->prepacked) {
+        kiln_sgemm_prepacked(e, p->isa, parallel_macs(e, (double)p->m * (double)p->n * (double)p->k), p->trans_a,
+                             (size_t)p->m, p->alpha, a, (size_t)(p->trans_a ? p->m : p->k), &p->packed, beta, y,
+                             (size_t)p->n);
+        kiln_apply_act(&p->act, y, (size_t)(p->m * p->n));
+        return;
+    }
+#endif
 #ifdef KILN_HAVE_AVX512
     /* One row (a classifier's fully connected layer): a matrix-vector product streaming B
      * once (a single A row is contiguous either way). */
@@ -157,6 +196,9 @@ typedef struct matmul_params {
     int64_t m, n, k, batch, brank;
     int64_t bdims[KILN_MAX_RANK], astr[KILN_MAX_RANK], bstr[KILN_MAX_RANK];
     kiln_act act;
+    kiln_isa isa;
+    int prepacked;               /* B a rank-2 constant read by one sgemm, packed at load */
+    kiln_packed_b packed;
 } matmul_params;
 
 KILN_SMALL_CODE static kiln_status check_matmul(kiln_check *c) {
@@ -211,11 +253,28 @@ KILN_SMALL_CODE static kiln_status check_matmul(kiln_check *c) {
     return kiln_check_gemm_dims(c, p->m, p->n, p->k);
 }
 
+KILN_SMALL_CODE kiln_status kiln_prepare_matmul(kiln_check *c) {
+    matmul_params *p = c->ins->params;
+    kiln_status st = KILN_OK;
+    p->isa = kiln_isa_detect();
+    if (kiln_operand(c, 1)->rank == 2 && (p->fold || p->batch == 1))
+        p->prepacked = prepack(c, p->isa, p->trans_a, p->trans_b, p->fold ? p->m * p->batch : p->m, p->n, p->k,
+                               &p->packed, &st);
+    return st;
+}
+
 static void run_matmul(const kiln_exec *e, const kiln_instr *ins) {
     const matmul_params *p = ins->params;
     const float *a = KILN_IN(e, ins, 0), *b = KILN_IN(e, ins, 1);
     float *y = KILN_OUT(e, ins, 0);
     size_t lda = (size_t)(p->trans_a ? p->m : p->k), ldb = (size_t)(p->trans_b ? p->k : p->n);
+#ifndef KILN_NO_PREPACK
+    if (p->prepacked) {
+        size_t m = (size_t)(p->fold ? p->m * p->batch : p->m);
+        kiln_sgemm_prepacked(e, p->isa, parallel_macs(e, (double)m * (double)p->n * (double)p->k), p->trans_a, m, 1.0f,
+                             a, lda, &p->packed, 0.0f, y, (size_t)p->n);
+    } else
+#endif
     if (p->fold) {
         kiln_sgemm(e, 0, p->trans_b, (size_t)(p->m * p->batch), (size_t)p->n, (size_t)p->k, 1.0f, a, lda, b, ldb,
                    0.0f, y, (size_t)p->n);

@@ -83,36 +83,46 @@ static void pack_b(const blocked_job *j, size_t p0, size_t kc, size_t j0, size_t
     }
 }
 
-/* The packed A block (panels of the tile's mc rows) times the packed B block. */
+/* The packed A block (panels of the tile's mc rows, astride apart) times one B strip
+ * (kc rows of w floats, cols of them valid) into C columns [0, cols). */
+static void multiply_strip(const blocked_job *j, const float *pa, size_t astride, size_t mc, size_t kc,
+                           const float *bs, size_t cols, float *c, int accumulate) {
+    size_t w = (size_t)j->width, panels = (mc + KILN_MR - 1) / KILN_MR;
+#ifdef KILN_HAVE_AVX512
+    if (j->isa == KILN_ISA_AVX512) {
+        kiln_gemm_panels_avx512(kc, pa, astride, (int64_t)panels, (int64_t)mc, bs, w, (int64_t)cols, c, j->ldc,
+                                accumulate, 0, NULL, &identity);
+        return;
+    }
+#endif
+    for (size_t q = 0; q < panels; q++) {
+        size_t r0 = q * KILN_MR;
+        kiln_tile_out o = {c + r0 * j->ldc, j->ldc, (int)(mc - r0 < KILN_MR ? mc - r0 : KILN_MR), (int)cols,
+                           accumulate, 0, NULL, &identity};
+        kiln_micro_tile(j->isa, kc, pa + q * astride, bs, w, &o);
+    }
+}
+
+/* The packed A block times the packed B block. */
 static void multiply(const blocked_job *j, const float *pa, const float *pb, size_t mc, size_t kc, size_t nc,
                      float *c, int accumulate) {
-    size_t w = (size_t)j->width, panels = (mc + KILN_MR - 1) / KILN_MR;
-    for (size_t js = 0; js < nc; js += w) {
-        size_t cols = nc - js < w ? nc - js : w;
-        const float *bs = pb + (js / w) * kc * w;
-#ifdef KILN_HAVE_AVX512
-        if (j->isa == KILN_ISA_AVX512) {
-            kiln_gemm_panels_avx512(kc, pa, kc * KILN_MR, (int64_t)panels, (int64_t)mc, bs, w, (int64_t)cols, c + js,
-                                    j->ldc, accumulate, 0, NULL, &identity);
-            continue;
-        }
-#endif
-        for (size_t q = 0; q < panels; q++) {
-            size_t r0 = q * KILN_MR;
-            kiln_tile_out o = {c + r0 * j->ldc + js, j->ldc, (int)(mc - r0 < KILN_MR ? mc - r0 : KILN_MR), (int)cols,
-                               accumulate, 0, NULL, &identity};
-            kiln_micro_tile(j->isa, kc, pa + q * kc * KILN_MR, bs, w, &o);
-        }
-    }
+    size_t w = (size_t)j->width;
+    for (size_t js = 0; js < nc; js += w)
+        multiply_strip(j, pa, kc * KILN_MR, mc, kc, pb + (js / w) * kc * w, nc - js < w ? nc - js : w, c + js,
+                       accumulate);
+}
+
+static void scale(float *c, size_t ldc, size_t rows, size_t cols, float beta) {
+    if (beta != 0.0f && beta != 1.0f)
+        for (size_t r = 0; r < rows; r++)
+            for (size_t q = 0; q < cols; q++) c[r * ldc + q] *= beta;
 }
 
 static void run_tile(const blocked_job *j, size_t tile, float *ws) {
     size_t i0 = (tile / j->tiles_n) * MC, j0 = (tile % j->tiles_n) * j->nc;
     size_t mc = j->m - i0 < MC ? j->m - i0 : MC, nc = j->n - j0 < j->nc ? j->n - j0 : j->nc;
     float *c = j->c + i0 * j->ldc + j0, *pa = ws, *pb = ws + (size_t)MC * KC;
-    if (j->beta != 0.0f && j->beta != 1.0f)
-        for (size_t r = 0; r < mc; r++)
-            for (size_t q = 0; q < nc; q++) c[r * j->ldc + q] *= j->beta;
+    scale(c, j->ldc, mc, nc, j->beta);
     for (size_t p0 = 0; p0 < j->k; p0 += KC) {
         size_t kc = j->k - p0 < KC ? j->k - p0 : KC;
         pack_b(j, p0, kc, j0, nc, pb);
@@ -148,4 +158,46 @@ int kiln_sgemm_blocked(const kiln_exec *e, kiln_isa isa, int parallel, int trans
     if (threads > 1) kiln_parallel_for(e, tiles, run_tiles, &j);
     else run_tiles(&j, 0, tiles, 0);
     return 1;
+}
+
+/* The prepacked path: B strips [begin, end) over all rows. Per block of MC rows, op(A) is
+ * packed for as much of K as the workspace holds (all of it for a recognizer's 32 x 1024),
+ * then every strip runs over it in KC steps, its C columns staying in L1/L2. */
+typedef struct prepacked_job {
+    blocked_job j;
+    const kiln_packed_b *b;
+} prepacked_job;
+
+static void run_strips(void *ctx, size_t begin, size_t end, uint32_t thread) {
+    const prepacked_job *pj = ctx;
+    const blocked_job *j = &pj->j;
+    const kiln_packed_b *b = pj->b;
+    float *pa = j->workspace + (size_t)thread * j->workspace_floats;
+    for (size_t i0 = 0; i0 < j->m; i0 += MC) {
+        size_t mc = j->m - i0 < MC ? j->m - i0 : MC, rows = (mc + KILN_MR - 1) / KILN_MR * KILN_MR;
+        size_t ka = j->workspace_floats / rows;
+        for (size_t q0 = 0; q0 < j->k; q0 += ka) {
+            size_t kq = j->k - q0 < ka ? j->k - q0 : ka;
+            pack_a(j, i0, mc, q0, kq, pa);
+            for (size_t s = begin; s < end; s++) {
+                const float *bs = s < b->full ? b->strips + s * b->k * b->w : b->tail;
+                size_t cols = s < b->full ? b->w : b->n - b->full * b->w;
+                float *c = j->c + i0 * j->ldc + s * b->w;
+                if (q0 == 0) scale(c, j->ldc, mc, cols, j->beta);
+                for (size_t p0 = q0; p0 < q0 + kq; p0 += KC)
+                    multiply_strip(j, pa + (p0 - q0) * KILN_MR, kq * KILN_MR, mc, q0 + kq - p0 < KC ? q0 + kq - p0 : KC,
+                                   bs + p0 * b->w, cols, c, p0 > 0 || j->beta != 0.0f);
+            }
+        }
+    }
+}
+
+void kiln_sgemm_prepacked(const kiln_exec *e, kiln_isa isa, int parallel, int trans_a, size_t m, float alpha,
+                          const float *a, size_t lda, const kiln_packed_b *b, float beta, float *c, size_t ldc) {
+    prepacked_job pj = {{0, 0, (int)b->w, isa, m, b->n, b->k, lda, 0, ldc, 0, 0, alpha, beta, a, NULL, c,
+                         e->workspace, e->workspace_floats}, b};
+    pj.j.trans_a = trans_a;
+    size_t strips = b->full + (b->n > b->full * b->w);
+    if (parallel && e->threads > 1) kiln_parallel_for(e, strips, run_strips, &pj);
+    else run_strips(&pj, 0, strips, 0);
 }

@@ -254,29 +254,34 @@ static void run_rows(int simd, int bt, size_t m, size_t n, size_t k, float alpha
     else ROWS_B(simd)(m, n, k, alpha, a, lda, 1, b, ldb, beta, c, ldc);
 }
 
+static inline int takes(int trans_a, int trans_b, size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc) {
+    if (m == 0 || n == 0 || k == 0) return 0;
+    int small = (double)m * (double)n * (double)k <= KILN_SMALL_MACS && k <= KILN_SMALL_K;
+    if ((m <= KILN_SMALL_M || (small && trans_b)) && (!trans_a || (m == 1 && lda == 1))) return 1;
+    /* N = 1: C^T[1, M] = op(B)^T op(A)^T; op(B)^T is a contiguous row when B is [1, K] or
+     * a dense column; op(A)^T is A's storage read as B' (transposed unless trans_a). */
+    if (n == 1 && ldc == 1 && (trans_b || ldb == 1)) return 2;
+    /* narrow C (N <= KILN_SMALL_N) with B rows contiguous: 4 x 16 register panels, either
+     * layout of A (a transposed conv's W^T x X at small images), and small products */
+    if (!trans_b && k <= KILN_SMALL_K && (n <= KILN_SMALL_N || small)) return 3;
+    return 0;
+}
+
+int kiln_sgemm_small_takes(int trans_a, int trans_b, size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc) {
+    return takes(trans_a, trans_b, m, n, k, lda, ldb, ldc);
+}
+
 int kiln_sgemm_small_path(int simd, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
                           size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc) {
     simd = simd && SMALL_SIMD ? (simd == 2 ? 2 : 1) : 0;     /* 2 only on AVX-512 CPUs (the caller's check) */
-    if (m == 0 || n == 0 || k == 0) return 0;
-    int small = (double)m * (double)n * (double)k <= KILN_SMALL_MACS && k <= KILN_SMALL_K;
-    if ((m <= KILN_SMALL_M || (small && trans_b)) && (!trans_a || (m == 1 && lda == 1))) {
-        run_rows(simd, trans_b, m, n, k, alpha, a, trans_a ? k : lda, b, ldb, beta, c, ldc);
+    switch (takes(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
+    case 1: run_rows(simd, trans_b, m, n, k, alpha, a, trans_a ? k : lda, b, ldb, beta, c, ldc); return 1;
+    case 2: run_rows(simd, !trans_a, 1, m, k, alpha, b, k, a, lda, beta, c, m); return 1;
+    case 3:
+        ROWS_B(simd)(m, n, k, alpha, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, ldb, beta, c, ldc);
         return 1;
+    default: return 0;
     }
-    /* N = 1: C^T[1, M] = op(B)^T op(A)^T; op(B)^T is a contiguous row when B is [1, K] or
-     * a dense column; op(A)^T is A's storage read as B' (transposed unless trans_a). */
-    if (n == 1 && ldc == 1 && (trans_b || ldb == 1)) {
-        run_rows(simd, !trans_a, 1, m, k, alpha, b, k, a, lda, beta, c, m);
-        return 1;
-    }
-    /* narrow C (N <= KILN_SMALL_N) with B rows contiguous: 4 x 16 register panels, either
-     * layout of A (a transposed conv's W^T x X at small images), and small products */
-    if (!trans_b && k <= KILN_SMALL_K && (n <= KILN_SMALL_N || small)) {
-        size_t ai = trans_a ? 1 : lda, ap = trans_a ? lda : 1;
-        ROWS_B(simd)(m, n, k, alpha, a, ai, ap, b, ldb, beta, c, ldc);
-        return 1;
-    }
-    return 0;
 }
 
 int kiln_sgemm_small(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,

@@ -146,6 +146,31 @@ int kiln_sgemm_blocked(const kiln_exec *e, kiln_isa isa, int parallel, int trans
                        size_t k, float alpha, const float *a, size_t lda, const float *b, size_t ldb, float beta,
                        float *c, size_t ldc);
 
+/* op(B) [k, n] of a GEMM whose B is a constant, packed at plan load (gemm_prepack.c) into
+ * the strips kiln_sgemm_blocked packs per call: strip s < full (columns [s*w, s*w + w)) is
+ * k rows of w floats at strips + s*k*w; the n % w last columns, zero-padded to w, are at
+ * tail. w = 32 for the AVX-512 kernel, 16 for the AVX2 and portable 6x16 tiles. */
+typedef struct kiln_packed_b {
+    const float *strips, *tail;
+    size_t n, k, w, full;
+} kiln_packed_b;
+
+/* Packs the constant operand `slot` of c's instruction (stored [k, n], or [n, k] when
+ * trans_b) into *out: in place when the plan allows it (kiln_constant_writable), else into
+ * plan-owned memory. For prepare functions. */
+kiln_status kiln_prepack_b(kiln_check *c, uint32_t slot, int trans_b, size_t k, size_t n, size_t w,
+                           kiln_packed_b *out);
+/* Strip width the blocked GEMM uses for isa (0: none, the portable isa has no blocked path). */
+static inline size_t kiln_packed_width(kiln_isa isa) {
+    return isa == KILN_ISA_AVX512 ? 32 : isa == KILN_ISA_AVX2 ? 16 : 0;
+}
+/* C = alpha op(A) B + beta C with B packed for isa (kiln_packed_width(isa) == b->w); M = m,
+ * op(A) [m, b->k]. Runs on e's threads when parallel; needs the blocked GEMM's workspace. */
+void kiln_sgemm_prepacked(const kiln_exec *e, kiln_isa isa, int parallel, int trans_a, size_t m, float alpha,
+                          const float *a, size_t lda, const kiln_packed_b *b, float beta, float *c, size_t ldc);
+/* Workspace floats per thread both blocked paths need. */
+#define KILN_BLOCKED_WORKSPACE ((size_t)96 * 256 + (size_t)256 * 256)
+
 #ifdef KILN_HAVE_AVX512
 /* C (+)= A B over `panels` packed panels (panel q at a + q*astride, kc steps of 6 floats)
  * and ncols columns of B (kc rows, row stride ldb); panel q writes C rows 6q.. (row

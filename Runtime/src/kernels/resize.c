@@ -24,6 +24,7 @@ typedef struct tap { int64_t index; float weight; } tap;
 typedef struct resize_params {
     uint32_t rank;
     int plane;                   /* the 2-D fast path applies */
+    int copy;                    /* ... with every output one input pixel of weight 1 (nearest) */
     kiln_isa isa;                /* chosen at load (isa.c) */
     float extrapolation;
     int64_t out_dims[KILN_MAX_RANK], in_str[KILN_MAX_RANK], axis_off[KILN_MAX_RANK];
@@ -155,7 +156,34 @@ KILN_SMALL_CODE static kiln_status check_resize(kiln_check *c) {
     if (p->plane)
         for (int64_t k = 0; k < p->axis_off[x->rank - 2]; k++) /* the taps of the outer axes */
             if (p->ntaps[k] != 1) p->plane = 0;
+    p->copy = p->plane;
+    for (int64_t k = 0; k < off && p->copy; k++) p->copy = p->ntaps[k] == 1 && p->taps[4 * k].weight == 1.0f;
     return KILN_OK;
+}
+
+/* The copy path: output row by output row, each pixel the input pixel of its one tap (the
+ * weights are 1: the same values the blend computes); an output row reading the same
+ * input row as the row before (upscaling) is a copy of that row. */
+KILN_SMALL_CODE static void run_copy(const resize_params *p, const float *x, float *y) {
+    uint32_t r = p->rank, outer_rank = r - 2;
+    int64_t outer = 1, oh_n = p->out_dims[r - 2], ow_n = p->out_dims[r - 1], idx[KILN_MAX_RANK] = {0};
+    int64_t sh = p->in_str[r - 2], sw = p->in_str[r - 1];
+    const tap *th = p->taps + 4 * p->axis_off[r - 2], *tw = p->taps + 4 * p->axis_off[r - 1];
+    for (uint32_t d = 0; d < outer_rank; d++) outer *= p->out_dims[d];
+    for (int64_t o = 0; o < outer; o++) {
+        int64_t off0 = 0;
+        for (uint32_t d = 0; d < outer_rank; d++) off0 += p->taps[4 * (p->axis_off[d] + idx[d])].index * p->in_str[d];
+        for (int64_t oh = 0; oh < oh_n; oh++, y += ow_n) {
+            if (oh > 0 && th[4 * oh].index == th[4 * (oh - 1)].index) {
+                memcpy(y, y - ow_n, sizeof(float) * (size_t)ow_n);
+                continue;
+            }
+            const float *xr = x + off0 + th[4 * oh].index * sh;
+            for (int64_t ow = 0; ow < ow_n; ow++) y[ow] = xr[tw[4 * ow].index * sw];
+        }
+        int d = (int)outer_rank - 1;
+        while (d >= 0 && ++idx[d] >= p->out_dims[d]) idx[d--] = 0;
+    }
 }
 
 #ifdef KILN_HAVE_AVX512
@@ -281,16 +309,12 @@ static void run_plane(const resize_params *p, const float *x, float *y) {
     }
 }
 
-static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
-    const resize_params *p = ins->params;
-    const kiln_tdesc *yt = &e->plan->tensors[ins->ids[1]];
-    if (yt->count == 0) return;
-    const float *x = KILN_IN(e, ins, 0);
-    float *y = KILN_OUT(e, ins, 0);
-    if (p->plane) { run_plane(p, x, y); return; }
+/* Any other resize: every output element from its taps over all axes (rank > 2 with
+ * blended outer axes, rank 1). */
+KILN_SMALL_CODE static void run_general(const resize_params *p, const float *x, float *y, uint64_t count) {
     uint32_t r = p->rank;
     int64_t idx[KILN_MAX_RANK] = {0};
-    for (uint64_t o = 0; o < yt->count; o++) {
+    for (uint64_t o = 0; o < count; o++) {
         const tap *taps[KILN_MAX_RANK];
         int n[KILN_MAX_RANK], t[KILN_MAX_RANK] = {0}, outside = 0;
         for (uint32_t d = 0; d < r; d++) {
@@ -315,6 +339,17 @@ static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
         int d = (int)r - 1;
         while (d >= 0 && ++idx[d] >= p->out_dims[d]) idx[d--] = 0;
     }
+}
+
+static void run_resize(const kiln_exec *e, const kiln_instr *ins) {
+    const resize_params *p = ins->params;
+    const kiln_tdesc *yt = &e->plan->tensors[ins->ids[1]];
+    if (yt->count == 0) return;
+    const float *x = KILN_IN(e, ins, 0);
+    float *y = KILN_OUT(e, ins, 0);
+    if (p->copy) run_copy(p, x, y);
+    else if (p->plane) run_plane(p, x, y);
+    else run_general(p, x, y, yt->count);
 }
 
 const kiln_kernel kiln_k_resize = {KILN_OP_RESIZE, "resize", 124, 1, 1, 1, 1, 0, check_resize, run_resize, 0};

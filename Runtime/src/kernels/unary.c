@@ -31,8 +31,17 @@ static inline float clip_f32(float x, float lo, float hi) {
     return y > hi ? hi : y;
 }
 
-/* x * sigmoid(x) in stack-sized chunks (in may equal out). */
+/* x * sigmoid(x) in stack-sized chunks (in may equal out); in one pass on AVX-512 CPUs. */
 static void silu(const float *in, float *out, size_t n) {
+#ifdef KILN_HAVE_AVX512
+    /* Decided once, like gemm_small.c (cpuid and the environment are not read per row). */
+    static volatile int has512 = -1;
+    if (has512 < 0) has512 = kiln_isa_detect() == KILN_ISA_AVX512;
+    if (has512) {
+        kiln_vsilu_avx512(in, out, n);
+        return;
+    }
+#endif
     float buf[256];
     for (size_t i = 0; i < n; i += 256) {
         size_t m = n - i < 256 ? n - i : 256;

@@ -16,6 +16,9 @@ void kiln_vexp_portable(const float *in, float *out, size_t n);
 void kiln_vsigmoid_portable(const float *in, float *out, size_t n);
 void kiln_vtanh_portable(const float *in, float *out, size_t n);
 void kiln_vgelu_erf_portable(const float *in, float *out, size_t n);
+/* x * sigmoid(x), bit-identical to kiln_vsigmoid's AVX2 path times x; defined only when
+ * built with the AVX-512 kernels (KILN_HAVE_AVX512), run only on AVX-512 CPUs (vmath512.c). */
+void kiln_vsilu_avx512(const float *in, float *out, size_t n);
 /* 1 when kiln_vexp & co. run a SIMD path. */
 int kiln_vmath_simd(void);
 

@@ -103,6 +103,17 @@ def test_hardmax(kiln, tmp_path, opset, axis):
     check(kiln, tmp_path, [helper.make_node("Hardmax", ["x"], ["y"], **attrs)], {"x": x}, ["y"], opset)
 
 
+def test_hardmax_rank1_and_double(kiln, tmp_path):
+    x = np.array([1, 4, 4, -2, 0], np.float32)
+    for opset in (1, 13):
+        check(kiln, tmp_path, [helper.make_node("Hardmax", ["x"], ["y"], axis=0)], {"x": x}, ["y"], opset)
+    # ORT has no f64 Hardmax and the runtime no f64 arg_max: the evaluator against numpy.
+    x64 = np.random.default_rng(2).integers(0, 3, (3, 4)).astype(np.float64)
+    model = save(tmp_path / "model.onnx", [helper.make_node("Hardmax", ["x"], ["y"])], {"x": x64}, ["y"], 13)
+    got = kiln_outputs(kiln, tmp_path, model, {"x": x64}, "eval")["y"]
+    np.testing.assert_array_equal(got, np.eye(4)[x64.argmax(-1)])
+
+
 # MARK: LpNormalization
 
 
@@ -155,6 +166,18 @@ def test_shrink(kiln, tmp_path, dtype, lambd, bias):
         x = x.astype(dtype)
     attrs = {k: v for k, v in {"lambd": lambd, "bias": bias}.items() if v is not None}
     check(kiln, tmp_path, [helper.make_node("Shrink", ["x"], ["y"], **attrs)], {"x": x}, ["y"], 9)
+
+
+def test_shrink_double(kiln, tmp_path):
+    """f64 computes in f64 with the float attributes, as the ONNX reference does (ORT rounds
+    through float; the runtime has no f64 arithmetic: evaluator only)."""
+    x = np.arange(-3, 3.1, 0.25, dtype=np.float64)
+    lambd, bias = float(np.float32(0.3)), float(np.float32(0.1))
+    model = save(tmp_path / "model.onnx", [helper.make_node("Shrink", ["x"], ["y"], lambd=0.3, bias=0.1)], {"x": x},
+                 ["y"], 9)
+    got = kiln_outputs(kiln, tmp_path, model, {"x": x}, "eval")["y"]
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, 0)))
 
 
 # MARK: EyeLike
@@ -291,6 +314,14 @@ def test_gather_nd_int32_data(kiln, tmp_path):
     data = np.arange(24, dtype=np.int32).reshape(2, 3, 4)
     check(kiln, tmp_path, [helper.make_node("GatherND", ["data", "idx"], ["out"])], {"data": data}, ["out"], 13,
           {"idx": np.array([[[1, -1]], [[0, 2]]], np.int64)})
+
+
+def test_gather_nd_int64_and_bool_data(kiln, tmp_path):
+    data = np.arange(60, dtype=np.int64).reshape(3, 4, 5)
+    flags = (data % 3 == 0)
+    idx = np.array([[2, -1], [0, 1], [1, 3]], np.int64)
+    nodes = [helper.make_node("GatherND", ["data", "idx"], ["a"]), helper.make_node("GatherND", ["flags", "idx"], ["b"])]
+    check(kiln, tmp_path, nodes, {"data": data, "flags": flags}, ["a", "b"], 13, {"idx": idx})
 
 
 # MARK: Refusals

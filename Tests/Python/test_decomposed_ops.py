@@ -150,6 +150,20 @@ def test_mean_variance_normalization(kiln, tmp_path, opset, shape, axes):
           opset, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("opset", [9, 13])
+def test_mean_variance_normalization_epsilon_outside_the_root(kiln, tmp_path, opset):
+    """Values of size 1e-5 about 0: std 1e-5, so std + 1e-9 (the spec) and sqrt(var + 1e-9)
+    (3.3e-5) differ by 3x."""
+    rng = np.random.default_rng(23)
+    x = (rng.choice([-1.0, 1.0], (2, 3, 2, 2)) * 1e-5).astype(np.float32)
+    check(kiln, tmp_path, [helper.make_node("MeanVarianceNormalization", ["x"], ["y"])], {"x": x}, ["y"], opset,
+          rtol=1e-3, atol=1e-3)
+    m = x.astype(np.float64).mean(axis=(0, 2, 3), keepdims=True)
+    y = (x - m) / (np.sqrt((x.astype(np.float64) ** 2).mean(axis=(0, 2, 3), keepdims=True) - m ** 2) + 1e-9)
+    got = kiln_outputs(kiln, tmp_path, tmp_path / "model.onnx", {"x": x}, "eval")["y"]
+    np.testing.assert_allclose(got, y, rtol=1e-3)
+
+
 # MARK: Shrink
 
 

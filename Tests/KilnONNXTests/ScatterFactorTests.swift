@@ -27,6 +27,14 @@ final class ScatterFactorTests: XCTestCase {
         XCTAssertEqual(f.source, [1, -1, -1, 0])
     }
 
+    /// Rows swapped: position (o, i) takes update (1 - o, i), so no [O, 1, I] factoring
+    /// (which reads update row o for data row o) fits; rows are gathered along axis 0.
+    func testSwappedRowsAreNotReadFromTheSameRow() {
+        let f = scatterFactor([3, 4, 5, 0, 1, 2], dims: [2, 3], updateCount: 6)
+        XCTAssertEqual([f.outer, f.middle, f.inner, f.updateMiddle], [1, 2, 3, 2])
+        XCTAssertEqual(f.source, [1, 0])
+    }
+
     func testScatteredElementsFallBackToTheWholeMap() {
         let map = [-1, 2, -1, 0, 1, -1]
         let f = scatterFactor(map, dims: [2, 3], updateCount: 3)

@@ -269,6 +269,20 @@ def test_scatter_nd_slices_and_elements(kiln, tmp_path, reduction):
           18 if reduction in ("max", "min") else 16, inits, rtol=1e-6, atol=0)
 
 
+def test_scatter_permuting_rows(kiln, tmp_path):
+    """Updates whose rows land on other rows (a swap): the factoring must not read the
+    update row of the same outer index."""
+    rng = np.random.default_rng(29)
+    data = rng.standard_normal((2, 3)).astype(np.float32)
+    upd = rng.standard_normal((2, 3)).astype(np.float32)
+    nodes = [helper.make_node("ScatterND", ["data", "rows", "upd"], ["a"]),
+             helper.make_node("ScatterElements", ["data", "swap", "upd"], ["b"]),
+             helper.make_node("ScatterElements", ["data", "swap_cols", "upd"], ["c"], axis=1)]
+    inits = {"rows": np.array([[1], [0]], np.int64), "swap": np.array([[1, 1, 1], [0, 0, 0]], np.int64),
+             "swap_cols": np.array([[2, 0, 1], [1, 2, 0]], np.int64)}
+    check(kiln, tmp_path, nodes, {"data": data, "upd": upd}, ["a", "b", "c"], 13, inits, rtol=0, atol=0)
+
+
 def test_scatter_nd_int_data(kiln, tmp_path):
     data = np.arange(24, dtype=np.int64).reshape(2, 3, 4)
     upd = -np.arange(8, dtype=np.int64).reshape(2, 4)

@@ -74,6 +74,8 @@ enum OpTable {
         case "Swish": return { try $0.swish() }
         case "Softmax": return { try $0.softmax(log: false) }
         case "LogSoftmax": return { try $0.softmax(log: true) }
+        case "Hardmax": return { try $0.hardmax() }
+        case "Shrink": return { try $0.shrink() }
         // Convolution, pooling, normalization
         case "Conv": return { try $0.conv() }
         case "ConvTranspose": return { try $0.convTranspose() }
@@ -89,6 +91,9 @@ enum OpTable {
         case "GroupNormalization": return { try $0.groupNormalization() }
         case "LRN": return { try $0.lrn() }
         case "ImageScaler": return { try $0.imageScaler() }
+        case "LpNormalization": return { try $0.lpNormalization() }
+        case "MeanVarianceNormalization": return { try $0.meanVarianceNormalization() }
+        case "RMSNormalization": return { try $0.rmsNormalization() }
         // Linear algebra
         case "Gemm": return { try $0.gemm() }
         case "MatMul": return { try $0.matMul() }
@@ -127,6 +132,11 @@ enum OpTable {
         // Indexing and generators
         case "Gather": return { try $0.gather() }
         case "GatherElements": return { try $0.gatherElements() }
+        case "GatherND": return { try $0.gatherND() }
+        case "ScatterND": return { try $0.scatterND() }
+        case "ScatterElements": return { try $0.scatterElements() }
+        case "Scatter": return { try $0.scatterElements(legacy: true) }
+        case "EyeLike": return { try $0.eyeLike() }
         case "Shape": return { try $0.shape() }
         case "Size": return { try $0.size() }
         case "Range": return { try $0.range() }

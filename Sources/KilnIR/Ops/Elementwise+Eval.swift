@@ -249,11 +249,20 @@ private func int64Bound(_ v: Double) -> Int64? {
 }
 
 extension Cast {
-    /// Floats round to nearest even, float → integer truncates toward zero (NaN → 0),
-    /// anything → bool is `!= 0`, integer → integer wraps to the width.
+    /// Floats round to nearest even, float → integer truncates toward zero and saturates at
+    /// the target's range (NaN → 0; 64-bit targets at the doubles nearest the int64 range),
+    /// exactly as the runtime's CAST does — ONNX leaves out-of-range values undefined and
+    /// ONNX Runtime's results there are the host's conversion artefacts; anything → bool is
+    /// `!= 0`, integer → integer wraps to the width.
     func evaluateCast(_ x: Tensor) -> Tensor {
         let shape = x.shape
         if x.dtype == to { return Tensor(type: TensorType(to, shape), bytes: x.bytes) }
+        if x.dtype.isFloat && to.isInteger {
+            let wide = to == .i64 || to == .u64
+            let lo = wide ? -9223372036854775808.0 : Double(to.integerRange.min)
+            let hi = wide ? 9223372036854774784.0 : Double(to.integerRange.max)
+            return Tensor(to, shape, int64s: x.doubles.map { $0.isNaN ? 0 : Int64(min(max($0.rounded(.towardZero), lo), hi)) })
+        }
         if x.dtype == .f64 && to == .f16 {
             // Round once, straight from Double (via Float could round twice).
             let bits = x.doubles.map { Float16($0).bitPattern }

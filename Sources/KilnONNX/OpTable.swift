@@ -126,6 +126,7 @@ enum OpTable {
         // Indexing and generators
         case "Gather": return { try $0.gather() }
         case "GatherElements": return { try $0.gatherElements() }
+        case "GatherND": return { try $0.gatherND() }
         case "Shape": return { try $0.shape() }
         case "Size": return { try $0.size() }
         case "Range": return { try $0.range() }

@@ -36,16 +36,24 @@ import test_real_models as real  # noqa: E402
 
 
 def pinned_copy(name: str, out: Path) -> Path:
-    """The model with its input's shape fixed to MODELS[name].shapes[0] (ORT then plans
-    for that shape, as Kiln does)."""
+    """The model with its inputs' shapes fixed for MODELS[name].shapes[0] and its bound
+    inputs (Silero's sample rate) made initializers (ORT then plans for that shape and
+    branch, as Kiln does)."""
     import onnx
+    from onnx import numpy_helper
 
     m = real.MODELS[name]
     model = onnx.load(str(kilnutil.real_model(m.file)))
-    (vi,) = [i for i in model.graph.input if i.name == m.input]
-    for d, v in zip(vi.type.tensor_type.shape.dim, m.shapes[0]):
-        d.Clear()
-        d.dim_value = v
+    shapes = real.input_shapes(name, m.shapes[0])
+    bound = real.bindings(name, m.shapes[0])
+    for vi in model.graph.input:
+        for d, v in zip(vi.type.tensor_type.shape.dim, shapes.get(vi.name, ())):
+            d.Clear()
+            d.dim_value = v
+    kept = [vi for vi in model.graph.input if vi.name not in bound]
+    del model.graph.input[:]
+    model.graph.input.extend(kept)
+    model.graph.initializer.extend(numpy_helper.from_array(v, n) for n, v in bound.items())
     onnx.save(model, str(out))
     return out
 
@@ -54,7 +62,7 @@ def compile_plan(kiln: Path, name: str, plan: Path, *extra: str) -> tuple[Path, 
     """The plan and kiln compile's stdout."""
     m = real.MODELS[name]
     run = subprocess.run([str(kiln), "compile", str(kilnutil.real_model(m.file)), "-o", str(plan),
-                          *real.shape_arg(m, m.shapes[0]), *extra], check=True, capture_output=True, text=True)
+                          *real.pin_args(name, m.shapes[0]), *extra], check=True, capture_output=True, text=True)
     return plan, run.stdout
 
 

@@ -127,6 +127,8 @@ enum OpTable {
         case "Gather": return { try $0.gather() }
         case "GatherElements": return { try $0.gatherElements() }
         case "GatherND": return { try $0.gatherND() }
+        case "ScatterND": return { try $0.scatterND() }
+        case "ScatterElements", "Scatter": return { try $0.scatterElements() }
         case "Shape": return { try $0.shape() }
         case "Size": return { try $0.size() }
         case "Range": return { try $0.range() }

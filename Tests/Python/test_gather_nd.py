@@ -44,7 +44,7 @@ def gather_nd_model(path, data_shape, data_dtype, indices, batch_dims, const_ind
 
 def data(rng, shape, dtype):
     if dtype is np.bool_:
-        return rng.random(shape) < 0.5
+        return np.asarray(rng.random(shape) < 0.5)
     if dtype is np.int64:
         return rng.integers(-1000, 1000, shape).astype(np.int64)
     return rng.standard_normal(shape).astype(np.float32)

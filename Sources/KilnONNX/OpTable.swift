@@ -127,6 +127,11 @@ enum OpTable {
         case "Gather": return { try $0.gather() }
         case "GatherElements": return { try $0.gatherElements() }
         case "GatherND": return { try $0.gatherND() }
+        case "LpNormalization": return { try $0.lpNormalization() }
+        case "MeanVarianceNormalization": return { try $0.meanVarianceNormalization() }
+        case "Hardmax": return { try $0.hardmax() }
+        case "Shrink": return { try $0.shrink() }
+        case "EyeLike": return { try $0.eyeLike() }
         case "ScatterND": return { try $0.scatterND() }
         case "ScatterElements", "Scatter": return { try $0.scatterElements() }
         case "Shape": return { try $0.shape() }

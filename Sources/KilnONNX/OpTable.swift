@@ -127,6 +127,10 @@ enum OpTable {
         case "Gather": return { try $0.gather() }
         case "GatherElements": return { try $0.gatherElements() }
         case "GatherND": return { try $0.gatherND() }
+        case "STFT": return { try $0.stft() }
+        case "HannWindow": return { try $0.window([0.5, -0.5]) }
+        case "HammingWindow": return { try $0.window([25.0 / 46, -21.0 / 46]) }
+        case "BlackmanWindow": return { try $0.window([0.42, -0.5, 0.08]) }
         case "LpNormalization": return { try $0.lpNormalization() }
         case "MeanVarianceNormalization": return { try $0.meanVarianceNormalization() }
         case "Hardmax": return { try $0.hardmax() }

@@ -430,6 +430,16 @@ def test_ort_quantized_model_is_refused_in_one_line(kiln, tmp_path):
                                   "(nodes: LSTM_202_quant)")
 
 
+def test_silero_without_its_sample_rate_is_one_line(kiln, tmp_path):
+    """Silero branches on its `sr` input; unbound, the If cannot be inlined."""
+    model = model_path("silero_vad")
+    run = subprocess.run([str(kiln), "compile", str(model), "-o", str(tmp_path / "x.kplan"), "--input-shape",
+                          "input=1,576", "--input-shape", "state=2,1,128"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    assert run.stderr.strip() == (f"Error: {model}: node 'If_0' (If): condition (input 0 'Equal_0_C') must be known at "
+                                  "compile time, but it depends on graph input 'sr' (freeze it with --bind sr=VALUE)")
+
+
 @pytest.mark.parametrize("name,message", [
     ("yolov8n", "input 'images' dims 2 ('height'), 3 ('width') are dynamic; pin them with numbers: "
                 "--input-shape images=1,3,<height>,<width>"),

@@ -132,7 +132,8 @@ def test_scatter_with_runtime_indices_is_one_line(op, kiln, tmp_path):
     indices = np.zeros((2, 1), np.int64)
     model = scatter_model(tmp_path / "m.onnx", op, (4, 1) if op == "ScatterElements" else (4,), np.float32, indices,
                           (2, 1) if op == "ScatterElements" else (2,), const_indices=False)
-    assert ("indices (input 1 'i') must be known at compile time, but they depend on graph inputs"
+    assert ("indices (input 1 'i') must be known at compile time, but they depend on graph input 'i' "
+            "(freeze it with --bind i=VALUE)"
             in compile_error(kiln, model, tmp_path))
 
 

@@ -89,7 +89,7 @@ extension NodeContext {
         let id = try input(i)
         try require(type(id).dtype == .i64 || type(id).dtype == .i32, "indices must be int64 or int32, got \(type(id).dtype.rawValue)")
         guard let t = try importer.known(id) else {
-            throw KilnError("indices (input \(i) '\(inputName(i))') must be known at compile time, but they depend on graph inputs")
+            throw KilnError("indices (input \(i) '\(inputName(i))') must be known at compile time, but they depend on \(importer.inputsClause(id))")
         }
         return t
     }

@@ -56,6 +56,32 @@ extension Importer {
         return knownValues[id.index]
     }
 
+    /// The names of the graph inputs `id`'s value depends on, in graph input order (the
+    /// operands of `shape` and `size` do not count: only their types are read).
+    func graphInputs(feeding id: ValueID) -> [String] {
+        var seen = Set<Int>(), stack = [id.index], found = Set<Int>()
+        let inputs = Set(builder.graph.inputs.map(\.index))
+        while let top = stack.popLast() {
+            guard seen.insert(top).inserted else { continue }
+            if inputs.contains(top) { found.insert(top) }
+            guard let nodeIndex = producer[top] else { continue }
+            let node = builder.graph.nodes[nodeIndex]
+            if staticShapeValue(node) != nil { continue }
+            stack.append(contentsOf: node.operands.map(\.index))
+        }
+        return builder.graph.inputs.filter { found.contains($0.index) }.map { builder.graph[$0].name }
+    }
+
+    /// "graph input 'sr' (freeze it with --bind sr=VALUE)": what `id` depends on, for
+    /// messages about values that must be known at compile time.
+    func inputsClause(_ id: ValueID) -> String {
+        let names = graphInputs(feeding: id)
+        guard let first = names.first else { return "graph inputs" }
+        if names.count == 1 { return "graph input '\(first)' (freeze it with --bind \(first)=VALUE)" }
+        let list = names.map { "'\($0)'" }.joined(separator: ", ")
+        return "graph inputs \(list) (freeze them with --bind NAME=VALUE)"
+    }
+
     /// The value of a `shape` or `size` node, which only depends on its operand's type.
     private func staticShapeValue(_ node: Node) -> Tensor? {
         guard let operand = node.operands.first else { return nil }

@@ -61,7 +61,7 @@ struct NodeContext {
         if case .initializer(let t)? = importer.env[proto.input[i]] { return t }
         let id = try input(i)
         guard let t = try importer.known(id) else {
-            throw KilnError("\(what) (input \(i) '\(inputName(i))') must be known at compile time, but it depends on graph inputs")
+            throw KilnError("\(what) (input \(i) '\(inputName(i))') must be known at compile time, but it depends on \(importer.inputsClause(id))")
         }
         return t
     }

@@ -137,6 +137,10 @@ enum OpTable {
         case "ScatterElements": return { try $0.scatterElements() }
         case "Scatter": return { try $0.scatterElements(legacy: true) }
         case "EyeLike": return { try $0.eyeLike() }
+        case "STFT": return { try $0.stft() }
+        case "HannWindow": return { try $0.window([0.5, -0.5]) }
+        case "HammingWindow": return { try $0.window([25.0 / 46, -21.0 / 46]) }
+        case "BlackmanWindow": return { try $0.window([0.42, -0.5, 0.08]) }
         case "Shape": return { try $0.shape() }
         case "Size": return { try $0.size() }
         case "Range": return { try $0.range() }

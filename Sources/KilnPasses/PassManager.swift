@@ -15,6 +15,7 @@ public enum PassManager {
         FuseLayerNorm(),
         FuseGelu(),
         FuseSilu(),
+        FuseHardSwish(),
         FuseAttention(),
         FuseActivation(),
         FuseElementwise(),
@@ -32,7 +33,7 @@ public enum PassManager {
             return ["canonicalize", "fold-constants", "eliminate-common-subexpressions", "canonicalize", "eliminate-dead-code"]
         case .o2, .o3:
             return ["canonicalize", "fold-qdq", "fold-constants", "fold-dynamic-quant", "eliminate-common-subexpressions", "canonicalize",
-                    "fuse-layernorm", "fuse-gelu", "fuse-silu", "fuse-attention",
+                    "fuse-layernorm", "fuse-gelu", "fuse-silu", "fuse-hardswish", "fuse-attention",
                     "fold-batchnorm", "fuse-activation", "fuse-elementwise", "eliminate-dead-code"]
         }
     }

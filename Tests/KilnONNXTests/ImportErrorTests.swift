@@ -82,7 +82,20 @@ final class ImportErrorTests: XCTestCase {
         let g = ONNX.graph([ONNX.node("Reshape", ["x", "s"], ["y"], name: "r")],
                            inputs: [ONNX.input("x", [2, 3]), ONNX.input("s", .int64, [2])], outputs: ["y"])
         XCTAssertEqual(errorMessage { try ONNX.load(ONNX.model(g)) },
-                       "model.onnx: node 'r' (Reshape): shape (input 1 's') must be known at compile time, but it depends on graph inputs")
+                       "model.onnx: node 'r' (Reshape): shape (input 1 's') must be known at compile time, but it depends on graph input 's' (freeze it with --bind s=VALUE)")
+    }
+
+    /// The inputs a compile-time value depends on are named, but not those only read for
+    /// their shape (Shape(x) is known from x's type).
+    func testNonConstantParameterNamesTheInputsBehindIt() {
+        let g = ONNX.graph([
+            ONNX.node("Shape", ["x"], ["sx"], name: "shape"),
+            ONNX.node("Add", ["sx", "a"], ["t"], name: "add_a"),
+            ONNX.node("Add", ["t", "b"], ["s"], name: "add_b"),
+            ONNX.node("Reshape", ["x", "s"], ["y"], name: "r"),
+        ], inputs: [ONNX.input("x", [2, 3]), ONNX.input("b", .int64, [2]), ONNX.input("a", .int64, [2])], outputs: ["y"])
+        XCTAssertEqual(errorMessage { try ONNX.load(ONNX.model(g)) },
+                       "model.onnx: node 'r' (Reshape): shape (input 1 's') must be known at compile time, but it depends on graph inputs 'b', 'a' (freeze them with --bind NAME=VALUE)")
     }
 
     func testUnsupportedDataTypes() {

@@ -129,7 +129,7 @@ final class ShapeAndConstantTests: XCTestCase {
                                                         ONNX.attr("else_branch", graph: elseBranch)]),
         ], inputs: [ONNX.input("x", [2]), ONNX.input("flag", .bool, [])], outputs: ["y"]))
         XCTAssertEqual(errorMessage { try ONNX.load(dynamic) },
-                       "model.onnx: node 'if' (If): condition (input 0 'flag') must be known at compile time, but it depends on graph inputs")
+                       "model.onnx: node 'if' (If): condition (input 0 'flag') must be known at compile time, but it depends on graph input 'flag' (freeze it with --bind flag=VALUE)")
     }
 
     func testOutputThatIsAnInputKeepsItsName() throws {

@@ -71,7 +71,11 @@ def real_model(file: str) -> Path:
     import hashlib
 
     wheels = json.loads((repo_root() / "scripts" / "lib" / "real-models.json").read_text())["wheels"]
-    pinned = {Path(m).name: digest for w in wheels for m, digest in w["models"].items()}
+    pinned = {}
+    for w in wheels:
+        for m, entry in w["models"].items():
+            name, digest = (Path(m).name, entry) if isinstance(entry, str) else (entry["as"], entry["sha256"])
+            pinned[name] = digest
     path = real_models_dir() / file
     if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != pinned[file]:
         raise FileNotFoundError(f"{path} is missing or differs from the pinned sha256: "

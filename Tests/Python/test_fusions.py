@@ -1,8 +1,8 @@
-"""The -O2 fusions (fuse-layernorm, fuse-gelu, fuse-silu, fuse-attention), end to end.
+"""The -O2 fusions (fuse-layernorm, fuse-gelu, fuse-silu, fuse-hardswish, fuse-attention), end to end.
 
 * transformer_tiny after `kiln opt -O2` has no ReduceMean/Pow/Sqrt/Erf/Softmax left: it
   is layer_norm, gelu and attention nodes.
-* Small ONNX models written the ways exporters write LayerNorm, GELU, SiLU and attention are
+* Small ONNX models written the ways exporters write LayerNorm, GELU, SiLU, HardSwish and attention are
   fused at -O2 (checked on the IR) and the compiled plans match ONNX Runtime within
   1e-4 relative / 1e-5 absolute, at 1 and 2 threads.
 """
@@ -158,6 +158,15 @@ def build(case, path):
         g = m.op("Gemm", m.input("x", [4, 20]), m.const(m.rng.uniform(-0.5, 0.5, (20, 12)), (20, 12)),
                  m.const(m.rng.uniform(-0.5, 0.5, 12), (12,)))
         y = m.op("Mul", m.op("Sigmoid", g), g)
+    elif case == "hardswish_conv_paddle":  # paddle2onnx (PP-OCR, PicoDet): Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)
+        c = m.op("Conv", m.input("x", [1, 3, 10, 10]), m.const(m.rng.uniform(-0.5, 0.5, (8, 3, 3, 3)), (8, 3, 3, 3)),
+                 m.const(m.rng.uniform(-0.5, 0.5, 8), (8,)), pads=[1, 1, 1, 1])
+        gate = m.op("Clip", m.op("Add", c, m.const(3.0)), m.const(0.0), m.const(6.0))
+        y = m.op("Div", m.op("Mul", c, gate), m.const(6.0))
+    elif case == "hardswish_gemm_hardsigmoid":  # PyTorch before opset 14: x * HardSigmoid(x; 1/6, 0.5)
+        g = m.op("Gemm", m.input("x", [4, 20]), m.const(m.rng.uniform(-1, 1, (20, 12)), (20, 12)),
+                 m.const(m.rng.uniform(-0.5, 0.5, 12), (12,)))
+        y = m.op("Mul", g, m.op("HardSigmoid", g, alpha=1.0 / 6, beta=0.5))
     elif case == "attention_bert":
         y = bert_attention(m, 2, 3, 7, 8, masked=2)
     elif case == "attention_torch_mha":
@@ -170,9 +179,11 @@ def build(case, path):
     return m.feeds
 
 
-FUSED = {"layernorm": "layer_norm", "gelu": "gelu", "attention": "attention", "silu": "silu"}
+FUSED = {"layernorm": "layer_norm", "gelu": "gelu", "attention": "attention", "silu": "silu",
+         "hardswish": "hard_swish"}
 CASES = ["layernorm_pow_div_affine", "layernorm_mul_reciprocal_two_axes", "gelu_erf_half_last", "gelu_erf_half_first",
-         "gelu_tanh_pow", "gelu_tanh_mul", "silu_conv_yolo", "silu_gemm_sigmoid_first", "attention_bert",
+         "gelu_tanh_pow", "gelu_tanh_mul", "silu_conv_yolo", "silu_gemm_sigmoid_first", "hardswish_conv_paddle",
+         "hardswish_gemm_hardsigmoid", "attention_bert",
          "attention_torch_mha", "attention_bert_large"]
 
 
@@ -182,7 +193,7 @@ def test_exported_pattern_is_fused_and_matches_onnxruntime(case, kiln, tmp_path)
     feeds = build(case, model)
     ops = ops_after_o2(kiln, model)
     assert ops.count(FUSED[case.split("_")[0]]) == 1, ops
-    assert not {"reduce_mean", "erf", "tanh", "softmax", "pow", "sigmoid"} & set(ops), ops
+    assert not {"reduce_mean", "erf", "tanh", "softmax", "pow", "sigmoid", "hard_sigmoid", "clip", "div"} & set(ops), ops
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL

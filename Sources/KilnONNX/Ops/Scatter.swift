@@ -58,40 +58,6 @@ extension NodeContext {
         return [try scatter(data, updates, targets: targets, reduction: legacy ? nil : scatterReduction())]
     }
 
-    /// GatherND(data, indices) with `batch_dims` b (opset 12+): each index tuple of length k
-    /// picks the slice data[batch..., i0, …, ik-1]. Imported as one gather over data
-    /// reshaped to [prod(dims[..<b+k]), rest] with a constant table of flat positions.
-    func gatherND() throws -> [ValueID?] {
-        let data = try input(0)
-        let indices = try scatterIndices()
-        let dims = type(data).shape.dims, idx = indices.shape.dims
-        let b = try attr.int("batch_dims", default: 0)
-        try require(idx.count >= 1 && b >= 0 && b < min(idx.count, dims.count),
-                    "batch_dims = \(b) must be less than the ranks of data \(Shape(dims)) and indices \(indices.shape)")
-        let k = idx[idx.count - 1]
-        try require(k >= 1 && b + k <= dims.count, "indices.shape[-1] = \(k) must be in 1...\(dims.count - b)")
-        try require(Array(idx[..<b]) == Array(dims[..<b]), "the first \(b) dims of indices \(indices.shape) and data \(Shape(dims)) must match")
-        let tuples = idx.dropLast().reduce(1, *)
-        let perBatch = tuples / max(dims[..<b].reduce(1, *), 1)
-        let block = dims[b..<(b + k)].reduce(1, *)
-        let strides = rowMajorStrides(Array(dims[b..<(b + k)]))
-        let values = indices.int64s
-        var flat = [Int64](repeating: 0, count: tuples)
-        for t in 0..<tuples {
-            var offset = (perBatch == 0 ? 0 : t / perBatch) * block
-            for j in 0..<k {
-                offset += try wrapIndex(values[t * k + j], dims[b + j], position: t * k + j, axis: b + j) * strides[j]
-            }
-            flat[t] = Int64(offset)
-        }
-        let rows = dims[..<(b + k)].reduce(1, *), rest = Array(dims[(b + k)...])
-        try require(rows < Int(Int32.max), "data is too large")
-        let table = helperConstant("positions", Tensor(.i32, Shape(Array(idx.dropLast())), int64s: flat))
-        let matrix = try reshape("rows", data, [rows, rest.reduce(1, *)])
-        let picked = try helper("gather", .gather(Gather(axis: 0)), [matrix, table])
-        return [try emit1(.reshape(Reshape(shape: Array(idx.dropLast()) + rest)), [picked])]
-    }
-
     // MARK: Shared
 
     /// Input 1, the indices, which must be known at compile time.

@@ -21,6 +21,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import kilnutil
+from test_gather_nd import run_plan, save_feeds
 
 
 def signal(rng, batch, length, channels):
@@ -93,10 +94,7 @@ def test_stft_matches_onnxruntime(case, kiln, tmp_path):
     frame = window.shape[0] if window is not None else n
     scale = frame * shape[2] * float(np.abs(feeds["x"]).max())
     exact = exact_stft(feeds["x"], step, frame, window, onesided)
-    files = {}
-    for k, v in feeds.items():
-        files[k] = tmp_path / f"{k}.npy"
-        np.save(files[k], v)
+    files = save_feeds(tmp_path, feeds)
     args = [f"--input={k}={v}" for k, v in files.items()]
     kiln_run = kilnutil.repo_root() / "Runtime" / "build" / "kiln-run"
     outs = []
@@ -108,8 +106,7 @@ def test_stft_matches_onnxruntime(case, kiln, tmp_path):
         for name, cmd, threads in (("kiln run", [str(kiln), "run"], "1"), ("kiln-run", [str(kiln_run)], "1"),
                                    ("kiln-run x2", [str(kiln_run)], "2")):
             out = tmp_path / f"o{level}{name}".replace(" ", "_")
-            r = subprocess.run(cmd + [str(plan), *args, "--output-dir", str(out), "--threads", threads],
-                               capture_output=True, text=True, timeout=120)
+            r = run_plan(cmd, plan, files, out, threads)
             assert r.returncode == 0, r.stderr
             outs.append((f"{level} {name}", np.load(out / "y.npy")))
     ev = subprocess.run([str(kiln), "eval", str(model), *args, "--output-dir", str(tmp_path / "eval")],

@@ -26,8 +26,7 @@ extension NodeContext {
         let picked = Array(dt.shape.dims[b..<(b + k)])
         let batch = dt.shape.dims[..<b].reduce(1, *), n = picked.reduce(1, *)
         let rest = Array(dt.shape.dims[(b + k)...])
-        var strides = [Int](repeating: 1, count: k)
-        for j in stride(from: k - 2, through: 0, by: -1) { strides[j] = strides[j + 1] * picked[j + 1] }
+        let strides = Shape(picked).strides
         let tuples = Array(it.shape.dims[..<(q - 1)])
         let flatData = try reshape("flat_data", data, [batch * n] + rest)
         let flat: ValueID

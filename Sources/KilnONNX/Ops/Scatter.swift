@@ -1,7 +1,7 @@
 import KilnIR
 
-// ScatterND, ScatterElements (and the opset 9–10 Scatter), GatherND: with compile-time
-// indices, imported as gathers with constant index maps (see `scatter`).
+// ScatterND, ScatterElements (and the opset 9–10 Scatter): with compile-time indices,
+// imported as gathers with constant index maps (see `scatter`). GatherND is in GatherND.swift.
 
 extension NodeContext {
     /// ScatterND(data, indices, updates): `indices` [..., k] picks slices of data (of
@@ -16,7 +16,7 @@ extension NodeContext {
         let expected = Array(idx.dropLast()) + Array(dims[k...])
         try require(type(updates).shape.dims == expected,
                     "updates must have shape \(Shape(expected)) (indices.shape[:-1] + data.shape[\(k):]), got \(type(updates).shape)")
-        let strides = rowMajorStrides(dims)
+        let strides = Shape(dims).strides
         let slice = dims[k...].reduce(1, *)
         let values = indices.int64s
         var targets = [Int]()
@@ -44,7 +44,7 @@ extension NodeContext {
         try require(type(updates).shape.dims == idx, "updates must have the shape of indices \(indices.shape), got \(type(updates).shape)")
         try require(idx.count == dims.count && zip(idx, dims).enumerated().allSatisfy { $0.offset == axis || $0.element.0 <= $0.element.1 },
                     "indices \(indices.shape) must have the rank of data \(Shape(dims)) and no larger dims off the axis")
-        let dataStrides = rowMajorStrides(dims), idxStrides = rowMajorStrides(idx)
+        let dataStrides = Shape(dims).strides, idxStrides = indices.shape.strides
         let values = indices.int64s
         var targets = [Int](repeating: 0, count: values.count)
         for p in 0..<values.count {
@@ -186,11 +186,4 @@ private func tryFactor(_ map: [Int], outer: Int, middle: Int, inner: Int, update
     }
     return ScatterFactor(outer: outer, middle: middle, inner: inner, updateMiddle: updateMiddle,
                          source: source.map { $0 == -2 ? -1 : $0 })
-}
-
-/// Row-major strides of `dims`.
-func rowMajorStrides(_ dims: [Int]) -> [Int] {
-    var strides = [Int](repeating: 1, count: dims.count)
-    for d in stride(from: dims.count - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * dims[d + 1] }
-    return strides
 }
